@@ -1,0 +1,1 @@
+"""anomaly layer (see DESIGN.md)."""

@@ -1,0 +1,225 @@
+"""Read ``data_catalog.yaml``: YAML → secret scan → ``${VAR:-default}`` interpolation →
+duplicate names → schema validation, each failure a clear error naming the entry and key."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from workbench.catalog.schema import CatalogSpec
+from workbench.core.errors import (
+    CatalogError,
+    CatalogValidationError,
+    InterpolationError,
+    SecretInCatalogError,
+)
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_KEY = re.compile(
+    r"^(password|passwd|pwd|secret|client_secret|token|access_token|api_key|apikey|"
+    r"private_key|access_key|secret_key)$",
+    re.IGNORECASE,
+)
+_URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]+:[^/@\s]+@", re.IGNORECASE)
+_URL_SECRET_PARAM = re.compile(r"[?&](password|token|secret|api_key)=([^&$]+)", re.IGNORECASE)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate mapping keys instead of keeping the last."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node)
+        if key in mapping:
+            line = key_node.start_mark.line + 1
+            msg = f"duplicate key {key!r} at line {line}: each key may appear once per mapping"
+            raise CatalogError(msg)
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _where(raw: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
+    """Render a location in the raw document: ``entry 'bronze.x', key 'columns.v.type'``."""
+    if len(loc) >= 2 and loc[0] == "datasets" and isinstance(loc[1], int):
+        datasets = raw.get("datasets") or []
+        entry = datasets[loc[1]] if loc[1] < len(datasets) else None
+        label = entry.get("name") if isinstance(entry, Mapping) else None
+        label = repr(label) if isinstance(label, str) else f"#{loc[1] + 1}"
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"entry {label}" + (f", key {rest!r}" if rest else "")
+    if len(loc) >= 2 and loc[0] in ("warehouses", "credentials"):
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"{loc[0][:-1]} {loc[1]!r}" + (f", key {rest!r}" if rest else "")
+    return "key " + repr(".".join(str(p) for p in loc)) if loc else "catalog"
+
+
+def _walk(node: Any, loc: tuple[Any, ...] = ()):
+    """Yield ``(loc, key, value)`` for every mapping item in a YAML tree."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield loc, key, value
+            yield from _walk(value, (*loc, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, (*loc, i))
+
+
+def _check_secrets(raw: Mapping[str, Any], source: str) -> None:
+    for loc, key, value in _walk(raw):
+        where = _where(raw, (*loc, key))
+        names_env_var = len(loc) == 3 and loc[0] == "credentials" and loc[2] == "env"
+        if (
+            isinstance(key, str)
+            and _SECRET_KEY.match(key)
+            and not names_env_var
+            and isinstance(value, (str, int))
+        ):
+            msg = (
+                f"{source}: {where}: a secret is written in the catalog; expected it referenced "
+                f"by name: declare it under 'credentials:' as an environment variable "
+                f"(credentials: {{name: {{env: {{{key}: MY_{key.upper()}_VAR}}}}}}) and keep the "
+                f"value out of the file"
+            )
+            raise SecretInCatalogError(msg)
+        if isinstance(value, str) and (
+            _URL_PASSWORD.match(value) or _URL_SECRET_PARAM.search(value)
+        ):
+            msg = (
+                f"{source}: {where}: the URL embeds a password or token; expected a URL without "
+                f"secrets and 'credentials: NAME' referencing environment variables"
+            )
+            raise SecretInCatalogError(msg)
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """Index of the ``}`` closing the ``${`` at ``start``, or -1 when it is never closed."""
+    depth, k = 0, start
+    while k < len(text):
+        if text.startswith("${", k):
+            depth, k = depth + 1, k + 2
+            continue
+        if text[k] == "}":
+            depth -= 1
+            if depth == 0:
+                return k
+        k += 1
+    return -1
+
+
+def interpolate(text: str, env: Mapping[str, str], where: str = "value") -> str:
+    """Resolve ``${VAR}`` and ``${VAR:-default}``; defaults may themselves hold ``${...}``.
+
+    >>> interpolate("${A:-x}/${B}", {"B": "y"})
+    'x/y'
+    """
+    out: list[str] = []
+    i = 0
+    while (j := text.find("${", i)) >= 0:
+        out.append(text[i:j])
+        k = _closing_brace(text, j)
+        body = text[j + 2 : k] if k >= 0 else text[j + 2 :]
+        name, sep, default = body.partition(":-")
+        if k < 0 or not _IDENT.match(name):
+            msg = (
+                f"{where}: malformed interpolation {text[j:] if k < 0 else text[j : k + 1]!r} "
+                f"in {text!r}; expected ${{NAME}} or ${{NAME:-default}} with NAME made of "
+                f"letters, digits and '_'"
+            )
+            raise InterpolationError(msg)
+        if env.get(name):
+            out.append(env[name])
+        elif sep:
+            out.append(interpolate(default, env, where))
+        else:
+            msg = (
+                f"{where}: variable {name!r} is not set and has no default; set it in the "
+                f"environment or write ${{{name}:-default}}"
+            )
+            raise InterpolationError(msg)
+        i = k + 1
+    out.append(text[i:])
+    return "".join(out)
+
+
+def _interpolate_tree(node: Any, env: Mapping[str, str], raw: Mapping[str, Any], loc=()) -> Any:
+    if isinstance(node, Mapping):
+        return {k: _interpolate_tree(v, env, raw, (*loc, k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate_tree(v, env, raw, (*loc, i)) for i, v in enumerate(node)]
+    if isinstance(node, str) and "$" in node:
+        return interpolate(node, env, _where(raw, loc))
+    return node
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (is this a typo?)"
+    if kind == "missing":
+        return "missing required key"
+    text = err["msg"].removeprefix("Value error, ")
+    text = text[0].lower() + text[1:] if text else text
+    if kind.endswith("_type") or kind in ("literal_error", "too_short", "string_too_short"):
+        found = err.get("input")
+        return f"{text}; found {type(found).__name__} {found!r}"
+    return text
+
+
+def parse_catalog_spec(
+    raw: Any, source: str = "<catalog>", env: Mapping[str, str] | None = None
+) -> CatalogSpec:
+    """Validate an already-loaded YAML document into a :class:`CatalogSpec`."""
+    if not isinstance(raw, Mapping):
+        msg = (
+            f"{source}: expected a mapping with 'version', 'warehouses' and 'datasets'; "
+            f"found {type(raw).__name__}"
+        )
+        raise CatalogError(msg)
+    _check_secrets(raw, source)
+    if env is None:
+        from workbench.core.config import HOME_ENV, workbench_home
+
+        env = {**os.environ, HOME_ENV: str(workbench_home())}
+    try:
+        doc = _interpolate_tree(raw, env, raw)
+    except InterpolationError as exc:
+        raise InterpolationError(f"{source}: {exc}") from None
+    names = [d.get("name") for d in doc.get("datasets") or [] if isinstance(d, Mapping)]
+    dupes = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+    if dupes:
+        msg = f"{source}: duplicate dataset names {dupes}: each name must appear once"
+        raise CatalogValidationError(source, [msg.split(": ", 1)[1]])
+    try:
+        return CatalogSpec.model_validate(doc)
+    except ValidationError as exc:
+        problems = [f"{_where(raw, tuple(e['loc']))}: {_message(e)}" for e in exc.errors()]
+        raise CatalogValidationError(source, problems) from None
+
+
+def load_catalog_spec(path: str | Path, env: Mapping[str, str] | None = None) -> CatalogSpec:
+    """Read and validate a catalog file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot read the data catalog at {path}: {exc.strerror or exc}"
+        raise CatalogError(msg) from exc
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+    except CatalogError as exc:
+        raise CatalogError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        msg = f"{path}: expected valid YAML; {exc}"
+        raise CatalogError(msg) from exc
+    return parse_catalog_spec(raw, str(path), env)

@@ -1,0 +1,1 @@
+"""Core: configuration, errors, optional-dependency helpers. Imports nothing heavy."""

@@ -1,0 +1,1 @@
+"""forecasting layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""Accessors: the only layer that touches the warehouse, Zarr, Parquet and rasters."""

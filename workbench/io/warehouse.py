@@ -1,0 +1,326 @@
+"""The warehouse accessor: Ibis over a backend chosen by URL.
+
+``duckdb:///…`` (a file under ``WORKBENCH_HOME`` by default) or any Ibis URL
+(``postgres://``, ``snowflake://``…). The schemas ``bronze``, ``silver``, ``gold`` and ``ops``
+are created on first use. Writes are transactional: data is first staged in a scratch table,
+then moved into the target inside one transaction, so a failed write leaves the target as it
+was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlparse
+
+from workbench.catalog.schema import LAYERS
+from workbench.core.errors import MissingColumnsError, SchemaError, WarehouseError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
+    from ibis.backends import BaseBackend
+    from ibis.expr.schema import Schema
+
+WriteMode = Literal["append", "replace", "upsert"]
+SCHEMAS: tuple[str, ...] = LAYERS
+
+
+def split_name(qualified: str) -> tuple[str, str]:
+    """``"gold.fact_load"`` → ``("gold", "fact_load")``."""
+    schema, dot, table = qualified.partition(".")
+    if not dot or not schema or not table or "." in table:
+        msg = f"expected a table name 'schema.table' such as 'gold.fact_load'; found {qualified!r}"
+        raise WarehouseError(msg)
+    return schema, table
+
+
+def _redact(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@")
+    return url
+
+
+class Warehouse:
+    """An Ibis connection to the warehouse, with schema management and safe writes.
+
+    Parameters
+    ----------
+    url : str
+        An Ibis connection URL: ``duckdb:///path/to/file.duckdb``, ``postgres://user@host/db``…
+    read_only : bool
+        Open a DuckDB file read-only (many readers may share it while one process writes).
+
+    Examples
+    --------
+    >>> wh = Warehouse("duckdb:///tmp/example.duckdb")  # doctest: +SKIP
+    >>> wh.write("bronze.raw_load", frame, mode="append")  # doctest: +SKIP
+    >>> wh.table("bronze.raw_load").count().execute()  # doctest: +SKIP
+    """
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self.url = url
+        self.read_only = read_only
+        self.backend_name = urlparse(url).scheme.split("+")[0]
+        if not self.backend_name:
+            msg = f"expected a warehouse URL such as 'duckdb:///path.duckdb'; found {url!r}"
+            raise WarehouseError(msg)
+        self._con: BaseBackend | None = None
+        self._schemas_ready = False
+
+    def __repr__(self) -> str:
+        return f"Warehouse({_redact(self.url)!r})"
+
+    # ------------------------------------------------------------------ connection
+    @property
+    def con(self) -> BaseBackend:
+        """The Ibis backend, connected on first use with the layer schemas in place."""
+        if self._con is None:
+            self._con = self._connect()
+        if not self._schemas_ready and not self.read_only:
+            self.ensure_schemas()
+        return self._con
+
+    def _connect(self) -> BaseBackend:
+        import ibis
+
+        kwargs: dict[str, Any] = {}
+        if self.backend_name == "duckdb":
+            path = self.duckdb_path
+            if path is not None:
+                if self.read_only and not path.exists():
+                    msg = f"expected a DuckDB warehouse at {path}; found no file (build it first)"
+                    raise WarehouseError(msg)
+                path.parent.mkdir(parents=True, exist_ok=True)
+            kwargs["read_only"] = self.read_only
+        try:
+            return ibis.connect(self.url, **kwargs)
+        except ModuleNotFoundError as exc:
+            from workbench.core.errors import MissingExtraError
+
+            raise MissingExtraError(exc.name or self.backend_name, self.backend_name) from exc
+        except Exception as exc:
+            msg = f"cannot connect to the warehouse at {_redact(self.url)}: {exc}"
+            raise WarehouseError(msg) from exc
+
+    @property
+    def duckdb_path(self) -> Path | None:
+        """The DuckDB file of a ``duckdb:///`` URL (``None`` in memory or on other backends)."""
+        if self.backend_name != "duckdb":
+            return None
+        parsed = urlparse(self.url)
+        raw = (parsed.netloc + parsed.path) if parsed.netloc else parsed.path
+        if raw in ("", "/", ":memory:", "/:memory:"):
+            return None
+        return Path(raw)
+
+    def close(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(Exception):
+                self._con.disconnect()
+            self._con = None
+            self._schemas_ready = False
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ensure_schemas(self, schemas: Sequence[str] = SCHEMAS) -> None:
+        """Create the layer schemas if they are missing (idempotent)."""
+        assert self._con is not None
+        existing = set(self._con.list_databases())
+        for schema in schemas:
+            if schema not in existing:
+                self._con.raw_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        self._schemas_ready = True
+
+    def ping(self) -> None:
+        """Run ``SELECT 1``; raise :class:`WarehouseError` when the warehouse does not answer."""
+        import ibis
+
+        try:
+            self.con.execute(ibis.literal(1))
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            msg = f"the warehouse at {_redact(self.url)} does not answer: {exc}"
+            raise WarehouseError(msg) from exc
+
+    # ------------------------------------------------------------------ reading
+    def list_tables(self, schema: str) -> list[str]:
+        return sorted(self.con.list_tables(database=schema))
+
+    def exists(self, qualified: str) -> bool:
+        schema, table = split_name(qualified)
+        if self.read_only and schema not in self.con.list_databases():
+            return False
+        return table in self.con.list_tables(database=schema)
+
+    def table(self, qualified: str) -> ir.Table:
+        """A lazy Ibis table for ``schema.table``."""
+        schema, table = split_name(qualified)
+        if not self.exists(qualified):
+            available = self.list_tables(schema) if schema in self.con.list_databases() else []
+            msg = (
+                f"expected table {qualified!r} in the warehouse; found none "
+                f"(tables in {schema!r}: {available or 'none'}). Has it been built?"
+            )
+            raise WarehouseError(msg)
+        return self.con.table(table, database=schema)
+
+    def sql(self, query: str) -> ir.Table:
+        """A lazy Ibis table from a SQL ``SELECT``."""
+        return self.con.sql(query)
+
+    # ------------------------------------------------------------------ writing
+    def create_table(self, qualified: str, schema: Schema, *, overwrite: bool = False) -> None:
+        """Create an empty table with ``schema`` (no-op if it exists, unless ``overwrite``)."""
+        db, table = split_name(qualified)
+        if self.exists(qualified) and not overwrite:
+            return
+        self.con.create_table(table, schema=schema, database=db, overwrite=overwrite)
+
+    def write(
+        self,
+        qualified: str,
+        data: pd.DataFrame | ir.Table | Any,
+        *,
+        mode: WriteMode = "append",
+        key: Sequence[str] | None = None,
+        schema: Schema | None = None,
+    ) -> int:
+        """Write rows into ``schema.table`` in one transaction; returns the rows written.
+
+        Parameters
+        ----------
+        qualified : str
+            Target ``schema.table``; created (with ``schema``, or the data's own) if missing.
+        data : pandas.DataFrame, pyarrow.Table, polars.DataFrame or ibis Table
+            Rows whose columns are exactly the target's (any order).
+        mode : {"append", "replace", "upsert"}
+            ``replace`` swaps the whole content; ``upsert`` replaces rows whose ``key``
+            matches and appends the rest.
+        key : sequence of str
+            Key columns, required for ``upsert``.
+        schema : ibis Schema, optional
+            The declared schema, used to create the table and to check the data.
+
+        Raises
+        ------
+        MissingColumnsError, SchemaError
+            Data lacks columns of the target or has columns it does not know.
+        WarehouseError
+            The backend refused the write; the target is unchanged.
+        """
+        import ibis
+
+        if mode not in ("append", "replace", "upsert"):
+            msg = f"expected mode 'append', 'replace' or 'upsert'; found {mode!r}"
+            raise WarehouseError(msg)
+        if mode == "upsert" and not key:
+            msg = f"upsert into {qualified} needs key columns; found key={key!r}"
+            raise WarehouseError(msg)
+        db, table = split_name(qualified)
+        incoming = data if isinstance(data, ibis.expr.types.Table) else ibis.memtable(data)
+        if not self.exists(qualified):
+            self.create_table(qualified, schema or incoming.schema())
+        target = self.con.table(table, database=db)
+        target_schema = target.schema()
+        self._check_columns(qualified, target_schema, incoming.columns, key)
+        stage = f"_stage_{table}_{uuid.uuid4().hex[:12]}"
+        try:
+            self.con.create_table(stage, incoming, database=db)
+            staged = self.con.table(stage, database=db)
+            n_rows = int(staged.count().execute())
+            cast = staged.select(
+                **{c: staged[c].cast(target_schema[c]) for c in target_schema.names}
+            )
+            select_sql = self.con.compile(cast)
+            cols = ", ".join(f'"{c}"' for c in target_schema.names)
+            tgt = f'"{db}"."{table}"'
+            statements = []
+            if mode == "replace":
+                statements.append(f"DELETE FROM {tgt}")
+            elif mode == "upsert":
+                match = " AND ".join(f't."{k}" = s."{k}"' for k in key or ())
+                statements.append(
+                    f'DELETE FROM {tgt} AS t WHERE EXISTS (SELECT 1 FROM "{db}"."{stage}" AS s '
+                    f"WHERE {match})"
+                )
+            statements.append(f"INSERT INTO {tgt} ({cols}) {select_sql}")
+            with self._transaction() as execute:
+                for statement in statements:
+                    execute(statement)
+        except (SchemaError, WarehouseError):
+            raise
+        except Exception as exc:
+            msg = f"write to {qualified} ({mode}) failed and was rolled back: {exc}"
+            raise WarehouseError(msg) from exc
+        finally:
+            with contextlib.suppress(Exception):
+                self.con.drop_table(stage, database=db, force=True)
+        return n_rows
+
+    @staticmethod
+    def _check_columns(
+        qualified: str, target: Schema, incoming: Sequence[str], key: Sequence[str] | None
+    ) -> None:
+        missing = set(target.names) - set(incoming)
+        if missing:
+            raise MissingColumnsError(f"writing {qualified}", missing, incoming)
+        extra = set(incoming) - set(target.names)
+        if extra:
+            msg = (
+                f"writing {qualified}: columns {sorted(extra)} are not in the table; "
+                f"expected only {list(target.names)}"
+            )
+            raise SchemaError(msg)
+        unknown_key = set(key or ()) - set(target.names)
+        if unknown_key:
+            raise MissingColumnsError(f"key of {qualified}", unknown_key, target.names)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """Yield an ``execute(sql)`` function whose statements commit together or not at all."""
+        con = self.con
+        if self.backend_name == "duckdb":
+            raw = con.con
+            raw.execute("BEGIN TRANSACTION")
+            try:
+                yield raw.execute
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+        elif hasattr(con, "begin"):
+            with con.begin() as cursor:
+                yield cursor.execute
+        else:
+            con.raw_sql("BEGIN")
+            try:
+                yield con.raw_sql
+            except BaseException:
+                con.raw_sql("ROLLBACK")
+                raise
+            con.raw_sql("COMMIT")
+
+    def drop(self, qualified: str) -> None:
+        db, table = split_name(qualified)
+        self.con.drop_table(table, database=db, force=True)
+
+    def row_counts(self, schemas: Sequence[str] = SCHEMAS) -> Mapping[str, int]:
+        """Rows per table in the given schemas (for summaries and ``doctor``)."""
+        dbs = set(self.con.list_databases())
+        return {
+            f"{s}.{t}": int(self.con.table(t, database=s).count().execute())
+            for s in schemas
+            if s in dbs
+            for t in self.list_tables(s)
+            if not t.startswith("_stage_")
+        }

@@ -1,0 +1,1 @@
+"""lake layer (see DESIGN.md)."""
