@@ -27,21 +27,27 @@ app.add_typer(demo_cmd.app, name="demo")
 app.command("doctor")(doctor_cmd.doctor)
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-) -> None:
-    if version:
+def _version(value: bool) -> None:
+    if value:
         from workbench import __version__
 
         typer.echo(__version__)
         raise typer.Exit(0)
 
 
-def main(argv: list[str] | None = None) -> None:
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True, callback=_version
+    ),
+) -> None:
+    """GridMind Workbench."""
+
+
+def main() -> None:
     """Run the CLI; workbench errors become one red line on stderr and exit code 1."""
     try:
-        app(args=argv, standalone_mode=False)
+        app()
     except WorkbenchError as exc:
         if os.environ.get("WORKBENCH_DEBUG"):
             raise
@@ -50,18 +56,6 @@ def main(argv: list[str] | None = None) -> None:
         for line in rest:
             err_console.print(line, highlight=False, soft_wrap=True)
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("[red]aborted[/]")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

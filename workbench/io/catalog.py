@@ -185,7 +185,8 @@ class Catalog:
                 raise MissingColumnsError(f"reading {name}", missing, t.columns)
             t = t.select(*columns)
         if spec.time_column and spec.time_column in t.columns:
-            t = t.order_by([spec.time_column, *(k for k in spec.key if k in t.columns)])
+            order = dict.fromkeys([spec.time_column, *(k for k in spec.key if k in t.columns)])
+            t = t.order_by(list(order))
         if backend == "pandas":
             return t.to_pandas()
         if backend == "polars":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,10 @@ def frame_time(path: Path, tags: dict[str, str]) -> datetime:
     raw = tags.get("TIFFTAG_DATETIME")
     if raw:
         return datetime.strptime(raw, "%Y:%m:%d %H:%M:%S")
-    stem = path.stem.split("_")[-1]
-    for fmt in ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%M%S", "%Y%m%dT%H%MZ", "%Y%m%dT%H%M"):
-        try:
-            return datetime.strptime(stem, fmt)
-        except ValueError:
-            continue
+    match = re.search(r"(\d{8}T\d{4}(?:\d{2})?)Z?$", path.stem)
+    if match:
+        stamp = match.group(1)
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%S" if len(stamp) == 15 else "%Y%m%dT%H%M")
     msg = (
         f"{path}: expected a TIFFTAG_DATETIME tag or a file name ending in a time such as "
         f"'20240701T1215Z'; found neither"

@@ -1,0 +1,50 @@
+"""Test-session setup: every test runs against its own WORKBENCH_HOME, never the user's data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG = ROOT / "data_catalog.yaml"
+
+# Libraries that write under $HOME at import (matplotlib, IPython, Jupyter, marimo) get a scratch
+# home for the whole session, so no test depends on the developer's or CI's home folder.
+_SCRATCH = Path(tempfile.mkdtemp(prefix="workbench-tests-"))
+for var, sub in (
+    ("MPLCONFIGDIR", "mpl"),
+    ("IPYTHONDIR", "ipython"),
+    ("JUPYTER_CONFIG_DIR", "jupyter-config"),
+    ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"),
+    ("XDG_CACHE_HOME", "cache"),
+):
+    os.environ[var] = str(_SCRATCH / sub)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def workbench_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh WORKBENCH_HOME per test; the project's catalog; no ambient warehouse URL."""
+    home = tmp_path / "workbench-home"
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    monkeypatch.setenv("WORKBENCH_CATALOG", str(CATALOG))
+    for var in ("WORKBENCH_WAREHOUSE", "WORKBENCH_LAKE", "WORKBENCH_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def catalog(workbench_home: Path):
+    """The project's catalog, opened on the per-test WORKBENCH_HOME."""
+    from workbench import open_catalog
+
+    cat = open_catalog()
+    yield cat
+    cat.close()

@@ -1,0 +1,104 @@
+"""The warehouse accessor on a real DuckDB file: schemas, round trips, transactional writes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from workbench.core.errors import MissingColumnsError, SchemaError, WarehouseError
+from workbench.io.warehouse import Warehouse, split_name
+
+
+@pytest.fixture
+def wh(tmp_path):
+    warehouse = Warehouse(f"duckdb:///{tmp_path}/wh.duckdb")
+    yield warehouse
+    warehouse.close()
+
+
+def _load(values, start="2024-01-01"):
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range(start, periods=len(values), freq="h", tz="UTC"),
+            "region_id": ["NORTH"] * len(values),
+            "load_mw": [float(v) for v in values],
+        }
+    )
+
+
+def test_schemas_are_created_on_first_use(wh, tmp_path):
+    assert {"bronze", "silver", "gold", "ops"} <= set(wh.con.list_databases())
+    assert (tmp_path / "wh.duckdb").is_file()
+
+
+def test_round_trip_through_a_real_file(wh, tmp_path):
+    frame = _load([100, 200, 300])
+    assert wh.write("bronze.raw_load", frame) == 3
+    wh.close()
+    reopened = Warehouse(f"duckdb:///{tmp_path}/wh.duckdb", read_only=True)
+    back = reopened.table("bronze.raw_load").order_by("timestamp").to_pandas()
+    reopened.close()
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    assert str(back["timestamp"].dt.tz) == "UTC"
+
+
+def test_append_replace_and_upsert(wh):
+    wh.write("bronze.raw_load", _load([1, 2, 3]))
+    wh.write("bronze.raw_load", _load([4], start="2024-01-01 03:00"), mode="append")
+    assert wh.table("bronze.raw_load").count().execute() == 4
+    wh.write(
+        "bronze.raw_load",
+        _load([20, 30, 50], start="2024-01-01 01:00"),
+        mode="upsert",
+        key=["region_id", "timestamp"],
+    )
+    got = wh.table("bronze.raw_load").order_by("timestamp").to_pandas()["load_mw"].tolist()
+    assert got == [1, 20, 30, 50]
+    wh.write("bronze.raw_load", _load([7]), mode="replace")
+    assert wh.table("bronze.raw_load").to_pandas()["load_mw"].tolist() == [7]
+
+
+def test_a_failed_write_leaves_the_table_as_it_was(wh):
+    wh.write("bronze.raw_load", _load([1, 2, 3]))
+    bad = _load([1, 2, 3]).astype({"load_mw": object})
+    bad.loc[2, "load_mw"] = "not a number"
+    with pytest.raises(WarehouseError, match="rolled back"):
+        wh.write("bronze.raw_load", bad, mode="replace")
+    assert wh.table("bronze.raw_load").to_pandas()["load_mw"].tolist() == [1, 2, 3]
+    assert not [t for t in wh.list_tables("bronze") if t.startswith("_stage_")]
+
+
+def test_missing_and_extra_columns_are_rejected_before_writing(wh):
+    wh.write("bronze.raw_load", _load([1]))
+    with pytest.raises(MissingColumnsError, match=r"\['load_mw'\] are missing"):
+        wh.write("bronze.raw_load", _load([1]).drop(columns="load_mw"))
+    with pytest.raises(SchemaError, match=r"\['extra'\] are not in the table"):
+        wh.write("bronze.raw_load", _load([1]).assign(extra=1))
+    assert wh.table("bronze.raw_load").count().execute() == 1
+
+
+def test_upsert_needs_a_key(wh):
+    with pytest.raises(WarehouseError, match="needs key columns"):
+        wh.write("bronze.raw_load", _load([1]), mode="upsert")
+
+
+def test_unknown_table_says_what_exists(wh):
+    wh.write("bronze.raw_load", _load([1]))
+    with pytest.raises(WarehouseError, match=r"tables in 'bronze': \['raw_load'\]"):
+        wh.table("bronze.raw_lod")
+
+
+def test_read_only_on_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(WarehouseError, match="found no file"):
+        Warehouse(f"duckdb:///{tmp_path}/none.duckdb", read_only=True).con  # noqa: B018
+
+
+@pytest.mark.parametrize("bad", ["fact_load", "gold.", ".x", "a.b.c"])
+def test_split_name_rejects_unqualified_names(bad):
+    with pytest.raises(WarehouseError, match=r"schema\.table"):
+        split_name(bad)
+
+
+def test_password_is_redacted_in_repr():
+    assert "***" in repr(Warehouse("postgres://u:secret@localhost/db"))
+    assert "secret" not in repr(Warehouse("postgres://u:secret@localhost/db"))
