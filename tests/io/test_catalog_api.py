@@ -145,13 +145,13 @@ def test_cube_scan_is_lazy_and_read_selects(catalog):
 
     spec = catalog.entry("bronze.pmu")
     times = pd.date_range("2024-07-01", periods=600, freq="100ms").values
-    pmus = ["PMU_0001", "PMU_0002", "PMU_0003"]
+    pmus = np.array(["PMU_0001", "PMU_0002", "PMU_0003"], dtype=object)
     freq = 60 + 0.01 * np.random.default_rng(0).standard_normal((600, 3))
     ds = xr.Dataset(
         {"frequency_hz": (("time", "pmu"), freq.astype("float32"))},
         coords={"time": times, "pmu": pmus},
     )
-    ds.chunk({"time": 200, "pmu": 3}).to_zarr(spec.location, mode="w")
+    ds.chunk({"time": 200, "pmu": 3}).to_zarr(spec.location, mode="w", consolidated=False)
     lazy = catalog.scan("bronze.pmu")
     assert lazy["frequency_hz"].chunks is not None  # dask-backed
     got = catalog.read(

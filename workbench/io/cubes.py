@@ -26,7 +26,7 @@ def open_cube(spec: DatasetSpec) -> Any:
     require("zarr", feature=f"opening {spec.name}")
     require("dask.array", feature=f"opening {spec.name} lazily")
     try:
-        return xr.open_zarr(location, chunks={}, consolidated=None)
+        return xr.open_zarr(location, chunks={}, consolidated=False)
     except Exception as exc:
         msg = f"cannot open the Zarr store of {spec.name} at {location}: {exc}"
         raise DataAccessError(msg) from exc
@@ -73,3 +73,30 @@ def read_cube(
             raise MissingColumnsError(f"reading {spec.name}", missing, ds.data_vars)
         ds = ds[list(variables)]
     return ds.load()
+
+
+def write_cube(blocks: Any, spec: DatasetSpec) -> int:
+    """Write a cube to its Zarr store, block after block along the time dim.
+
+    The first block creates (or replaces) the store with the catalog's chunking; each further
+    block is appended along ``time``. Returns the number of time steps written.
+    """
+    require("zarr", feature=f"writing {spec.name}")
+    time_dim = spec.time_column or "time"
+    steps = 0
+    for i, block in enumerate(blocks):
+        chunks = {
+            d: min(c, block.sizes[d]) for d, c in (spec.chunks or {}).items() if d in block.dims
+        }
+        block = block.chunk(chunks) if chunks else block
+        # fixed-width numpy strings have no Zarr v3 spec: store labels as variable-length UTF-8
+        labels = {n: c.astype(object) for n, c in block.coords.items() if c.dtype.kind == "U"}
+        block = block.assign_coords(labels)
+        for var in block.variables.values():
+            var.encoding.pop("chunks", None)
+        if i == 0:
+            block.to_zarr(spec.location, mode="w", consolidated=False)
+        else:
+            block.to_zarr(spec.location, append_dim=time_dim, consolidated=False)
+        steps += block.sizes[time_dim]
+    return steps

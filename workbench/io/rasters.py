@@ -71,3 +71,40 @@ def open_geotiff_series(folder: str | Path, chunks: dict[str, int] | None = None
         attrs={"crs": crs.to_wkt(), "transform": tuple(transform)[:6]},
     )
     return ds.chunk(chunks) if chunks else ds
+
+
+def write_geotiff(
+    folder: str | Path,
+    when: datetime,
+    array: Any,
+    *,
+    crs: str,
+    transform: tuple[float, ...],
+    prefix: str = "frame",
+) -> Path:
+    """Write one single-band float32 frame as a tiled, compressed GeoTIFF named by its time.
+
+    ``transform`` is the affine 6-tuple (a, b, c, d, e, f) as rasterio/GDAL order it.
+    """
+    rasterio = require("rasterio", feature="writing GeoTIFF rasters")
+    from affine import Affine
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{prefix}_{when:%Y%m%dT%H%M%S}Z.tif"
+    height, width = array.shape
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=Affine(*transform),
+        compress="deflate",
+    ) as dst:
+        dst.write(array.astype("float32"), 1)
+        dst.update_tags(TIFFTAG_DATETIME=f"{when:%Y:%m:%d %H:%M:%S}")
+    return path
