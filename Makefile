@@ -8,7 +8,9 @@ BIN := $(VENV)/bin
 export WORKBENCH_HOME ?= $(CURDIR)/.workbench
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo test lint format arch pytest lab serve doctor lock clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help install system-deps demo test lint format arch pytest lab serve doctor lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,10 +25,15 @@ $(STAMP): pyproject.toml env/requirements.lock env/kernels/gridmind/kernel.json
 
 install: $(STAMP)  ## Create .venv if missing and install the pinned stack + the gridmind kernel
 
+system-deps:  ## Debian packages the tests use: PostgreSQL server binaries (installed when missing)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql; }
+
 demo: install  ## Build the demo lakehouse, run the main job, print where the results are
 	$(BIN)/workbench demo
 
-test: install lint arch pytest  ## Lint, architecture contract, whole test suite
+test: install system-deps lint arch pytest  ## Lint, architecture contract, whole test suite
 
 lint: install  ## ruff check and format check
 	$(BIN)/ruff check workbench tests
@@ -39,7 +46,7 @@ format: install  ## Apply ruff fixes and formatting
 arch: install  ## Import-linter contracts (the layers of DESIGN.md)
 	$(BIN)/lint-imports
 
-pytest: install
+pytest: install system-deps
 	$(BIN)/pytest
 
 doctor: install  ## Check versions, catalog, warehouse, kernel, Chromium, PostgreSQL

@@ -48,3 +48,29 @@ def catalog(workbench_home: Path):
     cat = open_catalog()
     yield cat
     cat.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the session (Debian's binaries, a temporary cluster)."""
+    from workbench.testing.postgres import TemporaryPostgres
+
+    with TemporaryPostgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse_url(request, tmp_path):
+    """The same test on a DuckDB file and on the PostgreSQL server (schemas dropped after)."""
+    if request.param == "duckdb":
+        yield f"duckdb:///{tmp_path}/warehouse.duckdb"
+        return
+    server = request.getfixturevalue("postgres_server")
+    yield server.url
+    import ibis
+
+    con = ibis.connect(server.url)
+    for schema in ("bronze", "silver", "gold", "ops"):
+        con.raw_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE').close()
+    con.con.commit()
+    con.disconnect()

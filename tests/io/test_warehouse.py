@@ -10,8 +10,8 @@ from workbench.io.warehouse import Warehouse, split_name
 
 
 @pytest.fixture
-def wh(tmp_path):
-    warehouse = Warehouse(f"duckdb:///{tmp_path}/wh.duckdb")
+def wh(warehouse_url):
+    warehouse = Warehouse(warehouse_url)
     yield warehouse
     warehouse.close()
 
@@ -26,16 +26,17 @@ def _load(values, start="2024-01-01"):
     )
 
 
-def test_schemas_are_created_on_first_use(wh, tmp_path):
+def test_schemas_are_created_on_first_use(wh):
     assert {"bronze", "silver", "gold", "ops"} <= set(wh.con.list_databases())
-    assert (tmp_path / "wh.duckdb").is_file()
+    if wh.duckdb_path is not None:
+        assert wh.duckdb_path.is_file()
 
 
-def test_round_trip_through_a_real_file(wh, tmp_path):
+def test_round_trip_through_a_real_file(wh):
     frame = _load([100, 200, 300])
     assert wh.write("bronze.raw_load", frame) == 3
     wh.close()
-    reopened = Warehouse(f"duckdb:///{tmp_path}/wh.duckdb", read_only=True)
+    reopened = Warehouse(wh.url, read_only=wh.backend_name == "duckdb")
     back = reopened.table("bronze.raw_load").order_by("timestamp").to_pandas()
     reopened.close()
     pd.testing.assert_frame_equal(back, frame, check_dtype=False)

@@ -1,0 +1,1 @@
+"""Public test helpers (like ``xarray.testing``): real services for tests and notebooks."""
