@@ -103,3 +103,29 @@ def test_split_name_rejects_unqualified_names(bad):
 def test_password_is_redacted_in_repr():
     assert "***" in repr(Warehouse("postgres://u:secret@localhost/db"))
     assert "secret" not in repr(Warehouse("postgres://u:secret@localhost/db"))
+
+
+def test_write_many_commits_all_tables_or_none(wh):
+    from workbench.io.warehouse import TableWrite
+
+    wh.write("silver.a", _load([1, 2]))
+    wh.write("gold.b", _load([3]))
+    bad = _load([9]).astype({"load_mw": object})
+    bad.loc[0, "load_mw"] = "oops"
+    with pytest.raises(WarehouseError, match=r"silver\.a \(replace\), gold\.b \(append\)"):
+        wh.write_many(
+            [
+                TableWrite("silver.a", _load([7, 7, 7]), "replace"),
+                TableWrite("gold.b", bad, "append"),
+            ]
+        )
+    assert wh.table("silver.a").to_pandas()["load_mw"].tolist() == [1, 2]  # first one undone too
+    assert wh.table("gold.b").count().execute() == 1
+    counts = wh.write_many(
+        [
+            TableWrite("silver.a", _load([7, 7, 7]), "replace"),
+            TableWrite("gold.b", _load([5]), "append"),
+        ]
+    )
+    assert counts == {"silver.a": 3, "gold.b": 1}
+    assert wh.table("gold.b").count().execute() == 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
     from ibis.expr.schema import Schema
 
 WriteMode = Literal["append", "replace", "upsert"]
+
+
+@dataclass(frozen=True)
+class TableWrite:
+    """One table's part of a (possibly multi-table) transactional write."""
+
+    qualified: str
+    data: Any
+    mode: WriteMode = "append"
+    key: Sequence[str] | None = None
+    schema: Schema | None = None
+
+
 SCHEMAS: tuple[str, ...] = LAYERS
 
 
@@ -218,54 +232,75 @@ class Warehouse:
         WarehouseError
             The backend refused the write; the target is unchanged.
         """
+        return self.write_many([TableWrite(qualified, data, mode, key, schema)])[qualified]
+
+    def write_many(self, writes: Sequence[TableWrite]) -> dict[str, int]:
+        """Write several tables in ONE transaction: all of them change, or none does.
+
+        Each write is staged in a scratch table first (outside the transaction); the moves into
+        the targets then commit together. Returns the rows written per table.
+        """
         import ibis
 
-        if mode not in ("append", "replace", "upsert"):
-            msg = f"expected mode 'append', 'replace' or 'upsert'; found {mode!r}"
-            raise WarehouseError(msg)
-        if mode == "upsert" and not key:
-            msg = f"upsert into {qualified} needs key columns; found key={key!r}"
-            raise WarehouseError(msg)
-        db, table = split_name(qualified)
-        incoming = data if isinstance(data, ibis.expr.types.Table) else ibis.memtable(data)
-        if not self.exists(qualified):
-            self.create_table(qualified, schema or incoming.schema())
-        target = self.con.table(table, database=db)
-        target_schema = target.schema()
-        self._check_columns(qualified, target_schema, incoming.columns, key)
-        stage = f"_stage_{table}_{uuid.uuid4().hex[:12]}"
+        staged: list[tuple[TableWrite, str, Schema]] = []
+        statements: list[str] = []
+        counts: dict[str, int] = {}
         try:
-            self.con.create_table(stage, incoming, database=db)
-            staged = self.con.table(stage, database=db)
-            n_rows = int(staged.count().execute())
-            cast = staged.select(
-                **{c: staged[c].cast(target_schema[c]) for c in target_schema.names}
-            )
-            select_sql = self.con.compile(cast)
-            cols = ", ".join(f'"{c}"' for c in target_schema.names)
-            tgt = f'"{db}"."{table}"'
-            statements = []
-            if mode == "replace":
-                statements.append(f"DELETE FROM {tgt}")
-            elif mode == "upsert":
-                match = " AND ".join(f't."{k}" = s."{k}"' for k in key or ())
-                statements.append(
-                    f'DELETE FROM {tgt} AS t WHERE EXISTS (SELECT 1 FROM "{db}"."{stage}" AS s '
-                    f"WHERE {match})"
+            for w in writes:
+                if w.mode not in ("append", "replace", "upsert"):
+                    msg = f"expected mode 'append', 'replace' or 'upsert'; found {w.mode!r}"
+                    raise WarehouseError(msg)
+                if w.mode == "upsert" and not w.key:
+                    msg = f"upsert into {w.qualified} needs key columns; found key={w.key!r}"
+                    raise WarehouseError(msg)
+                db, table = split_name(w.qualified)
+                incoming = (
+                    w.data if isinstance(w.data, ibis.expr.types.Table) else ibis.memtable(w.data)
                 )
-            statements.append(f"INSERT INTO {tgt} ({cols}) {select_sql}")
+                if not self.exists(w.qualified):
+                    self.create_table(w.qualified, w.schema or incoming.schema())
+                target_schema = self.con.table(table, database=db).schema()
+                self._check_columns(w.qualified, target_schema, incoming.columns, w.key)
+                stage = f"_stage_{table}_{uuid.uuid4().hex[:12]}"
+                self.con.create_table(stage, incoming, database=db)
+                staged.append((w, stage, target_schema))
+                statements += self._move_statements(w, stage, target_schema)
+                counts[w.qualified] = counts.get(w.qualified, 0) + int(
+                    self.con.table(stage, database=db).count().execute()
+                )
             with self._transaction() as execute:
                 for statement in statements:
                     execute(statement)
         except (SchemaError, WarehouseError):
             raise
         except Exception as exc:
-            msg = f"write to {qualified} ({mode}) failed and was rolled back: {exc}"
+            names = ", ".join(f"{w.qualified} ({w.mode})" for w in writes)
+            msg = f"write to {names} failed and was rolled back: {exc}"
             raise WarehouseError(msg) from exc
         finally:
-            with contextlib.suppress(Exception):
-                self.con.drop_table(stage, database=db, force=True)
-        return n_rows
+            for w, stage, _ in staged:
+                with contextlib.suppress(Exception):
+                    self.con.drop_table(stage, database=split_name(w.qualified)[0], force=True)
+        return counts
+
+    def _move_statements(self, w: TableWrite, stage: str, target_schema: Schema) -> list[str]:
+        """SQL that moves a staged table into its target, cast to the target's types."""
+        db, table = split_name(w.qualified)
+        staged = self.con.table(stage, database=db)
+        cast = staged.select(**{c: staged[c].cast(target_schema[c]) for c in target_schema.names})
+        cols = ", ".join(f'"{c}"' for c in target_schema.names)
+        tgt = f'"{db}"."{table}"'
+        statements = []
+        if w.mode == "replace":
+            statements.append(f"DELETE FROM {tgt}")
+        elif w.mode == "upsert":
+            match = " AND ".join(f't."{k}" = s."{k}"' for k in w.key or ())
+            statements.append(
+                f'DELETE FROM {tgt} AS t WHERE EXISTS (SELECT 1 FROM "{db}"."{stage}" AS s '
+                f"WHERE {match})"
+            )
+        statements.append(f"INSERT INTO {tgt} ({cols}) {self.con.compile(cast)}")
+        return statements
 
     @staticmethod
     def _check_columns(
