@@ -129,3 +129,30 @@ def test_write_many_commits_all_tables_or_none(wh):
     )
     assert counts == {"silver.a": 3, "gold.b": 1}
     assert wh.table("gold.b").count().execute() == 2
+
+
+def test_a_transaction_spans_writes_and_reads_its_own_writes(wh):
+    wh.write("silver.a", _load([1, 2]))
+    with wh.transaction():
+        wh.write("silver.a", _load([10, 20, 30]), mode="replace")
+        seen = wh.table("silver.a").count().execute()  # reads see the uncommitted write
+        wh.write(
+            "gold.b", wh.table("silver.a").aggregate(load_mw=wh.table("silver.a").load_mw.sum())
+        )
+    assert seen == 3
+    assert wh.table("gold.b").to_pandas()["load_mw"].tolist() == [60]
+
+
+def test_a_failure_inside_a_transaction_undoes_every_write(wh):
+    wh.write("silver.a", _load([1, 2]))
+
+    def build_that_fails_half_way():
+        with wh.transaction():
+            wh.write("silver.a", _load([10, 20, 30]), mode="replace")
+            wh.write("gold.c", _load([5]))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        build_that_fails_half_way()
+    assert wh.table("silver.a").to_pandas()["load_mw"].tolist() == [1, 2]
+    assert not wh.exists("gold.c")

@@ -85,6 +85,7 @@ class Warehouse:
             raise WarehouseError(msg)
         self._con: BaseBackend | None = None
         self._schemas_ready = False
+        self._tx_depth = 0
 
     def __repr__(self) -> str:
         return f"Warehouse({_redact(self.url)!r})"
@@ -320,30 +321,49 @@ class Warehouse:
         if unknown_key:
             raise MissingColumnsError(f"key of {qualified}", unknown_key, target.names)
 
+    def _raw_execute(self) -> Any:
+        """A function running one SQL statement on the backend's own connection."""
+        con = self.con
+        if self.backend_name in ("duckdb", "postgres", "postgresql"):
+            return con.con.execute  # DuckDB and psycopg connections both execute directly
+        return lambda sql: con.raw_sql(sql)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Warehouse]:
+        """Everything written inside commits together at the end, or is rolled back.
+
+        Nested calls join the outer transaction. Reads inside see the uncommitted writes, so a
+        whole build (silver, then gold computed from that silver) can be one transaction.
+
+        >>> with wh.transaction():  # doctest: +SKIP
+        ...     wh.write("silver.x", a, mode="upsert", key=["id"])
+        ...     wh.write("gold.y", wh.table("silver.x").group_by("k").agg(n=_.count()))
+        """
+        if self._tx_depth:
+            self._tx_depth += 1
+            try:
+                yield self
+            finally:
+                self._tx_depth -= 1
+            return
+        execute = self._raw_execute()
+        execute("BEGIN TRANSACTION" if self.backend_name == "duckdb" else "BEGIN")
+        self._tx_depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._tx_depth = 0
+            with contextlib.suppress(Exception):
+                execute("ROLLBACK")
+            raise
+        self._tx_depth = 0
+        execute("COMMIT")
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
         """Yield an ``execute(sql)`` function whose statements commit together or not at all."""
-        con = self.con
-        if self.backend_name == "duckdb":
-            raw = con.con
-            raw.execute("BEGIN TRANSACTION")
-            try:
-                yield raw.execute
-            except BaseException:
-                raw.execute("ROLLBACK")
-                raise
-            raw.execute("COMMIT")
-        elif hasattr(con, "begin"):
-            with con.begin() as cursor:
-                yield cursor.execute
-        else:
-            con.raw_sql("BEGIN")
-            try:
-                yield con.raw_sql
-            except BaseException:
-                con.raw_sql("ROLLBACK")
-                raise
-            con.raw_sql("COMMIT")
+        with self.transaction():
+            yield self._raw_execute()
 
     def drop(self, qualified: str) -> None:
         db, table = split_name(qualified)
