@@ -156,3 +156,11 @@ def test_a_failure_inside_a_transaction_undoes_every_write(wh):
         build_that_fails_half_way()
     assert wh.table("silver.a").to_pandas()["load_mw"].tolist() == [1, 2]
     assert not wh.exists("gold.c")
+
+
+def test_nanosecond_timestamps_are_floored_to_microseconds(wh):
+    frame = _load([1.0])
+    frame["timestamp"] = pd.to_datetime(["2024-03-22T00:32:32.242805212"], utc=True)
+    wh.write("bronze.raw_load", frame)
+    got = wh.table("bronze.raw_load").to_pandas()["timestamp"].iloc[0]
+    assert got == pd.Timestamp("2024-03-22T00:32:32.242805", tz="UTC")

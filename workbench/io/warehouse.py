@@ -52,6 +52,19 @@ def split_name(qualified: str) -> tuple[str, str]:
     return schema, table
 
 
+def _microseconds(data: Any) -> Any:
+    """Warehouses keep microseconds: floor pandas nanosecond timestamps instead of failing."""
+    if not hasattr(data, "select_dtypes"):
+        return data
+    stamps = data.select_dtypes(include=["datetime", "datetimetz"]).columns
+    if len(stamps) == 0:
+        return data
+    data = data.copy()
+    for col in stamps:
+        data[col] = data[col].dt.floor("us").dt.as_unit("us")
+    return data
+
+
 def _redact(url: str) -> str:
     parsed = urlparse(url)
     if parsed.password:
@@ -256,7 +269,9 @@ class Warehouse:
                     raise WarehouseError(msg)
                 db, table = split_name(w.qualified)
                 incoming = (
-                    w.data if isinstance(w.data, ibis.expr.types.Table) else ibis.memtable(w.data)
+                    w.data
+                    if isinstance(w.data, ibis.expr.types.Table)
+                    else ibis.memtable(_microseconds(w.data))
                 )
                 if not self.exists(w.qualified):
                     self.create_table(w.qualified, w.schema or incoming.schema())

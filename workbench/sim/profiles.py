@@ -36,7 +36,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "ci": Profile(name="ci", start=date(2024, 3, 1), days=21),
+    "ci": Profile(name="ci", start=date(2024, 3, 1), days=21, scada_assets=24),
     "demo": Profile(
         name="demo",
         start=date(2023, 1, 1),
