@@ -74,3 +74,33 @@ def warehouse_url(request, tmp_path):
         con.raw_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE').close()
     con.con.commit()
     con.disconnect()
+
+
+@pytest.fixture(scope="session")
+def ci_lakehouse(tmp_path_factory) -> Path:
+    """The ``ci`` profile built once per session (seed 42); returns its WORKBENCH_HOME."""
+    from workbench.io.catalog import open_catalog
+    from workbench.sim.build import build_lakehouse
+    from workbench.sim.profiles import get_profile
+
+    home = tmp_path_factory.mktemp("ci-lakehouse")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_HOME", str(home))
+        mp.setenv("WORKBENCH_CATALOG", str(CATALOG))
+        mp.delenv("WORKBENCH_WAREHOUSE", raising=False)
+        mp.delenv("WORKBENCH_LAKE", raising=False)
+        cat = open_catalog()
+        build_lakehouse(cat, get_profile("ci"), seed=42)
+        cat.close()
+    return home
+
+
+@pytest.fixture
+def ci_catalog(ci_lakehouse: Path, monkeypatch: pytest.MonkeyPatch):
+    """A catalog opened on the session's ``ci`` lakehouse (read it, don't rewrite it)."""
+    from workbench import open_catalog
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(ci_lakehouse))
+    cat = open_catalog()
+    yield cat
+    cat.close()
