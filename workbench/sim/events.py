@@ -29,6 +29,7 @@ def events_frame(records: Iterable[Mapping[str, Any]]) -> Any:
         return frame.astype({"start": "datetime64[ns, UTC]", "end": "datetime64[ns, UTC]"})
     frame["start"] = pd.to_datetime(frame["start"], utc=True)
     frame["end"] = pd.to_datetime(frame["end"], utc=True)
+    frame["event_id"] = frame["event_id"].astype(object)
     missing = frame["event_id"].isna()
     frame.loc[missing, "event_id"] = (
         frame.loc[missing, "source"]
