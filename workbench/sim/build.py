@@ -162,7 +162,7 @@ def build_lakehouse(
 
     step(5, f"satellite: {profile.satellite_days} day(s) of 15-min frames")
     sat_spec = cat.entry("bronze.satellite")
-    crs, transform, _, _ = satellite_grid(grid.regions)
+    crs, transform, _, _ = satellite_grid(grid.regions, profile.satellite_size)
     _clear_folder(sat_spec.location, "*.tif")
     frames = 0
     for when, array in iter_satellite_frames(
