@@ -2,7 +2,7 @@
 
 ``duckdb:///…`` (a file under ``WORKBENCH_HOME`` by default) or any Ibis URL
 (``postgres://``, ``snowflake://``…). The schemas ``bronze``, ``silver``, ``gold`` and ``ops``
-are created on first use. Writes are transactional: data is first staged in a scratch table,
+are created on first use. Writes are transactional: data is first staged in a temporary table,
 then moved into the target inside one transaction, so a failed write leaves the target as it
 was.
 """
@@ -251,7 +251,7 @@ class Warehouse:
     def write_many(self, writes: Sequence[TableWrite]) -> dict[str, int]:
         """Write several tables in ONE transaction: all of them change, or none does.
 
-        Each write is staged in a scratch table first (outside the transaction); the moves into
+        Each write is staged in a temporary table first (outside the transaction); the moves into
         the targets then commit together. Returns the rows written per table.
         """
         import ibis
@@ -278,11 +278,12 @@ class Warehouse:
                 target_schema = self.con.table(table, database=db).schema()
                 self._check_columns(w.qualified, target_schema, incoming.columns, w.key)
                 stage = f"_stage_{table}_{uuid.uuid4().hex[:12]}"
-                self.con.create_table(stage, incoming, database=db)
+                # a temporary table: in memory (spilling if need be), private to this session
+                self.con.create_table(stage, incoming, temp=True)
                 staged.append((w, stage, target_schema))
                 statements += self._move_statements(w, stage, target_schema)
                 counts[w.qualified] = counts.get(w.qualified, 0) + int(
-                    self.con.table(stage, database=db).count().execute()
+                    self.con.table(stage).count().execute()
                 )
             with self._transaction() as execute:
                 for statement in statements:
@@ -294,15 +295,15 @@ class Warehouse:
             msg = f"write to {names} failed and was rolled back: {exc}"
             raise WarehouseError(msg) from exc
         finally:
-            for w, stage, _ in staged:
+            for _, stage, _ in staged:
                 with contextlib.suppress(Exception):
-                    self.con.drop_table(stage, database=split_name(w.qualified)[0], force=True)
+                    self.con.drop_table(stage, force=True)
         return counts
 
     def _move_statements(self, w: TableWrite, stage: str, target_schema: Schema) -> list[str]:
         """SQL that moves a staged table into its target, cast to the target's types."""
         db, table = split_name(w.qualified)
-        staged = self.con.table(stage, database=db)
+        staged = self.con.table(stage)
         cast = staged.select(**{c: staged[c].cast(target_schema[c]) for c in target_schema.names})
         cols = ", ".join(f'"{c}"' for c in target_schema.names)
         tgt = f'"{db}"."{table}"'
@@ -312,8 +313,7 @@ class Warehouse:
         elif w.mode == "upsert":
             match = " AND ".join(f't."{k}" = s."{k}"' for k in w.key or ())
             statements.append(
-                f'DELETE FROM {tgt} AS t WHERE EXISTS (SELECT 1 FROM "{db}"."{stage}" AS s '
-                f"WHERE {match})"
+                f'DELETE FROM {tgt} AS t WHERE EXISTS (SELECT 1 FROM "{stage}" AS s WHERE {match})'
             )
         statements.append(f"INSERT INTO {tgt} ({cols}) {self.con.compile(cast)}")
         return statements
