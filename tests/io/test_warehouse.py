@@ -164,3 +164,11 @@ def test_nanosecond_timestamps_are_floored_to_microseconds(wh):
     wh.write("bronze.raw_load", frame)
     got = wh.table("bronze.raw_load").to_pandas()["timestamp"].iloc[0]
     assert got == pd.Timestamp("2024-03-22T00:32:32.242805", tz="UTC")
+
+
+def test_delete_since_removes_the_window_only(wh):
+    from datetime import UTC, datetime
+
+    wh.write("bronze.raw_load", _load([1, 2, 3, 4]))
+    wh.delete_since("bronze.raw_load", "timestamp", datetime(2024, 1, 1, 2, tzinfo=UTC))
+    assert wh.table("bronze.raw_load").to_pandas()["load_mw"].tolist() == [1, 2]

@@ -380,6 +380,24 @@ class Warehouse:
         with self.transaction():
             yield self._raw_execute()
 
+    def delete_since(self, qualified: str, column: str, since: Any) -> None:
+        """Delete the rows whose ``column`` is at or after ``since`` (a window about to be rebuilt).
+
+        ``since`` is a timezone-aware datetime, or a date for DATE columns.
+        """
+        from datetime import date, datetime
+
+        if isinstance(since, datetime):
+            literal = f"TIMESTAMP WITH TIME ZONE '{since.isoformat()}'"
+        elif isinstance(since, date):
+            literal = f"DATE '{since.isoformat()}'"
+        else:
+            msg = f"expected since as a datetime or date; found {type(since).__name__}"
+            raise WarehouseError(msg)
+        db, table = split_name(qualified)
+        with self._transaction() as execute:
+            execute(f'DELETE FROM "{db}"."{table}" WHERE "{column}" >= {literal}')
+
     def drop(self, qualified: str) -> None:
         db, table = split_name(qualified)
         self.con.drop_table(table, database=db, force=True)

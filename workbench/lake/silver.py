@@ -32,12 +32,13 @@ def latest_per_key(t: ir.Table, key: list[str], order: list[str] | None = None) 
 
 
 def split_on(t: ir.Table, problems: list[tuple[ir.BooleanValue, str]]) -> Cleaned:
-    """Quarantine the rows matching any problem predicate (NULLs count as problems)."""
+    """Quarantine the rows matching any problem predicate (a NULL predicate is no problem:
+    say ``col.isnull()`` explicitly where a value is required)."""
     import ibis
 
     if not problems:
         return Cleaned(t, t.filter(ibis.literal(False)).mutate(reason=ibis.literal("")))
-    reason = ibis.cases(*[(pred.fill_null(True), text) for pred, text in problems], else_=None)
+    reason = ibis.cases(*[(pred.fill_null(False), text) for pred, text in problems], else_=None)
     marked = t.mutate(reason=reason)
     clean = marked.filter(marked.reason.isnull()).drop("reason")
     return Cleaned(clean, marked.filter(marked.reason.notnull()))
@@ -94,6 +95,7 @@ def market_prices(raw: ir.Table) -> Cleaned:
     return split_on(
         t,
         [
+            (t.lmp_usd_per_mwh.isnull(), "missing LMP"),
             (~t.market.isin(["DA", "RT"]), "market is neither DA nor RT"),
             ((t.lmp_usd_per_mwh - parts).abs() > 0.01, "LMP differs from its components"),
             (~t.lmp_usd_per_mwh.between(-1000, 10_000), "LMP outside -1000..10000 $/MWh"),
