@@ -172,3 +172,26 @@ def test_delete_since_removes_the_window_only(wh):
     wh.write("bronze.raw_load", _load([1, 2, 3, 4]))
     wh.delete_since("bronze.raw_load", "timestamp", datetime(2024, 1, 1, 2, tzinfo=UTC))
     assert wh.table("bronze.raw_load").to_pandas()["load_mw"].tolist() == [1, 2]
+
+
+def test_nulls_empty_strings_bools_and_times_survive_the_trip(wh):
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2024-03-10T07:59:58.25", None], utc=True),
+            "label": ["", None],
+            "flag": [True, False],
+            "value": [1.5, float("nan")],
+            "count": pd.array([3, None], dtype="Int64"),
+        }
+    )
+    wh.write("ops.trip", frame)
+    back = wh.table("ops.trip").to_pandas()
+    assert back["timestamp"].iloc[0] == pd.Timestamp("2024-03-10T07:59:58.25", tz="UTC")
+    assert pd.isna(back["timestamp"].iloc[1])
+    assert back["label"].iloc[0] == ""
+    assert back["label"].iloc[1] is None or pd.isna(back["label"].iloc[1])
+    assert back["flag"].tolist() == [True, False]
+    assert back["value"].iloc[0] == 1.5
+    assert pd.isna(back["value"].iloc[1])
+    assert back["count"].iloc[0] == 3
+    assert pd.isna(back["count"].iloc[1])

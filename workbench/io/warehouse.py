@@ -279,7 +279,7 @@ class Warehouse:
                 self._check_columns(w.qualified, target_schema, incoming.columns, w.key)
                 stage = f"_stage_{table}_{uuid.uuid4().hex[:12]}"
                 # a temporary table: in memory (spilling if need be), private to this session
-                self.con.create_table(stage, incoming, temp=True)
+                self._stage(stage, w.data, incoming)
                 staged.append((w, stage, target_schema))
                 statements += self._move_statements(w, stage, target_schema)
                 counts[w.qualified] = counts.get(w.qualified, 0) + int(
@@ -299,6 +299,29 @@ class Warehouse:
                 with contextlib.suppress(Exception):
                     self.con.drop_table(stage, force=True)
         return counts
+
+    def _stage(self, stage: str, data: Any, incoming: ir.Table) -> None:
+        """Load the incoming rows into a temporary table (PostgreSQL frames go by COPY)."""
+        if self.backend_name in ("postgres", "postgresql") and hasattr(data, "select_dtypes"):
+            import csv
+            import io
+
+            self.con.create_table(stage, schema=incoming.schema(), temp=True)
+            frame = _microseconds(data)[list(incoming.columns)]
+            buffer = io.StringIO()
+            # NULL is written \N (quoted like any text); FORCE_NULL turns it back into NULL
+            frame.to_csv(
+                buffer, index=False, header=False, quoting=csv.QUOTE_NONNUMERIC, na_rep=r"\N"
+            )
+            cols = ", ".join(f'"{c}"' for c in incoming.columns)
+            options = rf"FORMAT csv, NULL '\N', FORCE_NULL ({cols})"
+            with (
+                self.con.con.cursor() as cursor,
+                cursor.copy(f'COPY "{stage}" ({cols}) FROM STDIN ({options})') as copy,
+            ):
+                copy.write(buffer.getvalue())
+            return
+        self.con.create_table(stage, incoming, temp=True)
 
     def _move_statements(self, w: TableWrite, stage: str, target_schema: Schema) -> list[str]:
         """SQL that moves a staged table into its target, cast to the target's types."""
