@@ -109,7 +109,7 @@ def fact_generation(generation: ir.Table, assets: ir.Table) -> ir.Table:
         "asset_id",
         "region_id",
         "generation_mw",
-        capacity_factor=(j.generation_mw / j.cap).round(6),
+        capacity_factor=j.generation_mw / j.cap,
     )
 
 
@@ -142,9 +142,9 @@ def generation_mix(fact_gen: ir.Table, assets: ir.Table) -> ir.Table:
         generation_mw=j.generation_mw.sum()
     )
     total = by_tech.generation_mw.clip(lower=0).sum().over(group_by=["timestamp", "region_id"])
-    return by_tech.mutate(
-        share=(by_tech.generation_mw.clip(lower=0) / total.nullif(0)).round(6)
-    ).select("timestamp", "region_id", "technology", "generation_mw", "share")
+    return by_tech.mutate(share=by_tech.generation_mw.clip(lower=0) / total.nullif(0)).select(
+        "timestamp", "region_id", "technology", "generation_mw", "share"
+    )
 
 
 def carbon_emissions(fact_gen: ir.Table, assets: ir.Table) -> ir.Table:
@@ -164,8 +164,8 @@ def carbon_emissions(fact_gen: ir.Table, assets: ir.Table) -> ir.Table:
     return g.select(
         "timestamp",
         "region_id",
-        co2_tonnes=g.co2_tonnes.round(6),
-        carbon_intensity_kg_per_mwh=(g.co2_tonnes * 1000 / g.generation_mwh.nullif(0)).round(6),
+        co2_tonnes=g.co2_tonnes,
+        carbon_intensity_kg_per_mwh=g.co2_tonnes * 1000 / g.generation_mwh.nullif(0),
     )
 
 
@@ -184,7 +184,7 @@ def reliability_metrics(
         lost_mwh=ibis.ifelse(g.available, 0.0, g.cap / 12.0),
     )
     daily = g.group_by(date=g.timestamp.date(), region_id=g.region_id).agg(
-        forced_outages=g.started.sum(), unavailable_mwh=g.lost_mwh.sum().round(3)
+        forced_outages=g.started.sum(), unavailable_mwh=g.lost_mwh.sum()
     )
     if pmu_minutes is None:
         return daily.mutate(frequency_excursion_minutes=ibis.literal(0, "int64"))
