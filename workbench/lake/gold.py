@@ -180,7 +180,7 @@ def reliability_metrics(
     g = generation.inner_join(a, generation.asset_id == a.a_id)
     previous = g.available.lag().over(group_by=g.asset_id, order_by=g.timestamp)
     g = g.mutate(
-        started=(previous & ~g.available).fill_null(False).cast("int64"),
+        started=ibis.ifelse((previous & ~g.available).fill_null(False), 1, 0).cast("int64"),
         lost_mwh=ibis.ifelse(g.available, 0.0, g.cap / 12.0),
     )
     daily = g.group_by(date=g.timestamp.date(), region_id=g.region_id).agg(

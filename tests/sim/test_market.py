@@ -1,0 +1,131 @@
+"""Prices: LMP components, marginal cost floor, congestion signs, scarcity, day ahead, AS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.sim.test_dispatch import toy_grid, toy_inputs
+from workbench.catalog import load_catalog_spec
+from workbench.sim.dispatch import dispatch
+from workbench.sim.market import MIN_CONTINGENCY, OFFER_CAP, price_market
+
+CATALOG = Path(__file__).resolve().parents[2] / "data_catalog.yaml"
+
+
+def _priced(grid, seed: int = 1, **kw):
+    load, solar, wind = toy_inputs(grid, **kw)
+    result = dispatch(grid, load, solar, wind, np.random.default_rng(seed))
+    market, ancillary = price_market(grid, result, load, np.random.default_rng(seed + 1))
+    return result, market, ancillary
+
+
+@pytest.fixture(scope="module")
+def congested():
+    return _priced(toy_grid(west_limit=600.0, wind_mw=3000.0))
+
+
+def _rt(market: pd.DataFrame, column: str) -> pd.DataFrame:
+    rt = market[market["market"] == "RT"]
+    return rt.pivot(index="timestamp", columns="node_id", values=column)
+
+
+def test_schema_nodes_and_markets(congested) -> None:
+    result, market, ancillary = congested
+    spec = load_catalog_spec(CATALOG, env={"WORKBENCH_HOME": "/tmp"})
+    assert list(market.columns) == list(spec.dataset("bronze.raw_market").columns)
+    assert list(ancillary.columns) == list(spec.dataset("bronze.raw_ancillary").columns)
+    assert str(market["timestamp"].dt.tz) == "UTC"
+    n = result.system.shape[0]
+    counts = market.groupby(["node_id", "market"]).size()
+    assert set(market["node_id"]) == {"BUS_NORTH", "BUS_WEST", "BUS_SOUTH"}
+    assert (counts.xs("RT", level="market") == n).all()
+    assert (counts.xs("DA", level="market") == n // 12).all()
+    da = market[market["market"] == "DA"]
+    assert (da["timestamp"].dt.minute == 0).all()
+    assert not market.duplicated(["node_id", "market", "timestamp"]).any()
+    assert set(ancillary["product"]) == {"regup", "regdown", "spin", "nonspin"}
+    assert len(ancillary) == 4 * (n // 12)
+    assert (ancillary["price_usd_per_mw"] >= 0).all()
+
+
+def test_lmp_is_the_sum_of_its_components(congested) -> None:
+    _, market, _ = congested
+    parts = market[["energy_usd_per_mwh", "congestion_usd_per_mwh", "losses_usd_per_mwh"]]
+    assert np.allclose(market["lmp_usd_per_mwh"], parts.sum(axis=1), atol=1e-9)
+    # losses are a few % of energy
+    ratio = market["losses_usd_per_mwh"].abs() / market["energy_usd_per_mwh"].abs().clip(1)
+    assert ratio.max() < 0.07
+    assert 0.005 < ratio.mean() < 0.05
+
+
+def test_energy_never_below_the_marginal_cost(congested) -> None:
+    result, market, _ = congested
+    mc = result.marginal_cost.pivot(index="timestamp", columns="region_id",
+                                     values="marginal_cost_usd_per_mwh")  # fmt: skip
+    energy = _rt(market, "energy_usd_per_mwh")["BUS_NORTH"]
+    binding = result.binding.groupby("timestamp")["binding"].any()
+    free = ~binding
+    assert free.sum() > 50
+    # one price zone: energy is the marginal unit's offer, never below its marginal cost
+    # (a curtailed plant's negative offer included: then energy is negative, down to that offer)
+    assert (energy[free] >= mc.loc[free, "NORTH"] - 0.006).all()
+    assert (energy[free] <= mc.loc[free, "NORTH"].abs() * 1.2 + 0.02 + mc.loc[free, "NORTH"]).all()
+    # congested: energy lies between the cheapest and the dearest zone's offer
+    lo, hi = mc[binding].min(axis=1), mc[binding].max(axis=1)
+    offer_hi = np.where(hi > 0, hi * 1.2, hi) + 0.02
+    assert ((energy[binding] >= lo - 0.02) & (energy[binding] <= offer_hi)).all()
+
+
+def test_congestion_only_when_binding_with_signs(congested) -> None:
+    result, market, _ = congested
+    congestion = _rt(market, "congestion_usd_per_mwh")
+    binding = result.binding.pivot(index="timestamp", columns="interface_id", values="binding")
+    flow = result.interchange.pivot(index="timestamp", columns="interface_id", values="flow_mw")
+    none = ~binding.any(axis=1)
+    assert (congestion[none] == 0).all().all()  # exactly zero without a binding interface
+    west_export = binding["IF_WEST_NORTH"] & (flow["IF_WEST_NORTH"] > 0)
+    assert west_export.sum() > 100
+    big = west_export & (congestion.abs().max(axis=1) > 1.0)
+    assert big.sum() > 0.8 * west_export.sum()  # large when it binds
+    assert (congestion.loc[big, "BUS_WEST"] < 0).all()  # exporting side negative
+    assert (congestion.loc[big, "BUS_NORTH"] > 0).all()  # importing side positive
+    lmp = _rt(market, "lmp_usd_per_mwh")
+    assert (lmp.loc[big, "BUS_WEST"] < 0).mean() > 0.8  # curtailed wind: negative prices
+    assert lmp.min().min() > -40.0  # down to about -30 $/MWh
+
+
+def test_scarcity_drives_prices_toward_the_cap() -> None:
+    result, market, ancillary = _priced(toy_grid(outage_scale=0.0), load_scale=1.15, days=2)
+    energy = _rt(market, "energy_usd_per_mwh")["BUS_NORTH"]
+    reserve = result.system["reserve_mw"] / result.system["load_mw"]
+    assert energy.max() > 1000.0
+    assert energy.max() <= OFFER_CAP
+    assert (market["lmp_usd_per_mwh"] <= OFFER_CAP * 1.07).all()
+    assert (energy[reserve <= MIN_CONTINGENCY] >= OFFER_CAP - 0.01).all()  # out of reserves
+    assert (energy[reserve > 0.15] < 100.0).all()  # ample reserves: no adder to speak of
+    assert energy[reserve < 0.07].mean() > 10 * energy[reserve > 0.15].mean()
+    regup = ancillary[ancillary["product"] == "regup"].set_index("timestamp")["price_usd_per_mw"]
+    assert regup.max() > 10 * regup.median()  # reserves are scarce too
+
+
+def test_day_ahead_is_a_smoother_version_of_real_time(congested) -> None:
+    _, market, _ = congested
+    rt = _rt(market, "lmp_usd_per_mwh")["BUS_NORTH"]
+    da = market[(market["market"] == "DA") & (market["node_id"] == "BUS_NORTH")]
+    da = da.set_index("timestamp")["lmp_usd_per_mwh"]
+    rt_hourly = rt.groupby(rt.index.floor("h")).mean()
+    assert np.corrcoef(da, rt_hourly.loc[da.index])[0, 1] > 0.8
+    assert da.std() < rt.std()
+    assert da.diff().abs().mean() < 12 * rt.diff().abs().mean()  # an hour of RT moves more
+
+
+def test_same_seed_same_prices() -> None:
+    grid = toy_grid()
+    _, a, x = _priced(grid, seed=3, days=2)
+    _, b, y = _priced(grid, seed=3, days=2)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(x, y)
