@@ -8,6 +8,7 @@ meter Parquet and the satellite GeoTIFFs, with every injected event in ``ops.sim
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,17 +84,11 @@ def build_lakehouse(
     cat: Any, profile: Profile, *, seed: int = 42, on_step: OnStep | None = None
 ) -> list[BuiltDataset]:
     """Simulate the grid for ``profile`` and write every bronze dataset; returns the summary."""
-    from workbench.io.cubes import write_cube
-    from workbench.io.frames import write_partitioned
-    from workbench.io.rasters import write_geotiff
     from workbench.sim.events import events_frame
-    from workbench.sim.meters import iter_meter_reads
-    from workbench.sim.pmu import iter_pmu_blocks, make_pmu_ids
-    from workbench.sim.satellite import iter_satellite_frames, satellite_grid
     from workbench.sim.scada import iter_scada
     from workbench.sim.system import simulate_system
 
-    steps = ["system", "tables", "scada", "pmu", "meters", "satellite", "events"]
+    steps = ["system", "tables", "scada", "lake files", "events"]
     report = on_step or (lambda step, done, total: None)
     summary: list[BuiltDataset] = []
     events: list[pd.DataFrame] = []
@@ -106,6 +101,11 @@ def build_lakehouse(
     grid = system.grid
     events.append(system.events)
     start, end = _period(profile)
+    # the lake's files (Zarr, Parquet, GeoTIFF) are written by a second thread while this one
+    # fills the warehouse: numpy, Zarr, Arrow, GDAL and DuckDB release the GIL for their work
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake-files")
+    lake_files = pool.submit(_write_lake_files, cat, profile, seed, system)
+    pool.shutdown(wait=False)
 
     step(1, "writing the system tables")
     for name, field in SYSTEM_TABLES:
@@ -117,7 +117,9 @@ def build_lakehouse(
     assets = grid.assets
     scada_ids = None
     if profile.scada_assets is not None:
-        scada_ids = list(assets["asset_id"].iloc[: profile.scada_assets])
+        # an even spread over the asset list, so every region and technology keeps telemetry
+        picks = np.linspace(0, len(assets) - 1, min(profile.scada_assets, len(assets)))
+        scada_ids = list(assets["asset_id"].iloc[np.unique(picks.round().astype(int))])
     scada_days = iter_scada(
         system.generation,
         assets,
@@ -130,7 +132,38 @@ def build_lakehouse(
     rows = _stream_table(cat, "bronze.raw_scada", _collect_events(scada_days, events))
     summary.append(BuiltDataset("bronze.raw_scada", rows, cat.entry("bronze.raw_scada").location))
 
-    step(3, f"PMU cube: {profile.pmu_count} PMUs at {profile.pmu_rate_hz} Hz")
+    step(3, "waiting for the PMU cube, meters and satellite frames")
+    lake_summary, lake_events = lake_files.result()
+    summary += lake_summary
+    events += lake_events
+
+    step(4, "labelling events")
+    labels = (
+        pd.concat([e for e in events if len(e)], ignore_index=True) if events else events_frame([])
+    )
+    rows = cat.write(
+        "ops.sim_events", _catalog_columns(cat, "ops.sim_events", labels), mode="replace"
+    )
+    summary.append(BuiltDataset("ops.sim_events", rows, cat.entry("ops.sim_events").location))
+    report("done", len(steps), len(steps))
+    return summary
+
+
+def _write_lake_files(
+    cat: Any, profile: Profile, seed: int, system: Any
+) -> tuple[list[BuiltDataset], list[pd.DataFrame]]:
+    """PMU cube (Zarr), smart-meter reads (Parquet) and satellite frames (GeoTIFF)."""
+    from workbench.io.cubes import write_cube
+    from workbench.io.frames import write_partitioned
+    from workbench.io.rasters import write_geotiff
+    from workbench.sim.meters import iter_meter_reads
+    from workbench.sim.pmu import iter_pmu_blocks, make_pmu_ids
+    from workbench.sim.satellite import iter_satellite_frames, satellite_grid
+
+    grid = system.grid
+    start, end = _period(profile)
+    summary: list[BuiltDataset] = []
+    events: list[pd.DataFrame] = []
     pmu_spec = cat.entry("bronze.pmu")
     pmu_ids = make_pmu_ids(grid, profile.pmu_count)
     blocks = iter_pmu_blocks(
@@ -147,7 +180,6 @@ def build_lakehouse(
         events.append(pmu_events[-1])  # each block carries the events so far: keep the last
     summary.append(BuiltDataset(pmu_spec.name, steps_written * len(pmu_ids), pmu_spec.location))
 
-    step(4, f"smart meters: {profile.meter_count:,} for {profile.meter_days} day(s)")
     meter_spec = cat.entry("bronze.meter_reads")
     reads = iter_meter_reads(
         grid.regions,
@@ -160,7 +192,6 @@ def build_lakehouse(
     rows = write_partitioned(reads, meter_spec, clear=True)
     summary.append(BuiltDataset(meter_spec.name, rows, meter_spec.location))
 
-    step(5, f"satellite: {profile.satellite_days} day(s) of 15-min frames")
     sat_spec = cat.entry("bronze.satellite")
     crs, transform, _, _ = satellite_grid(grid.regions, profile.satellite_size)
     _clear_folder(sat_spec.location, "*.tif")
@@ -183,16 +214,7 @@ def build_lakehouse(
         frames += 1
     summary.append(BuiltDataset(sat_spec.name, frames, sat_spec.location))
 
-    step(6, "labelling events")
-    labels = (
-        pd.concat([e for e in events if len(e)], ignore_index=True) if events else events_frame([])
-    )
-    rows = cat.write(
-        "ops.sim_events", _catalog_columns(cat, "ops.sim_events", labels), mode="replace"
-    )
-    summary.append(BuiltDataset("ops.sim_events", rows, cat.entry("ops.sim_events").location))
-    report("done", len(steps), len(steps))
-    return summary
+    return summary, events
 
 
 def _clear_folder(location: str, pattern: str) -> None:

@@ -43,6 +43,7 @@ PROFILES: dict[str, Profile] = {
         days=730,
         scada_days=7,
         scada_interval_s=4.0,
+        scada_assets=60,
         pmu_count=40,
         pmu_rate_hz=30,
         pmu_minutes=60,
