@@ -126,7 +126,7 @@ class Warehouse:
                 path.parent.mkdir(parents=True, exist_ok=True)
             kwargs["read_only"] = self.read_only
         try:
-            return ibis.connect(self.url, **kwargs)
+            con = ibis.connect(self.url, **kwargs)
         except ModuleNotFoundError as exc:
             from workbench.core.errors import MissingExtraError
 
@@ -134,6 +134,12 @@ class Warehouse:
         except Exception as exc:
             msg = f"cannot connect to the warehouse at {_redact(self.url)}: {exc}"
             raise WarehouseError(msg) from exc
+        # UTC inside: truncations to the hour or day, and dates of timestamps, are UTC ones
+        if self.backend_name == "duckdb":
+            con.raw_sql("SET TimeZone = 'UTC'")
+        elif self.backend_name in ("postgres", "postgresql"):
+            con.raw_sql("SET TIME ZONE 'UTC'").close()
+        return con
 
     @property
     def duckdb_path(self) -> Path | None:
