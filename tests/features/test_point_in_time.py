@@ -99,3 +99,12 @@ def test_generation_features_and_latest_values(cat):
         get_historical_features(
             cat, pd.DataFrame({"as_of": [pd.Timestamp.now(tz="UTC")]}), "load_features"
         )
+
+
+def test_computed_columns_are_the_declared_features(cat):
+    from workbench.features.store import view_table
+
+    for fv in cat.spec.feature_views:
+        columns = view_table(cat, fv.name).columns
+        assert columns[:3] == (fv.entity, "event_time", "available_at")
+        assert list(columns[3:]) == list(fv.features), fv.name

@@ -200,6 +200,33 @@ class DatasetSpec(_Strict):
         return parse_duration(self.availability_lag)
 
 
+class FeatureViewSpec(_Strict):
+    """A feature view of the feature store: per-entity features, their sources and freshness."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = Field(min_length=1)
+    entity: str
+    sources: list[str] = Field(min_length=1)
+    ttl: str
+    availability_lag: str
+    owner: str = Field(min_length=1)
+    features: dict[str, Column] = Field(min_length=1)
+
+    @field_validator("ttl", "availability_lag")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def ttl_td(self) -> timedelta:
+        return parse_duration(self.ttl)
+
+    @property
+    def availability_lag_td(self) -> timedelta:
+        return parse_duration(self.availability_lag)
+
+
 class CatalogSpec(_Strict):
     """The whole catalog file."""
 
@@ -207,6 +234,7 @@ class CatalogSpec(_Strict):
     warehouses: dict[str, WarehouseSpec] = Field(min_length=1)
     credentials: dict[str, CredentialSpec] = Field(default_factory=dict)
     datasets: list[DatasetSpec]
+    feature_views: list[FeatureViewSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> CatalogSpec:
@@ -224,7 +252,21 @@ class CatalogSpec(_Strict):
                     f"found only {sorted(self.warehouses)}"
                 )
                 raise ValueError(msg)
+        names = {d.name for d in self.datasets}
+        for fv in self.feature_views:
+            unknown = [src for src in fv.sources if src not in names]
+            if unknown:
+                msg = f"feature view {fv.name!r} reads {unknown}, which are not datasets"
+                raise ValueError(msg)
         return self
+
+    def feature_view(self, name: str) -> FeatureViewSpec:
+        from workbench.core.errors import UnknownDatasetError
+
+        for fv in self.feature_views:
+            if fv.name == name:
+                return fv
+        raise UnknownDatasetError(name, (f.name for f in self.feature_views))
 
     def dataset(self, name: str) -> DatasetSpec:
         from workbench.core.errors import UnknownDatasetError

@@ -15,32 +15,24 @@ from typing import Any
 import pandas as pd
 
 from workbench.core.errors import MissingColumnsError, WorkbenchError
-from workbench.features.views import VIEWS, FeatureView, generation_features, load_features
+from workbench.features.views import COMPUTE
 
 
-def view_table(cat: Any, view: str | FeatureView) -> Any:
+def view_table(cat: Any, view: str) -> Any:
     """The feature view as a lazy Ibis table over the warehouse's silver (and gold) tables."""
-    fv = _view(view)
-    if fv.name == "load_features":
-        return load_features(cat.scan("silver.system_load"), cat.scan("silver.weather_hourly"))
-    return generation_features(
-        cat.scan("silver.generation"),
-        cat.scan("gold.dim_assets"),
-        cat.scan("silver.weather_hourly"),
-    )
-
-
-def _view(view: str | FeatureView) -> FeatureView:
-    if isinstance(view, FeatureView):
-        return view
-    if view not in VIEWS:
-        msg = f"expected a feature view among {sorted(VIEWS)}; found {view!r}"
+    spec = cat.spec.feature_view(view)
+    if spec.name not in COMPUTE:
+        msg = (
+            f"feature view {spec.name!r} is declared but not computed; "
+            f"expected one of {sorted(COMPUTE)}"
+        )
         raise WorkbenchError(msg)
-    return VIEWS[view]
+    sources = [cat.scan(name) for name in spec.sources]
+    return COMPUTE[spec.name](*sources, lag=spec.availability_lag_td)
 
 
 def get_historical_features(
-    cat: Any, entities: pd.DataFrame, view: str | FeatureView, *, as_of_column: str = "as_of"
+    cat: Any, entities: pd.DataFrame, view: str, *, as_of_column: str = "as_of"
 ) -> pd.DataFrame:
     """Point-in-time correct features for each ``(entity, as_of)`` row of ``entities``.
 
@@ -59,14 +51,14 @@ def get_historical_features(
     """
     import ibis
 
-    fv = _view(view)
+    fv = cat.spec.feature_view(view)
     missing = {fv.entity, as_of_column} - set(entities.columns)
     if missing:
         raise MissingColumnsError(f"entities for {fv.name}", missing, entities.columns)
     left = entities[[fv.entity, as_of_column]].copy()
     left[as_of_column] = pd.to_datetime(left[as_of_column], utc=True)
     left["_row"] = range(len(left))
-    features = view_table(cat, fv)
+    features = view_table(cat, fv.name)
     con = cat.warehouse().con
     lt = con.create_table(f"_entities_{fv.name}", ibis.memtable(left), temp=True, overwrite=True)
     joined = lt.asof_join(
@@ -84,7 +76,7 @@ def get_historical_features(
         )
     # an hourly row describes [event_time, event_time + 1 h): its age counts from the end
     age = out[as_of_column] - (out["event_time"] + pd.Timedelta(hours=1))
-    stale = out["event_time"].isna() | (age > fv.ttl)
+    stale = out["event_time"].isna() | (age > fv.ttl_td)
     keys = (fv.entity, as_of_column, "event_time", "available_at")
     values = [c for c in out.columns if c not in keys]
     for col in values:
@@ -94,11 +86,9 @@ def get_historical_features(
     return out
 
 
-def get_latest_features(
-    cat: Any, view: str | FeatureView, as_of: datetime | None = None
-) -> pd.DataFrame:
+def get_latest_features(cat: Any, view: str, as_of: datetime | None = None) -> pd.DataFrame:
     """For every entity, the freshest features available at ``as_of`` (default: now)."""
-    fv = _view(view)
+    fv = cat.spec.feature_view(view)
     ids = cat.scan("gold.dim_regions" if fv.entity == "region_id" else "gold.dim_assets")
     entities = ids.select(fv.entity).distinct().to_pandas()
     entities["as_of"] = (
@@ -106,4 +96,4 @@ def get_latest_features(
         if (as_of is None or pd.Timestamp(as_of).tzinfo)
         else pd.Timestamp(as_of, tz="UTC")
     )
-    return get_historical_features(cat, entities, fv)
+    return get_historical_features(cat, entities, fv.name)

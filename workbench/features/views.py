@@ -1,47 +1,20 @@
 """Feature views of the platform's feature store, computed with Ibis from silver.
 
-Every row carries ``event_time`` (the interval it describes, interval start, UTC) and
-``available_at`` (when it could first have been known: the end of the interval plus the
-source's availability lag). Point-in-time retrieval (:mod:`workbench.features.store`) only
-returns rows whose ``available_at`` is at or before the as-of time.
+The views are declared in ``data_catalog.yaml`` (``feature_views:`` — entity, sources, TTL,
+availability lag, features with types and units); this module computes them. Every row carries
+``event_time`` (the hour it describes, interval start, UTC) and ``available_at`` (when it could
+first have been known: the end of the hour plus the availability lag). Point-in-time retrieval
+(:mod:`workbench.features.store`) only returns rows whose ``available_at`` is at or before the
+as-of time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-
-
-@dataclass(frozen=True)
-class FeatureView:
-    """A named view: its entity column, time-to-live and the silver tables it reads."""
-
-    name: str
-    entity: str
-    ttl: timedelta
-    sources: tuple[str, ...]
-    description: str
-
-
-LOAD_FEATURES = FeatureView(
-    "load_features",
-    "region_id",
-    timedelta(hours=2),
-    ("silver.system_load", "silver.weather_hourly"),
-    "hourly load per region now, 1 h / 24 h / 7 d ago, 24 h rolling mean, temperature, humidity",
-)
-GENERATION_FEATURES = FeatureView(
-    "generation_features",
-    "asset_id",
-    timedelta(hours=2),
-    ("silver.generation", "gold.dim_assets", "silver.weather_hourly"),
-    "hourly generation per asset, capacity factor, irradiance, wind, cloud cover, availability",
-)
-VIEWS: dict[str, FeatureView] = {v.name: v for v in (LOAD_FEATURES, GENERATION_FEATURES)}
 
 
 def _available_at(event_time: ir.TimestampValue, lag: timedelta) -> ir.TimestampValue:
@@ -131,3 +104,7 @@ def generation_features(
         wind_speed_100m_m_per_s=site.wind_speed_100m_m_per_s,
         cloud_cover_pct=site.cloud_cover_pct,
     )
+
+
+#: How each feature view declared in the catalog is computed from its sources (in that order).
+COMPUTE = {"load_features": load_features, "generation_features": generation_features}
