@@ -58,10 +58,13 @@ def demo(
     profile: str = typer.Option("demo", help="Simulation profile: ci, demo or large."),
     seed: int = typer.Option(42, help="Random seed; the same seed gives the same data."),
 ) -> None:
-    """Build the demo lakehouse and print where the results are."""
+    """Build the demo lakehouse (bronze from the simulator, then silver and gold) and say where."""
     if ctx.invoked_subcommand is not None:
         return
     _build(profile, seed, None, None)
+    from workbench.cli.build_cmd import build as build_medallion_cmd
+
+    build_medallion_cmd(layer=None, since=None)
     from workbench.core.config import workbench_home
 
     console.print(f"[bold green]demo ready[/]: data under {workbench_home()}")
