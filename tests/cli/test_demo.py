@@ -1,4 +1,4 @@
-"""``workbench demo`` (what ``make demo`` runs), on the ci profile: bronze, silver, gold, a summary."""
+"""``workbench demo`` (what ``make demo`` runs) on the ci profile: bronze, silver, gold."""
 
 from __future__ import annotations
 
