@@ -36,12 +36,12 @@ demo: install  ## Build the demo lakehouse, run the main job, print where the re
 test: install system-deps lint arch pytest  ## Lint, architecture contract, whole test suite
 
 lint: install  ## ruff check and format check
-	$(BIN)/ruff check workbench tests
-	$(BIN)/ruff format --check workbench tests
+	$(BIN)/ruff check workbench tests benchmarks
+	$(BIN)/ruff format --check workbench tests benchmarks
 
 format: install  ## Apply ruff fixes and formatting
-	$(BIN)/ruff check --fix workbench tests
-	$(BIN)/ruff format workbench tests
+	$(BIN)/ruff check --fix workbench tests benchmarks
+	$(BIN)/ruff format workbench tests benchmarks
 
 arch: install  ## Import-linter contracts (the layers of DESIGN.md)
 	$(BIN)/lint-imports
