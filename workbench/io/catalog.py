@@ -128,8 +128,9 @@ class Catalog:
 
         return open_cube(spec)
 
-    def _relation(self, spec: DatasetSpec) -> ir.Table:
+    def relation(self, name: str) -> ir.Table:
         """An Ibis relation for tables and for frames (DuckDB over the Parquet files)."""
+        spec = self.entry(name)
         if spec.kind == "table":
             return self.warehouse(spec.warehouse).table(spec.location)
         from workbench.io.frames import scan_parquet_ibis
@@ -172,7 +173,7 @@ class Catalog:
             from workbench.io.cubes import read_cube
 
             return read_cube(self.scan(name), spec, lo, hi, columns, where)
-        t = self._relation(spec)
+        t = self.relation(name)
         if lo is not None:
             t = t.filter(t[spec.time_column] >= lo)
         if hi is not None:

@@ -90,3 +90,32 @@ def write_partitioned(
             counter += 1
             rows += len(group)
     return rows
+
+
+def write_expr_partitioned(expr: Any, spec: DatasetSpec) -> int:
+    """Replace a frames dataset with the rows of an Ibis expression (DuckDB executes it).
+
+    The files are written next to the dataset and swapped in by renames, so a failure leaves
+    the previous files in place and readers never see a half-written dataset.
+    """
+    import shutil
+    import uuid
+
+    root = Path(spec.location)
+    staging = root.with_name(f".{root.name}.{uuid.uuid4().hex[:8]}.new")
+    backup = root.with_name(f".{root.name}.{uuid.uuid4().hex[:8]}.old")
+    con = expr._find_backend()
+    rows = int(expr.count().execute())
+    root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con.to_parquet(expr, staging, partition_by=tuple(spec.partition_by or ()))
+        if root.exists():
+            root.rename(backup)
+        staging.rename(root)
+    except Exception:
+        shutil.rmtree(staging, ignore_errors=True)
+        if backup.exists() and not root.exists():
+            backup.rename(root)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+    return rows

@@ -79,6 +79,7 @@ class _Builder:
         self.build_id = f"build-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         self.checks: list[CheckResult] = []
         self.reports: list[TableReport] = []
+        self.deferred: list[tuple[Step, Any, Any, TableReport]] = []
 
     # -------------------------------------------------------------- windows
     def window_start(self, step: Step) -> datetime | None:
@@ -98,6 +99,8 @@ class _Builder:
 
     def source(self, name: str, start: datetime | None) -> Any:
         spec = self.cat.entry(name)
+        if spec.kind == "frames":
+            return self.cat.relation(name)  # DuckDB over the Parquet files
         if spec.kind != "table":
             return self.cat.scan(name)
         t = self.wh.table(spec.location)
@@ -127,6 +130,10 @@ class _Builder:
         quarantined = None
         if isinstance(result, Cleaned):
             result, quarantined = result.clean, result.quarantined
+        if spec.kind == "frames":  # files, not warehouse rows: written once the build commits
+            self.deferred.append((step, result, quarantined, report))
+            report.status = "pending"
+            return report
         if since is not None and not isinstance(result, pd.DataFrame):
             column = result[spec.time_column]
             bound: Any = since.date() if spec.columns[spec.time_column].type == "date" else since
@@ -189,9 +196,31 @@ class _Builder:
                 raise
             msg = f"the build failed and was rolled back: {error}"
             raise WorkbenchError(msg) from exc
+        try:
+            self.write_frames()
+        except Exception as exc:
+            self.record()
+            msg = f"the warehouse tables were built, but writing the Parquet datasets failed: {exc}"
+            raise WorkbenchError(msg) from exc
         self.on_step("recording quality results and lineage", len(steps), len(steps))
         self.record()
         return BuildResult(self.build_id, self.reports, self.checks, ok=True)
+
+    def write_frames(self) -> None:
+        """Replace the frames datasets (Parquet) of the build, after the warehouse committed."""
+        from workbench.io.frames import write_expr_partitioned
+
+        for step, result, quarantined, report in self.deferred:
+            t0 = time.perf_counter()
+            spec = self.cat.entry(step.target)
+            report.rows_out = write_expr_partitioned(result, spec)
+            if quarantined is not None:
+                report.rows_quarantined = self.quarantine(
+                    step.target, spec.key, _to_warehouse(self.wh, quarantined)
+                )
+            self.checks += check_table(spec, self.cat.relation(step.target))
+            report.seconds += time.perf_counter() - t0
+            report.status = "built"
 
     def record(self) -> None:
         """Write ``ops.dq_results`` and ``ops.build_runs`` (outside the build's transaction)."""
@@ -220,6 +249,13 @@ class _Builder:
             )
             runs["since"] = pd.to_datetime(runs["since"], utc=True)
             self.cat.write("ops.build_runs", runs, mode="append")
+
+
+def _to_warehouse(wh: Any, rows: Any) -> Any:
+    """Rows computed on another engine (DuckDB over Parquet) as an Ibis table of the warehouse."""
+    import ibis
+
+    return ibis.memtable(rows.to_pyarrow())
 
 
 def build_medallion(

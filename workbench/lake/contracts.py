@@ -36,6 +36,7 @@ RANGES: dict[str, dict[str, tuple[float | None, float | None] | list[Any]]] = {
     "silver.weather_forecast_hourly": {"lead_hours": (1, 24 * 16), "cloud_cover_pct": (0.0, 100.0)},
     "silver.market_prices": {"market": ["DA", "RT"], "lmp_usd_per_mwh": (-1000.0, 10_000.0)},
     "silver.grid_topology": {"element_type": ["bus", "line", "interface"], "limit_mw": (0.0, None)},
+    "silver.meter_readings": {"energy_kwh": (0.0, 500.0)},
     "silver.pmu_validated": {"samples": (0, None), "missing_samples": (0, None)},
     "gold.fact_load": {"actual_load_mw": (0.0, 200_000.0), "temperature_f": (-60.0, 135.0)},
     "gold.fact_generation": {"capacity_factor": (-1.05, 1.05)},

@@ -113,3 +113,27 @@ def grid_topology(raw: ir.Table) -> Cleaned:
             (t.limit_mw < 0, "negative limit"),
         ],
     )
+
+
+def meter_readings(raw: ir.Table) -> Cleaned:
+    """``bronze.meter_reads`` → ``silver.meter_readings``: one read per meter and quarter-hour.
+
+    A read landed twice keeps the actual over the estimated one; timestamps stay UTC interval
+    starts and ``date`` the local date (so a fall-back day holds 100 quarter-hours, a
+    spring-forward day 92); energy outside 0..500 kWh per quarter-hour is quarantined.
+    """
+    import ibis
+
+    rank = ibis.row_number().over(
+        group_by=[raw.meter_id, raw.timestamp],
+        order_by=[raw.is_estimated.asc(), raw.energy_kwh.desc()],
+    )
+    t = raw.mutate(_rank=rank).filter(lambda x: x._rank == 0).drop("_rank")
+    t = t.mutate(date=t.date.cast("date"))
+    return split_on(
+        t,
+        [
+            (t.energy_kwh.isnull(), "missing energy"),
+            (~t.energy_kwh.between(0, 500), "energy outside 0..500 kWh per quarter-hour"),
+        ],
+    )

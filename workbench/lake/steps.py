@@ -78,6 +78,12 @@ SILVER: tuple[Step, ...] = (
         incremental=False,
     ),
     Step("silver.pmu_validated", ("bronze.pmu",), _pmu_validated, incremental=False),
+    Step(
+        "silver.meter_readings",
+        ("bronze.meter_reads",),
+        lambda s: silver.meter_readings(s["bronze.meter_reads"]),
+        incremental=False,
+    ),
 )
 
 
