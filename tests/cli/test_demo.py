@@ -23,7 +23,7 @@ def test_demo_builds_the_whole_lakehouse_and_says_where(workbench_home):
     assert f"demo ready: data under {workbench_home}" in out.stdout
     assert "bronze.raw_scada" in out.stdout
     assert "gold.fact_load" in out.stdout
-    assert "0 checks failed" in out.stdout
+    assert " 0 checks failed" in out.stdout
 
     from workbench import open_catalog
 

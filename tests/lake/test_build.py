@@ -196,3 +196,24 @@ def test_build_cli_prints_a_summary(lakehouse):
     assert "gold.fact_load" not in out.stdout
     runs = lakehouse.read("ops.build_runs")
     assert set(runs["table_name"]) >= {"silver.scada_cleaned", "silver.system_load"}
+
+
+def test_a_gold_table_falling_behind_its_source_is_refused(lakehouse, monkeypatch):
+    from workbench.lake import gold, steps
+    from workbench.lake.build import PublishRefusedError, build_medallion
+
+    def stale_fact_load(sources):
+        t = gold.fact_load(sources["silver.system_load"], sources["silver.weather_hourly"])
+        return t.filter(t.timestamp < CUT.to_pydatetime() - pd.Timedelta(days=3))
+
+    patched = tuple(
+        s if s.target != "gold.fact_load" else type(s)(s.target, s.sources, stale_fact_load)
+        for s in steps.STEPS
+    )
+    monkeypatch.setattr("workbench.lake.build.STEPS", patched)
+    with pytest.raises(PublishRefusedError, match="freshness"):
+        build_medallion(lakehouse)
+    dq = lakehouse.read("ops.dq_results", where={"check_name": "freshness"})
+    stale = dq[(dq.table_name == "gold.fact_load")]
+    assert stale["passed"].tolist() == [False]
+    assert "allowed lag 1 day" in stale["detail"].iloc[0]

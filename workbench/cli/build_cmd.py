@@ -56,7 +56,7 @@ def build(
     console.print(table)
     failed = [c for c in result.checks if not c.passed]
     console.print(
-        f"{len(result.checks) - len(failed)} contracts passed, {len(failed)} checks failed "
+        f"{len(result.checks) - len(failed)} checks passed, {len(failed)} checks failed "
         "(details in ops.dq_results); lineage in ops.build_runs"
     )
     cat.close()

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -61,6 +61,14 @@ class BuildResult:
 
 def _floor_day(ts: datetime) -> datetime:
     return datetime(ts.year, ts.month, ts.day, tzinfo=UTC)
+
+
+def _utc(value: Any) -> pd.Timestamp | None:
+    """A time or date (naive means UTC) as an aware UTC timestamp."""
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _max_time(table: Any, column: str) -> Any:
@@ -147,9 +155,28 @@ class _Builder:
         if quarantined is not None:
             report.rows_quarantined = self.quarantine(step.target, spec.key, quarantined)
         self.checks += check_table(spec, self.wh.table(spec.location))
+        self.checks += self.freshness(step, spec)
         report.seconds = time.perf_counter() - t0
         report.status = "built"
         return report
+
+    def freshness(self, step: Step, spec: Any) -> list[CheckResult]:
+        """The table keeps up with its main source: its latest time is no more than a day
+        (plus one of its own intervals) behind the source's latest time."""
+        source_spec = self.cat.entry(step.sources[0])
+        tables = spec.kind == source_spec.kind == "table"
+        if not tables or spec.time_column is None or source_spec.time_column is None:
+            return []
+        latest_source = _max_time(self.wh.table(source_spec.location), source_spec.time_column)
+        latest = _max_time(self.wh.table(spec.location), spec.time_column)
+        if latest_source is None:
+            return []
+        as_dt = [_utc(v) for v in (latest, latest_source)]
+        allowed = timedelta(days=1) + spec.resolution_td
+        lag = None if as_dt[0] is None else as_dt[1] - as_dt[0]
+        ok = lag is not None and lag <= allowed
+        detail = f"latest {as_dt[0]} vs {step.sources[0]} latest {as_dt[1]} (allowed lag {allowed})"
+        return [CheckResult(spec.name, "freshness", spec.time_column, ok, 0 if ok else 1, detail)]
 
     def quarantine(self, table: str, key: Sequence[str], rows: Any) -> int:
         import ibis
