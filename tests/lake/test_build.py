@@ -217,3 +217,42 @@ def test_a_gold_table_falling_behind_its_source_is_refused(lakehouse, monkeypatc
     stale = dq[(dq.table_name == "gold.fact_load")]
     assert stale["passed"].tolist() == [False]
     assert "allowed lag 1 day" in stale["detail"].iloc[0]
+
+
+def test_fact_load_takes_the_latest_forecast_issued_before_each_hour(lakehouse):
+    from workbench.lake.build import build_medallion
+
+    hours = pd.date_range("2024-03-20T00:00", periods=3, freq="h", tz="UTC")
+
+    def run(issue: str, base: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "run_key": f"day_ahead_load:{issue}",
+                "issue_time": pd.Timestamp(issue, tz="UTC"),
+                "timestamp": hours,
+                "region_id": "NORTH",
+                "model": "seasonal_naive",
+                "quantile": 0.5,
+                "load_mw": [base, base + 1, base + 2],
+            }
+        )
+
+    early, late = run("2024-03-19T06:00", 1000.0), run("2024-03-19T12:00", 2000.0)
+    after = run(
+        "2024-03-20T01:30", 9000.0
+    )  # issued after two of the hours: only the third may use it
+    upper = late.assign(quantile=0.9, load_mw=99999.0)  # not the median: never used
+    lakehouse.write("gold.load_forecasts", pd.concat([early, late, after, upper]))
+    build_medallion(lakehouse)
+    fact = lakehouse.read(
+        "gold.fact_load",
+        where={"region_id": "NORTH"},
+        start=hours[0],
+        end=hours[-1] + pd.Timedelta(hours=1),
+    )
+    assert fact["forecast_load_mw"].tolist() == [2000.0, 2001.0, 9002.0]
+    assert fact["forecast_error"].tolist() == pytest.approx(
+        (fact["actual_load_mw"] - fact["forecast_load_mw"]).tolist()
+    )
+    others = lakehouse.read("gold.fact_load", where={"region_id": "COAST"})
+    assert others["forecast_load_mw"].isna().all()
