@@ -54,6 +54,7 @@ def test_postgres_gold_equals_duckdb_gold(ci_lakehouse, postgres_server, tmp_pat
         compared += 1
     assert compared == 8
     for name in duck.list(layer="silver"):
-        assert _aggregates(duck, name)["rows"] == _aggregates(pg, name)["rows"], name
+        if duck.entry(name).kind == "table":  # (Parquet datasets are the same files on both)
+            assert _aggregates(duck, name)["rows"] == _aggregates(pg, name)["rows"], name
     duck.close()
     pg.close()

@@ -216,7 +216,7 @@ class _Builder:
         except Exception as exc:
             error = str(exc).splitlines()[0]
             for report in self.reports:
-                if report.status == "built":
+                if report.status in ("built", "pending"):
                     report.status = "rolled back"
             self.record()
             if isinstance(exc, WorkbenchError):
