@@ -72,6 +72,11 @@ def _utc(value: Any) -> pd.Timestamp | None:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def _window_bound(spec: Any, since: datetime) -> Any:
+    """``since`` as the dataset's time column compares it: a date for DATE columns."""
+    return since.date() if spec.columns[spec.time_column].type == "date" else since
+
+
 def _max_time(table: Any, column: str) -> Any:
     value = table[column].max().execute()
     if value is None or (isinstance(value, float) and value != value) or pd.isna(value):
@@ -115,9 +120,7 @@ class _Builder:
         t = self.wh.table(spec.location)
         if start is None or spec.time_column is None:
             return t
-        column = t[spec.time_column]
-        bound: Any = start.date() if spec.columns[spec.time_column].type == "date" else start
-        return t.filter(column >= bound)
+        return t.filter(t[spec.time_column] >= _window_bound(spec, start))
 
     # -------------------------------------------------------------- one step
     def run_step(self, step: Step) -> TableReport:
@@ -143,21 +146,18 @@ class _Builder:
             self.deferred.append((step, result, quarantined, report))
             report.status = "pending"
             return report
-        if since is not None and not isinstance(result, pd.DataFrame):
-            column = result[spec.time_column]
-            bound: Any = since.date() if spec.columns[spec.time_column].type == "date" else since
-            result = result.filter(column >= bound)
-        if since is None:
+        bound = None if since is None else _window_bound(spec, since)
+        if bound is not None and not isinstance(result, pd.DataFrame):
+            result = result.filter(result[spec.time_column] >= bound)
+        if bound is None:
             report.rows_out = self.cat.write(step.target, result, mode="replace")
         else:
-            bound = since.date() if spec.columns[spec.time_column].type == "date" else since
             self.wh.delete_since(spec.location, spec.time_column, bound)
             report.rows_out = self.cat.write(step.target, result, mode="append")
         if quarantined is not None:
             report.rows_quarantined = self.quarantine(step.target, spec.key, quarantined)
         written = self.wh.table(spec.location)
-        if since is not None:  # rows outside the window were checked when they were written
-            bound = since.date() if spec.columns[spec.time_column].type == "date" else since
+        if bound is not None:  # rows outside the window were checked when they were written
             written = written.filter(written[spec.time_column] >= bound)
         self.checks += check_table(spec, written)
         self.checks += self.freshness(step, spec)
@@ -248,7 +248,7 @@ class _Builder:
             report.rows_out = write_expr_partitioned(result, spec)
             if quarantined is not None:
                 report.rows_quarantined = self.quarantine(
-                    step.target, spec.key, _to_warehouse(self.wh, quarantined)
+                    step.target, spec.key, _to_warehouse(quarantined)
                 )
             self.checks += check_table(spec, self.cat.relation(step.target))
             report.seconds += time.perf_counter() - t0
@@ -283,7 +283,7 @@ class _Builder:
             self.cat.write("ops.build_runs", runs, mode="append")
 
 
-def _to_warehouse(wh: Any, rows: Any) -> Any:
+def _to_warehouse(rows: Any) -> Any:
     """Rows computed on another engine (DuckDB over Parquet) as an Ibis table of the warehouse."""
     import ibis
 
