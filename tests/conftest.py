@@ -78,12 +78,19 @@ def warehouse_url(request, tmp_path):
 
 @pytest.fixture(scope="session")
 def ci_lakehouse(tmp_path_factory) -> Path:
-    """The ``ci`` profile built once per session (seed 42); returns its WORKBENCH_HOME."""
+    """The ``ci`` profile built once per session (seed 42); returns its WORKBENCH_HOME.
+
+    ``WORKBENCH_TEST_CI_LAKEHOUSE=DIR`` reuses (or first builds) it in DIR across sessions, for
+    quick local runs; CI leaves it unset and builds a fresh one.
+    """
     from workbench.io.catalog import open_catalog
     from workbench.sim.build import build_lakehouse
     from workbench.sim.profiles import get_profile
 
-    home = tmp_path_factory.mktemp("ci-lakehouse")
+    cached = os.environ.get("WORKBENCH_TEST_CI_LAKEHOUSE")
+    if cached and (Path(cached) / ".complete").exists():
+        return Path(cached)
+    home = Path(cached) if cached else tmp_path_factory.mktemp("ci-lakehouse")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WORKBENCH_HOME", str(home))
         mp.setenv("WORKBENCH_CATALOG", str(CATALOG))
@@ -92,6 +99,7 @@ def ci_lakehouse(tmp_path_factory) -> Path:
         cat = open_catalog()
         build_lakehouse(cat, get_profile("ci"), seed=42)
         cat.close()
+    (home / ".complete").touch()
     return home
 
 
@@ -104,3 +112,51 @@ def ci_catalog(ci_lakehouse: Path, monkeypatch: pytest.MonkeyPatch):
     cat = open_catalog()
     yield cat
     cat.close()
+
+
+@pytest.fixture(scope="session")
+def ci_medallion(ci_lakehouse: Path, tmp_path_factory) -> Path:
+    """The ``ci`` lakehouse with silver and gold built (a separate copy); returns its home.
+
+    With ``WORKBENCH_TEST_CI_LAKEHOUSE=DIR`` it is kept in ``DIR-medallion`` across sessions.
+    """
+    from workbench.io.catalog import open_catalog
+    from workbench.lake.build import build_medallion
+
+    cached = os.environ.get("WORKBENCH_TEST_CI_LAKEHOUSE")
+    if cached and (Path(f"{cached}-medallion") / ".complete").exists():
+        return Path(f"{cached}-medallion")
+    home = Path(f"{cached}-medallion") if cached else tmp_path_factory.mktemp("ci-medallion")
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copy(ci_lakehouse / "warehouse.duckdb", home / "warehouse.duckdb")
+    shutil.copytree(ci_lakehouse / "lake", home / "lake", symlinks=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_HOME", str(home))
+        mp.setenv("WORKBENCH_CATALOG", str(CATALOG))
+        mp.delenv("WORKBENCH_WAREHOUSE", raising=False)
+        mp.delenv("WORKBENCH_LAKE", raising=False)
+        cat = open_catalog()
+        build_medallion(cat)
+        cat.close()
+    (home / ".complete").touch()
+    return home
+
+
+@pytest.fixture
+def ci_gold_catalog(ci_medallion: Path, monkeypatch: pytest.MonkeyPatch):
+    """A catalog on the ci lakehouse with silver and gold built (read it, don't rewrite it)."""
+    from workbench import open_catalog
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(ci_medallion))
+    cat = open_catalog()
+    yield cat
+    cat.close()
+
+
+def copy_home(src: Path, dst: Path) -> Path:
+    """A private, writable copy of a lakehouse home (warehouse file copied, lake files linked)."""
+    dst.mkdir(parents=True)
+    shutil.copy(src / "warehouse.duckdb", dst / "warehouse.duckdb")
+    (dst / "lake").symlink_to(src / "lake")
+    return dst
