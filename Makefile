@@ -36,8 +36,8 @@ demo: install  ## Build the demo lakehouse, run the main job, print where the re
 test: install system-deps lint arch pytest  ## Lint, architecture contract, whole test suite
 
 lint: install  ## ruff check and format check
-	$(BIN)/ruff check workbench tests benchmarks
-	$(BIN)/ruff format --check workbench tests benchmarks
+	$(BIN)/ruff check workbench tests benchmarks notebooks pipelines
+	$(BIN)/ruff format --check workbench tests benchmarks notebooks pipelines
 
 format: install  ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix workbench tests benchmarks
@@ -52,8 +52,9 @@ pytest: install system-deps
 doctor: install  ## Check versions, catalog, warehouse, kernel, Chromium, PostgreSQL
 	$(BIN)/workbench doctor
 
-lab: install  ## JupyterLab with the gridmind kernel on the demo data
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+lab: install  ## JupyterLab with the gridmind kernel on the demo data (builds it first if missing)
+	@test -f "$(WORKBENCH_HOME)/warehouse.duckdb" || $(BIN)/workbench demo build
+	$(BIN)/jupyter lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=gridmind
 
 lock:  ## Re-resolve env/requirements.lock from pyproject.toml in a scratch venv
 	rm -rf /tmp/gridmind-lock && $(PYTHON) -m venv /tmp/gridmind-lock
