@@ -1,0 +1,1 @@
+"""Sensor detectors by role: rules, Isolation Forest, LSTM autoencoder, ensemble."""

@@ -1,0 +1,1 @@
+"""Grid frequency: the excursion rule (streaming and batch), ROCOF, disturbances, oscillations."""

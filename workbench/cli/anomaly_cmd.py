@@ -1,0 +1,107 @@
+"""``workbench anomaly``: sensor anomalies and frequency excursions in any CSV/Parquet file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from workbench.cli.console import console
+from workbench.core.errors import WorkbenchError
+
+app = typer.Typer(
+    help="Anomalies: sensor faults and grid-frequency excursions.", no_args_is_help=True
+)
+
+
+class AnomalyFileError(WorkbenchError):
+    """An input or output file of ``workbench anomaly`` cannot be used."""
+
+
+def _read_table(path: Path) -> Any:
+    import pandas as pd
+
+    if not path.exists():
+        raise AnomalyFileError(f"expected a data file at {path}; found nothing there")
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise AnomalyFileError(f"expected a .csv or .parquet file; found {path.name!r}")
+    try:
+        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except Exception as exc:  # pandas/pyarrow raise many types for a corrupt file
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AnomalyFileError(f"cannot read {path} as {suffix[1:]}: {first}") from exc
+    if frame.empty:
+        raise AnomalyFileError(f"expected rows in {path}; found an empty table")
+    return frame
+
+
+def _write(events: Any, output: Path) -> None:
+    if output.suffix.lower() not in (".parquet", ".pq"):
+        raise AnomalyFileError(f"expected --output to end in .parquet; found {output.name!r}")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        events.to_parquet(output, index=False)
+    except OSError as exc:
+        raise AnomalyFileError(f"cannot write {output}: {exc}") from exc
+
+
+@app.command("detect")
+def detect(
+    data: Path = typer.Argument(..., help="CSV or Parquet file, one row per sample."),
+    time_col: str = typer.Option(..., "--time-col", help="Timestamp column (UTC if naive)."),
+    value_col: str = typer.Option(..., "--value-col", help="Numeric value column."),
+    group_col: str | None = typer.Option(None, "--group-col", help="Series id column."),
+    method: str = typer.Option("rules", help="rules, iforest, lstm or ensemble."),
+    gap: str = typer.Option("0s", help="Merge flagged samples at most this far apart."),
+    output: Path = typer.Option(..., "--output", help="Events Parquet file to write."),
+) -> None:
+    """Sensor anomalies (flatline, spike, out of range, stale; or learned) as events."""
+    from workbench.anomaly.sensor import detect_sensor_anomalies
+
+    frame = _read_table(data)
+    events = detect_sensor_anomalies(
+        frame, time_col, value_col, group_col, method=method, gap_tolerance=gap
+    )
+    _write(events, output)
+    console.print(f"{len(events)} anomaly events ({method}) written to {output}")
+
+
+@app.command("frequency")
+def frequency(
+    data: Path | None = typer.Argument(
+        None, help="CSV or Parquet file; without it, the catalog's PMU cube (bronze.pmu)."
+    ),
+    time_col: str = typer.Option("time", "--time-col", help="Timestamp column (UTC if naive)."),
+    value_col: str = typer.Option("frequency_hz", "--value-col", help="Frequency column [Hz]."),
+    group_col: str | None = typer.Option(None, "--group-col", help="PMU id column."),
+    quality_col: str | None = typer.Option(None, "--quality-col", help="Quality (0 good)."),
+    nominal: float = typer.Option(60.0, help="Nominal frequency [Hz]."),
+    band: float = typer.Option(0.05, help="Band half-width [Hz]."),
+    count: int = typer.Option(3, help="Out-of-band samples that trigger an alert."),
+    window: str = typer.Option("5s", help="Window for the count, and the quiet spell."),
+    start: str | None = typer.Option(None, help="Cube only: first time (UTC)."),
+    end: str | None = typer.Option(None, help="Cube only: end time, exclusive (UTC)."),
+    output: Path = typer.Option(..., "--output", help="Episodes Parquet file to write."),
+) -> None:
+    """Frequency-excursion episodes: COUNT samples outside NOMINAL±BAND within WINDOW."""
+    from workbench.anomaly.frequency.batch import detect_frequency_cube, detect_frequency_frame
+
+    rule = {"band_hz": band, "count": count, "window": window}
+    if data is not None:
+        frame = _read_table(data)
+        episodes = detect_frequency_frame(
+            frame, time_col, value_col, group_col, quality_col, nominal_hz=nominal, **rule
+        )
+    else:
+        from workbench.io.catalog import open_catalog
+
+        cat = open_catalog()
+        try:
+            ds = cat.read("bronze.pmu", start=start, end=end)
+        finally:
+            cat.close()
+        episodes = detect_frequency_cube(ds, nominal_hz=nominal, **rule)
+    _write(episodes, output)
+    console.print(f"{len(episodes)} frequency episodes written to {output}")
