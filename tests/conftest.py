@@ -138,6 +138,11 @@ def ci_medallion(ci_lakehouse: Path, tmp_path_factory) -> Path:
         mp.delenv("WORKBENCH_LAKE", raising=False)
         cat = open_catalog()
         build_medallion(cat)
+        from workbench.features.satellite import build_satellite_features
+        from workbench.io.satellite import ingest_satellite
+
+        ingest_satellite(cat)
+        build_satellite_features(cat)
         cat.close()
     (home / ".complete").touch()
     return home

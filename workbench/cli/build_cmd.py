@@ -59,4 +59,26 @@ def build(
         f"{len(result.checks) - len(failed)} checks passed, {len(failed)} checks failed "
         "(details in ops.dq_results); lineage in ops.build_runs"
     )
+    if layer in (None, "silver"):
+        build_satellite(cat)
     cat.close()
+
+
+def build_satellite(cat) -> None:
+    """The satellite GeoTIFFs → ``silver.satellite`` (Zarr) → per-plant cloud-index features.
+
+    Rejected files are reported by name and the rest of the batch still loads. Without bronze
+    satellite frames there is nothing to do, and that is said.
+    """
+    from pathlib import Path
+
+    from workbench.features.satellite import build_satellite_features
+    from workbench.io.satellite import ingest_satellite
+
+    if not any(Path(cat.entry("bronze.satellite").location).glob("*.tif")):
+        console.print("satellite: no GeoTIFFs in bronze.satellite; skipped")
+        return
+    report = ingest_satellite(cat)
+    console.print(f"satellite: {report}")
+    rows = build_satellite_features(cat)
+    console.print(f"satellite: {rows:,} rows of per-plant cloud-index features")
