@@ -11,7 +11,15 @@ import sys
 
 import typer
 
-from workbench.cli import anomaly_cmd, build_cmd, catalog_cmd, demo_cmd, doctor_cmd, sim_cmd
+from workbench.cli import (
+    anomaly_cmd,
+    build_cmd,
+    catalog_cmd,
+    demo_cmd,
+    doctor_cmd,
+    market_cmd,
+    sim_cmd,
+)
 from workbench.cli.console import err_console
 from workbench.core.errors import WorkbenchError
 
@@ -26,6 +34,7 @@ app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(anomaly_cmd.app, name="anomaly")
+app.add_typer(market_cmd.app, name="market")
 app.command("doctor")(doctor_cmd.doctor)
 app.command("build")(build_cmd.build)
 
