@@ -54,7 +54,9 @@ def test_postgres_gold_equals_duckdb_gold(ci_lakehouse, postgres_server, tmp_pat
         compared += 1
     assert compared == 8
     for name in duck.list(layer="silver"):
-        if duck.entry(name).kind == "table":  # (Parquet datasets are the same files on both)
+        # Parquet datasets are the same files on both; tables outside the medallion (satellite
+        # features) are built by their own step
+        if duck.entry(name).kind == "table" and duck.warehouse().exists(duck.entry(name).location):
             assert _aggregates(duck, name)["rows"] == _aggregates(pg, name)["rows"], name
     duck.close()
     pg.close()

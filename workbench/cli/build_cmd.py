@@ -59,7 +59,7 @@ def build(
         f"{len(result.checks) - len(failed)} checks passed, {len(failed)} checks failed "
         "(details in ops.dq_results); lineage in ops.build_runs"
     )
-    if layer in (None, "silver"):
+    if layer is None:  # the features need gold.dim_assets
         build_satellite(cat)
     cat.close()
 
