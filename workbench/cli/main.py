@@ -18,6 +18,7 @@ from workbench.cli import (
     demo_cmd,
     doctor_cmd,
     market_cmd,
+    meters_cmd,
     sim_cmd,
 )
 from workbench.cli.console import err_console
@@ -35,6 +36,7 @@ app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(anomaly_cmd.app, name="anomaly")
 app.add_typer(market_cmd.app, name="market")
+app.add_typer(meters_cmd.app, name="meters")
 app.command("doctor")(doctor_cmd.doctor)
 app.command("build")(build_cmd.build)
 
