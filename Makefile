@@ -40,8 +40,8 @@ lint: install  ## ruff check and format check
 	$(BIN)/ruff format --check workbench tests benchmarks notebooks pipelines
 
 format: install  ## Apply ruff fixes and formatting
-	$(BIN)/ruff check --fix workbench tests benchmarks
-	$(BIN)/ruff format workbench tests benchmarks
+	$(BIN)/ruff check --fix workbench tests benchmarks notebooks pipelines
+	$(BIN)/ruff format workbench tests benchmarks notebooks pipelines
 
 arch: install  ## Import-linter contracts (the layers of DESIGN.md)
 	$(BIN)/lint-imports

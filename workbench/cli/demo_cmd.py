@@ -1,4 +1,4 @@
-"""``workbench demo``: build the demo lakehouse from the simulator and show where everything is."""
+"""``workbench demo``: build the demo lakehouse, run the day-ahead load job, say where it is."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def demo(
     profile: str = typer.Option("demo", help="Simulation profile: ci, demo or large."),
     seed: int = typer.Option(42, help="Random seed; the same seed gives the same data."),
 ) -> None:
-    """Build the demo lakehouse (bronze from the simulator, then silver and gold) and say where."""
+    """Build the demo lakehouse (bronze, silver, gold), run the day-ahead load job, say where."""
     if ctx.invoked_subcommand is not None:
         return
     _build(profile, seed, None, None)
@@ -67,8 +67,32 @@ def demo(
     build_medallion_cmd(layer=None, since=None)
     from workbench.core.config import workbench_home
 
+    _run_main_job()
     console.print(f"[bold green]demo ready[/]: data under {workbench_home()}")
     console.print("next: `workbench catalog list`, then open notebooks/ with `make lab`")
+
+
+def _run_main_job(job: str = "day_ahead_load") -> None:
+    """The workbench's main job, on the latest data: the day-ahead load forecast into gold."""
+    from workbench.cli.jobs_cmd import _summary
+    from workbench.core.config import default_warehouse_url
+    from workbench.jobs.runner import run_job
+    from workbench.jobs.spec import get_job_spec
+
+    spec = get_job_spec(job)
+    console.print(f"running the {job} job (papermill, kernel gridmind) on the latest data")
+    result = run_job(spec, {spec.date_parameter: "auto"} if spec.date_parameter else {})
+    _summary(result)
+    if not result.ok:
+        raise typer.Exit(1)
+    run = result.last
+    key = run.parameters.get("run_key")
+    console.print(f"executed notebook: {run.notebook_path}", highlight=False, soft_wrap=True)
+    url = default_warehouse_url()
+    for table, rows in (run.metrics.get("rows_by_table") or {}).items():
+        where = f"where run_key = '{key}'" if table != "gold.fact_load" else "forecast columns"
+        console.print(f"forecast: {table} ({rows} rows, {where}) in {url}", soft_wrap=True)
+    console.print(f"{job}: kernel start to rows in gold in {run.duration_s:.1f} s")
 
 
 @app.command("build")

@@ -39,11 +39,18 @@ class Catalog:
     >>> cat.describe("gold.fact_load")  # doctest: +SKIP
     >>> t = cat.scan("gold.fact_load")  # a lazy Ibis table  # doctest: +SKIP
     >>> cat.read("gold.fact_load", start="2024-07-01", end="2024-07-08")  # doctest: +SKIP
+
+    ``read_only=True`` is the dashboards' mode while jobs write: DuckDB files open read-only
+    (waiting out a writer's lock, see :mod:`workbench.io.warehouse`), ``read()`` releases the
+    connection once the rows are materialised, and ``write()`` is refused.
     """
 
-    def __init__(self, spec: CatalogSpec, path: Path | None = None) -> None:
+    def __init__(
+        self, spec: CatalogSpec, path: Path | None = None, *, read_only: bool = False
+    ) -> None:
         self.spec = spec
         self.path = path
+        self.read_only = read_only
         self._warehouses: dict[str, Warehouse] = {}
 
     def __repr__(self) -> str:
@@ -80,7 +87,7 @@ class Catalog:
             if name not in self.spec.warehouses:
                 msg = f"no warehouse named {name!r}; found {sorted(self.spec.warehouses)}"
                 raise CatalogError(msg)
-            self._warehouses[name] = Warehouse(self._warehouse_url(name))
+            self._warehouses[name] = Warehouse(self._warehouse_url(name), read_only=self.read_only)
         return self._warehouses[name]
 
     def _warehouse_url(self, name: str) -> str:
@@ -109,6 +116,12 @@ class Catalog:
         for wh in self._warehouses.values():
             wh.close()
         self._warehouses.clear()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ lazy access
     def scan(self, name: str) -> Any:
@@ -188,19 +201,22 @@ class Catalog:
         if spec.time_column and spec.time_column in t.columns:
             order = dict.fromkeys([spec.time_column, *(k for k in spec.key if k in t.columns)])
             t = t.order_by(list(order))
-        if backend == "pandas":
-            return t.to_pandas()
-        if backend == "polars":
-            return t.to_polars()
-        if backend == "arrow":
-            return t.to_pyarrow()
-        msg = f"expected backend 'pandas', 'polars' or 'arrow'; found {backend!r}"
-        raise DataAccessError(msg)
+        if backend not in ("pandas", "polars", "arrow"):
+            msg = f"expected backend 'pandas', 'polars' or 'arrow'; found {backend!r}"
+            raise DataAccessError(msg)
+        try:
+            return getattr(t, f"to_{'pyarrow' if backend == 'arrow' else backend}")()
+        finally:
+            if self.read_only and spec.kind == "table":
+                self.warehouse(spec.warehouse).close()  # a short-lived reader: free the file
 
     # ------------------------------------------------------------------ writing tables
     def write(self, name: str, data: Any, *, mode: WriteMode = "append") -> int:
         """Write rows to a catalog table, checked against its declared columns; transactional."""
         spec = self.entry(name)
+        if self.read_only:
+            msg = f"expected a writable catalog to write {name}; found one opened read_only=True"
+            raise DataAccessError(msg)
         if spec.kind != "table":
             msg = f"catalog.write handles tables; {name} is a {spec.kind} (use its io writer)"
             raise DataAccessError(msg)
@@ -233,15 +249,18 @@ def _apply_where(t: ir.Table, where: Where, name: str) -> ir.Table:
     raise DataAccessError(msg)
 
 
-def open_catalog(path: str | Path | None = None) -> Catalog:
+def open_catalog(path: str | Path | None = None, *, read_only: bool = False) -> Catalog:
     """Open and validate the data catalog.
 
     Parameters
     ----------
     path : str or Path, optional
         A ``data_catalog.yaml``; by default ``WORKBENCH_CATALOG`` or the project's own.
+    read_only : bool
+        Readers beside running jobs (dashboards): the warehouse opens read-only, waits out a
+        writer's lock, and ``read()`` releases it after each call.
     """
     from workbench.core.config import default_catalog_path
 
     resolved = Path(path) if path is not None else default_catalog_path()
-    return Catalog(load_catalog_spec(resolved), resolved)
+    return Catalog(load_catalog_spec(resolved), resolved, read_only=read_only)

@@ -5,11 +5,36 @@
 are created on first use. Writes are transactional: data is first staged in a temporary table,
 then moved into the target inside one transaction, so a failed write leaves the target as it
 was.
+
+Readers and writers at once (DuckDB)
+------------------------------------
+A DuckDB file takes one read-write process *or* many read-only processes, never both: opening
+it while another process holds a conflicting lock fails. The workbench's design for
+dashboards reading while jobs write:
+
+- **Short-lived connections.** Writers (jobs, builds) open the warehouse, write in one
+  transaction and close it (``with Warehouse(url) as wh: ...``); readers open it read-only
+  (``open_catalog(read_only=True)``), and a read-only catalog's ``read()`` closes its
+  connection once the rows are materialised, so nobody holds the file for long.
+- **Waiting, not failing, on the lock.** Opening a DuckDB file that another process holds
+  retries with exponential backoff (from 50 ms, up to 1 s for readers and 0.2 s for writers)
+  for ``lock_timeout_s`` (default ``WORKBENCH_LOCK_TIMEOUT_S`` or 30 s) before raising
+  :class:`WarehouseLockedError`. A reader thus waits out a job's commit; a job waits out a
+  dashboard's query.
+- **Writers are not starved.** A writer that has to wait leaves ``<file>.write-pending``
+  beside the DuckDB file; readers about to open the file wait while that marker is fresh, so
+  the writer gets in between two queries.
+- Readers never see a half-written job: each job's writes commit together in one
+  transaction.
+
+Server warehouses (PostgreSQL, Snowflake) have no file lock; the same code works unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +52,18 @@ if TYPE_CHECKING:
     from ibis.expr.schema import Schema
 
 WriteMode = Literal["append", "replace", "upsert"]
+
+#: How long opening a DuckDB file held by another process keeps retrying [s] (env override).
+LOCK_TIMEOUT_ENV = "WORKBENCH_LOCK_TIMEOUT_S"
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+
+
+class WarehouseLockedError(WarehouseError):
+    """The DuckDB file stayed locked by another process for longer than the lock timeout."""
+
+
+def _is_lock_conflict(exc: BaseException) -> bool:
+    return "Could not set lock" in str(exc) or "Conflicting lock" in str(exc)
 
 
 @dataclass(frozen=True)
@@ -80,7 +117,10 @@ class Warehouse:
     url : str
         An Ibis connection URL: ``duckdb:///path/to/file.duckdb``, ``postgres://user@host/db``…
     read_only : bool
-        Open a DuckDB file read-only (many readers may share it while one process writes).
+        Open a DuckDB file read-only (many read-only processes may share it; no writer meanwhile).
+    lock_timeout_s : float, optional
+        How long to keep retrying while another process holds the DuckDB file [s]; default
+        ``WORKBENCH_LOCK_TIMEOUT_S`` or 30 s. ``0`` fails at once.
 
     Examples
     --------
@@ -89,9 +129,14 @@ class Warehouse:
     >>> wh.table("bronze.raw_load").count().execute()  # doctest: +SKIP
     """
 
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
+    def __init__(
+        self, url: str, *, read_only: bool = False, lock_timeout_s: float | None = None
+    ) -> None:
         self.url = url
         self.read_only = read_only
+        if lock_timeout_s is None:
+            lock_timeout_s = float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_S))
+        self.lock_timeout_s = lock_timeout_s
         self.backend_name = urlparse(url).scheme.split("+")[0]
         if not self.backend_name:
             msg = f"expected a warehouse URL such as 'duckdb:///path.duckdb'; found {url!r}"
@@ -126,7 +171,9 @@ class Warehouse:
                 path.parent.mkdir(parents=True, exist_ok=True)
             kwargs["read_only"] = self.read_only
         try:
-            con = ibis.connect(self.url, **kwargs)
+            con = self._connect_waiting(ibis, kwargs)
+        except WarehouseLockedError:
+            raise
         except ModuleNotFoundError as exc:
             from workbench.core.errors import MissingExtraError
 
@@ -140,6 +187,61 @@ class Warehouse:
         elif self.backend_name in ("postgres", "postgresql"):
             con.raw_sql("SET TIME ZONE 'UTC'").close()
         return con
+
+    def _connect_waiting(self, ibis: Any, kwargs: dict[str, Any]) -> BaseBackend:
+        """``ibis.connect``, retried with backoff while another process locks the DuckDB file.
+
+        A writer that has to wait leaves a ``<file>.write-pending`` marker; readers that find a
+        fresh one wait for it to go before they open the file, so a stream of short readers
+        cannot starve a writer.
+        """
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        pending = self._pending_marker()
+        waiting_writer = False
+        try:
+            while True:
+                if self.read_only and pending is not None:
+                    self._yield_to_writer(pending, deadline)
+                try:
+                    return ibis.connect(self.url, **kwargs)
+                except Exception as exc:
+                    if self.backend_name != "duckdb" or not _is_lock_conflict(exc):
+                        raise
+                    if not self.read_only and pending is not None and not waiting_writer:
+                        with contextlib.suppress(OSError):
+                            pending.write_text(str(os.getpid()))
+                            waiting_writer = True
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        mode = "read-only" if self.read_only else "read-write"
+                        msg = (
+                            f"expected to open the warehouse {self.duckdb_path} {mode}; found it "
+                            f"locked by another process for {self.lock_timeout_s:g} s ({exc}). "
+                            f"Retry when the other writer is done, or raise {LOCK_TIMEOUT_ENV}"
+                        )
+                        raise WarehouseLockedError(msg) from exc
+                    time.sleep(min(delay, left))
+                    delay = min(delay * 2, 1.0 if self.read_only else 0.2)
+        finally:
+            if waiting_writer and pending is not None:
+                with contextlib.suppress(OSError):
+                    pending.unlink()
+
+    def _pending_marker(self) -> Path | None:
+        path = self.duckdb_path
+        return None if path is None else path.with_name(path.name + ".write-pending")
+
+    def _yield_to_writer(self, pending: Path, deadline: float) -> None:
+        """Wait (until ``deadline``) while a fresh write-pending marker says a writer waits."""
+        while time.monotonic() < deadline:
+            try:
+                age = time.time() - pending.stat().st_mtime
+            except OSError:
+                return
+            if age > self.lock_timeout_s:  # left behind by a writer that died
+                return
+            time.sleep(0.02)
 
     @property
     def duckdb_path(self) -> Path | None:
@@ -408,6 +510,14 @@ class Warehouse:
         """Yield an ``execute(sql)`` function whose statements commit together or not at all."""
         with self.transaction():
             yield self._raw_execute()
+
+    def execute(self, statement: str) -> None:
+        """Run one SQL statement (DML or DDL) on the backend; inside :meth:`transaction` it
+        commits with the rest."""
+        if self.read_only:
+            msg = f"expected a writable warehouse to run {statement.split()[0]}; found read-only"
+            raise WarehouseError(msg)
+        self._raw_execute()(statement)
 
     def delete_since(self, qualified: str, column: str, since: Any) -> None:
         """Delete the rows whose ``column`` is at or after ``since`` (a window about to be rebuilt).

@@ -1,0 +1,134 @@
+"""The model a forecast job uses: the registry's production model, else one trained and registered.
+
+:func:`forecast_series` is the jobs' one entry point. With the forecasting layer installed
+(``workbench.forecasting``: the interface, the model registry and the model kind asked for,
+LightGBM by default) it goes through :mod:`workbench.jobs.registry_models`: the production
+version per series, or one fitted on the history known at the issue time and registered as
+production. Otherwise — or when ``model=seasonal_baseline`` is asked for — it uses
+:func:`seasonal_baseline`: the same hour one season before (a week for load, a day otherwise),
+the latest one known at the issue time, with quantiles from its own recent errors; the run's
+metrics say which (``model_source``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+BASELINE = "seasonal_baseline"
+
+
+def seasonal_baseline(
+    past: Any,
+    targets: Sequence[datetime],
+    season: Any,
+    quantiles: Sequence[float],
+    *,
+    error_days: int = 28,
+    non_negative: bool = False,
+) -> Any:
+    """Seasonal-naive forecasts with empirical quantiles, per series.
+
+    Parameters
+    ----------
+    past : pandas.DataFrame
+        ``series``, ``timestamp`` (hourly, UTC), ``value``: what was known at the issue time.
+    targets : sequence of datetime
+        Target hours (UTC).
+    season : timedelta
+        The season; each target uses the latest multiple of it that is known.
+    quantiles : sequence of float
+        Quantile levels, e.g. ``(0.1, 0.5, 0.9)``.
+    error_days : int
+        Days of history whose errors (same lag) give the quantile offsets [d].
+    non_negative : bool
+        Clip forecasts at zero (generation).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``series``, ``timestamp`` and one column ``q<level>`` per quantile.
+    """
+    import numpy as np
+    import pandas as pd
+
+    step = pd.Timedelta(hours=1)
+    season = pd.Timedelta(season)
+    target_index = pd.DatetimeIndex(pd.to_datetime(list(targets), utc=True))
+    rows = []
+    for series, group in past.groupby("series", sort=True):
+        s = group.set_index("timestamp")["value"].sort_index()
+        s = s[~s.index.duplicated(keep="last")]
+        s = s.reindex(pd.date_range(s.index[0], s.index[-1], freq=step))
+        last = s.index[-1]
+        multiples = np.maximum(1, np.ceil((target_index - last) / season).astype(int))
+        out = {"series": series, "timestamp": target_index}
+        base = np.full(len(target_index), np.nan)
+        offsets = {q: np.zeros(len(target_index)) for q in quantiles}
+        for m in np.unique(multiples):
+            lag = season * int(m)
+            picks = multiples == m
+            base[picks] = s.reindex(target_index[picks] - lag).to_numpy()
+            recent = s[s.index > last - pd.Timedelta(days=error_days)]
+            errors = (recent - s.reindex(recent.index - lag).to_numpy()).dropna()
+            for q in quantiles:
+                offsets[q][picks] = float(errors.quantile(q)) if len(errors) else 0.0
+        # a hole in the history: fall back to the series' mean at that hour of day
+        by_hour = s.groupby(s.index.hour).mean()
+        holes = np.isnan(base)
+        base[holes] = by_hour.reindex(target_index[holes].hour).to_numpy()
+        for q in quantiles:
+            values = base + offsets[q]
+            out[f"q{q:g}"] = np.maximum(values, 0.0) if non_negative else values
+        rows.append(pd.DataFrame(out))
+    frame = pd.concat(rows, ignore_index=True)
+    cols = [f"q{q:g}" for q in quantiles]
+    frame[cols] = np.sort(frame[cols].to_numpy(), axis=1)  # quantiles never cross
+    return frame
+
+
+def _forecaster_available(kind: str) -> bool:
+    """True when the forecasting layer (interface, registry and the model ``kind``) is here."""
+    try:
+        from workbench.forecasting.base import make_forecaster
+        from workbench.forecasting.registry import ModelRegistry  # noqa: F401
+
+        make_forecaster(kind)
+    except (ImportError, KeyError):
+        return False
+    return True
+
+
+def forecast_series(
+    cat: Any,
+    name: str,
+    job: Any,
+    past: Any,
+    issue_time: datetime,
+    targets: Sequence[datetime],
+    quantiles: Sequence[float],
+    *,
+    model_kind: str = "lightgbm",
+    model_params: dict[str, Any] | None = None,
+) -> tuple[Any, str, dict[str, Any]]:
+    """Forecasts of every series in ``past`` for ``targets``; returns (frame, model, info).
+
+    ``frame`` has ``series``, ``timestamp`` and ``q<level>`` columns; ``model`` names the model
+    for the output's ``model`` column; ``info`` goes to the run's metrics (``model_source``).
+    """
+    if model_kind != BASELINE and _forecaster_available(model_kind):
+        from workbench.jobs.registry_models import forecast_with_registry
+
+        return forecast_with_registry(
+            cat, name, job, past, issue_time, targets, quantiles, model_kind=model_kind,
+            model_params=model_params,
+        )  # fmt: skip
+    frame = seasonal_baseline(
+        past, targets, job.season, quantiles, non_negative=job.kind in ("solar", "wind")
+    )
+    label = f"{BASELINE}_{job.season.days}d"
+    if model_kind == BASELINE:
+        return frame, label, {"model_source": "seasonal baseline (asked for)"}
+    why = f"seasonal baseline: forecasting model {model_kind!r} not available in this install"
+    return frame, label, {"model_source": why}

@@ -1,0 +1,371 @@
+"""Run a job: its notebook through papermill (kernel ``gridmind``) or marimo, recorded and retried.
+
+One attempt:
+
+1. resolve the parameters (defaults, ``-p`` overrides, ``today``/``yesterday``/``auto`` dates),
+   the run key and a new ``run_id``; record the run ``running`` in ``ops.job_runs``;
+2. execute the notebook in a child process (its own process group) with ``run_id`` and
+   ``run_key`` injected, saving it to ``WORKBENCH_HOME/runs/<job>/<run_id>.ipynb`` cell by cell;
+   the child's output goes to ``<run_id>.log`` beside it. A marimo notebook (``.py``) runs
+   through ``marimo export ipynb --include-outputs`` with the same parameters as CLI arguments
+   (``-- --key=value``, read with ``mo.cli_args()``), so its executed copy is an .ipynb too;
+3. on the job's timeout, or a cancel (SIGTERM to the runner), stop the child and its kernel;
+4. read the sidecar the notebook wrote (:mod:`workbench.jobs.context`: rows, metrics), evaluate
+   the alert rules, and record the run ``succeeded`` or ``failed`` with the error of the failing
+   cell. A failed attempt is retried as the spec says, with exponential backoff.
+
+The runner never writes gold itself: the notebook publishes its outputs in one transaction at
+its end, so a failed or killed run leaves gold unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from workbench.core.errors import WorkbenchError
+from workbench.jobs import registry
+from workbench.jobs.context import RUN_ID_ENV, RUN_KEY_ENV, SIDECAR_ENV, read_sidecar
+from workbench.jobs.registry import FAILED, RUNNING, SUCCEEDED, JobRun
+from workbench.jobs.spec import JobSpec, JobSpecError
+
+log = logging.getLogger("workbench.jobs")
+KERNEL = "gridmind"
+_GRACE_S = 5.0
+
+
+class JobFailedError(WorkbenchError):
+    """A job's last attempt failed; the message names the run, its error and its notebook."""
+
+
+@dataclass
+class RunResult:
+    """What a run (all its attempts) came to."""
+
+    spec: JobSpec
+    attempts: list[JobRun] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def last(self) -> JobRun:
+        return self.attempts[-1]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.attempts) and self.last.status == SUCCEEDED
+
+
+def runs_dir(job: str) -> Path:
+    from workbench.core.config import workbench_home
+
+    return workbench_home() / "runs" / job
+
+
+def new_run_id(job: str, now: datetime) -> str:
+    return f"{job}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+# ---------------------------------------------------------------------------- parameters
+def _local_today(spec: JobSpec, now: datetime) -> date:
+    tz = ZoneInfo(spec.schedule.timezone if spec.schedule else "UTC")
+    return now.astimezone(tz).date()
+
+
+def _auto_date(spec: JobSpec, name: str) -> date:
+    if spec.auto_date is None:
+        msg = (
+            f"job {spec.name!r}: parameter {name!r} is 'auto' but the spec has no auto_date "
+            f"(table, offset_days); pass a date instead: -p {name}=YYYY-MM-DD"
+        )
+        raise JobSpecError(msg)
+    from workbench.io.catalog import open_catalog
+
+    with open_catalog(read_only=True) as cat:
+        entry = cat.entry(spec.auto_date.table)
+        latest = cat.scan(entry.name)[entry.time_column].max().execute()
+    if latest is None or latest != latest:
+        msg = f"job {spec.name!r}: 'auto' date: expected rows in {entry.name}; found none"
+        raise JobSpecError(msg)
+    import pandas as pd
+
+    tz = spec.schedule.timezone if spec.schedule else "UTC"
+    day = pd.Timestamp(latest).tz_convert(tz).date()
+    return day + timedelta(days=spec.auto_date.offset_days)
+
+
+def resolve_parameters(
+    spec: JobSpec, overrides: Mapping[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """Typed, validated values with date keywords turned into ``YYYY-MM-DD``."""
+    values = spec.resolve(dict(overrides or {}))
+    for name, param in spec.parameters.items():
+        if param.type != "date":
+            continue
+        if values[name] == "today":
+            values[name] = _local_today(spec, now).isoformat()
+        elif values[name] == "yesterday":
+            values[name] = (_local_today(spec, now) - timedelta(days=1)).isoformat()
+        elif values[name] == "auto":
+            values[name] = _auto_date(spec, name).isoformat()
+    return values
+
+
+# ---------------------------------------------------------------------------- execution
+def _command(spec: JobSpec, out: Path, params_file: Path, params: Mapping[str, Any]) -> list[str]:
+    notebook = spec.notebook_path()
+    if spec.is_marimo():
+        # --key=value: marimo splits a separate value at its first '=' otherwise
+        args = [f"--{k}={v}" for k, v in params.items()]
+        return [
+            sys.executable,
+            "-m",
+            "marimo",
+            "export",
+            "ipynb",
+            str(notebook),
+            "-o",
+            str(out),
+            "--include-outputs",
+            "--sort",
+            "top-down",
+            "-f",
+            "--",
+            *args,
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(notebook),
+        str(out),
+        "-f",
+        str(params_file),
+        "-k",
+        KERNEL,
+        "--language",
+        "python",
+        "--cwd",
+        str(notebook.parent),
+        "--no-progress-bar",
+        "--request-save-on-cell-execute",
+    ]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Child processes of ``pid``, recursively (Linux /proc; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[-1].split()
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the child, its process group and its kernel (which runs in a session of its own)."""
+    pids = [proc.pid, *_descendants(proc.pid)]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=_GRACE_S)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _notebook_error(path: Path) -> str | None:
+    """``Name: value (cell N)`` of the first error output in an executed notebook."""
+    if not path.exists():
+        return None
+    try:
+        nb = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    for i, cell in enumerate(nb.get("cells", [])):
+        for out in cell.get("outputs", []) or []:
+            if out.get("output_type") == "error":
+                value = str(out.get("evalue", "")).strip().splitlines()
+                first = value[0] if value else ""
+                return f"{out.get('ename', 'Error')}: {first} (cell {i})"
+    return None
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+def _execute(
+    spec: JobSpec,
+    run: JobRun,
+    run_key: str,
+    params: Mapping[str, Any],
+    cancel: threading.Event,
+) -> tuple[str | None, dict[str, Any]]:
+    """Run the notebook; returns (error or None, sidecar)."""
+    import yaml
+
+    out = Path(run.notebook_path)
+    sidecar = out.with_suffix(".json")
+    logfile = out.with_suffix(".log")
+    params_file = out.with_suffix(".params.yaml")
+    injected = {**params, "run_id": run.run_id, "run_key": run_key}
+    params_file.write_text(yaml.safe_dump(injected, sort_keys=False))
+    env = {
+        **os.environ,
+        SIDECAR_ENV: str(sidecar),
+        RUN_ID_ENV: run.run_id,
+        RUN_KEY_ENV: run_key,
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.setdefault("MPLBACKEND", "Agg")
+    command = _command(spec, out, params_file, injected)
+    deadline = time.monotonic() + spec.timeout_s
+    error: str | None = None
+    with logfile.open("w") as logf:
+        proc = subprocess.Popen(
+            command,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(spec.notebook_path().parent),
+            start_new_session=True,
+        )
+        while proc.poll() is None:
+            if cancel.is_set():
+                _stop(proc)
+                error = "cancelled: the runner was asked to stop (SIGTERM) during the run"
+                break
+            if time.monotonic() > deadline:
+                _stop(proc)
+                error = f"timed out after {spec.timeout} (the job's timeout)"
+                break
+            cancel.wait(0.1)
+    params_file.unlink(missing_ok=True)
+    side = read_sidecar(sidecar)
+    if error is None and proc.returncode != 0:
+        cell = _notebook_error(out)
+        error = cell or f"exit code {proc.returncode}: {_tail(logfile)}"
+    elif error is None and spec.is_marimo():
+        error = _notebook_error(out)  # marimo export may exit 0 with a failed cell
+    return error, side
+
+
+def run_once(
+    spec: JobSpec,
+    params: Mapping[str, Any],
+    run_key: str,
+    *,
+    attempt: int = 1,
+    cancel: threading.Event | None = None,
+    now: Callable[[], datetime] = registry.now_utc,
+) -> tuple[JobRun, list[str]]:
+    """One attempt: record it running, execute, record how it ended. Returns (run, alerts)."""
+    cancel = cancel or threading.Event()
+    started = now()
+    run_id = new_run_id(spec.name, started)
+    folder = runs_dir(spec.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    run = JobRun(
+        run_id=run_id,
+        job=spec.name,
+        status=RUNNING,
+        parameters={**params, "run_key": run_key},
+        started_at=started,
+        notebook_path=str(folder / f"{run_id}.ipynb"),
+        metrics={**registry.runner_identity(), "attempt": attempt},
+    )
+    registry.record(run)
+    t0 = time.perf_counter()
+    try:
+        error, side = _execute(spec, run, run_key, params, cancel)
+    except Exception as exc:  # the runner itself failed: still record the run
+        error, side = f"the runner failed: {type(exc).__name__}: {exc}", {"metrics": {}, "rows": {}}
+    metrics = {**side["metrics"], "attempt": attempt, "rows_by_table": side["rows"]}
+    alerts = [msg for a in spec.alerts if (msg := a.fired(metrics))] if error is None else []
+    metrics["alerts"] = alerts
+    run.status = FAILED if error else SUCCEEDED
+    run.error = error
+    run.ended_at = now()
+    run.duration_s = time.perf_counter() - t0
+    run.rows_written = sum(side["rows"].values())  # what was published, even by a failed run
+    run.metrics = metrics
+    registry.record(run)
+    for msg in alerts:
+        log.warning("alert on job %s (run %s): %s", spec.name, run_id, msg)
+    return run, alerts
+
+
+def run_job(
+    spec: JobSpec,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    cancel: threading.Event | None = None,
+    now: Callable[[], datetime] = registry.now_utc,
+    on_attempt: Callable[[JobRun], None] | None = None,
+) -> RunResult:
+    """Run a job with retries; returns every attempt. Never raises for a failed notebook.
+
+    Parameters
+    ----------
+    spec : JobSpec
+        The job.
+    overrides : mapping, optional
+        Parameter values (text or typed), checked against the spec.
+    cancel : threading.Event, optional
+        Set it (e.g. from a SIGTERM handler) to stop the current attempt and skip retries.
+    now : callable
+        The clock (UTC), injectable for tests; resolves ``today``/``yesterday``.
+    """
+    cancel = cancel or threading.Event()
+    params = resolve_parameters(spec, overrides, now())
+    run_key = spec.key_for(params)
+    result = RunResult(spec)
+    for attempt in range(1, spec.retries.max + 2):
+        run, alerts = run_once(spec, params, run_key, attempt=attempt, cancel=cancel, now=now)
+        result.attempts.append(run)
+        result.alerts = alerts
+        if on_attempt is not None:
+            on_attempt(run)
+        if run.status == SUCCEEDED:
+            break
+        if cancel.is_set():
+            result.cancelled = True
+            break
+        if attempt <= spec.retries.max:
+            delay = spec.retries.delay_s(attempt)
+            log.warning(
+                "job %s failed (%s); retry %d in %.1f s", spec.name, run.error, attempt, delay
+            )
+            if cancel.wait(delay):
+                result.cancelled = True
+                break
+    return result
