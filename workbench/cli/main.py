@@ -17,6 +17,7 @@ from workbench.cli import (
     catalog_cmd,
     demo_cmd,
     doctor_cmd,
+    forecast_cmd,
     jobs_cmd,
     market_cmd,
     meters_cmd,
@@ -37,6 +38,7 @@ app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(anomaly_cmd.app, name="anomaly")
 app.add_typer(jobs_cmd.app, name="jobs")
+app.add_typer(forecast_cmd.app, name="forecast")
 app.add_typer(market_cmd.app, name="market")
 app.add_typer(meters_cmd.app, name="meters")
 app.command("doctor")(doctor_cmd.doctor)

@@ -1,0 +1,64 @@
+"""Load and price use cases on the ci lakehouse (gold tables): aligned data, no future actuals."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from workbench.forecasting.backtest import backtest, issue_schedule
+from workbench.forecasting.features import build_features
+from workbench.forecasting.usecases.load import load_usecase
+from workbench.forecasting.usecases.price import node_region, price_usecase
+
+
+@pytest.fixture
+def north(ci_gold_catalog):
+    return load_usecase(ci_gold_catalog, "NORTH")
+
+
+def test_load_usecase_uses_catalog_lags_and_forecasts(north, ci_gold_catalog):
+    spec, data = north.spec, north.data
+    assert spec.lag("y") == pd.Timedelta(
+        ci_gold_catalog.entry("gold.fact_load").availability_lag_td
+    )
+    assert spec.tz == "America/Chicago"
+    assert spec.future_covariates == ("temperature_f", "relative_humidity_pct")
+    assert data.future_is_versioned
+    assert data.y.index.freq is None or data.y.index.freq == pd.Timedelta("1h")
+    assert data.y.notna().mean() > 0.95
+    # features at an issue only use forecasts issued at or before it
+    issue = pd.Timestamp("2024-03-12 12:00", tz="UTC")
+    feats = build_features(data, spec, [issue])
+    issued = data.future.index.get_level_values("issue_time")
+    usable = data.future[issued <= issue]
+    latest = usable.groupby(level="target_time").tail(1).droplevel("issue_time")
+    expected = latest["temperature_f"].reindex(pd.DatetimeIndex(feats["target_time"]))
+    pd.testing.assert_series_equal(
+        feats["f_fut_temperature_f"].reset_index(drop=True),
+        expected.reset_index(drop=True).rename("f_fut_temperature_f"),
+        check_dtype=False,
+    )
+
+
+def test_load_backtest_beats_seasonal_naive(north):
+    issues = issue_schedule("2024-03-12", "2024-03-18", north.issue_time, north.spec.tz)
+    params = {**north.model_params["lightgbm"], "n_estimators": 150}
+    res = backtest(north.data, north.spec, "lightgbm", issues, model_params=params)
+    m = res.metrics()
+    assert m["model"]["n"] > 0.9 * len(issues) * north.spec.horizon
+    assert m["skill"]["skill_mae"] > 0.1
+    assert "f_holiday" in res.fits[0]["features"]
+
+
+def test_day_ahead_price_targets_next_local_day(ci_gold_catalog):
+    uc = price_usecase(ci_gold_catalog, "BUS_COAST", "DA")
+    assert node_region("BUS_COAST") == "COAST"
+    assert uc.spec.lead == 14
+    issues = issue_schedule("2024-03-14", "2024-03-18", uc.issue_time, uc.spec.tz)
+    res = backtest(uc.data, uc.spec, "lightgbm", issues, model_params={"n_estimators": 100})
+    fc = res.forecasts
+    first = fc[fc["step"] == 1]["target_time"].dt.tz_convert(uc.spec.tz)
+    assert set(first.dt.hour) == {0}  # each issue at 10:00 covers the next local day
+    assert fc["y_true"].notna().mean() > 0.9
+    rt = price_usecase(ci_gold_catalog, "BUS_COAST", "RT")
+    assert rt.spec.lead == 0

@@ -1,0 +1,129 @@
+"""``workbench forecast``: backtest forecasters on any CSV or Parquet file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from workbench.cli.console import console, err_console
+from workbench.core.errors import WorkbenchError
+
+app = typer.Typer(
+    help="Forecasting: honest rolling-origin backtests on any file.", no_args_is_help=True
+)
+
+
+class ForecastCliError(WorkbenchError):
+    """A command-line argument of ``workbench forecast`` is unusable."""
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(c.strip() for c in (text or "").split(",") if c.strip())
+
+
+def _quantiles(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(q) for q in _split(text))
+    except ValueError:
+        raise ForecastCliError(
+            f"expected --quantiles as numbers in (0, 1) like 0.1,0.5,0.9; found {text!r}"
+        ) from None
+
+
+@app.command("backtest")
+def backtest_cmd(
+    data: Path = typer.Argument(..., help="CSV or Parquet file with a time column and a target."),
+    time_col: str = typer.Option(..., "--time-col", help="Timestamp column."),
+    target: str = typer.Option(..., "--target", help="Column to forecast."),
+    output: Path = typer.Option(..., "--output", help="Forecasts file (.parquet or .csv)."),
+    freq: str | None = typer.Option(None, "--freq", help="Step (30min, 1h); inferred if omitted."),
+    horizon: str = typer.Option("1D", "--horizon", help="Per issue: a duration or steps."),
+    issue_time: str = typer.Option("00:00", "--issue-time", help="Daily issue time, local."),
+    tz: str | None = typer.Option(
+        None, "--tz", help="Zone of naive timestamps and of the issue time (e.g. Europe/London)."
+    ),
+    future_covariates: str | None = typer.Option(
+        None, "--future-covariates", help="Comma-separated columns known ahead."
+    ),
+    past_covariates: str | None = typer.Option(
+        None, "--past-covariates", help="Comma-separated columns known only up to the issue."
+    ),
+    model: str = typer.Option("auto", "--model", help="auto|seasonal_naive|lightgbm|tft|lstm|..."),
+    test_start: str | None = typer.Option(None, "--test-start", help="First issue date (local)."),
+    test_end: str | None = typer.Option(None, "--test-end", help="Last issue date (local)."),
+    retrain: str = typer.Option("monthly", "--retrain", help="never|monthly|weekly|every"),
+    quantiles: str = typer.Option("0.1,0.5,0.9", "--quantiles", help="Quantile levels."),
+    report: Path | None = typer.Option(None, "--report", help="Write a JSON report here."),
+    duplicates: str = typer.Option(
+        "error", "--duplicates", help="Duplicate timestamps: error|mean|first|last."
+    ),
+    coerce: bool = typer.Option(
+        False, "--coerce", help="Turn non-numeric values into missing ones (counted)."
+    ),
+) -> None:
+    """Backtest a model with one issue per day and write forecasts (and a report)."""
+    from workbench.forecasting.data import read_table
+    from workbench.forecasting.user_backtest import backtest_table
+
+    if output.suffix.lower() not in (".parquet", ".csv"):
+        raise ForecastCliError(
+            f"expected --output ending in .parquet or .csv; found {output.name!r}"
+        )
+    frame = read_table(data)
+    run = backtest_table(
+        frame,
+        time_col,
+        target,
+        freq=freq,
+        horizon=horizon,
+        issue_time=issue_time,
+        tz=tz,
+        future_covariates=_split(future_covariates),
+        past_covariates=_split(past_covariates),
+        model=model,
+        test_start=test_start,
+        test_end=test_end,
+        retrain=retrain,
+        quantiles=_quantiles(quantiles),
+        duplicates=duplicates,
+        coerce=coerce,
+    )
+    out = run.output()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix.lower() == ".csv":
+        out.to_csv(output, index=False)
+    else:
+        out.to_parquet(output, index=False)
+    rep = run.report()
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(rep, indent=2, default=str))
+    for note in run.data_report.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    _summary(rep, output)
+
+
+def _summary(rep: dict, output: Path) -> None:
+    from rich.table import Table
+
+    s = rep["settings"]
+    console.print(
+        f"{rep['model']} ({', '.join(rep['chosen_models'])}): {s['issues']} issues "
+        f"{s['first_issue']} .. {s['last_issue']}, {s['horizon_steps']} steps of {s['freq']}, "
+        f"{s['refits']} fits, {rep['wall_time_s']:.1f} s"
+    )
+    table = Table("metric", "model", "seasonal naive", "skill")
+    m, b, sk = rep["metrics"]["model"], rep["metrics"].get("baseline", {}), rep["metrics"]["skill"]
+    for key in ("mae", "rmse", "mape_pct", "smape_pct", "pinball", "crps", "coverage_80"):
+        if key in m:
+            skill = sk.get(f"skill_{key}")
+            table.add_row(
+                key,
+                f"{m[key]:.4g}",
+                f"{b.get(key, float('nan')):.4g}",
+                "" if skill is None else f"{skill:+.1%}",
+            )
+    console.print(table)
+    console.print(f"forecasts written to {output}")

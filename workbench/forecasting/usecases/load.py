@@ -1,0 +1,76 @@
+"""Load 48 h ahead per region: gold.fact_load + weather forecasts + US/Texas holidays.
+
+The target is ``actual_load_mw`` (hourly), known ``availability_lag`` after each hour ends; the
+future covariates are the region's weather forecasts (temperature, humidity) as issued before
+each issue time — never the observed weather of ``gold.fact_load.temperature_f``. Falls back on
+``silver.system_load`` (5-min, averaged hourly) when the gold table is not built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.forecasting.base import ForecastData, ForecastSpec
+from workbench.forecasting.usecases import UseCase
+from workbench.forecasting.usecases._catalog import (
+    WEATHER_FORECASTS,
+    hourly_series,
+    lag,
+    region_timezone,
+    weather_forecasts,
+)
+
+WEATHER_COLUMNS = ["temperature_f", "relative_humidity_pct"]
+
+
+def load_usecase(
+    cat: Any,
+    region_id: str,
+    *,
+    start: Any = None,
+    end: Any = None,
+    horizon_h: int = 48,
+    issue_time: str = "06:00",
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9),
+) -> UseCase:
+    """Build the load use case of one region from the catalog.
+
+    Parameters
+    ----------
+    cat : Catalog
+        An open catalog.
+    region_id : str
+        Region, e.g. ``"NORTH"``.
+    start, end : optional
+        Window of the history to read (UTC).
+    horizon_h : int
+        Hours ahead per issue [h].
+    issue_time : str
+        Local daily issue time used by the backtest.
+    """
+    source = "gold.fact_load"
+    try:
+        frame = cat.read(source, start=start, end=end, where={"region_id": region_id})
+        value = "actual_load_mw"
+    except Exception:  # gold not built: use silver
+        source = "silver.system_load"
+        frame = cat.read(source, start=start, end=end, where={"region_id": region_id})
+        value = "load_mw"
+    y = hourly_series(frame, value, f"{source} region {region_id!r}").rename("load_mw")
+    future = weather_forecasts(cat, region_id, WEATHER_COLUMNS, start, end)
+    lags = {"y": lag(cat, source)}
+    fut: tuple[str, ...] = ()
+    if future is not None:
+        fut = tuple(WEATHER_COLUMNS)
+        lags.update({c: lag(cat, WEATHER_FORECASTS) for c in fut})
+    spec = ForecastSpec(
+        freq="1h",
+        horizon=horizon_h,
+        quantiles=quantiles,
+        future_covariates=fut,
+        availability_lag=lags,
+        tz=region_timezone(cat, region_id),
+    )
+    data = ForecastData(y=y, future=future)
+    params = {"holidays_country": "US", "holidays_subdiv": "TX"}
+    return UseCase(f"load:{region_id}", data, spec, issue_time, {"lightgbm": params})
