@@ -21,7 +21,9 @@ SKELETON = ("Overview", "Prerequisites", "Parameters", "Imports", "Summary", "Wh
 
 # parameters that keep a notebook inside the ci profile (21 days of data) and the CI budget;
 # everything else runs with the notebook's own defaults (written for the demo lakehouse)
-CI_PARAMETERS: dict[str, dict[str, object]] = {}
+CI_PARAMETERS: dict[str, dict[str, object]] = {
+    "notebooks/anomaly/02_scada_anomalies.ipynb": {"hours": 12},
+}
 
 JUPYTER = jupyter_notebooks()
 MARIMO = marimo_notebooks()
