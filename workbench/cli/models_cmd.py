@@ -1,0 +1,129 @@
+"""``workbench models``: list, inspect and promote versions in the model registry."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from workbench.cli.console import console
+
+app = typer.Typer(
+    help="The model registry: versions, metadata and stages (none/staging/production/archived).",
+    no_args_is_help=True,
+)
+
+ROOT_OPTION = typer.Option(
+    None, "--registry", help="Registry folder or fsspec URL (default: WORKBENCH_HOME/registry)."
+)
+
+
+def _registry(root: str | None) -> Any:
+    from workbench.forecasting.registry import ModelRegistry
+
+    return ModelRegistry(root)
+
+
+def _metrics_text(metrics: dict[str, Any]) -> str:
+    parts = []
+    for key, value in list(metrics.items())[:4]:
+        parts.append(f"{key}={value:.4g}" if isinstance(value, int | float) else f"{key}={value}")
+    return ", ".join(parts)
+
+
+@app.command("list")
+def list_models(
+    name: str = typer.Argument(None, help="Show every version of this model."),
+    registry: str = ROOT_OPTION,
+) -> None:
+    """List registered models (or the versions of one), with stages and metrics."""
+    reg = _registry(registry)
+    if name is None:
+        names = reg.list_models()
+        if not names:
+            console.print(f"no models registered in {reg.root}")
+            return
+        table = Table("model", "versions", "production", "staging", "latest created")
+        for model in names:
+            versions = reg.history(model)
+            prod = [str(v.version) for v in versions if v.stage == "production"]
+            staging = [str(v.version) for v in versions if v.stage == "staging"]
+            table.add_row(
+                model,
+                str(len(versions)),
+                ", ".join(prod) or "-",
+                ", ".join(staging) or "-",
+                str(versions[-1].metadata.get("created_at", "")),
+            )
+        console.print(table)
+        return
+    table = Table("version", "stage", "class", "created", "trained on", "metrics")
+    for mv in reg.history(name):
+        row = mv.summary()
+        window = f"{row['train_start'] or '?'} .. {row['train_end'] or '?'}"
+        table.add_row(
+            str(mv.version),
+            mv.stage,
+            str(row["model_class"]).rsplit(".", 1)[-1],
+            str(row["created_at"]),
+            window,
+            _metrics_text(row["metrics"]),
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    name: str = typer.Argument(..., help="Registered model name."),
+    version: int = typer.Option(None, "--version", "-v", help="Version number."),
+    stage: str = typer.Option(
+        None, "--stage", help="Latest version in this stage (default: production)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the metadata as JSON."),
+    registry: str = ROOT_OPTION,
+) -> None:
+    """Show one version's metadata (default: the production version)."""
+    mv = _registry(registry).get(name, stage=stage, version=version)
+    if as_json:
+        typer.echo(json.dumps({"stage": mv.stage, **mv.metadata}, indent=2))
+        return
+    meta = mv.metadata
+    console.print(f"[bold]{name}[/] v{mv.version} — stage [bold]{mv.stage}[/]", highlight=False)
+    model = meta.get("model") or {}
+    rows = [
+        ("class", model.get("class")),
+        ("params", json.dumps(model.get("params"))),
+        ("features", ", ".join(meta.get("features") or []) or "-"),
+        ("training window", json.dumps(meta.get("training_window"))),
+        ("metrics", json.dumps(meta.get("metrics"))),
+        ("data version", meta.get("data_version")),
+        ("code version", json.dumps(meta.get("code_version"))),
+        ("created at", meta.get("created_at")),
+        ("artifact", json.dumps(meta.get("artifact"))),
+    ]
+    table = Table("field", "value", show_header=False)
+    for key, value in rows:
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+@app.command("promote")
+def promote(
+    name: str = typer.Argument(..., help="Registered model name."),
+    version: int = typer.Argument(..., help="Version to move."),
+    stage: str = typer.Option(
+        "production", "--stage", help="Target stage: none, staging, production or archived."
+    ),
+    registry: str = ROOT_OPTION,
+) -> None:
+    """Move a version to a stage; promoting to production archives the previous one."""
+    reg = _registry(registry)
+    before = {mv.version: mv.stage for mv in reg.history(name)}
+    mv = reg.transition(name, version, stage)
+    after = {v.version: v.stage for v in reg.history(name)}
+    console.print(f"{name} v{mv.version}: {before[version]} -> {mv.stage}", highlight=False)
+    for other, old in before.items():
+        if other != version and after[other] != old:
+            console.print(f"{name} v{other}: {old} -> {after[other]}", highlight=False)
