@@ -103,7 +103,7 @@ class EpisodeState:
         if g.size == 0:
             return Episodes.empty()
         k = self.tail_t.shape[1]
-        groups = np.unique(g)
+        groups = g[np.r_[True, g[1:] != g[:-1]]]  # g is sorted: no hashing needed
         # combined sequence per series: carried tail (oldest first), then the new samples
         n_tail = self.tail_n[groups]
         slot = np.arange(k)[None, :] >= (k - n_tail)[:, None]  # tails are right-aligned
@@ -111,8 +111,9 @@ class EpisodeState:
         tt, tv = self.tail_t[groups][slot], self.tail_v[groups][slot]
         cg, ct, cv = np.concatenate([tg, g]), np.concatenate([tt, t]), np.concatenate([tv, v])
         old = np.concatenate([np.ones(tg.size, bool), np.zeros(g.size, bool)])
-        order = np.argsort(cg, kind="stable")  # tails precede new samples within a series
-        cg, ct, cv, old = cg[order], ct[order], cv[order], old[order]
+        if tg.size:
+            order = np.argsort(cg, kind="stable")  # tails precede new samples within a series
+            cg, ct, cv, old = cg[order], ct[order], cv[order], old[order]
         n = cg.size
         new_series = np.ones(n, bool)
         new_series[1:] = cg[1:] != cg[:-1]

@@ -1,11 +1,24 @@
 """Forced-oscillation detection (0.1-2 Hz) with frequency and damping estimates.
 
-Detection: Welch spectrum of the detrended signal (frequency or voltage angle); an oscillation
-is a peak in ``[f_lo, f_hi]`` whose power is ``ratio`` times the median power of that band (the
-background). Frequency: the peak, refined by parabolic interpolation of the log spectrum.
-Damping: the signal is band-passed around the peak (4th-order Butterworth, ±25 %), its Hilbert
-envelope is taken, and a line is fitted to the log envelope from its maximum until it decays to
-``floor`` of it; the slope is ``-sigma`` and the damping ratio is ``sigma / sqrt(sigma^2 +
+Detection works on raw grid frequency, whose spectrum is *red* (slow wander, governors and AGC
+put most power at the lowest frequencies), as well as on ROCOF or voltage angle:
+
+1. the signal (NaN gaps interpolated) is pre-whitened by a first difference, which flattens a
+   red background (it multiplies the spectrum by about ``omega^2``);
+2. its Welch spectrum is taken, and each bin of ``[f_lo, f_hi]`` is compared with its *local*
+   background: the geometric median of the bins 3 to ``3 + neighbours`` away on either side
+   (the peak's own main lobe excluded), not the band median, which a sloping spectrum makes
+   meaningless;
+3. an oscillation needs both a peak ``ratio`` times its local background and an amplitude of at
+   least ``min_amplitude`` (signal units, e.g. 0.5 mHz on frequency in Hz): the largest
+   envelope of the signal band-passed around the peak (see damping below), so that a short
+   ringdown counts with its initial amplitude.
+
+Frequency: the peak, refined by parabolic interpolation of the log spectrum, limited to half a
+bin either side. Damping: the signal is band-passed around the peak (4th-order Butterworth,
+±25 %), its Hilbert envelope is taken (and smoothed over one period), and a line is fitted to
+the log envelope from where it first reaches 90 % of its maximum until it decays to ``floor``
+of the maximum; the slope is ``-sigma`` and the damping ratio ``sigma / sqrt(sigma^2 +
 omega^2)``. A sustained (forced) oscillation gives a ratio near 0; a ringdown its true ratio.
 """
 
@@ -17,6 +30,8 @@ import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError
 from workbench.core.extras import require
+
+_LOBE = 2  # bins either side of a peak that belong to its main lobe (Hann window)
 
 
 def oscillation_spectrum(x: Any, rate_hz: float, segment_s: float = 60.0) -> tuple[Any, Any]:
@@ -35,7 +50,9 @@ def detect_oscillation(
     f_lo: float = 0.1,
     f_hi: float = 2.0,
     ratio: float = 10.0,
+    min_amplitude: float = 5e-4,
     segment_s: float = 60.0,
+    neighbours: int = 8,
     floor: float = 0.1,
 ) -> dict[str, Any]:
     """Look for a forced oscillation in one signal.
@@ -43,69 +60,146 @@ def detect_oscillation(
     Parameters
     ----------
     x : array-like
-        Evenly sampled signal (frequency [Hz] or voltage angle [deg]); NaN gaps interpolated.
+        Evenly sampled signal (frequency [Hz], ROCOF [Hz/s] or voltage angle [deg]); NaN gaps
+        interpolated.
     rate_hz : float
         Sample rate [1/s].
     f_lo, f_hi : float
         Band searched [Hz].
     ratio : float
-        Peak-to-background power ratio needed to report an oscillation (10 = 10 dB).
+        Peak-to-local-background power ratio needed to report an oscillation (10 = 10 dB),
+        measured on the pre-whitened (differenced) spectrum.
+    min_amplitude : float
+        Smallest amplitude reported [signal units]; the default, 5e-4, is 0.5 mHz on frequency
+        in Hz. Set it for the signal analysed (e.g. degrees for a voltage angle).
     segment_s : float
-        Welch segment length [s] (resolution ``1 / segment_s`` Hz).
+        Welch segment length [s] (resolution ``1 / segment_s`` Hz), at most half the signal so
+        that at least 3 half-overlapping segments are averaged (one segment's spectrum is too
+        noisy for a power ratio).
+    neighbours : int
+        Bins on each side, beyond the peak's main lobe, that form the local background.
     floor : float
         Envelope level (fraction of its maximum) where the damping fit stops.
 
     Returns
     -------
     dict
-        detected (bool), frequency_hz, damping_ratio, amplitude (peak envelope, signal units),
-        peak_ratio.
+        detected (bool), frequency_hz, damping_ratio, amplitude (largest envelope around the
+        peak, signal units), peak_ratio (peak / local background power).
+
+    Raises
+    ------
+    AnomalyInputError
+        For a band outside ``(0, rate/2)``, a signal too short for the band, or one without
+        finite samples.
     """
+    signal = require("scipy.signal", feature="forced-oscillation detection")
     if not rate_hz > 0 or not 0 < f_lo < f_hi < rate_hz / 2:
         msg = f"expected 0 < f_lo < f_hi < rate/2; found {f_lo}, {f_hi}, rate {rate_hz}"
         raise AnomalyInputError(msg)
-    freqs, psd = oscillation_spectrum(x, rate_hz, segment_s)
-    band = (freqs >= f_lo) & (freqs <= f_hi)
-    if band.sum() < 3:
+    if not ratio > 0 or not min_amplitude >= 0 or int(neighbours) < 2:
+        msg = (
+            "expected ratio > 0, min_amplitude >= 0 and neighbours >= 2; "
+            f"found {ratio}, {min_amplitude}, {neighbours}"
+        )
+        raise AnomalyInputError(msg)
+    y = _fill(np.asarray(x, np.float64))
+    nper = int(min(max(segment_s * rate_hz, 16), y.size // 2))  # >= 3 segments averaged
+    if y.size < 16 or nper * (f_hi - f_lo) / rate_hz < 3:
         raise AnomalyInputError(
             f"expected a signal long enough to resolve {f_lo}-{f_hi} Hz; found {np.size(x)} samples"
         )
-    idx = np.flatnonzero(band)
-    k = idx[int(np.argmax(psd[idx]))]
-    background = float(np.median(psd[idx]))
-    peak_ratio = float(psd[k] / background) if background > 0 else float("inf")
+    d = np.diff(y) * rate_hz
+    freqs, psd = signal.welch(d, fs=rate_hz, nperseg=nper, detrend="linear")
+    idx = np.flatnonzero((freqs >= f_lo) & (freqs <= f_hi))
+    if idx.size < 3:
+        raise AnomalyInputError(
+            f"expected a signal long enough to resolve {f_lo}-{f_hi} Hz; found {np.size(x)} samples"
+        )
+    df = float(freqs[1] - freqs[0])
+    logp = np.log(np.fmax(psd, np.finfo(np.float64).tiny))
+    bg_log = _local_background(logp, idx, int(neighbours))
+    usable = np.isfinite(bg_log)  # the lowest bins lack a left background
+    if not usable.any():
+        msg = (
+            f"expected a spectrum resolving {f_lo}-{f_hi} Hz with background on both sides; "
+            f"found {idx.size} bins of {df:.3g} Hz; use a longer segment_s or signal"
+        )
+        raise AnomalyInputError(msg)
+    idx, bg_log = idx[usable], bg_log[usable]
+    local = logp[idx] - bg_log
+    j = int(np.argmax(local))
+    k = int(idx[j])
+    peak_ratio = float(np.exp(local[j]))
     f0 = float(freqs[k])
-    if 0 < k < psd.size - 1 and np.all(psd[k - 1 : k + 2] > 0):
-        a, b, c = np.log(psd[k - 1 : k + 2])
+    if 0 < k < psd.size - 1:
+        a, b, c = logp[k - 1 : k + 2]
         denom = a - 2 * b + c
-        if denom != 0:
-            f0 += float(0.5 * (a - c) / denom) * float(freqs[1] - freqs[0])
-    zeta, amp = estimate_damping(x, rate_hz, f0, floor=floor)
+        if denom < 0:  # a maximum: the vertex lies within half a bin
+            f0 += float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5)) * df
+    f0 = float(np.clip(f0, max(f_lo - 0.5 * df, 0.5 * df), f_hi + 0.5 * df))
+    zeta, amplitude = estimate_damping(y, rate_hz, f0, floor=floor)
     return {
-        "detected": bool(peak_ratio >= ratio),
+        "detected": bool(peak_ratio >= ratio and amplitude >= min_amplitude),
         "frequency_hz": f0,
         "damping_ratio": zeta,
-        "amplitude": amp,
+        "amplitude": amplitude,
         "peak_ratio": peak_ratio,
     }
 
 
+def _local_background(logp: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
+    """Local background log power of each bin in ``idx``: the larger of the median log powers
+    of the bins ``_LOBE + 1`` to ``_LOBE + n`` away on its left and on its right (bin 0 and bins
+    beyond the spectrum's end left out), so that a peak must stand above both sides of a
+    sloping spectrum. NaN where a side has fewer than 2 bins."""
+    steps = np.arange(_LOBE + 1, _LOBE + n + 1)
+    sides = []
+    for offs in (-steps, steps):
+        nb = idx[:, None] + offs[None, :]
+        ok = (nb >= 1) & (nb < logp.size)
+        vals = np.where(ok, logp[np.clip(nb, 0, logp.size - 1)], np.nan)
+        med = np.full(idx.size, np.nan)
+        enough = ok.sum(axis=1) >= 2
+        med[enough] = np.nanmedian(vals[enough], axis=1)
+        sides.append(med)
+    return np.fmax(sides[0], sides[1]) + np.where(np.isnan(sides[0] + sides[1]), np.nan, 0.0)
+
+
 def estimate_damping(x: Any, rate_hz: float, f0: float, floor: float = 0.1) -> tuple[float, float]:
-    """Damping ratio and peak envelope of the mode at ``f0`` [Hz] (see the module docstring)."""
+    """Damping ratio and peak envelope of the mode at ``f0`` [Hz] (see the module docstring).
+
+    Returns NaN for the damping ratio when the envelope is too short to fit. Raises
+    :class:`AnomalyInputError` for ``f0`` outside ``(0, rate/2)`` or a signal too short to
+    band-pass.
+    """
     signal = require("scipy.signal", feature="forced-oscillation damping")
-    y = _fill(np.asarray(x, np.float64))
-    y = signal.detrend(y)
     nyq = rate_hz / 2.0
-    lo, hi = max(0.75 * f0, 0.01) / nyq, min(1.25 * f0, 0.95 * nyq) / nyq
+    if not (rate_hz > 0 and np.isfinite(f0) and 0 < f0 < 0.95 * nyq):
+        raise AnomalyInputError(
+            f"expected 0 < f0 < 0.95 * rate/2 [Hz]; found f0={f0}, rate {rate_hz}"
+        )
+    y = signal.detrend(_fill(np.asarray(x, np.float64)))
+    lo = min(max(0.75 * f0, 1e-3 * nyq), 0.9 * nyq) / nyq
+    hi = min(1.25 * f0, 0.95 * nyq) / nyq
     sos = signal.butter(4, [lo, hi], btype="band", output="sos")
-    z = signal.sosfiltfilt(sos, y)
+    try:
+        z = signal.sosfiltfilt(sos, y)
+    except ValueError as exc:  # too short for the filter's padding
+        msg = (
+            f"expected a signal longer than the band-pass filter's padding; found {y.size} samples"
+        )
+        raise AnomalyInputError(msg) from exc
     env = np.abs(signal.hilbert(z))
+    period = max(round(rate_hz / f0), 1)
+    if env.size > period:
+        env = np.convolve(env, np.ones(period) / period, mode="same")
     edge = min(int(2.0 * rate_hz / f0), env.size // 4)  # filter edge effects
     core = env[edge : env.size - edge] if edge > 0 else env
     if core.size < 4:
         return float("nan"), float("nan")
-    k = int(np.argmax(core))
-    amp = float(core[k])
+    amp = float(core.max())
+    k = int(np.flatnonzero(core >= 0.9 * amp)[0])
     tail = core[k:]
     below = np.flatnonzero(tail < floor * amp)
     stop = int(below[0]) if below.size else tail.size
@@ -119,6 +213,8 @@ def estimate_damping(x: Any, rate_hz: float, f0: float, floor: float = 0.1) -> t
 
 
 def _fill(y: np.ndarray) -> np.ndarray:
+    if y.ndim != 1:
+        raise AnomalyInputError(f"expected a 1-D signal; found shape {y.shape}")
     bad = ~np.isfinite(y)
     if bad.all():
         raise AnomalyInputError("expected some finite samples; found none")

@@ -1,0 +1,149 @@
+"""Forced-oscillation detection on raw grid frequency: the red background of real (ci) frequency
+is not an oscillation, a small injected one is, and odd inputs give WorkbenchErrors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.signal import lfilter
+
+from workbench.anomaly.base import AnomalyInputError
+from workbench.anomaly.frequency.oscillation import detect_oscillation, estimate_damping
+from workbench.core.errors import WorkbenchError
+
+FS = 30.0
+
+
+@pytest.fixture(scope="module")
+def ci_frequency():
+    """Median good frequency [Hz] of the ci PMU cube (its last 10 minutes), with its times."""
+    import os
+
+    from workbench import open_catalog
+
+    old = os.environ.get("WORKBENCH_HOME")
+    root = os.environ.get("WORKBENCH_TEST_CI_LAKEHOUSE")
+    if not root:
+        pytest.fail("set WORKBENCH_TEST_CI_LAKEHOUSE to the prebuilt ci lakehouse")
+    os.environ["WORKBENCH_HOME"] = root
+    try:
+        cat = open_catalog()
+        ds = cat.scan("bronze.pmu").load().grid.good()
+        rate = float(ds.grid.sample_rate_hz)
+        f = ds["frequency_hz"].transpose("time", "pmu").median("pmu").values.astype(np.float64)
+        times = pd.DatetimeIndex(ds["time"].values).tz_localize("UTC")
+        labels = cat.read("ops.sim_events")
+        cat.close()
+    finally:
+        if old is None:
+            os.environ.pop("WORKBENCH_HOME", None)
+        else:
+            os.environ["WORKBENCH_HOME"] = old
+    return rate, times, f, labels
+
+
+def _quiet_starts(times, labels, win):
+    """Starts of 60-s windows (30-s hop) that begin after the labelled oscillation has ended."""
+    osc = labels[labels["event_type"] == "forced_oscillation"]
+    after = pd.Timestamp(osc["end"].max()) + pd.Timedelta(seconds=10)
+    return [i for i in range(0, times.size - win + 1, win // 2) if times[i] >= after]
+
+
+def test_window_that_crashed_scipy_is_analysed(ci_frequency):
+    rate, times, f, _ = ci_frequency
+    i = int(times.searchsorted(pd.Timestamp("2024-03-21 23:53:30", tz="UTC")))
+    assert times[i].strftime("%H:%M:%S") == "23:53:30"
+    found = detect_oscillation(f[i : i + int(60 * rate)], rate, f_lo=0.1, segment_s=20.0)
+    assert found["frequency_hz"] > 0
+    assert not found["detected"]
+
+
+def test_quiet_ci_minutes_are_not_oscillations(ci_frequency):
+    rate, times, f, labels = ci_frequency
+    win = int(60 * rate)
+    starts = _quiet_starts(times, labels, win)
+    assert len(starts) >= 10
+    for seg in (20.0, 60.0):
+        hits = [
+            times[i]
+            for i in starts
+            if detect_oscillation(f[i : i + win], rate, segment_s=seg)["detected"]
+        ]
+        assert hits == [], f"segment {seg} s: false oscillations at {hits}"
+
+
+def test_the_labelled_ci_oscillation_is_found(ci_frequency):
+    rate, times, f, labels = ci_frequency
+    osc = labels[labels["event_type"] == "forced_oscillation"].iloc[-1]
+    win = int(60 * rate)
+    i = int(times.searchsorted(pd.Timestamp(osc["start"]) + pd.Timedelta(seconds=5)))
+    found = detect_oscillation(f[i : i + win], rate, segment_s=20.0)
+    assert found["detected"]
+    assert found["frequency_hz"] == pytest.approx(float(osc["magnitude"]), abs=0.05)
+    assert found["damping_ratio"] < 0.01  # sustained while the source runs
+
+
+@pytest.mark.parametrize("start", ["23:54:00", "23:58:30"])
+def test_small_injected_oscillation_on_ci_frequency(ci_frequency, start):
+    rate, times, f, _ = ci_frequency
+    win = int(60 * rate)
+    i = int(times.searchsorted(pd.Timestamp(f"2024-03-21 {start}", tz="UTC")))
+    quiet = f[i : i + win]
+    assert not detect_oscillation(quiet, rate, segment_s=20.0)["detected"]
+    t = np.arange(win) / rate
+    found = detect_oscillation(
+        quiet + 0.003 * np.sin(2 * np.pi * 0.7 * t + 1.0), rate, segment_s=20.0
+    )
+    assert found["detected"]
+    assert found["frequency_hz"] == pytest.approx(0.7, abs=0.05)
+    assert found["amplitude"] == pytest.approx(0.003, rel=0.5)
+    assert found["damping_ratio"] < 0.02
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_red_noise_is_not_an_oscillation(seed):
+    rng = np.random.default_rng(seed)
+    n = int(240 * FS)
+    brown = np.cumsum(rng.normal(0, 1e-4, n))  # random walk: 1/f^2
+    ar = lfilter([1.0], [1.0, -0.995], rng.normal(0, 5e-4, n))  # AR(1), 7-s time constant
+    for x in (60 + brown + rng.normal(0, 1e-3, n), 60 + ar, 60 + brown):
+        for seg in (20.0, 60.0):
+            assert not detect_oscillation(x, FS, segment_s=seg)["detected"]
+
+
+def test_damping_of_ringdown_and_of_sustained_oscillation():
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 120, 1 / FS)
+    w = 2 * np.pi * 0.7
+    ring = 60 + 0.02 * np.exp(-0.04 * w * t) * np.sin(w * np.sqrt(1 - 0.04**2) * t)
+    ring += rng.normal(0, 0.001, t.size)
+    found = detect_oscillation(ring, FS, segment_s=20.0)
+    assert found["detected"]
+    assert found["damping_ratio"] == pytest.approx(0.04, rel=0.15)
+    sustained = 60 + 0.005 * np.sin(w * t) + rng.normal(0, 0.002, t.size)
+    found = detect_oscillation(sustained, FS, segment_s=20.0)
+    assert found["detected"]
+    assert found["frequency_hz"] == pytest.approx(0.7, abs=0.02)
+    assert found["damping_ratio"] < 0.01
+
+
+@pytest.mark.parametrize(
+    ("x", "kwargs", "needle"),
+    [
+        (np.full(600, np.nan), {}, "finite samples"),
+        (np.ones(10), {}, "long enough"),
+        (np.ones(600), {"f_lo": 0.0}, "f_lo"),
+        (np.ones((600, 2)), {}, "1-D"),
+        (np.ones(900), {"f_lo": 0.1, "f_hi": 0.4, "segment_s": 10.0}, "segment_s"),
+    ],
+)
+def test_inputs_that_cannot_be_analysed_raise_workbench_errors(x, kwargs, needle):
+    with pytest.raises(WorkbenchError, match=needle):
+        detect_oscillation(x, FS, **kwargs)
+
+
+@pytest.mark.parametrize("f0", [0.0, -0.01, 15.0, float("nan")])
+def test_damping_rejects_a_frequency_outside_the_band(f0):
+    with pytest.raises(AnomalyInputError, match="f0"):
+        estimate_damping(np.sin(np.arange(600) / 5), FS, f0)
