@@ -23,6 +23,16 @@ SKELETON = ("Overview", "Prerequisites", "Parameters", "Imports", "Summary", "Wh
 # everything else runs with the notebook's own defaults (written for the demo lakehouse)
 CI_PARAMETERS: dict[str, dict[str, object]] = {
     "notebooks/anomaly/02_scada_anomalies.ipynb": {"hours": 12},
+    "notebooks/forecasting/01_load_forecasting.ipynb": {
+        "test_days": 5,
+        "retrain": "never",
+        "validation_days": 4,
+        "n_trials": 4,
+    },
+    "notebooks/forecasting/forecast_explorer.py": {"days": 5, "retrain": "never"},
+    "notebooks/forecasting/02_solar_with_satellite.ipynb": {"test_days": 5, "fleet_size": 5},
+    "notebooks/forecasting/03_wind.ipynb": {"test_days": 5, "fleet_size": 4, "lstm_epochs": 3},
+    "notebooks/market/01_price_and_arbitrage.ipynb": {"test_days": 5, "retrain": "never"},
 }
 
 JUPYTER = jupyter_notebooks()
