@@ -25,10 +25,13 @@ $(STAMP): pyproject.toml env/requirements.lock env/kernels/gridmind/kernel.json
 
 install: $(STAMP)  ## Create .venv if missing and install the pinned stack + the gridmind kernel
 
-system-deps:  ## Debian packages the tests use: PostgreSQL server binaries (installed when missing)
+system-deps:  ## Debian packages the tests use: PostgreSQL server binaries, Chromium (installed when missing)
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql; }
+	@test -x /usr/bin/chromium || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
 demo: install  ## Build the demo lakehouse, run the main job, print where the results are
 	$(BIN)/workbench demo

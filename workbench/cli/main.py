@@ -22,6 +22,7 @@ from workbench.cli import (
     market_cmd,
     meters_cmd,
     models_cmd,
+    serve_cmd,
     sim_cmd,
 )
 from workbench.cli.console import err_console
@@ -39,12 +40,13 @@ app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(anomaly_cmd.app, name="anomaly")
 app.add_typer(jobs_cmd.app, name="jobs")
-app.add_typer(forecast_cmd.app, name="forecast")
-app.add_typer(models_cmd.app, name="models")
 app.add_typer(market_cmd.app, name="market")
 app.add_typer(meters_cmd.app, name="meters")
+app.add_typer(models_cmd.app, name="models")
+app.add_typer(forecast_cmd.app, name="forecast")
 app.command("doctor")(doctor_cmd.doctor)
 app.command("build")(build_cmd.build)
+app.command("serve")(serve_cmd.serve)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,198 @@
+"""Time to first render of the load dashboard with a year of 5-min load for all regions.
+
+Builds a temporary lakehouse through the catalog: a year of 5-min ``silver.system_load`` for 5
+regions (525,600 rows), hourly ``gold.fact_load`` and a daily 48-h quantile forecast run
+(``gold.load_forecasts``, 262,800 rows); starts ``workbench serve`` on a free loopback port and
+measures in headless Chromium, in a fresh browser context each time (no cache), the time from
+navigation to the load chart drawn (Bokeh's plot view finished). Also prints the server-side
+query time of the page and the points drawn. Goal: under 2 s.
+
+Usage: ``.venv/bin/python benchmarks/dashboard_render.py [--days 365] [--repeat 5]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+REGIONS = {"COAST": 3000.0, "HOUSTON": 12000.0, "NORTH": 11000.0, "SOUTH": 8000.0, "WEST": 1800.0}
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--disable-background-networking",
+]  # fmt: skip
+DRAWN_JS = """(prefix) => {
+  if (!window.Bokeh || !Bokeh.index || !Bokeh.documents[0]) return false;
+  for (const v of Bokeh.index.all_views()) {
+    const rs = v.model.renderers;
+    if (!Array.isArray(rs) || typeof v.has_finished !== "function") continue;
+    if (rs.some(r => r.data_source && (r.data_source.name || "").startsWith(prefix))
+        && v.has_finished()) return true;
+  }
+  return false;
+}"""
+
+
+def build(home: Path, days: int) -> dict[str, int]:
+    from workbench import open_catalog
+    from workbench.apps import sample
+
+    rng = np.random.default_rng(7)
+    t5 = pd.date_range("2024-01-01", periods=days * 288, freq="5min", tz="UTC")
+    hour = (t5.hour + t5.minute / 60).to_numpy()
+    doy = t5.dayofyear.to_numpy()
+    frames = []
+    for region, base in REGIONS.items():
+        shape = (
+            1 + 0.25 * np.sin((hour - 9) / 24 * 2 * np.pi) + 0.15 * np.cos(doy / 365 * 4 * np.pi)
+        )
+        load = base * shape * (1 + rng.normal(0, 0.01, len(t5)))
+        frames.append(pd.DataFrame({"timestamp": t5, "region_id": region, "load_mw": load}))
+    five = pd.concat(frames, ignore_index=True)
+    hourly = (
+        five.set_index("timestamp").groupby("region_id")["load_mw"].resample("1h").mean()
+    ).reset_index()
+    fact = hourly.rename(columns={"load_mw": "actual_load_mw"}).assign(
+        forecast_load_mw=np.nan, forecast_error=np.nan, temperature_f=70.0
+    )
+    issues = pd.date_range("2024-01-01 15:00", periods=days - 2, freq="D", tz="UTC")
+    forecasts = sample.load_forecasts(hourly, issues)
+    regions = pd.DataFrame(
+        {
+            "region_id": list(REGIONS), "region_name": list(REGIONS), "iso_rto": "BENCH",
+            "timezone": "America/Chicago", "population": 1_000_000, "area_sq_km": 1000.0,
+        }
+    )  # fmt: skip
+    os.environ["WORKBENCH_HOME"] = str(home)
+    with open_catalog() as cat:
+        cat.write("gold.dim_regions", regions, mode="replace")
+        cat.write("silver.system_load", five, mode="replace")
+        cat.write("gold.fact_load", fact, mode="replace")
+        cat.write("gold.load_forecasts", forecasts, mode="replace")
+    return {"silver.system_load": len(five), "gold.load_forecasts": len(forecasts)}
+
+
+def query_time(home: Path) -> tuple[float, str]:
+    from workbench.apps.data import Filters, reader
+    from workbench.apps.pages import load
+
+    os.environ["WORKBENCH_HOME"] = str(home)
+    times, summary = [], ""
+    for _ in range(3):
+        t0 = time.perf_counter()
+        with reader() as r:
+            summary = load.query(r, Filters()).summary
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), summary
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="dash-bench-") as tmp:
+        home = Path(tmp) / "home"
+        t0 = time.perf_counter()
+        rows = build(home, args.days)
+        print(f"built {rows} in {time.perf_counter() - t0:.1f} s")
+        q, summary = query_time(home)
+        print(f"load page queries (server side, median of 3): {q:.3f} s — {summary}")
+
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "WORKBENCH_HOME": str(home), "WORKBENCH_SERVE_REFRESH_S": "0"}
+        cmd = [sys.executable, "-m", "workbench.cli.main", "serve", "--port", str(port)]
+        log = open(Path(tmp) / "serve.log", "w")  # noqa: SIM115 - closed below
+        server = subprocess.Popen([*cmd, "--no-show"], env=env, stdout=log, stderr=log)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/liveness", timeout=2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        sys.exit(f"server did not start: {(Path(tmp) / 'serve.log').read_text()}")
+                    time.sleep(0.3)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+                cold, points = render(browser, url), 0
+                print(f"  cold (first session after the server started): {cold:.3f} s")
+                fresh, cached = [], []
+                for i in range(args.repeat):
+                    new_job_run(home, i)  # the page's data changed: its queries run again
+                    fresh.append(render(browser, url))
+                    cached.append(render(browser, url))  # same data, same filters: cached frames
+                    print(f"  run {i}: re-queried {fresh[-1]:.3f} s, cached {cached[-1]:.3f} s")
+                points = drawn_points(browser, url)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            log.close()
+    what = f"{args.days} days of 5-min load x {len(REGIONS)} regions ({points} points drawn)"
+    print(f"first render of /load (navigation to chart drawn), {what}; goal < 2 s:")
+    for label, values in (("re-queried", fresh), ("cached", cached)):
+        print(
+            f"  {label}: median {statistics.median(values):.3f} s "
+            f"(min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
+        )
+    print(f"  cold: {cold:.3f} s")
+
+
+def render(browser, url: str) -> float:
+    """Seconds from navigation to the load chart drawn, in a fresh context (no cache)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    t0 = time.perf_counter()
+    page.goto(f"{url}/load", wait_until="commit")
+    page.wait_for_function(DRAWN_JS, arg="load-actual", timeout=60_000, polling=10)
+    wall = time.perf_counter() - t0
+    context.close()
+    return wall
+
+
+def drawn_points(browser, url: str) -> int:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{url}/load")
+    page.wait_for_function(DRAWN_JS, arg="load-actual", timeout=60_000)
+    n = page.evaluate(
+        """() => [...Bokeh.documents[0].all_models]
+           .filter(m => (m.name || '').startsWith('load-') && m.get_length)
+           .reduce((n, m) => n + m.get_length(), 0)"""
+    )
+    context.close()
+    return n
+
+
+def new_job_run(home: Path, i: int) -> None:
+    from workbench import open_catalog
+    from workbench.apps import sample
+
+    os.environ["WORKBENCH_HOME"] = str(home)
+    start = pd.Timestamp("2025-01-01 15:00", tz="UTC") + pd.Timedelta(days=i)
+    with open_catalog() as cat:
+        cat.write("ops.job_runs", sample.job_runs([start], home / "runs", fail_every=0))
+
+
+if __name__ == "__main__":
+    main()

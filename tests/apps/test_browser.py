@@ -1,0 +1,213 @@
+"""The dashboards in real headless Chromium, served by ``workbench serve`` on a loopback port."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from tests.apps.conftest import RUN_STARTS, artifacts_dir
+
+pytestmark = pytest.mark.browser
+
+# Columns and row counts of the data sources drawn now (named "<chart>" or "<chart>:<series>")
+SOURCES_JS = """(prefix) => {
+  if (!window.Bokeh || !Bokeh.index) return null;
+  const out = {};
+  for (const v of Bokeh.index.all_views()) {
+    const rs = v.model.renderers;
+    if (!Array.isArray(rs)) continue;
+    for (const r of rs) {
+      const src = r.data_source;
+      if (src && src.name && src.name.startsWith(prefix))
+        out[src.name] = {rows: src.get_length(), columns: Object.keys(src.data)};
+    }
+  }
+  return out;
+}"""
+# true once a plot drawing a source named ``prefix…`` has finished rendering
+DRAWN_JS = """(prefix) => {
+  if (!window.Bokeh || !Bokeh.index || !Bokeh.documents[0]) return false;
+  for (const v of Bokeh.index.all_views()) {
+    const rs = v.model.renderers;
+    if (!Array.isArray(rs) || typeof v.has_finished !== "function") continue;
+    const uses = rs.some(r => r.data_source && r.data_source.name
+                              && r.data_source.name.startsWith(prefix));
+    if (uses && v.has_finished()) return true;
+  }
+  return false;
+}"""
+# set a Panel widget (found by its title) from the browser, as a user's click would
+SET_WIDGET_JS = """([title, value]) => {
+  for (const m of Bokeh.documents[0].all_models)
+    if (m.title === title && "value" in m) {
+      m.value = value;
+      if ("value_throttled" in m) m.value_throttled = value;
+      return true;
+    }
+  return false;
+}"""
+
+
+def open_page(tab, url: str, chart: str) -> dict[str, int]:
+    tab.page.goto(url)
+    tab.page.wait_for_function(DRAWN_JS, arg=chart)
+    return rows(tab, chart)
+
+
+def rows(tab, prefix: str) -> dict[str, int]:
+    """Rows per data source drawn now whose name starts with ``prefix``."""
+    return {k: v["rows"] for k, v in tab.page.evaluate(SOURCES_JS, prefix).items()}
+
+
+def wait_until(check, what: str, timeout_s: float = 30):
+    """Poll ``check()`` until it returns a truthy value (server redraws are asynchronous)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def summary(tab) -> str:
+    return tab.page.locator(".wb-summary p").first.inner_text()
+
+
+def wait_for_summary(tab, text: str, timeout_s: float = 30) -> str:
+    def check() -> str | None:
+        current = summary(tab)
+        return current if text in current else None
+
+    return wait_until(check, f"{text!r} in the data summary", timeout_s)
+
+
+def check_page(tab, url: str, slug: str, chart: str, text: str) -> dict[str, int]:
+    """The page draws its chart with rows, says ``text`` in its summary; screenshot saved."""
+    sources = open_page(tab, f"{url}/{slug}", chart)
+    assert sources, f"no data source named {chart}* on /{slug}"
+    assert sum(sources.values()) > 0
+    wait_for_summary(tab, text)  # the markdown of the summary renders after the first chart
+    tab.page.wait_for_timeout(300)  # let the last frame paint before the screenshot
+    tab.page.screenshot(path=str(artifacts_dir() / f"{slug}.png"), full_page=True)
+    assert tab.errors == []
+    return sources
+
+
+def test_load_page_filters_redraw_every_chart(servers, tab):
+    before = check_page(tab, servers["data"].url, "load", "load-actual", "points of actual load")
+    assert {name.split(":")[1] for name in before} == {"COAST", "HOUSTON", "NORTH", "SOUTH", "WEST"}
+    assert "(5 regions" in summary(tab)
+    assert rows(tab, "load-error_by_horizon") == {"load-error_by_horizon": 48}  # leads 14..61 h
+    assert tab.page.locator(".load-latest_run tbody tr").count() == 5
+
+    assert tab.page.evaluate(SET_WIDGET_JS, ["Region", ["COAST"]])
+    wait_for_summary(tab, "(1 regions")
+    after = wait_until(lambda: rows(tab, "load-actual"), "the redrawn load chart")
+    assert set(after) == {"load-actual:COAST"}
+    assert after["load-actual:COAST"] == before["load-actual:COAST"]
+    assert set(rows(tab, "load-forecast")) == {"load-forecast:COAST"}
+    assert tab.page.locator(".load-latest_run tbody tr").count() == 1
+
+    assert tab.page.evaluate(SET_WIDGET_JS, ["Horizon [h]", [14, 24]])
+    wait_until(
+        lambda: rows(tab, "load-error_by_horizon") == {"load-error_by_horizon": 11},
+        "11 lead times after the horizon filter",
+    )
+
+    # a week instead of three: fewer, finer points of actual load
+    start = pd.Timestamp("2024-03-08").value // 10**6
+    end = pd.Timestamp("2024-03-15").value // 10**6
+    assert tab.page.evaluate(SET_WIDGET_JS, ["Dates (UTC)", [start, end]])
+    text = wait_for_summary(tab, "2024-03-08 00:00 to 2024-03-15 00:00")
+    assert "15min resolution" in text
+    wait_until(
+        lambda: rows(tab, "load-actual") == {"load-actual:COAST": 7 * 96},
+        "a week of 15-min points for COAST",
+    )
+    assert tab.errors == []
+
+
+def test_generation_page_technology_filter(servers, tab):
+    check_page(tab, servers["data"].url, "generation", "gen-mix", "(8 technologies)")
+    assert tab.page.evaluate(SET_WIDGET_JS, ["Technology", ["solar", "wind"]])
+    wait_for_summary(tab, "(2 technologies)")
+
+    def mix_without_coal() -> list[str] | None:
+        now = tab.page.evaluate(SOURCES_JS, "gen-mix")["gen-mix"]["columns"]
+        return now if "coal" not in now else None
+
+    columns = wait_until(mix_without_coal, "the mix without coal")
+    assert {"solar", "wind"} <= set(columns)
+    assert rows(tab, "gen-capacity_factors") == {"gen-capacity_factors": 2}
+    assert tab.errors == []
+
+
+def test_market_page_csv_download_holds_what_is_drawn(servers, tab, tmp_path):
+    sources = check_page(tab, servers["data"].url, "market", "market-heatmap", "heatmap cells")
+    with tab.page.expect_download() as info:
+        tab.page.locator(".market-heatmap button", has_text="CSV").click()
+    path = tmp_path / "heatmap.csv"
+    info.value.save_as(path)
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == ["node_id", "timestamp", "price_usd_per_mwh"]
+    assert len(frame) == sources["market-heatmap"]
+    assert tab.page.evaluate(SET_WIDGET_JS, ["Region", ["WEST"]])
+    wait_until(
+        lambda: rows(tab, "market-heatmap") == {"market-heatmap": len(frame) // 5},
+        "the heatmap of the WEST node only",
+    )
+    assert tab.errors == []
+
+
+def test_reliability_page(servers, tab):
+    check_page(tab, servers["data"].url, "reliability", "rel-events", "8 frequency events")
+    assert tab.page.locator(".rel-dq tbody tr").count() > 0
+
+
+def test_operations_page_links_failures_and_picks_up_new_runs(servers, dash_home, tab, monkeypatch):
+    from workbench import open_catalog
+    from workbench.apps import sample
+
+    n = len(RUN_STARTS)
+    check_page(tab, servers["data"].url, "operations", "ops-runs", f"{n} job runs (2 failed)")
+    links = tab.page.locator(".ops-failures a", has_text="executed notebook")
+    assert links.count() == 2
+    with tab.page.context.expect_page() as info:
+        links.first.click()
+    notebook = info.value
+    notebook.wait_for_load_state()
+    assert "PublishError: expected history; found none" in notebook.content()
+    assert "load_day_ahead" in notebook.title()
+    notebook.close()
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(dash_home))
+    new = sample.job_runs([pd.Timestamp("2024-03-21 15:00", tz="UTC")], dash_home / "runs")
+    new["run_id"] = "load_day_ahead-new"
+    with open_catalog() as cat:  # a writer while the server reads (short-lived connections)
+        cat.write("ops.job_runs", new, mode="upsert")
+    try:
+        wait_for_summary(tab, f"{n + 1} job runs")  # the periodic refresh, no reload
+        wait_until(
+            lambda: rows(tab, "ops-runs") == {"ops-runs:load_day_ahead": n + 1},
+            "the new run in the chart",
+        )
+    finally:
+        with open_catalog() as cat:
+            cat.warehouse().con.raw_sql(
+                "DELETE FROM ops.job_runs WHERE run_id = 'load_day_ahead-new'"
+            )
+    assert tab.errors == []
+
+
+def test_empty_warehouse_shows_a_message(servers, tab):
+    for slug in ("load", "operations"):
+        tab.page.goto(f"{servers['empty'].url}/{slug}")
+        message = tab.page.locator(".wb-message p").first
+        message.wait_for()
+        assert "No data to show yet" in message.inner_text()
+        assert "Traceback" not in tab.page.content()
+    tab.page.screenshot(path=str(artifacts_dir() / "empty.png"), full_page=True)
+    assert tab.errors == []

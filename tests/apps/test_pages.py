@@ -1,0 +1,182 @@
+"""The page queries on a copy of the ci lakehouse with job rows, and their pure helpers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from workbench.apps import data as d
+from workbench.apps.pages import generation, load, market, operations, reliability
+
+
+@pytest.fixture
+def r(dash_home, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_HOME", str(dash_home))
+    with d.reader() as reader:
+        yield reader
+
+
+def test_load_query_filters_regions_horizons_and_dates(r):
+    full = load.query(r, d.Filters())
+    assert set(full.frames["actual"]["region_id"]) == {"COAST", "HOUSTON", "NORTH", "SOUTH", "WEST"}
+    assert "30min resolution" in full.summary  # 21 days of 5-min load
+    assert full.frames["error_by_horizon"]["horizon_h"].tolist() == list(range(14, 62))
+    assert len(full.frames["error_by_hour"]) == 24
+    band = full.frames["forecast"]
+    assert (band["q_low_mw"] < band["q50_mw"]).all()
+    assert (band["q50_mw"] < band["q_high_mw"]).all()
+
+    f = d.Filters(regions=("COAST",), horizon_h=(14, 24), start="2024-03-08", end="2024-03-15")
+    part = load.query(r, f)
+    assert set(part.frames["actual"]["region_id"]) == {"COAST"}
+    assert part.frames["actual"]["timestamp"].min() == pd.Timestamp("2024-03-08", tz="UTC")
+    assert part.frames["actual"]["timestamp"].max() < pd.Timestamp("2024-03-15", tz="UTC")
+    assert part.frames["error_by_horizon"]["horizon_h"].tolist() == list(range(14, 25))
+    assert part.frames["latest_run"]["region_id"].tolist() == ["COAST"]
+    # the latest run issued before the window's end
+    assert part.frames["latest_run"]["issue_time"].iloc[0] == pd.Timestamp(
+        "2024-03-14 15:00", tz="UTC"
+    )
+
+
+def test_actual_load_means_match_the_raw_rows(r):
+    f = d.Filters(regions=("WEST",), start="2024-03-05", end="2024-03-06")
+    out = load.actual_series(r, f, pd.Timedelta(hours=1).to_pytimedelta())
+    raw = r.require("silver.system_load")
+    raw = raw.filter(raw.region_id == "WEST").to_pandas()
+    raw = raw[(raw.timestamp >= f.start) & (raw.timestamp < f.end)]
+    expected = raw.set_index("timestamp")["load_mw"].resample("1h").mean()
+    assert len(out) == 24
+    assert out["load_mw"].to_numpy() == pytest.approx(expected.to_numpy())
+    assert (out["min_mw"] <= out["load_mw"]).all()
+    assert (out["load_mw"] <= out["max_mw"]).all()
+
+
+def test_hourly_errors_use_local_hours_across_dst():
+    # 2024-03-10: Chicago springs forward; 08:00 and 09:00 UTC are 02:00 CST -> 03:00/04:00 CDT
+    per_hour = pd.DataFrame(
+        {
+            "region_id": "R",
+            "timestamp": pd.to_datetime(["2024-03-09 08:00", "2024-03-10 08:00"], utc=True),
+            "error_mw": [10.0, -20.0],
+            "actual_mw": [100.0, 100.0],
+        }
+    )
+    out = load.hourly_errors(per_hour, {"R": "America/Chicago"}).set_index("local_hour")
+    assert out.index.tolist() == [2, 3]
+    assert out.loc[3, "mape_pct"] == pytest.approx(20.0)
+    assert out.loc[2, "bias_mw"] == 10.0
+
+
+def test_run_accuracy_counts_band_coverage():
+    ts = pd.to_datetime(["2024-01-01 00:00", "2024-01-01 01:00"], utc=True)
+    rows = pd.DataFrame(
+        {
+            "run_key": "k", "issue_time": ts[0] - pd.Timedelta(hours=14), "model": "m",
+            "region_id": "R", "timestamp": list(ts) * 3,
+            "quantile": [0.1, 0.1, 0.5, 0.5, 0.9, 0.9],
+            "load_mw": [90.0, 90.0, 100.0, 100.0, 110.0, 110.0],
+        }
+    )  # fmt: skip
+    actual = pd.DataFrame({"region_id": "R", "timestamp": ts, "actual_load_mw": [105.0, 120.0]})
+    out = load.run_accuracy(rows, actual).iloc[0]
+    assert out["targets"] == 2
+    assert out["hours_with_actuals"] == 2
+    assert out["mae_mw"] == pytest.approx(12.5)
+    assert out["band_coverage_pct"] == pytest.approx(50.0)
+
+
+def test_generation_query_and_renewable_share(r):
+    full = generation.query(r, d.Filters())
+    assert full.frames["mix"]["technology"].nunique() == 8
+    share = full.frames["renewable_share"]["renewable_share_pct"]
+    assert share.between(0, 100).all()
+    assert share.max() > 0
+    f = d.Filters(technologies=("solar", "wind"), regions=("WEST",))
+    part = generation.query(r, f)
+    assert set(part.frames["mix"]["technology"]) == {"solar", "wind"}
+    assert part.frames["capacity_factors"]["technology"].tolist() == ["solar", "wind"]
+    assert set(part.frames["carbon"]["region_id"]) == {"WEST"}
+    # the share is of all generation, whatever technologies are shown
+    assert part.frames["renewable_share"]["renewable_share_pct"].notna().all()
+
+    long = pd.DataFrame(
+        {"timestamp": 1, "technology": ["solar", "coal", "battery"], "generation_mw": [30, 70, -5]}
+    )
+    assert generation.renewable_share(long)["renewable_share_pct"].tolist() == [30.0]
+
+
+def test_market_query_maps_regions_to_nodes_and_components(r):
+    full = market.query(r, d.Filters())
+    assert set(full.frames["heatmap"]["node_id"]) == {f"BUS_{x}" for x in load_regions()}
+    west = market.query(
+        r, d.Filters(regions=("WEST",), market="DA", component="congestion_component")
+    )
+    assert set(west.frames["heatmap"]["node_id"]) == {"BUS_WEST"}
+    comp = west.frames["components"].iloc[0]
+    assert comp["lmp_price"] == pytest.approx(
+        comp["energy_component"] + comp["congestion_component"] + comp["loss_component"], abs=0.05
+    )
+    stats = west.frames["spread_stats"].iloc[0]
+    assert stats["node_id"] == "BUS_WEST"
+    assert stats["max_abs_spread"] >= abs(stats["mean_spread"])
+    with pytest.raises(d.NoDataError, match="expected a price column"):
+        market.query(r, d.Filters(component="price; drop table"))
+
+
+def load_regions() -> list[str]:
+    return ["COAST", "HOUSTON", "NORTH", "SOUTH", "WEST"]
+
+
+def test_reliability_and_operations_queries(r):
+    rel = reliability.query(r, d.Filters(start="2024-03-06", end="2024-03-12"))
+    starts = rel.frames["events"]["start"]
+    assert len(starts) == 3
+    assert starts.between("2024-03-06", "2024-03-12").all()
+    assert rel.frames["events_per_day"]["events"].sum() == 3
+    assert len(rel.frames["daily"]) == 6
+    assert len(rel.frames["dq"]) > 0
+
+    ops = operations.query(r, d.Filters())
+    assert len(ops.frames["runs"]) == 6
+    assert ops.frames["failures"]["status"].eq("failed").sum() == 2
+    fresh = ops.frames["freshness"].set_index("table")
+    assert fresh.loc["gold.fact_load", "status"] == "ok"
+    assert fresh.loc["gold.price_forecasts", "status"] == "missing"
+    links = operations.failure_links(ops.frames["failures"])
+    assert links["notebook"].str.contains('href="./runs/load_day_ahead-').all()
+
+
+def test_failure_links_escape_what_jobs_wrote():
+    runs = pd.DataFrame(
+        {"run_id": ["r<1>"], "job": ["j"], "status": ["failed"], "started_at": ["t"],
+         "error": ["<script>alert(1)</script>"]}
+    )  # fmt: skip
+    out = operations.failure_links(runs).iloc[0]
+    assert "<script>" not in out["error"]
+    assert "&lt;script&gt;" in out["error"]
+    assert 'href="./runs/r&lt;1&gt;/notebook"' in out["notebook"]
+
+
+def test_staleness_marks_tables_behind_the_newest_gold_row():
+    frame = pd.DataFrame(
+        {
+            "table": ["a", "b", "c"],
+            "status": ["ok", "ok", "missing"],
+            "rows": [10, 10, 0],
+            "latest": pd.to_datetime(["2024-03-21", "2024-03-18", None], utc=True),
+            "last_build": pd.NaT,
+        }
+    )
+    out = operations.staleness(frame).set_index("table")
+    assert out["status"].to_dict() == {"a": "ok", "b": "stale", "c": "missing"}
+    assert out.loc["b", "lag_h"] == 72.0
+
+
+def test_every_page_draws_its_sections(r):
+    for page in (load, generation, market, reliability, operations):
+        data = page.query(r, d.Filters())
+        sections = page.sections(data)
+        assert sections
+        assert all(s.key and isinstance(s.frame, pd.DataFrame) for s in sections)
+        assert any(s.figure is not None for s in sections), page.__name__

@@ -1,0 +1,305 @@
+"""Data access shared by the dashboard pages: short-lived read-only catalog, filters, buckets.
+
+Every page refresh opens the warehouse read-only (:func:`reader`), runs its queries as Ibis
+expressions (filters and aggregations pushed down into the warehouse, so only what is drawn
+leaves it) and closes the connection again, so scheduled jobs can write in between and new rows
+show up on the next refresh.
+
+Display resolution
+------------------
+Long ranges are aggregated, never thinned: :func:`choose_resolution` picks the finest step from
+:data:`RESOLUTIONS` that keeps a series under ``max_points`` points (a year of 5-min load becomes
+6-hourly means with min/max envelopes); :func:`bucket` maps a timestamp column onto that step as
+integer epoch seconds, which every Ibis backend computes (DuckDB, PostgreSQL, Snowflake).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from workbench.core.errors import WorkbenchError
+from workbench.io.catalog import Catalog, open_catalog
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+#: Display steps, finest first; a chart uses the finest one that fits ``max_points``.
+RESOLUTIONS: tuple[timedelta, ...] = tuple(
+    timedelta(minutes=m) for m in (5, 15, 30, 60, 180, 360, 720, 1440, 10080)
+)
+#: Points per series a chart is drawn with at most (about one per screen pixel).
+MAX_POINTS = 2000
+
+
+class NoDataError(WorkbenchError):
+    """The warehouse (or a table a page needs) is missing or holds no rows yet."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a planner picked on a page; ``None`` means everything.
+
+    Attributes
+    ----------
+    regions : tuple of str, optional
+        Region ids (``gold.dim_regions.region_id``).
+    start, end : pandas.Timestamp, optional
+        Half-open window ``[start, end)`` [UTC].
+    horizon_h : (int, int), optional
+        Forecast lead times kept, inclusive [h] (target time minus issue time).
+    technologies : tuple of str, optional
+        Generation technologies (``gold.generation_mix.technology``).
+    market : str
+        ``"DA"`` or ``"RT"`` for the LMP heatmap.
+    component : str
+        The price column of the heatmap: lmp_price, energy/congestion/loss_component.
+    """
+
+    regions: tuple[str, ...] | None = None
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    horizon_h: tuple[int, int] | None = None
+    technologies: tuple[str, ...] | None = None
+    market: str = "RT"
+    component: str = "lmp_price"
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, utc(value))
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            msg = f"expected the date range to end after it starts; found {self.start} → {self.end}"
+            raise NoDataError(msg)
+
+    def with_(self, **changes: Any) -> Filters:
+        return replace(self, **changes)
+
+
+def utc(value: Any) -> pd.Timestamp:
+    """A timezone-aware UTC ``Timestamp`` (naive values are taken as UTC)."""
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+# ---------------------------------------------------------------------- reading
+def _spec(path: str | None) -> tuple[Any, Path]:
+    """The validated catalog, parsed once per catalog file and ``WORKBENCH_*`` environment."""
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("WORKBENCH_")))
+    return _spec_cached(path, env)
+
+
+@lru_cache(maxsize=8)
+def _spec_cached(path: str | None, env: tuple[tuple[str, str], ...]) -> tuple[Any, Path]:
+    cat = open_catalog(path)  # the catalog interpolates ${WORKBENCH_HOME} and friends
+    return cat.spec, cat.path
+
+
+class Reader:
+    """One refresh's access to the warehouse: Ibis tables by catalog name, missing ones as None.
+
+    Table listings, relations and :meth:`memo` results are kept for the reader's life (one
+    refresh), so a page asks the warehouse for each only once.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._listed: dict[tuple[str, str], set[str]] = {}
+        self._relations: dict[str, Any] = {}
+        self._memo: dict[Any, Any] = {}
+
+    def exists(self, name: str) -> bool:
+        spec = self.catalog.entry(name)
+        schema, _, table = spec.location.partition(".")
+        key = (spec.warehouse, schema)
+        if key not in self._listed:
+            wh = self.catalog.warehouse(spec.warehouse)
+            schemas = set(wh.con.list_databases())
+            self._listed[key] = set(wh.list_tables(schema)) if schema in schemas else set()
+        return table in self._listed[key]
+
+    def table(self, name: str) -> ir.Table | None:
+        """The Ibis table of a catalog table, or ``None`` when it has not been written yet."""
+        if not self.exists(name):
+            return None
+        if name not in self._relations:
+            self._relations[name] = self.catalog.relation(name)
+        return self._relations[name]
+
+    def require(self, name: str) -> ir.Table:
+        t = self.table(name)
+        if t is None:
+            msg = (
+                f"expected table {name} in the warehouse; found none. Build the lakehouse "
+                "(`workbench demo` or `workbench build`) or wait for the job that writes it"
+            )
+            raise NoDataError(msg)
+        return t
+
+    def memo(self, key: Any, compute: Any) -> Any:
+        """``compute()`` once per reader for ``key`` (bounds asked by the filters and the page)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+
+@contextlib.contextmanager
+def reader(catalog_path: str | None = None) -> Iterator[Reader]:
+    """A read-only :class:`Reader` whose warehouse connection is closed on exit.
+
+    A warehouse that does not exist yet (no DuckDB file) raises :class:`NoDataError`.
+    """
+    from workbench.core.errors import WarehouseError
+
+    spec, path = _spec(catalog_path)
+    cat = Catalog(spec, path, read_only=True)
+    try:
+        try:
+            cat.warehouse().con  # noqa: B018 - connect now: a missing file is "no data yet"
+        except WarehouseError as exc:
+            msg = f"the warehouse has no data yet ({exc})"
+            raise NoDataError(msg) from exc
+        yield Reader(cat)
+    finally:
+        cat.close()
+
+
+# ---------------------------------------------------------------------- filters and buckets
+def in_window(t: ir.Table, column: str, f: Filters) -> ir.Table:
+    """Rows of ``t`` whose ``column`` lies in the filters' ``[start, end)``."""
+    if f.start is not None:
+        t = t.filter(t[column] >= f.start.to_pydatetime())
+    if f.end is not None:
+        t = t.filter(t[column] < f.end.to_pydatetime())
+    return t
+
+
+def in_regions(t: ir.Table, f: Filters, column: str = "region_id") -> ir.Table:
+    if f.regions:
+        t = t.filter(t[column].isin(list(f.regions)))
+    return t
+
+
+def choose_resolution(
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    native: timedelta = RESOLUTIONS[0],
+    max_points: int = MAX_POINTS,
+) -> timedelta:
+    """The finest display step, no finer than ``native``, with at most ``max_points`` per series.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> choose_resolution(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-08"))
+    datetime.timedelta(seconds=900)
+    >>> choose_resolution(pd.Timestamp("2024-01-01"), pd.Timestamp("2025-01-01"))
+    datetime.timedelta(seconds=21600)
+    """
+    span = pd.Timedelta(end - start)
+    for step in RESOLUTIONS:
+        if step >= native and span / step <= max_points:
+            return step
+    return RESOLUTIONS[-1]
+
+
+def bucket(column: ir.TimestampValue, step: timedelta) -> ir.IntegerValue:
+    """Epoch seconds of the interval start of ``column`` on a grid of ``step`` (UTC)."""
+    seconds = int(step.total_seconds())
+    epoch = column.epoch_seconds().cast("int64")
+    return (epoch // seconds) * seconds
+
+
+def from_epoch(values: pd.Series) -> pd.Series:
+    """Epoch seconds (from :func:`bucket`) → tz-aware UTC timestamps."""
+    return pd.to_datetime(values.astype("int64"), unit="s", utc=True)
+
+
+def data_range(r: Reader, name: str, column: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last value of a table's time column, or ``None`` when it is empty or missing."""
+
+    def compute() -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        t = r.table(name)
+        if t is None:
+            return None
+        row = t.aggregate(lo=t[column].min(), hi=t[column].max()).to_pandas().iloc[0]
+        if pd.isna(row["lo"]):
+            return None
+        return utc(row["lo"]), utc(row["hi"])
+
+    return r.memo(("range", name, column), compute)
+
+
+def resolved_window(
+    f: Filters, bounds: tuple[pd.Timestamp, pd.Timestamp] | None, step: timedelta
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The filters' window, with open ends taken from the data's bounds."""
+    if bounds is None:
+        return None
+    lo = f.start if f.start is not None else bounds[0]
+    hi = f.end if f.end is not None else bounds[1] + step
+    return lo, hi
+
+
+def regions(r: Reader) -> list[str]:
+    """Region ids from ``gold.dim_regions`` (empty when it is missing)."""
+    t = r.table("gold.dim_regions")
+    if t is None:
+        return []
+    return sorted(t.select("region_id").distinct().to_pandas()["region_id"].dropna().tolist())
+
+
+def distinct(r: Reader, name: str, column: str) -> list[str]:
+    t = r.table(name)
+    if t is None:
+        return []
+    return sorted(t.select(column).distinct().to_pandas()[column].dropna().astype(str).tolist())
+
+
+def signature(r: Reader, names: Sequence[str]) -> tuple[Any, ...]:
+    """A cheap fingerprint of tables (row count and latest time): changes when a job writes.
+
+    One query for all the tables (a union of one-row aggregates).
+    """
+    import ibis
+
+    parts = []
+    for name in names:
+        t = r.table(name)
+        if t is None:
+            continue
+        column = r.catalog.entry(name).time_column
+        latest = t[column].max().cast("string") if column else ibis.null("string")
+        parts.append(t.aggregate(name=ibis.literal(name), n=t.count(), latest=latest))
+    if not parts:
+        return ()
+    frame = ibis.union(*parts).to_pandas() if len(parts) > 1 else parts[0].to_pandas()
+    return tuple(sorted(frame.itertuples(index=False, name=None), key=lambda row: row[0]))
+
+
+def label(step: timedelta) -> str:
+    """``timedelta(hours=6)`` → ``"6h"``, for data summaries."""
+    minutes = int(step.total_seconds() // 60)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}min"
+
+
+@dataclass
+class PageData:
+    """What one page shows: frames by key (each chart's rows, also offered as CSV) and a summary."""
+
+    frames: dict[str, pd.DataFrame]
+    summary: str
+    notes: list[str] = field(default_factory=list)

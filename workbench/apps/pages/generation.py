@@ -1,0 +1,174 @@
+"""Generation page: mix by technology, renewable share, capacity factors, carbon intensity.
+
+The mix and the renewable share come from ``gold.generation_mix`` (hourly MW per region and
+technology), capacity factors from ``gold.fact_generation`` joined with ``gold.dim_assets``
+(technology = asset type), carbon intensity from ``gold.carbon_emissions``. Everything is
+aggregated in the warehouse to the display step. The technology filter narrows the mix and the
+capacity factors; the renewable share is always of all generation (it is a share of the total).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+
+from workbench.apps import charts
+from workbench.apps.data import (
+    Filters,
+    NoDataError,
+    PageData,
+    Reader,
+    bucket,
+    choose_resolution,
+    data_range,
+    from_epoch,
+    in_regions,
+    in_window,
+    label,
+    resolved_window,
+)
+
+TITLE = "Generation"
+FILTERS = ("region", "dates", "technology")
+TABLES = ("gold.generation_mix", "gold.fact_generation", "gold.carbon_emissions")
+NATIVE = timedelta(hours=1)
+#: Technologies counted as renewable in the share.
+RENEWABLE = ("solar", "wind", "hydro", "biomass", "geothermal")
+
+
+def bounds(r: Reader) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    return data_range(r, "gold.generation_mix", "timestamp")
+
+
+def mix(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
+    """Mean generation [MW] per display bucket and technology, summed over the regions."""
+    t = in_regions(in_window(r.require("gold.generation_mix"), "timestamp", f), f)
+    # per hour: sum over regions; then mean of the hours in the bucket
+    hourly = t.group_by(["timestamp", "technology"]).aggregate(mw=t.generation_mw.sum())
+    hourly = hourly.mutate(b=bucket(hourly.timestamp, step))
+    out = (
+        hourly.group_by(["b", "technology"])
+        .aggregate(generation_mw=hourly.mw.mean())
+        .order_by(["b", "technology"])
+        .to_pandas()
+    )
+    out.insert(0, "timestamp", from_epoch(out.pop("b")))
+    return out
+
+
+def renewable_share(long: pd.DataFrame) -> pd.DataFrame:
+    """Share of renewable generation in the total per bucket [%] (pure; negatives ignored)."""
+    if long.empty:
+        return pd.DataFrame(columns=["timestamp", "renewable_share_pct"])
+    pos = long.assign(mw=long["generation_mw"].clip(lower=0))
+    pos["renewable_mw"] = pos["mw"].where(pos["technology"].isin(RENEWABLE), 0.0)
+    g = pos.groupby("timestamp")[["renewable_mw", "mw"]].sum()
+    share = (g["renewable_mw"] / g["mw"].where(g["mw"] > 0) * 100).rename("renewable_share_pct")
+    return share.reset_index()
+
+
+def capacity_factors(r: Reader, f: Filters) -> pd.DataFrame:
+    """Mean capacity factor and energy per technology over the window (generating assets)."""
+    g = in_regions(in_window(r.require("gold.fact_generation"), "timestamp", f), f)
+    a = r.require("gold.dim_assets").select(a_id="asset_id", technology="asset_type")
+    j = g.inner_join(a, g.asset_id == a.a_id)
+    if f.technologies:
+        j = j.filter(j.technology.isin(list(f.technologies)))
+    out = (
+        j.group_by("technology")
+        .aggregate(
+            capacity_factor=j.capacity_factor.mean(),
+            energy_mwh=j.generation_mw.sum(),
+            assets=j.asset_id.nunique(),
+        )
+        .order_by("technology")
+        .to_pandas()
+    )
+    out["capacity_factor"] = out["capacity_factor"].round(4)
+    return out
+
+
+def carbon(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
+    """Carbon intensity [kg/MWh] per region and bucket (emission-weighted over the hours)."""
+    t = r.table("gold.carbon_emissions")
+    if t is None:
+        return pd.DataFrame(columns=["region_id", "timestamp", "carbon_intensity_kg_per_mwh"])
+    t = in_regions(in_window(t, "timestamp", f), f)
+    t = t.mutate(b=bucket(t.timestamp, step))
+    out = (
+        t.group_by(["region_id", "b"])
+        .aggregate(
+            carbon_intensity_kg_per_mwh=t.carbon_intensity_kg_per_mwh.mean(),
+            co2_tonnes=t.co2_tonnes.sum(),
+        )
+        .order_by(["region_id", "b"])
+        .to_pandas()
+    )
+    out.insert(1, "timestamp", from_epoch(out.pop("b")))
+    return out
+
+
+def query(r: Reader, f: Filters) -> PageData:
+    b = bounds(r)
+    if b is None:
+        msg = "expected rows in gold.generation_mix; found none (build the lakehouse first)"
+        raise NoDataError(msg)
+    lo, hi = resolved_window(f, b, NATIVE)
+    step = choose_resolution(lo, hi, NATIVE)
+    w = f.with_(start=lo, end=hi)
+    all_mix = mix(r, w, step)
+    shown = all_mix
+    if f.technologies:
+        shown = all_mix[all_mix["technology"].isin(f.technologies)].reset_index(drop=True)
+    frames = {
+        "mix": shown,
+        "renewable_share": renewable_share(all_mix),
+        "capacity_factors": capacity_factors(r, w),
+        "carbon": carbon(r, w, step),
+    }
+    summary = (
+        f"{len(shown)} mix points ({shown['technology'].nunique()} technologies) at "
+        f"{label(step)} resolution, {lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC"
+    )
+    return PageData(frames, summary)
+
+
+def sections(data: PageData) -> list[charts.Section]:
+    fr = data.frames
+    out = []
+    m = fr["mix"]
+    fig = None
+    if not m.empty:
+        wide = m.pivot_table(
+            index="timestamp", columns="technology", values="generation_mw", fill_value=0.0
+        )
+        fig = charts.stacked_area(
+            "gen-mix", "Generation mix by technology", wide, list(wide.columns), "generation [MW]"
+        )
+    out.append(charts.Section("gen-mix", "Generation mix", m, fig))
+    s = fr["renewable_share"]
+    fig = None
+    if not s.empty:
+        fig = charts.time_lines(
+            "gen-renewable_share", "Renewable share of generation", s, group=None,
+            y="renewable_share_pct", y_label="renewable share [%]",
+        )  # fmt: skip
+    out.append(charts.Section("gen-renewable_share", "Renewable share", s, fig))
+    cf = fr["capacity_factors"]
+    fig = None
+    if not cf.empty:
+        fig = charts.bars(
+            "gen-capacity_factors", "Mean capacity factor by technology", cf, x="technology",
+            y="capacity_factor", y_label="capacity factor [1]",
+        )  # fmt: skip
+    out.append(charts.Section("gen-capacity_factors", "Capacity factors", cf, fig))
+    c = fr["carbon"]
+    fig = None
+    if not c.empty:
+        fig = charts.time_lines(
+            "gen-carbon", "Carbon intensity by region", c, group="region_id",
+            y="carbon_intensity_kg_per_mwh", y_label="carbon intensity [kg/MWh]",
+        )  # fmt: skip
+    out.append(charts.Section("gen-carbon", "Carbon intensity", c, fig))
+    return out

@@ -1,0 +1,340 @@
+"""Load page: forecast vs actual by region with quantile bands, errors by horizon and by hour,
+the latest forecast run and its accuracy.
+
+Actuals come from ``silver.system_load`` (5-min) when it exists, else from ``gold.fact_load``
+(hourly), aggregated in the warehouse to the display step (mean, with the min/max envelope).
+Forecasts come from ``gold.load_forecasts``: for each target hour, the latest run issued with a
+lead time inside the horizon filter. Errors compare the median (quantile 0.5) with
+``gold.fact_load.actual_load_mw``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from workbench.apps import charts
+from workbench.apps.data import (
+    Filters,
+    NoDataError,
+    PageData,
+    Reader,
+    bucket,
+    choose_resolution,
+    data_range,
+    from_epoch,
+    in_regions,
+    in_window,
+    label,
+    resolved_window,
+)
+
+TITLE = "Load"
+FILTERS = ("region", "dates", "horizon")
+TABLES = ("gold.load_forecasts", "gold.fact_load", "silver.system_load", "ops.job_runs")
+HOUR = 3600
+
+
+def actual_source(r: Reader) -> tuple[str, str, timedelta]:
+    """(table, value column, native step) of the actual load shown."""
+    if r.exists("silver.system_load"):
+        return "silver.system_load", "load_mw", timedelta(minutes=5)
+    return "gold.fact_load", "actual_load_mw", timedelta(hours=1)
+
+
+def bounds(r: Reader) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last time of the actual load (the date filter's range)."""
+    return data_range(r, actual_source(r)[0], "timestamp")
+
+
+def actual_series(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
+    """Mean, min and max load per region and display bucket [MW]."""
+    name, column, _ = actual_source(r)
+    t = in_regions(in_window(r.require(name), "timestamp", f), f)
+    t = t.filter(t[column].notnull())
+    t = t.mutate(b=bucket(t.timestamp, step))
+    out = (
+        t.group_by(["region_id", "b"])
+        .aggregate(
+            load_mw=t[column].mean(),
+            min_mw=t[column].min(),
+            max_mw=t[column].max(),
+            samples=t.count(),
+        )
+        .order_by(["region_id", "b"])
+        .to_pandas()
+    )
+    out.insert(1, "timestamp", from_epoch(out.pop("b")))
+    return out
+
+
+def _lead_hours(t: Any) -> Any:
+    return (t.timestamp.epoch_seconds() - t.issue_time.epoch_seconds()) / HOUR
+
+
+def _forecasts(r: Reader, f: Filters) -> Any:
+    """Forecast rows in the window and regions, issued before their target, horizon-filtered."""
+    t = r.table("gold.load_forecasts")
+    if t is None:
+        return None
+    t = in_regions(in_window(t, "timestamp", f), f)
+    t = t.mutate(horizon_h=_lead_hours(t))
+    t = t.filter(t.horizon_h > 0)
+    if f.horizon_h is not None:
+        t = t.filter((t.horizon_h >= f.horizon_h[0]) & (t.horizon_h <= f.horizon_h[1]))
+    return t
+
+
+def forecast_bands(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
+    """Per region and bucket: the lowest, median and highest quantile of the latest run [MW]."""
+    t = _forecasts(r, f)
+    if t is None:
+        return pd.DataFrame(columns=["region_id", "timestamp", "q_low_mw", "q50_mw", "q_high_mw"])
+    rank = ibis.row_number().over(
+        group_by=[t.region_id, t.timestamp, t.quantile], order_by=ibis.desc(t.issue_time)
+    )
+    latest = t.mutate(_r=rank).filter(lambda x: x._r == 0)
+    latest = latest.mutate(b=bucket(latest.timestamp, max(step, timedelta(hours=1))))
+    agg = (
+        latest.group_by(["region_id", "b", "quantile"])
+        .aggregate(load_mw=latest.load_mw.mean())
+        .to_pandas()
+    )
+    return pivot_quantiles(agg)
+
+
+def pivot_quantiles(long: pd.DataFrame) -> pd.DataFrame:
+    """Long (region_id, b, quantile, load_mw) → wide low / median / high columns (pure)."""
+    cols = ["region_id", "timestamp", "q_low_mw", "q50_mw", "q_high_mw"]
+    if long.empty:
+        return pd.DataFrame(columns=cols)
+    qs = sorted(long["quantile"].unique())
+    mid = min(qs, key=lambda q: abs(q - 0.5))
+    wide = long.pivot_table(index=["region_id", "b"], columns="quantile", values="load_mw")
+    out = pd.DataFrame(
+        {"q_low_mw": wide[qs[0]], "q50_mw": wide[mid], "q_high_mw": wide[qs[-1]]}
+    ).reset_index()
+    out.insert(1, "timestamp", from_epoch(out.pop("b")))
+    return out[cols].sort_values(["region_id", "timestamp"]).reset_index(drop=True)
+
+
+def _median_vs_actual(r: Reader, f: Filters) -> Any:
+    t = _forecasts(r, f)
+    actual = r.table("gold.fact_load")
+    if t is None or actual is None:
+        return None
+    med = t.filter(t.quantile == 0.5)
+    a = actual.filter(actual.actual_load_mw.notnull()).select(
+        a_region=actual.region_id, a_ts=actual.timestamp, actual_mw=actual.actual_load_mw
+    )
+    j = med.inner_join(a, [med.region_id == a.a_region, med.timestamp == a.a_ts])
+    return j.mutate(error_mw=j.load_mw - j.actual_mw)
+
+
+def error_by_horizon(r: Reader, f: Filters) -> pd.DataFrame:
+    """MAE, MAPE and bias of the median forecast by lead time [h] (in the warehouse)."""
+    j = _median_vs_actual(r, f)
+    cols = ["horizon_h", "mae_mw", "mape_pct", "bias_mw", "hours"]
+    if j is None:
+        return pd.DataFrame(columns=cols)
+    j = j.mutate(h=j.horizon_h.ceil().cast("int64"))
+    nonzero = j.actual_mw != 0
+    out = (
+        j.group_by("h")
+        .aggregate(
+            mae_mw=j.error_mw.abs().mean(),
+            mape_pct=ibis.ifelse(nonzero, j.error_mw.abs() / j.actual_mw.abs(), None).mean() * 100,
+            bias_mw=j.error_mw.mean(),
+            hours=j.count(),
+        )
+        .order_by("h")
+        .to_pandas()
+        .rename(columns={"h": "horizon_h"})
+    )
+    return out[cols]
+
+
+def error_by_hour(r: Reader, f: Filters) -> pd.DataFrame:
+    """MAE, MAPE and bias of the median forecast by local hour of day of the target."""
+    j = _median_vs_actual(r, f)
+    cols = ["local_hour", "mae_mw", "mape_pct", "bias_mw", "hours"]
+    if j is None:
+        return pd.DataFrame(columns=cols)
+    per_hour = (
+        j.group_by(["region_id", "timestamp"])
+        .aggregate(error_mw=j.error_mw.mean(), actual_mw=j.actual_mw.mean())
+        .to_pandas()
+    )
+    return hourly_errors(per_hour, _timezones(r))
+
+
+def _timezones(r: Reader) -> dict[str, str]:
+    t = r.table("gold.dim_regions")
+    if t is None:
+        return {}
+    frame = t.select("region_id", "timezone").to_pandas()
+    return dict(zip(frame["region_id"], frame["timezone"], strict=True))
+
+
+def hourly_errors(per_hour: pd.DataFrame, tz: dict[str, str]) -> pd.DataFrame:
+    """Errors per (region_id, timestamp) → by local hour of day (pure; DST-aware per region)."""
+    cols = ["local_hour", "mae_mw", "mape_pct", "bias_mw", "hours"]
+    if per_hour.empty:
+        return pd.DataFrame(columns=cols)
+    stamps = pd.to_datetime(per_hour["timestamp"], utc=True)
+    hours = pd.Series(stamps.dt.hour.to_numpy(), index=per_hour.index)
+    for region, zone in tz.items():
+        mask = per_hour["region_id"] == region
+        if mask.any():
+            hours[mask] = stamps[mask].dt.tz_convert(zone).dt.hour.to_numpy()
+    frame = per_hour.assign(
+        local_hour=hours,
+        abs_mw=per_hour["error_mw"].abs(),
+        ape=per_hour["error_mw"].abs() / per_hour["actual_mw"].abs().where(lambda s: s != 0),
+    )
+    out = frame.groupby("local_hour").agg(
+        mae_mw=("abs_mw", "mean"),
+        mape_pct=("ape", "mean"),
+        bias_mw=("error_mw", "mean"),
+        hours=("error_mw", "size"),
+    )
+    out["mape_pct"] *= 100
+    return out.reset_index()[cols]
+
+
+def latest_run(r: Reader, f: Filters) -> pd.DataFrame:
+    """The latest run issued before the window's end, per region: its accuracy so far."""
+    cols = [
+        "run_key", "issue_time", "model", "region_id", "targets", "hours_with_actuals",
+        "mae_mw", "mape_pct", "band_coverage_pct",
+    ]  # fmt: skip
+    t = r.table("gold.load_forecasts")
+    if t is None:
+        return pd.DataFrame(columns=cols)
+    t = in_regions(t, f)
+    if f.end is not None:
+        t = t.filter(t.issue_time < f.end.to_pydatetime())
+    last = t.aggregate(latest=t.issue_time.max()).to_pandas()["latest"].iloc[0]
+    if pd.isna(last):
+        return pd.DataFrame(columns=cols)
+    rows = t.filter(t.issue_time == pd.Timestamp(last).to_pydatetime()).to_pandas()
+    actual = r.table("gold.fact_load")
+    if actual is not None:
+        targets = pd.to_datetime(rows["timestamp"], utc=True)
+        a = actual.filter(
+            (actual.timestamp >= targets.min().to_pydatetime())
+            & (actual.timestamp <= targets.max().to_pydatetime())
+        )
+        a = a.select("region_id", "timestamp", "actual_load_mw").to_pandas()
+    else:
+        a = pd.DataFrame(columns=["region_id", "timestamp", "actual_load_mw"])
+    return run_accuracy(rows, a)[cols]
+
+
+def run_accuracy(rows: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
+    """One run's forecast rows + actuals → accuracy per region (pure)."""
+    wide = rows.pivot_table(
+        index=["run_key", "issue_time", "model", "region_id", "timestamp"],
+        columns="quantile",
+        values="load_mw",
+    )
+    qs = sorted(wide.columns)
+    mid = min(qs, key=lambda q: abs(q - 0.5))
+    wide = wide.reset_index()
+    wide["timestamp"] = pd.to_datetime(wide["timestamp"], utc=True)
+    actual = actual.assign(timestamp=pd.to_datetime(actual["timestamp"], utc=True))
+    j = wide.merge(actual, on=["region_id", "timestamp"], how="left")
+    has = j["actual_load_mw"].notna()
+    err = (j[mid] - j["actual_load_mw"]).abs()
+    inside = (j["actual_load_mw"] >= j[qs[0]]) & (j["actual_load_mw"] <= j[qs[-1]])
+    j = j.assign(
+        has=has, err=err.where(has), ape=(err / j["actual_load_mw"].abs()).where(has) * 100,
+        inside=inside.where(has).astype("float64") * 100,
+    )  # fmt: skip
+    out = j.groupby(["run_key", "issue_time", "model", "region_id"], as_index=False).agg(
+        targets=("timestamp", "size"),
+        hours_with_actuals=("has", "sum"),
+        mae_mw=("err", "mean"),
+        mape_pct=("ape", "mean"),
+        band_coverage_pct=("inside", "mean"),
+    )
+    return out.round({"mae_mw": 1, "mape_pct": 2, "band_coverage_pct": 1})
+
+
+def query(r: Reader, f: Filters) -> PageData:
+    """Every frame of the load page for the filters (queries pushed down into the warehouse)."""
+    name, _, native = actual_source(r)
+    bounds = data_range(r, name, "timestamp")
+    if bounds is None:
+        msg = f"expected load rows in {name}; found none (build the lakehouse first)"
+        raise NoDataError(msg)
+    lo, hi = resolved_window(f, bounds, native)
+    step = choose_resolution(lo, hi, native)
+    w = f.with_(start=lo, end=hi)
+    frames = {
+        "actual": actual_series(r, w, step),
+        "forecast": forecast_bands(r, w, step),
+        "error_by_horizon": error_by_horizon(r, w),
+        "error_by_hour": error_by_hour(r, w),
+        "latest_run": latest_run(r, w),
+    }
+    notes = []
+    if not r.exists("gold.load_forecasts"):
+        notes.append("no forecasts yet: gold.load_forecasts is written by the load forecast job")
+    a = frames["actual"]
+    summary = (
+        f"{len(a)} points of actual load ({a['region_id'].nunique()} regions, from {name}) at "
+        f"{label(step)} resolution, {len(frames['forecast'])} forecast points, "
+        f"{lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC"
+    )
+    return PageData(frames, summary, notes)
+
+
+def sections(data: PageData) -> list[charts.Section]:
+    """The page's charts and tables."""
+    fr = data.frames
+    out = []
+    a, fc = fr["actual"], fr["forecast"]
+    fig = None
+    if not a.empty or not fc.empty:
+        fig = charts.time_lines(
+            "load-actual", "Actual load by region (line) with min-max envelope", a,
+            group="region_id", y="load_mw", y_label="load [MW]", band=("min_mw", "max_mw"),
+        )  # fmt: skip
+        if not fc.empty:
+            charts.time_lines(
+                "load-forecast", "", fc, group="region_id", y="q50_mw", y_label="load [MW]",
+                band=("q_low_mw", "q_high_mw"), dashed=True, fig=fig, legend_suffix=" forecast",
+            )  # fmt: skip
+        fig.title.text = "Forecast (dashed, quantile band) vs actual load by region"
+    both = a.merge(
+        fc, on=["region_id", "timestamp"], how="outer", suffixes=("", "_forecast")
+    ).sort_values(["region_id", "timestamp"])
+    out.append(charts.Section("load-actual", "Forecast vs actual", both, fig))
+    for key, title, x in (
+        ("error_by_horizon", "Median forecast error by lead time", "horizon_h"),
+        ("error_by_hour", "Median forecast error by local hour of day", "local_hour"),
+    ):
+        frame = fr[key]
+        fig = None
+        if not frame.empty:
+            fig = charts.bars(
+                f"load-{key}", f"{title} (MAE)", frame, x=x, y="mae_mw", y_label="MAE [MW]",
+                x_is_number=True,
+            )  # fmt: skip
+        msg = "" if fig is not None else "no forecasts with actuals for these filters"
+        out.append(charts.Section(f"load-{key}", title, frame, fig, msg))
+    runs = fr["latest_run"]
+    out.append(
+        charts.Section(
+            "load-latest_run",
+            "Latest forecast run and its accuracy",
+            runs,
+            None,
+            "" if not runs.empty else "no forecast run yet",
+        )
+    )
+    return out
