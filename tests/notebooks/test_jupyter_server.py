@@ -111,9 +111,11 @@ def test_server_lists_the_gridmind_kernel_and_runs_a_cell(jupyter_server):
             }
         )
     )
-    stdout, status = "", None
+    # the reply (shell channel) may overtake the output (iopub): read until both the reply and
+    # the kernel's "idle" status for this request have arrived
+    stdout, status, idle = "", None, False
     deadline = time.monotonic() + 60
-    while status is None and time.monotonic() < deadline:
+    while not (status and idle) and time.monotonic() < deadline:
         msg = json.loads(ws.recv())
         if msg.get("parent_header", {}).get("msg_id") != msg_id:
             continue
@@ -121,6 +123,8 @@ def test_server_lists_the_gridmind_kernel_and_runs_a_cell(jupyter_server):
             stdout += msg["content"]["text"]
         elif msg["msg_type"] == "execute_reply":
             status = msg["content"]["status"]
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            idle = True
     ws.close()
     from workbench import __version__
 
