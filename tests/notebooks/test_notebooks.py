@@ -45,9 +45,7 @@ def test_there_are_notebooks_of_both_kinds():
 
 
 def _cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
-    return [
-        (c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", ()))) for c in nb.cells
-    ]
+    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", ()))) for c in nb.cells]
 
 
 @pytest.mark.parametrize("path", JUPYTER, ids=rel)
@@ -157,7 +155,9 @@ def test_marimo_notebook_runs_as_a_script(path: Path, notebook_home: Path, timed
             timeout=600,
             env={**os.environ},
         )
-    assert done.returncode == 0, f"{rel(path)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"{rel(path)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
 
 
 def test_notebook_root_is_the_project():
