@@ -89,3 +89,55 @@ def error_heatmap(forecasts: pd.DataFrame, tz: str = "UTC", metric: str = "mae")
     fig.colorbar(im, ax=ax, label=metric)
     ax.set_title(f"{metric} by hour × step (mean {np.nanmean(table.to_numpy()):.3g})")
     return fig
+
+
+def series_bands(
+    forecast: pd.DataFrame,
+    series_col: str,
+    value_col: str,
+    *,
+    unit: str = "MW",
+    actual: pd.DataFrame | None = None,
+    actual_col: str | None = None,
+    most: int = 4,
+) -> Any:
+    """The published forecast of a job: median and 10-90 % band per series, one panel each.
+
+    Parameters
+    ----------
+    forecast : pandas.DataFrame
+        Long rows as the jobs write them to gold: ``series_col``, ``timestamp``, ``quantile``
+        and ``value_col`` (e.g. ``region_id`` / ``load_mw``).
+    series_col, value_col : str
+        The series identifier and the value column [``unit``].
+    actual : pandas.DataFrame, optional
+        Observed values (``series_col``, ``timestamp``, ``actual_col``) drawn as dots.
+    most : int
+        How many series to draw (the first ones in sorted order).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    wide = forecast.pivot_table(
+        index=[series_col, "timestamp"], columns="quantile", values=value_col
+    ).reset_index()
+    shown = sorted(wide[series_col].unique())[:most]
+    fig, axes = plt.subplots(
+        max(len(shown), 1), 1, figsize=(9, 2.2 * max(len(shown), 1)), sharex=True, squeeze=False
+    )
+    for ax, series in zip(axes[:, 0], shown, strict=False):
+        f = wide[wide[series_col] == series]
+        if 0.1 in f and 0.9 in f:
+            ax.fill_between(f["timestamp"], f[0.1], f[0.9], alpha=0.3, label="10-90 %")
+        if 0.5 in f:
+            ax.plot(f["timestamp"], f[0.5], label="median")
+        if actual is not None and actual_col is not None:
+            a = actual[actual[series_col] == series]
+            ax.plot(a["timestamp"], a[actual_col], "k.", ms=3, label="actual")
+        ax.set_ylabel(f"{series}\n{unit}")
+    if shown:
+        axes[0, 0].legend(loc="upper right", ncols=3)
+    fig.tight_layout()
+    return fig

@@ -48,9 +48,8 @@ run_key = "day_ahead_load:manual"
 # ## Imports
 
 # %%
-import matplotlib.pyplot as plt
-
 from workbench import open_catalog
+from workbench.forecasting.plots import series_bands
 from workbench.jobs.context import resolve_day
 from workbench.jobs.forecast_jobs import run_forecast
 
@@ -81,21 +80,15 @@ result.metrics
 # The median with its 10-90 % band per region, and the actuals where they exist.
 
 # %%
-fc = result.forecast.pivot_table(
-    index=["region_id", "timestamp"], columns="quantile", values="load_mw"
-).reset_index()
-actual = cat.read("gold.fact_load", start=fc.timestamp.min(), end=fc.timestamp.max(), columns=None)
-regions = sorted(fc.region_id.unique())
-fig, axes = plt.subplots(len(regions), 1, figsize=(9, 2.2 * len(regions)), sharex=True)
-for ax, region in zip(axes, regions, strict=True):
-    f = fc[fc.region_id == region]
-    ax.fill_between(f.timestamp, f[0.1], f[0.9], alpha=0.3, label="10-90 %")
-    ax.plot(f.timestamp, f[0.5], label="median")
-    a = actual[actual.region_id == region]
-    ax.plot(a.timestamp, a.actual_load_mw, "k.", ms=3, label="actual")
-    ax.set_ylabel(f"{region}\nMW")
-axes[0].legend(loc="upper right", ncols=3)
-fig.tight_layout()
+window = {"start": result.forecast.timestamp.min(), "end": result.forecast.timestamp.max()}
+fig = series_bands(
+    result.forecast,
+    "region_id",
+    "load_mw",
+    actual=cat.read("gold.fact_load", **window),
+    actual_col="actual_load_mw",
+    most=10,
+)
 
 # %% [markdown]
 # ## Summary

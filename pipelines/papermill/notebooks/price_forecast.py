@@ -46,9 +46,8 @@ run_key = "price_forecast:manual"
 # ## Imports
 
 # %%
-import matplotlib.pyplot as plt
-
 from workbench import open_catalog
+from workbench.forecasting.plots import series_bands
 from workbench.jobs.context import resolve_day
 from workbench.jobs.forecast_jobs import run_forecast
 
@@ -77,18 +76,7 @@ result.metrics
 # The median and the 10-90 % band of the first four series.
 
 # %%
-fc = result.forecast.pivot_table(
-    index=["node_id", "timestamp"], columns="quantile", values="lmp_price"
-).reset_index()
-shown = sorted(fc["node_id"].unique())[:4]
-fig, axes = plt.subplots(len(shown), 1, figsize=(9, 2.2 * len(shown)), sharex=True, squeeze=False)
-for ax, series in zip(axes[:, 0], shown, strict=True):
-    f = fc[fc["node_id"] == series]
-    ax.fill_between(f.timestamp, f[0.1], f[0.9], alpha=0.3, label="10-90 %")
-    ax.plot(f.timestamp, f[0.5], label="median")
-    ax.set_ylabel(f"{series}\nUSD/MWh")
-axes[0, 0].legend(loc="upper right", ncols=2)
-fig.tight_layout()
+fig = series_bands(result.forecast, "node_id", "lmp_price", unit="USD/MWh")
 
 # %% [markdown]
 # ## Summary

@@ -47,9 +47,8 @@ run_key = "wind_forecast:manual"
 # ## Imports
 
 # %%
-import matplotlib.pyplot as plt
-
 from workbench import open_catalog
+from workbench.forecasting.plots import series_bands
 from workbench.jobs.context import resolve_day
 from workbench.jobs.forecast_jobs import run_forecast
 
@@ -78,18 +77,7 @@ result.metrics
 # The median and the 10-90 % band of the first four series.
 
 # %%
-fc = result.forecast.pivot_table(
-    index=["asset_id", "timestamp"], columns="quantile", values="generation_mw"
-).reset_index()
-shown = sorted(fc["asset_id"].unique())[:4]
-fig, axes = plt.subplots(len(shown), 1, figsize=(9, 2.2 * len(shown)), sharex=True, squeeze=False)
-for ax, series in zip(axes[:, 0], shown, strict=True):
-    f = fc[fc["asset_id"] == series]
-    ax.fill_between(f.timestamp, f[0.1], f[0.9], alpha=0.3, label="10-90 %")
-    ax.plot(f.timestamp, f[0.5], label="median")
-    ax.set_ylabel(f"{series}\nMW")
-axes[0, 0].legend(loc="upper right", ncols=2)
-fig.tight_layout()
+fig = series_bands(result.forecast, "asset_id", "generation_mw")
 
 # %% [markdown]
 # ## Summary
