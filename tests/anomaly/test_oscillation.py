@@ -16,18 +16,12 @@ FS = 30.0
 
 
 @pytest.fixture(scope="module")
-def ci_frequency():
+def ci_frequency(ci_lakehouse):
     """Median good frequency [Hz] of the ci PMU cube (its last 10 minutes), with its times."""
-    import os
-
     from workbench import open_catalog
 
-    old = os.environ.get("WORKBENCH_HOME")
-    root = os.environ.get("WORKBENCH_TEST_CI_LAKEHOUSE")
-    if not root:
-        pytest.fail("set WORKBENCH_TEST_CI_LAKEHOUSE to the prebuilt ci lakehouse")
-    os.environ["WORKBENCH_HOME"] = root
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_HOME", str(ci_lakehouse))
         cat = open_catalog()
         ds = cat.scan("bronze.pmu").load().grid.good()
         rate = float(ds.grid.sample_rate_hz)
@@ -35,11 +29,6 @@ def ci_frequency():
         times = pd.DatetimeIndex(ds["time"].values).tz_localize("UTC")
         labels = cat.read("ops.sim_events")
         cat.close()
-    finally:
-        if old is None:
-            os.environ.pop("WORKBENCH_HOME", None)
-        else:
-            os.environ["WORKBENCH_HOME"] = old
     return rate, times, f, labels
 
 

@@ -15,7 +15,7 @@ from workbench.io.warehouse import Warehouse, WarehouseLockedError
 
 WRITER = textwrap.dedent(
     """
-    import sys, pandas as pd
+    import sys, time, pandas as pd
     from workbench import open_catalog
     from workbench.jobs.context import publish
     for i in range(int(sys.argv[1])):
@@ -27,6 +27,7 @@ WRITER = textwrap.dedent(
             "region_id": "NORTH", "model": "w", "quantile": 0.5, "load_mw": 1.0,
         })
         publish(cat, {"gold.load_forecasts": frame}, f"writer:{i}")
+        time.sleep(0.3)  # jobs publish once per run, not back to back: leave readers a window
     print("writer done")
     """
 )
