@@ -62,3 +62,30 @@ def test_day_ahead_price_targets_next_local_day(ci_gold_catalog):
     assert fc["y_true"].notna().mean() > 0.9
     rt = price_usecase(ci_gold_catalog, "BUS_COAST", "RT")
     assert rt.spec.lead == 0
+
+
+def test_rt_price_sees_day_ahead_prices_only_once_published(ci_gold_catalog):
+    import numpy as np
+
+    uc = price_usecase(ci_gold_catalog, "BUS_COAST", "RT")
+    assert uc.spec.future_covariates[-1] == "da_price_usd_per_mwh"
+    tz = uc.spec.tz
+    spec = uc.spec.replace(horizon=36)
+    da = ci_gold_catalog.read(
+        "gold.fact_market_prices", where={"node_id": "BUS_COAST", "market": "DA"}
+    )
+    da = da.set_index(pd.to_datetime(da["timestamp"], utc=True))["lmp_price"]
+    # published 13:00 local the day before, known 1 h later (the table's availability lag)
+    for hour, tomorrow_known in ((12, False), (15, True)):
+        issue = pd.Timestamp(f"2024-03-12 {hour}:00", tz=tz).tz_convert("UTC")
+        f = build_features(uc.data, spec, [issue])
+        local_day = f["target_time"].dt.tz_convert(tz).dt.day.to_numpy()
+        got = f["f_fut_da_price_usd_per_mwh"].to_numpy()
+        want = da.reindex(pd.DatetimeIndex(f["target_time"])).to_numpy()
+        today, tomorrow = local_day == 12, local_day == 13
+        assert np.allclose(got[today], want[today])
+        if tomorrow_known:
+            assert np.allclose(got[tomorrow], want[tomorrow])
+        else:
+            assert np.isnan(got[tomorrow]).all()
+    assert "f_fut_da_price_usd_per_mwh" in set(f.columns)

@@ -53,6 +53,13 @@ def test_day_ahead_load_job_publishes_and_fills_fact_load(job_home):
     # the 03-18 forecast covered 03-19, whose actuals exist: its MAPE is the alert's metric
     assert 0 < metrics["mape_day_ahead_pct"] < 50
     assert metrics["series"] == 5
+    # the production models forecast with the use case's covariates, as in the backtests
+    from workbench.forecasting.registry import ModelRegistry
+
+    model, _ = ModelRegistry().load_version("load_day_ahead-NORTH", "production")
+    assert model.spec.future_covariates == ("temperature_f", "relative_humidity_pct")
+    assert model.spec.tz == "America/Chicago"
+    assert {"f_fut_temperature_f", "f_holiday"} <= set(model.fit_info["features"])
 
     with open_catalog(read_only=True) as cat:
         fc = cat.read("gold.load_forecasts")

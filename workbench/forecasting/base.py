@@ -457,13 +457,15 @@ class PointForecaster(Forecaster):
        over that tail, and keeps the residual quantiles per step (pooled over neighbouring steps),
     2. fits on the whole training window.
 
-    :meth:`predict` adds ``y_pred + residual quantile`` per step; quantiles are sorted so they
-    never cross. Calibration details are in :mod:`workbench.forecasting.calibration`; the
-    validation coverage lands in ``fit_info["calibration"]``.
+    :meth:`predict` adds ``y_pred + residual quantile`` per step, updated online with the model's
+    own out-of-sample residuals known at each issue; quantiles are sorted so they never cross.
+    Calibration details are in :mod:`workbench.forecasting.calibration`; the validation coverage
+    lands in ``fit_info["calibration"]``.
 
     Parameters accepted by every point forecaster (in ``params``): ``calibration_days`` (int,
     length of the inner validation tail; default: automatic), ``clip_min`` (float or ``"auto"``:
-    clip predictions below at the training minimum when it is >= 0, e.g. solar).
+    clip predictions below at the training minimum when it is >= 0, e.g. solar),
+    ``online_calibration`` (bool, default True: update the offsets at each issue).
     """
 
     @abstractmethod
@@ -485,10 +487,10 @@ class PointForecaster(Forecaster):
 
     def predict(self, data: ForecastData, issue_times: Sequence[pd.Timestamp]) -> pd.DataFrame:
         """Point forecast plus calibrated quantiles (see class doc)."""
-        from workbench.forecasting.calibration import apply_calibration
+        from workbench.forecasting.calibration import predict_calibrated
 
         self._require_fitted()
-        return apply_calibration(self, self._predict_point(data, issue_times))
+        return predict_calibrated(self, data, issue_times)
 
 
 # ------------------------------------------------------------------------------------- registry

@@ -12,7 +12,8 @@ features that use only what is known at its issue time:
 * calendar of the target in the local zone: hour (fractional), weekday, weekend, day of year
   (sin/cos), public holiday (``holidays`` package, when a country is given), hour of the issue;
 * future covariates at the target time — exact ones as given, versioned ones as forecast by the
-  latest forecast issued at or before ``issue - lag``;
+  latest forecast issued at or before ``issue - lag`` — and their change since the time of
+  ``sh_1`` (``fut_<c>_vs_sh1``: a hotter afternoon than the one the lag comes from);
 * past covariates, each with its own availability lag: last known value, 24 h mean, the value
   at the same local time on the most recent known day, and the last / same-time values minus the
   covariate's own 7-day level (anomalies: trees cannot subtract two features themselves).
@@ -144,10 +145,28 @@ def holiday_flags(dates: pd.DatetimeIndex, country: str, subdiv: str | None) -> 
     return days.isin(hol).astype(float)
 
 
+def _local_holidays(times: pd.DatetimeIndex, spec: ForecastSpec, cfg: FeatureConfig) -> np.ndarray:
+    local = times.tz_convert(spec.tz)
+    uniq, inv = np.unique(local.normalize().tz_localize(None).asi8, return_inverse=True)
+    flags = holiday_flags(
+        pd.DatetimeIndex(uniq).tz_localize(spec.tz), cfg.holidays_country, cfg.holidays_subdiv
+    )
+    return flags[inv]
+
+
 def calendar_features(
-    target: pd.DatetimeIndex, issue: pd.DatetimeIndex, spec: ForecastSpec, cfg: FeatureConfig
+    target: pd.DatetimeIndex,
+    issue: pd.DatetimeIndex,
+    spec: ForecastSpec,
+    cfg: FeatureConfig,
+    sh1_time: pd.DatetimeIndex | None = None,
 ) -> dict[str, np.ndarray]:
-    """Local-time calendar of each target (and the issue's hour of day)."""
+    """Local-time calendar of each target (and the issue's hour of day).
+
+    With a holiday calendar: ``holiday`` (the target's local date), ``dow_eff`` (the weekday, a
+    holiday counted as a Sunday) and ``holiday_sh1`` (whether the day the ``sh_1`` lag comes
+    from was a holiday, so its low load is not taken for the normal level).
+    """
     local = target.tz_convert(spec.tz)
     hour = local.hour + local.minute / 60.0
     doy = local.dayofyear.to_numpy()
@@ -161,11 +180,10 @@ def calendar_features(
     iss = issue.tz_convert(spec.tz)
     out["issue_hour"] = np.asarray(iss.hour + iss.minute / 60.0, dtype=float)
     if cfg.holidays_country:
-        uniq, inv = np.unique(local.normalize().tz_localize(None).asi8, return_inverse=True)
-        flags = holiday_flags(
-            pd.DatetimeIndex(uniq).tz_localize(spec.tz), cfg.holidays_country, cfg.holidays_subdiv
-        )
-        out["holiday"] = flags[inv]
+        out["holiday"] = _local_holidays(target, spec, cfg)
+        out["dow_eff"] = np.where(out["holiday"] > 0, 6.0, out["dow"])
+        if sh1_time is not None:
+            out["holiday_sh1"] = _local_holidays(sh1_time, spec, cfg)
     return out
 
 
@@ -188,14 +206,23 @@ def _versioned(future: pd.DataFrame, cols: list[str], issue: Any, target: Any, l
     for lg, group in groups.items():
         q = query.assign(asof=(pd.DatetimeIndex(issue) - lg).as_unit("ns"))
         q = q.sort_values("asof", kind="stable")
-        right = fc[["fc_issue", "target_time", *group]].dropna(subset=group, how="all")
-        right = right.sort_values("fc_issue", kind="stable")
-        merged = pd.merge_asof(
-            q, right, left_on="asof", right_on="fc_issue", by="target_time", direction="backward"
-        )
-        merged = merged.sort_values("row")
-        for c in group:
-            out[c] = merged[c].to_numpy(dtype=float)
+        # columns present on the same rows merge together; a column from other rows (another
+        # source stacked in, e.g. DA prices beside weather) merges on its own rows only
+        subsets = [group] if fc[group].notna().all().all() else [[c] for c in group]
+        for cols_ in subsets:
+            right = fc[["fc_issue", "target_time", *cols_]].dropna(subset=cols_, how="all")
+            right = right.sort_values("fc_issue", kind="stable")
+            merged = pd.merge_asof(
+                q,
+                right,
+                left_on="asof",
+                right_on="fc_issue",
+                by="target_time",
+                direction="backward",
+            )
+            merged = merged.sort_values("row")
+            for c in cols_:
+                out[c] = merged[c].to_numpy(dtype=float)
     return out
 
 
@@ -257,8 +284,10 @@ def build_features(
     week = 7 * per_day
     feats["sw_1"] = pos.take(vals, lags.positions(week)) - level
     feats["sw_2"] = pos.take(vals, lags.positions(week, 1)) - level
-    feats.update(calendar_features(target, issue, spec, cfg))
-    feats.update(_covariates(data, spec, pos, issue, target, pt, per_day))
+    sh1_ns = pos.t0 + lags.positions(per_day).astype("int64") * pos.step
+    sh1_time = pd.DatetimeIndex(sh1_ns.astype("datetime64[ns]")).tz_localize("UTC")
+    feats.update(calendar_features(target, issue, spec, cfg, sh1_time))
+    feats.update(_covariates(data, spec, pos, issue, target, pt, per_day, sh1_time))
     out = g[["issue_time", "target_time", "step"]].copy()
     out["level"] = level
     out["f_level"] = level
@@ -277,16 +306,24 @@ def _covariates(
     target: pd.DatetimeIndex,
     pt: np.ndarray,
     per_day: int,
+    sh1_time: pd.DatetimeIndex,
 ) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     fut = list(spec.future_covariates)
     if fut and data.future is not None:
+        lag = dict(spec.availability_lag)
         if data.future_is_versioned:
-            vers = _versioned(data.future, fut, issue, target, dict(spec.availability_lag))
-            out.update({f"fut_{c}": v for c, v in vers.items()})
+            vers = _versioned(data.future, fut, issue, target, lag)
+            then = _versioned(data.future, fut, issue, sh1_time, lag)
         else:
-            for c in fut:
-                out[f"fut_{c}"] = pos.take(data.future[c].to_numpy(dtype=float), pt)
+            vers = {c: pos.take(data.future[c].to_numpy(dtype=float), pt) for c in fut}
+            p1 = pos.pos(sh1_time)
+            then = {c: pos.take(data.future[c].to_numpy(dtype=float), p1) for c in fut}
+        for c in fut:
+            out[f"fut_{c}"] = vers[c]
+            # the change since the day the sh_1 lag comes from (a warmer day than the one whose
+            # load the model starts from): trees cannot subtract two features themselves
+            out[f"fut_{c}_vs_sh1"] = vers[c] - then[c]
     for c in spec.past_covariates:
         if data.past is None:
             break

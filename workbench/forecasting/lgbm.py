@@ -106,6 +106,7 @@ class LightGBMForecaster(PointForecaster):
             "num_threads",
             "calibration_days",
             "calibration_pool",
+            "online_calibration",
             "clip_min",
         }
         params = dict(DEFAULT_PARAMS)

@@ -4,7 +4,10 @@ Every job follows the same steps, called from its (thin) notebook:
 
 1. the issue time: the job's local issue hour on the issue date; targets are the hours from
    the next local midnight, ``horizon_hours`` of them (a day-ahead market's view);
-2. the history each series had *at the issue time* (the gold fact, minus its availability lag);
+2. the history each series had *at the issue time* (the gold fact, minus its availability lag)
+   and, for load and price, the covariates of the catalog use case — the same ones, with the same
+   availability rules, as the backtests (:func:`usecase_inputs`): weather forecasts as issued
+   before the issue time and holidays for load; weather forecasts for DA prices;
 3. the production model from the model registry (:mod:`workbench.forecasting.registry`), or a
    model trained now and registered as production when none exists (see :mod:`.models`);
 4. one transaction (:func:`workbench.jobs.context.publish`): the run key's forecast rows are
@@ -102,6 +105,36 @@ def history(
     )
     frame = out.filter(out.value.notnull()).to_pandas()
     return frame.sort_values(["series", "timestamp"]).reset_index(drop=True)
+
+
+def usecase_inputs(
+    cat: Any,
+    job: ForecastJob,
+    series: Sequence[str],
+    issue_time: datetime,
+    end: datetime,
+    days: int,
+) -> dict[str, Any]:
+    """Per series, the catalog use case (covariates, zone, model parameters) of load and price.
+
+    Other kinds (solar, wind) get none here and forecast from the target alone. The window is
+    ``days`` before the issue to ``end``; whatever the use case reads after the issue time is
+    only used as its availability rules allow (forecasts issued before it, no actuals).
+    """
+    if job.kind not in ("load", "price"):
+        return {}
+    from workbench.forecasting.usecases.load import load_usecase
+    from workbench.forecasting.usecases.price import price_usecase
+
+    start = issue_time - timedelta(days=days)
+    cases = {}
+    for sid in series:
+        if job.kind == "load":
+            cases[str(sid)] = load_usecase(cat, str(sid), start=start, end=end)
+        else:
+            market = job.extra["market"]
+            cases[str(sid)] = price_usecase(cat, str(sid), market, start=start, end=end)
+    return cases
 
 
 def long_output(
@@ -203,6 +236,11 @@ def run_forecast(
     issue_time = issue_time_for(issue_date, tz, issue_hour)
     targets = target_hours(issue_date, tz, horizon_hours)
     past = history(cat, job, issue_time, train_days)
+    cases: dict[str, Any] = {}
+    if not past.empty and model != "seasonal_baseline":
+        end = targets[-1] + timedelta(hours=1)
+        ids = sorted(past["series"].unique())
+        cases = usecase_inputs(cat, job, ids, issue_time, end, train_days)
     cat.close()  # hold no warehouse connection while the model trains
     if past.empty:
         msg = (
@@ -221,7 +259,7 @@ def run_forecast(
             raise PublishError(msg) from None
     forecast, label, info = forecast_series(
         cat, name, job, past, issue_time, targets, quantiles, model_kind=model,
-        model_params=dict(model_params or {}),
+        model_params=dict(model_params or {}), cases=cases,
     )  # fmt: skip
     frame = long_output(job, forecast, issue_time, label, quantiles)
     after = None

@@ -111,18 +111,20 @@ def forecast_series(
     *,
     model_kind: str = "lightgbm",
     model_params: dict[str, Any] | None = None,
+    cases: dict[str, Any] | None = None,
 ) -> tuple[Any, str, dict[str, Any]]:
     """Forecasts of every series in ``past`` for ``targets``; returns (frame, model, info).
 
     ``frame`` has ``series``, ``timestamp`` and ``q<level>`` columns; ``model`` names the model
     for the output's ``model`` column; ``info`` goes to the run's metrics (``model_source``).
+    ``cases`` (series id -> catalog use case) gives the forecasting model its covariates.
     """
     if model_kind != BASELINE and _forecaster_available(model_kind):
         from workbench.jobs.registry_models import forecast_with_registry
 
         return forecast_with_registry(
             cat, name, job, past, issue_time, targets, quantiles, model_kind=model_kind,
-            model_params=model_params,
+            model_params=model_params, cases=cases,
         )  # fmt: skip
     frame = seasonal_baseline(
         past, targets, job.season, quantiles, non_negative=job.kind in ("solar", "wind")

@@ -22,11 +22,24 @@ from datetime import datetime
 from typing import Any
 
 
-def _fit(kind: str, params: Mapping[str, Any], y: Any, spec: Any, issue_time: Any) -> Any:
-    from workbench.forecasting.base import ForecastData, make_forecaster
+def _fit(kind: str, params: Mapping[str, Any], data: Any, spec: Any, issue_time: Any) -> Any:
+    from workbench.forecasting.base import make_forecaster
 
     model = make_forecaster(kind, **params)
-    return model.fit(ForecastData(y=y), spec, until=issue_time)
+    return model.fit(data, spec, until=issue_time)
+
+
+def _case_inputs(
+    case: Any, y: Any, spec: Any, params: Mapping[str, Any] | None, kind: str
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The use case's data (covariates, zone, model parameters) on the job's target grid."""
+    from workbench.forecasting.base import ForecastData
+
+    data = ForecastData(y=y, past=None, future=case.data.future)
+    spec = case.spec.replace(
+        horizon=spec.horizon, lead=0, quantiles=spec.quantiles, past_covariates=()
+    )
+    return data, spec, {**case.model_params.get(kind, {}), **dict(params or {})}
 
 
 def forecast_with_registry(
@@ -40,8 +53,15 @@ def forecast_with_registry(
     *,
     model_kind: str = "lightgbm",
     model_params: Mapping[str, Any] | None = None,
+    cases: Mapping[str, Any] | None = None,
 ) -> tuple[Any, str, dict[str, Any]]:
-    """Forecast every series of ``past`` with its registry model; see the module doc."""
+    """Forecast every series of ``past`` with its registry model; see the module doc.
+
+    ``cases`` maps a series id to its catalog use case
+    (:class:`workbench.forecasting.usecases.UseCase`): its future covariates (weather forecasts
+    as issued, DA prices as published), zone and model parameters (holidays) are used, the
+    same as in the backtests; a series without one gets the target alone.
+    """
     import math
 
     import pandas as pd
@@ -69,6 +89,11 @@ def forecast_with_registry(
         y = y.reindex(grid)  # NaN over the forecast period: nothing known there
         y.index = y.index.as_unit("ns")
         model_name = f"{name}-{series}"
+        case = (cases or {}).get(str(series))
+        if case is not None:
+            data, spec_s, params = _case_inputs(case, y, spec, model_params, model_kind)
+        else:
+            data, spec_s, params = ForecastData(y=y), spec, dict(model_params or {})
         model, source = None, ""
         try:
             model, version = registry.load_version(model_name, "production")
@@ -76,7 +101,11 @@ def forecast_with_registry(
             fitted_spec = getattr(model, "spec", None)
             if end is not None and pd.Timestamp(end) > issue:
                 model, source = None, "fitted for this backfill issue (not registered)"
-            elif fitted_spec is None or fitted_spec.horizon < horizon:
+            elif (
+                fitted_spec is None
+                or fitted_spec.horizon < horizon
+                or fitted_spec.future_covariates != spec_s.future_covariates
+            ):
                 model, source = None, "retrained and promoted"
             else:
                 source, versions[str(series)] = "production model", version.version
@@ -84,7 +113,7 @@ def forecast_with_registry(
             source = "trained and registered as production"
         if model is None:
             known = y[y.index <= spec.last_known_label([issue])[0]]
-            model = _fit(model_kind, model_params or {}, y, spec, issue)
+            model = _fit(model_kind, params, data, spec_s, issue)
             if not source.startswith("fitted for this backfill"):
                 versions[str(series)] = registry.register(
                     model_name,
@@ -93,7 +122,7 @@ def forecast_with_registry(
                     training_window=(known.index[0], known.index[-1]),
                     stage="production",
                 )
-        pred = model.predict(ForecastData(y=y), [issue])
+        pred = model.predict(data, [issue])
         pred = pred[pred.target_time.isin(wanted)]
         out = pd.DataFrame({"series": series, "timestamp": pred.target_time.to_numpy()})
         for q in quantiles:
