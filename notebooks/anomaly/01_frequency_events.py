@@ -397,10 +397,12 @@ labels[["event_type", "target_id", "start", "end", "magnitude"]]
 # a sharp peak above the background.
 #
 # Frequency itself has a *red* spectrum: slow wander, governors and AGC put most power at the
-# lowest frequencies, so "10× the band's median power" fires on every quiet minute. Two remedies:
-# analyse ROCOF instead (a derivative multiplies the spectrum by ω², which flattens the red
-# background; the PMUs report it), and set the ratio from what quiet windows show. The ratio
-# timeline below, window by window, makes that threshold easy to choose.
+# lowest frequencies, so a peak must be judged against its local background, not the band's
+# median. `detect_oscillation` does that on raw frequency (it differences the signal, which
+# multiplies the spectrum by ω² and flattens the red background, then compares each peak with
+# its neighbouring bins). Here we go one step further and analyse ROCOF, which the PMUs report
+# (already a derivative), with the ratio set from what quiet windows show. The ratio timeline
+# below, window by window, makes that threshold easy to choose.
 
 # %%
 rocof_median = good["rocof_hz_per_s"].median("pmu").values
