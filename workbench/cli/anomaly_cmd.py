@@ -20,21 +20,9 @@ class AnomalyFileError(WorkbenchError):
 
 
 def _read_table(path: Path) -> Any:
-    import pandas as pd
+    from workbench.io.files import read_table
 
-    if not path.exists():
-        raise AnomalyFileError(f"expected a data file at {path}; found nothing there")
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise AnomalyFileError(f"expected a .csv or .parquet file; found {path.name!r}")
-    try:
-        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-    except Exception as exc:  # pandas/pyarrow raise many types for a corrupt file
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AnomalyFileError(f"cannot read {path} as {suffix[1:]}: {first}") from exc
-    if frame.empty:
-        raise AnomalyFileError(f"expected rows in {path}; found an empty table")
-    return frame
+    return read_table(path, error=AnomalyFileError, what="data file")
 
 
 def _write(events: Any, output: Path) -> None:

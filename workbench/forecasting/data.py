@@ -80,23 +80,9 @@ class DataReport:
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a ``.csv`` or ``.parquet`` file (a clear error for anything else)."""
-    p = Path(path)
-    if not p.exists():
-        raise DataPreparationError(f"expected a data file; found nothing at {p}")
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(p)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-    except Exception as exc:  # pandas/pyarrow raise many types for a corrupt file
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataPreparationError(
-            f"expected a readable {suffix} file; {p} failed: {first}"
-        ) from exc
-    raise DataPreparationError(
-        f"expected a .csv or .parquet file; found {p.name!r}. Convert it to one of those."
-    )
+    from workbench.io.files import read_table as read_user_table
+
+    return read_user_table(path, error=DataPreparationError, allow_empty=True)
 
 
 def _examples(frame: pd.DataFrame, mask: np.ndarray, col: str, n: int = 3) -> str:
