@@ -102,7 +102,8 @@ def test_doctor_fails_when_the_warehouse_is_unreachable():
 def test_usage_errors_exit_non_zero():
     out = run("catalog", "describe")
     assert out.returncode == 2
-    assert "Missing argument" in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert lines == ["error: missing argument 'name'. (see 'workbench catalog describe --help')"]
 
 
 @pytest.mark.parametrize("args", [("--help",), ("catalog", "--help"), ("demo", "--help")])

@@ -10,6 +10,10 @@ import os
 import sys
 
 import typer
+from rich.markup import escape
+
+# typer 0.29 vendors click; its usage errors are only importable from here
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from workbench.cli import (
     anomaly_cmd,
@@ -66,18 +70,47 @@ def _root(
     """GridMind Workbench."""
 
 
+def _usage_line(exc: UsageError) -> str:
+    """One line for a bad option or argument: what was wrong, and where the help is."""
+    message = " ".join(exc.format_message().split())
+    where = exc.ctx.command_path if exc.ctx is not None else "workbench"
+    return f"{message[:1].lower()}{message[1:]} (see '{where} --help')"
+
+
+def _fail(first: str, rest: list[str] | None = None, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {first}", highlight=False, soft_wrap=True, markup=True)
+    for line in rest or []:
+        err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+    sys.exit(code)
+
+
 def main() -> None:
-    """Run the CLI; workbench errors become one red line on stderr and exit code 1."""
+    """Run the CLI; every failure becomes one red line on stderr and a non-zero exit code.
+
+    Workbench errors exit 1, usage errors (unknown option, bad value, missing argument) exit 2;
+    the full traceback only with ``WORKBENCH_DEBUG=1``.
+    """
     try:
-        app()
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        if os.environ.get("WORKBENCH_DEBUG"):
+            raise
+        _fail(escape(_usage_line(exc)), code=exc.exit_code)
+    except typer.TyperException as exc:  # a click error that is not a usage error (a bad file)
+        if os.environ.get("WORKBENCH_DEBUG"):
+            raise
+        _fail(escape(" ".join(exc.format_message().split())), code=exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", code=1)
     except WorkbenchError as exc:
         if os.environ.get("WORKBENCH_DEBUG"):
             raise
-        first, *rest = str(exc).splitlines()
-        err_console.print(f"[bold red]error:[/] {first}", highlight=False, soft_wrap=True)
-        for line in rest:
-            err_console.print(line, highlight=False, soft_wrap=True)
-        sys.exit(1)
+        first, *rest = str(exc).splitlines() or [type(exc).__name__]
+        _fail(escape(first), rest)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
