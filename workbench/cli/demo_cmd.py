@@ -100,7 +100,7 @@ def build(
     profile: str = typer.Option("demo", help="Simulation profile: ci, demo or large."),
     seed: int = typer.Option(42, help="Random seed; the same seed gives the same data."),
     start: str = typer.Option(None, help="First day (YYYY-MM-DD, UTC); default from the profile."),
-    days: int = typer.Option(None, help="Days of system data; default from the profile."),
+    days: int = typer.Option(None, min=1, help="Days of system data; default from the profile."),
 ) -> None:
     """Simulate the grid; write bronze (tables, Zarr, Parquet, GeoTIFF) as the catalog declares."""
     _build(profile, seed, start, days)

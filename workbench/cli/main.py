@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 # typer 0.29 vendors click; its usage errors are only importable from here
-from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer._click.exceptions import BadParameter, NoArgsIsHelpError, UsageError
 
 from workbench.cli import (
     anomaly_cmd,
@@ -70,11 +70,25 @@ def _root(
     """GridMind Workbench."""
 
 
-def _usage_line(exc: UsageError) -> str:
-    """One line for a bad option or argument: what was wrong, and where the help is."""
-    message = " ".join(exc.format_message().split())
+def _given(exc: BadParameter, argv: list[str]) -> str | None:
+    """The text the user gave for the parameter ``exc`` is about, if it was on the command line."""
+    opts = getattr(exc.param, "opts", None) or []
+    for i, arg in enumerate(argv):
+        for opt in opts:
+            if arg == opt and i + 1 < len(argv):
+                return argv[i + 1]
+            if arg.startswith(f"{opt}="):
+                return arg[len(opt) + 1 :]
+    return None
+
+
+def _usage_line(exc: UsageError, argv: list[str]) -> str:
+    """One line for a bad option or argument: what was wrong, what was given, where the help is."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    given = _given(exc, argv) if isinstance(exc, BadParameter) else None
+    found = f"; found {given!r}" if given is not None and given not in message else ""
     where = exc.ctx.command_path if exc.ctx is not None else "workbench"
-    return f"{message[:1].lower()}{message[1:]} (see '{where} --help')"
+    return f"{message[:1].lower()}{message[1:]}{found} (see '{where} --help')"
 
 
 def _fail(first: str, rest: list[str] | None = None, code: int = 1) -> None:
@@ -98,7 +112,7 @@ def main() -> None:
     except UsageError as exc:
         if os.environ.get("WORKBENCH_DEBUG"):
             raise
-        _fail(escape(_usage_line(exc)), code=exc.exit_code)
+        _fail(escape(_usage_line(exc, sys.argv[1:])), code=exc.exit_code)
     except typer.TyperException as exc:  # a click error that is not a usage error (a bad file)
         if os.environ.get("WORKBENCH_DEBUG"):
             raise

@@ -74,10 +74,19 @@ def list_models(
     console.print(table)
 
 
+def _check_stage(stage: str) -> None:
+    from workbench.core.errors import WorkbenchError
+    from workbench.forecasting.registry import STAGES
+
+    if stage not in STAGES:
+        msg = f"expected --stage among {', '.join(STAGES)}; found {stage!r}"
+        raise WorkbenchError(msg)
+
+
 @app.command("show")
 def show(
     name: str = typer.Argument(..., help="Registered model name."),
-    version: int = typer.Option(None, "--version", "-v", help="Version number."),
+    version: int = typer.Option(None, "--version", "-v", min=1, help="Version number."),
     stage: str = typer.Option(
         None, "--stage", help="Latest version in this stage (default: production)."
     ),
@@ -85,6 +94,8 @@ def show(
     registry: str = ROOT_OPTION,
 ) -> None:
     """Show one version's metadata (default: the production version)."""
+    if stage is not None:
+        _check_stage(stage)
     mv = _registry(registry).get(name, stage=stage, version=version)
     if as_json:
         typer.echo(json.dumps({"stage": mv.stage, **mv.metadata}, indent=2))
@@ -112,13 +123,14 @@ def show(
 @app.command("promote")
 def promote(
     name: str = typer.Argument(..., help="Registered model name."),
-    version: int = typer.Argument(..., help="Version to move."),
+    version: int = typer.Argument(..., min=1, help="Version to move."),
     stage: str = typer.Option(
         "production", "--stage", help="Target stage: none, staging, production or archived."
     ),
     registry: str = ROOT_OPTION,
 ) -> None:
     """Move a version to a stage; promoting to production archives the previous one."""
+    _check_stage(stage)
     reg = _registry(registry)
     before = {mv.version: mv.stage for mv in reg.history(name)}
     mv = reg.transition(name, version, stage)

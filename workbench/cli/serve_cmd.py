@@ -8,7 +8,7 @@ from workbench.cli.console import err_console
 
 
 def serve(
-    port: int = typer.Option(5006, "--port", help="TCP port to listen on."),
+    port: int = typer.Option(5006, "--port", min=1, max=65535, help="TCP port to listen on."),
     address: str = typer.Option(
         "127.0.0.1", "--address", help="Interface to bind (loopback by default)."
     ),
