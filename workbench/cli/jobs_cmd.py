@@ -98,12 +98,14 @@ def run(
 ) -> None:
     """Run a job now (retries as its spec says); exits 1 when the last attempt fails."""
     from workbench.jobs import registry
-    from workbench.jobs.runner import run_job
+    from workbench.jobs.runner import resolve_parameters, run_job
     from workbench.jobs.spec import get_job_spec
 
     spec = get_job_spec(name, jobs_dir)
+    # every parameter checked (model names against the factory) before anything runs
+    params = resolve_parameters(spec, _parse_params(param), registry.now_utc())
     registry.reconcile()
-    result = run_job(spec, _parse_params(param), cancel=_cancel_on_signals())
+    result = run_job(spec, params, cancel=_cancel_on_signals())
     _summary(result)
     if not result.ok:
         raise typer.Exit(1)
