@@ -252,3 +252,25 @@ def test_marimo_notebook_runs_with_the_same_parameters(job_home, tmp_path):
     failed = run_job(spec, {"fail": "true"})
     assert not failed.ok
     assert "marimo probe failure" in failed.last.error
+
+
+def test_one_day_written_two_ways_is_one_run_key(job_home, jobs_dir):
+    # defect 3: issue_date=20240310 after 2024-03-10 gave a second key and twice the rows
+    spec = load_job_spec(jobs_dir / "probe.yaml")
+    first = run_job(spec, {"issue_date": "2024-03-10"})
+    second = run_job(spec, {"issue_date": "20240310"})
+    assert first.ok, first.last.error
+    assert second.ok, second.last.error
+    assert second.last.parameters["run_key"] == first.last.parameters["run_key"]
+    assert second.last.parameters["issue_date"] == "2024-03-10"
+    assert [r[0] for r in _gold_forecasts()] == ["probe:2024-03-10"] * 3  # replaced, not added
+
+
+def test_a_declared_fallback_is_recorded_degraded_never_succeeded(job_home, jobs_dir):
+    spec = load_job_spec(jobs_dir / "probe.yaml")
+    result = run_job(spec, {"degrade": "model x unavailable; used the declared fallback"})
+    assert result.ok  # its outputs were published...
+    stored = registry.history("probe").iloc[0]
+    assert stored.status == "degraded"  # ...and the record says how
+    assert stored.error == "degraded: model x unavailable; used the declared fallback"
+    assert stored.rows_written == 3
