@@ -17,6 +17,12 @@ A spec promotes a notebook to a scheduled job without rewriting it::
     alerts:
       - {metric: mape_day_ahead_pct, above: 5}
 
+A forecast job's ``model`` parameter declares ``choices_from: forecast_models``: an unknown
+name is refused before anything runs, listing the valid ones. There is no implicit fallback:
+a spec that wants the seasonal baseline when the model's optional dependency is missing says
+so with a parameter ``fallback: {type: str, default: seasonal_baseline, choices:
+[seasonal_baseline]}``, and such a run is recorded ``degraded`` with the reason.
+
 Validation is strict like the catalog's: unknown keys are rejected, and every problem names the
 file and the key.
 """
