@@ -134,8 +134,14 @@ def backfill(
         raise JobSpecError(msg) from None
     if last < first:
         raise JobSpecError(f"expected --end on or after --start; found {start} > {end}")
-    cancel = _cancel_on_signals()
+    from workbench.jobs import registry
+    from workbench.jobs.runner import resolve_parameters
+
     base = _parse_params(param)
+    # every parameter checked once, before the first day runs
+    resolve_parameters(spec, {**base, spec.date_parameter: first.isoformat()}, registry.now_utc())
+    registry.reconcile()
+    cancel = _cancel_on_signals()
     failed = []
     day = first
     while day <= last and not cancel.is_set():

@@ -21,7 +21,7 @@ A forecast job's ``model`` parameter declares ``choices_from: forecast_models``:
 name is refused before anything runs, listing the valid ones. There is no implicit fallback:
 a spec that wants the seasonal baseline when the model's optional dependency is missing says
 so with a parameter ``fallback: {type: str, default: seasonal_baseline, choices:
-[seasonal_baseline]}``, and such a run is recorded ``degraded`` with the reason.
+["", seasonal_baseline]}``, and such a run is recorded ``degraded`` with the reason.
 
 Validation is strict like the catalog's: unknown keys are rejected, and every problem names the
 file and the key.
