@@ -13,7 +13,7 @@ import os, time
 from pathlib import Path
 import pandas as pd
 from workbench import open_catalog
-from workbench.jobs.context import publish, record_metrics
+from workbench.jobs.context import publish, record_degraded, record_metrics
 
 Path(pid_file).write_text(str(os.getpid())) if pid_file else None
 time.sleep(sleep_s)
@@ -30,6 +30,8 @@ frame = pd.DataFrame({
     "load_mw": [1000.0 + h for h in range(rows)],
 })
 written = publish(cat, {"gold.load_forecasts": frame}, run_key)
+if degrade:
+    record_degraded(degrade)
 record_metrics(mape_day_ahead_pct=metric, rows=rows)
 """
 
@@ -41,7 +43,7 @@ def write_probe_notebook(path: Path) -> Path:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell(
         'issue_date = "2024-03-10"\nrows = 3\nfail = False\nsleep_s = 0.0\n'
-        'metric = 1.0\npid_file = ""\nrun_key = "probe:manual"'
+        'metric = 1.0\npid_file = ""\ndegrade = ""\nrun_key = "probe:manual"'
     )
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("# probe"), params]
@@ -63,10 +65,11 @@ parameters:
   sleep_s: {{type: float, default: 0.0, min: 0}}
   metric: {{type: float, default: 1.0}}
   pid_file: {{type: str, default: ""}}
+  degrade: {{type: str, default: ""}}
 run_key: "{{job}}:{{issue_date}}"
 schedule: {{cron: "{cron}", timezone: America/Chicago, catchup: {catchup}, max_catchup: 3}}
 timeout: {timeout}
-retries: {{max: {retries}, backoff: 0.1s, factor: 2}}
+retries: {{max: {retries}, backoff: 0.1s, factor: 2, retry_on: {retry_on}}}
 outputs: [gold.load_forecasts]
 alerts:
   - {{metric: mape_day_ahead_pct, above: 5}}
@@ -81,13 +84,21 @@ def write_probe_job(
     catchup: str = "latest",
     timeout: str = "2min",
     retries: int = 0,
+    retry_on: str = "[warehouse_locked, kernel_died]",
 ) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "probe.ipynb").exists():
         write_probe_notebook(folder / "probe.ipynb")
     spec = folder / f"{name}.yaml"
     spec.write_text(
-        PROBE_SPEC.format(name=name, cron=cron, catchup=catchup, timeout=timeout, retries=retries)
+        PROBE_SPEC.format(
+            name=name,
+            cron=cron,
+            catchup=catchup,
+            timeout=timeout,
+            retries=retries,
+            retry_on=retry_on,
+        )
     )
     return spec
 

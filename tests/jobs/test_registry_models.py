@@ -82,16 +82,55 @@ def test_production_model_is_trained_once_then_reused_and_backfills_do_not_leak(
     assert [v.version for v in registry.history("load_test-NORTH")] == [1]
 
 
-def test_without_the_model_the_job_says_it_used_the_baseline(ci_gold_catalog):
+def test_an_unknown_model_is_refused_never_replaced_by_the_baseline(ci_gold_catalog):
+    # defect 1: UnknownModelError was caught as a KeyError and the baseline published
     from workbench.jobs.models import forecast_series
+    from workbench.jobs.spec import JobSpecError
 
     cat, job, tz = ci_gold_catalog, JOBS["price"], "America/Chicago"
     issue = issue_time_for(date(2024, 3, 18), tz, 10)
     past = history(cat, job, issue, 14)
-    frame, label, info = forecast_series(
-        cat, "p", job, past, issue, target_hours(date(2024, 3, 18), tz, 48), (0.1, 0.5, 0.9),
-        model_kind="no_such_model",
-    )  # fmt: skip
+    targets = target_hours(date(2024, 3, 18), tz, 48)
+    for name in ("no_such_model", "sktime:NoSuch"):
+        with pytest.raises(JobSpecError, match=f"found '{name}'"):
+            forecast_series(
+                cat, "p", job, past, issue, targets, (0.1, 0.5, 0.9), model_kind=name,
+                fallback="seasonal_baseline",
+            )  # fmt: skip
+
+
+def _needs_extra(**params):
+    from workbench.core.errors import MissingExtraError
+
+    raise MissingExtraError("imaginary_lib", "imaginary", feature="the test model")
+
+
+def test_a_missing_extra_falls_back_only_when_declared_and_says_degraded(
+    ci_gold_catalog, tmp_path, monkeypatch
+):
+    from workbench.core.errors import MissingExtraError
+    from workbench.forecasting import base
+    from workbench.jobs.context import SIDECAR_ENV, read_sidecar
+    from workbench.jobs.models import forecast_series
+
+    base.register_model("test_needs_extra", _needs_extra, overwrite=True)
+    sidecar = tmp_path / "run.json"
+    monkeypatch.setenv(SIDECAR_ENV, str(sidecar))
+    try:
+        cat, job, tz = ci_gold_catalog, JOBS["price"], "America/Chicago"
+        issue = issue_time_for(date(2024, 3, 18), tz, 10)
+        past = history(cat, job, issue, 14)
+        targets = target_hours(date(2024, 3, 18), tz, 48)
+        args = (cat, "p", job, past, issue, targets, (0.1, 0.5, 0.9))
+        with pytest.raises(MissingExtraError, match="imaginary"):
+            forecast_series(*args, model_kind="test_needs_extra")
+        assert read_sidecar(sidecar)["degraded"] == []
+        frame, label, info = forecast_series(
+            *args, model_kind="test_needs_extra", fallback="seasonal_baseline"
+        )
+    finally:
+        base._REGISTRY.pop("test_needs_extra", None)
     assert label == "seasonal_baseline_1d"
-    assert "'no_such_model' not available" in info["model_source"]
     assert frame.series.nunique() == 5
+    assert "'test_needs_extra' unavailable" in info["degraded"]
+    assert read_sidecar(sidecar)["degraded"] == [info["degraded"]]

@@ -87,7 +87,8 @@ def test_run_records_publishes_and_replaces_on_rerun(job_home, jobs_dir):
 
 
 def test_failing_run_retries_keeps_notebook_and_leaves_gold_alone(job_home, jobs_dir):
-    write_probe_job(jobs_dir, name="flaky", retries=1)
+    # RuntimeError declared transient in this spec: retried once, each reason recorded
+    write_probe_job(jobs_dir, name="flaky", retries=1, retry_on="[RuntimeError]")
     before = _gold_forecasts()
     done = _cli("jobs", "run", "flaky", "-p", "fail=true")
     assert done.returncode == 1, done.stdout + done.stderr
@@ -95,6 +96,10 @@ def test_failing_run_retries_keeps_notebook_and_leaves_gold_alone(job_home, jobs
     runs = registry.history("flaky")
     assert list(runs.status) == ["failed", "failed"]  # the first attempt and one retry
     assert sorted(m["attempt"] for m in runs.metrics) == [1, 2]
+    by_attempt = {m["attempt"]: m for m in runs.metrics}
+    assert by_attempt[1]["failure_kind"] == "RuntimeError"
+    assert by_attempt[1]["retry_reason"].startswith("retry 1 of 1 in 0.1 s: 'RuntimeError'")
+    assert by_attempt[2]["retry_reason"].startswith("not retried: 'RuntimeError' is transient")
     for row in runs.itertuples():
         assert "RuntimeError: probe failure on purpose" in row.error
         executed = json.loads(Path(row.notebook_path).read_text())
@@ -103,6 +108,17 @@ def test_failing_run_retries_keeps_notebook_and_leaves_gold_alone(job_home, jobs
         assert errors[0]["evalue"] == "probe failure on purpose"
         assert row.rows_written == 0
     assert _gold_forecasts() == before
+
+
+def test_a_failure_not_declared_transient_fails_at_once(job_home, jobs_dir):
+    # retries declared for warehouse_locked and kernel_died only: a data error is not retried
+    write_probe_job(jobs_dir, name="strict", retries=2)
+    result = run_job(load_job_spec(jobs_dir / "strict.yaml"), {"fail": "true"})
+    assert [a.status for a in result.attempts] == ["failed"]
+    stored = registry.history("strict").iloc[0]
+    assert stored.metrics["failure_kind"] == "RuntimeError"
+    assert stored.metrics["retried"] is False
+    assert "not a transient failure in retries.retry_on" in stored.metrics["retry_reason"]
 
 
 def test_kernel_killed_mid_run_marks_the_run_failed(job_home, jobs_dir, tmp_path):
@@ -236,3 +252,25 @@ def test_marimo_notebook_runs_with_the_same_parameters(job_home, tmp_path):
     failed = run_job(spec, {"fail": "true"})
     assert not failed.ok
     assert "marimo probe failure" in failed.last.error
+
+
+def test_one_day_written_two_ways_is_one_run_key(job_home, jobs_dir):
+    # defect 3: issue_date=20240310 after 2024-03-10 gave a second key and twice the rows
+    spec = load_job_spec(jobs_dir / "probe.yaml")
+    first = run_job(spec, {"issue_date": "2024-03-10"})
+    second = run_job(spec, {"issue_date": "20240310"})
+    assert first.ok, first.last.error
+    assert second.ok, second.last.error
+    assert second.last.parameters["run_key"] == first.last.parameters["run_key"]
+    assert second.last.parameters["issue_date"] == "2024-03-10"
+    assert [r[0] for r in _gold_forecasts()] == ["probe:2024-03-10"] * 3  # replaced, not added
+
+
+def test_a_declared_fallback_is_recorded_degraded_never_succeeded(job_home, jobs_dir):
+    spec = load_job_spec(jobs_dir / "probe.yaml")
+    result = run_job(spec, {"degrade": "model x unavailable; used the declared fallback"})
+    assert result.ok  # its outputs were published...
+    stored = registry.history("probe").iloc[0]
+    assert stored.status == "degraded"  # ...and the record says how
+    assert stored.error == "degraded: model x unavailable; used the declared fallback"
+    assert stored.rows_written == 3

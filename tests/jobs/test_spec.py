@@ -87,6 +87,28 @@ BAD = {
         "exactly one",
     ),
     "retries as text": (BASE + "retries: {max: two}\n", "'retries.max'", "two"),
+    "retries without the transient failures": (
+        BASE + "retries: {max: 2}\n",
+        "'retries'",
+        "retry_on is empty",
+    ),
+    "retry_on with an unknown kind": (
+        BASE + "retries: {max: 2, retry_on: [sometimes]}\n",
+        "'retries.retry_on'",
+        "sometimes",
+    ),
+    "run_key with a nested field": (
+        BASE + "run_key: '{job}:{issue_date.year}'\n",
+        "run_key",
+        "{issue_date.year}",
+    ),
+    "run_key with an index": (BASE + "run_key: '{job}:{mode[0]}'\n", "run_key", "{mode[0]}"),
+    "run_key with a nested format": (
+        BASE + "run_key: '{job}:{n:{mode}}'\n",
+        "run_key",
+        "{n:{mode}}",
+    ),
+    "run_key with a positional field": (BASE + "run_key: '{job}:{}'\n", "run_key", "{}"),
     "missing owner": (BASE.replace("owner: me\n", ""), "'owner'", "missing"),
 }
 
@@ -152,3 +174,43 @@ def test_alert_rules():
     assert above.fired({"mape": None}) is None  # no actuals yet: nothing to alert on
     assert above.fired({}) is None
     assert below.fired({"rows": 0}) == "rows = 0 is below 1"
+
+
+def test_dates_are_canonical_before_the_run_key(tmp_path):
+    # defect 3: 20241228 and 2024-12-28 are one day, so one run key (not two sets of rows)
+    spec = load_job_spec(_write(tmp_path, BASE + "run_key: '{job}:{issue_date}'\n"))
+    compact = spec.resolve({"issue_date": "20241228", "n": " 07 "})
+    iso = spec.resolve({"issue_date": "2024-12-28", "n": "7"})
+    assert compact == iso == {"issue_date": "2024-12-28", "n": 7, "mode": "fast"}
+    assert spec.key_for(compact) == spec.key_for(iso) == "job:2024-12-28"
+    assert spec.resolve({"issue_date": "auto"})["issue_date"] == "auto"  # resolved by the runner
+
+
+MODEL_SPEC = BASE + "  model: {type: str, default: lightgbm, choices_from: forecast_models}\n"
+
+
+@pytest.mark.parametrize("name", ["lightgbn", "sktime:NoSuch", "sktime:", "LightGBM"])
+def test_unknown_model_names_are_refused_with_the_valid_ones(tmp_path, name):
+    # defect 1: an unknown name never falls back; the error lists the factory's names
+    spec = load_job_spec(_write(tmp_path, MODEL_SPEC))
+    with pytest.raises(JobSpecError) as info:
+        spec.resolve({"model": name})
+    text = str(info.value)
+    assert "\n" not in text
+    assert f"found {name!r}" in text
+    assert "'lightgbm'" in text
+    assert "'seasonal_baseline'" in text
+    assert "'sktime:<ClassName>'" in text
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "seasonal_baseline", "sktime:ThetaForecaster"])
+def test_known_model_names_pass(tmp_path, name):
+    spec = load_job_spec(_write(tmp_path, MODEL_SPEC))
+    assert spec.resolve({"model": name})["model"] == name
+
+
+def test_committed_forecast_specs_check_model_names():
+    specs = load_job_specs(ROOT / "pipelines" / "papermill")
+    for job in ("day_ahead_load", "solar_forecast", "wind_forecast", "price_forecast"):
+        assert specs[job].parameters["model"].choices_from == "forecast_models"
+        assert set(specs[job].retries.retry_on) <= {"warehouse_locked", "kernel_died", "timeout"}

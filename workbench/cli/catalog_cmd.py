@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from workbench.cli.console import console
+from workbench.cli.output import emit, format_option
 
 app = typer.Typer(help="Browse the data catalog (data_catalog.yaml).", no_args_is_help=True)
 
@@ -16,18 +16,28 @@ def list_(
         None, "--layer", "-l", help="Only this layer: bronze, silver, gold, ops."
     ),
     catalog: str = typer.Option(None, "--catalog", help="Catalog file (default: the project's)."),
+    fmt: str = format_option(),
 ) -> None:
-    """List every dataset with its kind, layer and description."""
+    """List every dataset with its kind, layer and description (names never cut)."""
+    from workbench.cli.output import check_format
     from workbench.io.catalog import open_catalog
 
+    check_format(fmt)
     cat = open_catalog(catalog)
-    table = Table(title=f"{len(cat.list(layer))} datasets in {cat.path}", title_justify="left")
-    for col in ("name", "kind", "resolution", "owner", "description"):
-        table.add_column(col, overflow="fold")
+    rows = []
     for name in cat.list(layer):
         e = cat.entry(name)
-        table.add_row(e.name, e.kind, e.resolution, e.owner, e.description)
-    console.print(table)
+        rows.append(
+            {
+                "name": e.name,
+                "kind": e.kind,
+                "resolution": e.resolution,
+                "owner": e.owner,
+                "description": e.description,
+            }
+        )
+    title = f"{len(rows)} datasets in {cat.path}"
+    emit(rows, fmt, ["name", "kind", "resolution", "owner", "description"], title=title)
 
 
 @app.command("describe")

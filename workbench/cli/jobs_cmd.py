@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from workbench.cli.console import console, err_console
+from workbench.cli.output import emit, format_option
 
 app = typer.Typer(help="Scheduled jobs: notebooks run by papermill, recorded in ops.job_runs.")
 
@@ -46,7 +46,7 @@ def _cancel_on_signals() -> threading.Event:
 
 def _summary(result) -> None:
     run = result.last
-    colour = "green" if run.status == "succeeded" else "red"
+    colour = {"succeeded": "green", "degraded": "yellow"}.get(run.status, "red")
     console.print(
         f"[bold {colour}]{run.status}[/] {run.job} run {run.run_id} in {run.duration_s:.1f} s "
         f"(attempt {len(result.attempts)}): {run.rows_written or 0} rows written",
@@ -58,7 +58,7 @@ def _summary(result) -> None:
     shown = {
         k: v
         for k, v in run.metrics.items()
-        if k not in ("rows_by_table", "alerts", "attempt", "runner_pid", "runner_host")
+        if k not in ("rows_by_table", "alerts", "attempt", "runner_pid", "runner_host", "retried")
     }
     if shown:
         console.print("  metrics: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
@@ -70,24 +70,24 @@ def _summary(result) -> None:
 
 
 @app.command("list")
-def list_jobs(jobs_dir: Path = JOBS_DIR) -> None:
-    """The jobs, their notebooks, schedules and outputs."""
+def list_jobs(jobs_dir: Path = JOBS_DIR, fmt: str = format_option()) -> None:
+    """The jobs, their notebooks, schedules and outputs (names never cut)."""
     from workbench.jobs.spec import load_job_specs
 
-    table = Table(title_justify="left")
-    for col in ("job", "schedule", "timezone", "notebook", "outputs", "owner"):
-        table.add_column(col, overflow="fold")
+    rows = []
     for spec in load_job_specs(jobs_dir).values():
         sched = spec.schedule
-        table.add_row(
-            spec.name,
-            sched.cron if sched else "-",
-            sched.timezone if sched else "-",
-            spec.notebook,
-            ", ".join(spec.outputs),
-            spec.owner,
+        rows.append(
+            {
+                "job": spec.name,
+                "schedule": sched.cron if sched else None,
+                "timezone": sched.timezone if sched else None,
+                "notebook": spec.notebook,
+                "outputs": ",".join(spec.outputs),
+                "owner": spec.owner,
+            }
         )
-    console.print(table)
+    emit(rows, fmt, ["job", "schedule", "timezone", "notebook", "outputs", "owner"])
 
 
 @app.command("run")
@@ -98,12 +98,14 @@ def run(
 ) -> None:
     """Run a job now (retries as its spec says); exits 1 when the last attempt fails."""
     from workbench.jobs import registry
-    from workbench.jobs.runner import run_job
+    from workbench.jobs.runner import resolve_parameters, run_job
     from workbench.jobs.spec import get_job_spec
 
     spec = get_job_spec(name, jobs_dir)
+    # every parameter checked (model names against the factory) before anything runs
+    params = resolve_parameters(spec, _parse_params(param), registry.now_utc())
     registry.reconcile()
-    result = run_job(spec, _parse_params(param), cancel=_cancel_on_signals())
+    result = run_job(spec, params, cancel=_cancel_on_signals())
     _summary(result)
     if not result.ok:
         raise typer.Exit(1)
@@ -132,8 +134,14 @@ def backfill(
         raise JobSpecError(msg) from None
     if last < first:
         raise JobSpecError(f"expected --end on or after --start; found {start} > {end}")
-    cancel = _cancel_on_signals()
+    from workbench.jobs import registry
+    from workbench.jobs.runner import resolve_parameters
+
     base = _parse_params(param)
+    # every parameter checked once, before the first day runs
+    resolve_parameters(spec, {**base, spec.date_parameter: first.isoformat()}, registry.now_utc())
+    registry.reconcile()
+    cancel = _cancel_on_signals()
     failed = []
     day = first
     while day <= last and not cancel.is_set():
@@ -150,29 +158,40 @@ def backfill(
 @app.command("history")
 def history(
     name: str = typer.Argument(None, help="Only this job."),
-    limit: int = typer.Option(20, help="How many runs, newest first."),
+    limit: int = typer.Option(20, help="How many runs, newest first (1 or more)."),
+    fmt: str = format_option(),
 ) -> None:
-    """The latest runs from ops.job_runs."""
+    """The latest runs from ops.job_runs (stale running rows reconciled first)."""
+    from workbench.cli.output import check_format
     from workbench.jobs import registry
+    from workbench.jobs.spec import JobSpecError
 
+    check_format(fmt)
+    if limit < 1:
+        raise JobSpecError(f"expected --limit of 1 or more; found {limit}")
     registry.reconcile()
     frame = registry.history(name, limit)
-    table = Table(title=f"{len(frame)} run(s)", title_justify="left")
-    for col in ("run_id", "status", "started_at", "duration_s", "rows", "key", "error"):
-        table.add_column(col, overflow="fold")
+    rows = []
     for row in frame.itertuples():
-        table.add_row(
-            row.run_id,
-            row.status,
-            f"{row.started_at:%Y-%m-%d %H:%M:%S}",
-            f"{row.duration_s:.1f}" if row.duration_s == row.duration_s else "-",
-            "-"
-            if row.rows_written is None or row.rows_written != row.rows_written
-            else str(int(row.rows_written)),
-            str(row.parameters.get("run_key", "")),
-            row.error if isinstance(row.error, str) else "",
+        rows_written = row.rows_written
+        rows.append(
+            {
+                "run_id": row.run_id,
+                "job": row.job,
+                "status": row.status,
+                "started_at": f"{row.started_at:%Y-%m-%d %H:%M:%S}",
+                "duration_s": None
+                if row.duration_s != row.duration_s
+                else round(float(row.duration_s), 1),
+                "rows": None
+                if rows_written is None or rows_written != rows_written
+                else int(rows_written),
+                "run_key": row.parameters.get("run_key"),
+                "error": row.error if isinstance(row.error, str) else None,
+            }
         )
-    console.print(table)
+    cols = ["run_id", "job", "status", "started_at", "duration_s", "rows", "run_key", "error"]
+    emit(rows, fmt, cols, title=f"{len(rows)} run(s)")
 
 
 @app.command("scheduler")

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from workbench.cli.console import console
+from workbench.cli.output import emit, format_option
 
 app = typer.Typer(
     help="The model registry: versions, metadata and stages (none/staging/production/archived).",
@@ -37,41 +38,48 @@ def _metrics_text(metrics: dict[str, Any]) -> str:
 def list_models(
     name: str = typer.Argument(None, help="Show every version of this model."),
     registry: str = ROOT_OPTION,
+    fmt: str = format_option(),
 ) -> None:
     """List registered models (or the versions of one), with stages and metrics."""
+    from workbench.cli.output import check_format
+
+    check_format(fmt)
     reg = _registry(registry)
     if name is None:
         names = reg.list_models()
-        if not names:
-            console.print(f"no models registered in {reg.root}")
+        if not names and fmt == "table":
+            console.print(f"no models registered in {reg.root}", highlight=False)
             return
-        table = Table("model", "versions", "production", "staging", "latest created")
+        rows = []
         for model in names:
             versions = reg.history(model)
             prod = [str(v.version) for v in versions if v.stage == "production"]
             staging = [str(v.version) for v in versions if v.stage == "staging"]
-            table.add_row(
-                model,
-                str(len(versions)),
-                ", ".join(prod) or "-",
-                ", ".join(staging) or "-",
-                str(versions[-1].metadata.get("created_at", "")),
+            rows.append(
+                {
+                    "model": model,
+                    "versions": len(versions),
+                    "production": ",".join(prod) or None,
+                    "staging": ",".join(staging) or None,
+                    "latest_created": versions[-1].metadata.get("created_at"),
+                }
             )
-        console.print(table)
+        emit(rows, fmt, ["model", "versions", "production", "staging", "latest_created"])
         return
-    table = Table("version", "stage", "class", "created", "trained on", "metrics")
+    rows = []
     for mv in reg.history(name):
         row = mv.summary()
-        window = f"{row['train_start'] or '?'} .. {row['train_end'] or '?'}"
-        table.add_row(
-            str(mv.version),
-            mv.stage,
-            str(row["model_class"]).rsplit(".", 1)[-1],
-            str(row["created_at"]),
-            window,
-            _metrics_text(row["metrics"]),
+        rows.append(
+            {
+                "version": mv.version,
+                "stage": mv.stage,
+                "class": str(row["model_class"]).rsplit(".", 1)[-1],
+                "created": row["created_at"],
+                "trained_on": f"{row['train_start'] or '?'}..{row['train_end'] or '?'}",
+                "metrics": _metrics_text(row["metrics"]),
+            }
         )
-    console.print(table)
+    emit(rows, fmt, ["version", "stage", "class", "created", "trained_on", "metrics"])
 
 
 def _check_stage(stage: str) -> None:

@@ -8,6 +8,15 @@ calls work: metrics are printed, and ``publish`` still writes, under the run key
 ``publish`` is the only way a job notebook writes gold: every table of the run goes in ONE
 transaction — rows with the run key are deleted, then the new rows inserted — so a failed run
 changes nothing, and a rerun with the same key replaces its rows instead of duplicating them.
+Inside a job the same transaction updates the run's ``ops.job_runs`` row (rows written,
+``published_at``), after checking that the row is still ``running`` and its runner alive: gold
+and the run record commit together, and a run whose runner is gone (or was reconciled as
+failed) publishes nothing.
+
+Fault injection (tests only): ``WORKBENCH_FAULT_PAUSE=before_publish|during_publish|
+after_publish`` makes ``publish`` write ``<sidecar>.paused-<point>`` at that point and sleep,
+so a test can kill the runner or the process tree there (``during_publish`` is inside the open
+transaction, before its commit).
 """
 
 from __future__ import annotations
@@ -23,6 +32,9 @@ from workbench.core.errors import WorkbenchError
 SIDECAR_ENV = "WORKBENCH_JOB_SIDECAR"
 RUN_ID_ENV = "WORKBENCH_RUN_ID"
 RUN_KEY_ENV = "WORKBENCH_RUN_KEY"
+RUNNER_PID_ENV = "WORKBENCH_RUNNER_PID"
+FAULT_PAUSE_ENV = "WORKBENCH_FAULT_PAUSE"
+FAULT_POINTS = ("before_publish", "during_publish", "after_publish")
 
 
 class PublishError(WorkbenchError):
@@ -35,15 +47,21 @@ def _sidecar() -> Path | None:
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:
-    """The sidecar's content: ``{"metrics": {...}, "rows": {table: n}}`` (empty if absent)."""
+    """The sidecar: ``{"metrics": {...}, "rows": {table: n}, "degraded": [reason]}``."""
     if not path.exists():
-        return {"metrics": {}, "rows": {}}
+        return {"metrics": {}, "rows": {}, "degraded": []}
     data = json.loads(path.read_text() or "{}")
-    return {"metrics": data.get("metrics", {}), "rows": data.get("rows", {})}
+    return {
+        "metrics": data.get("metrics", {}),
+        "rows": data.get("rows", {}),
+        "degraded": data.get("degraded", []),
+    }
 
 
 def _update_sidecar(
-    metrics: Mapping[str, Any] | None = None, rows: Mapping[str, int] | None = None
+    metrics: Mapping[str, Any] | None = None,
+    rows: Mapping[str, int] | None = None,
+    degraded: str | None = None,
 ):
     path = _sidecar()
     if path is None:
@@ -52,6 +70,8 @@ def _update_sidecar(
     data["metrics"].update(metrics or {})
     for table, n in (rows or {}).items():
         data["rows"][table] = int(n)
+    if degraded:
+        data["degraded"].append(degraded)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, default=str, indent=1))
     tmp.replace(path)
@@ -74,6 +94,27 @@ def record_metrics(metrics: Mapping[str, Any] | None = None, **more: Any) -> dic
     if _sidecar() is None:
         print("metrics:", json.dumps(clean, default=str))
     return clean
+
+
+def record_degraded(reason: str) -> None:
+    """Say the run used a declared fallback; the runner records it ``degraded`` with ``reason``."""
+    import logging
+
+    _update_sidecar(degraded=reason)
+    logging.getLogger("workbench.jobs").warning("run degraded: %s", reason)
+
+
+def _fault_pause(point: str) -> None:
+    """The fault-injection hook (see the module doc): pause at ``point`` if asked to."""
+    if os.environ.get(FAULT_PAUSE_ENV) != point:
+        return
+    import time
+
+    sidecar = _sidecar()
+    marker = Path(f"{sidecar}.paused-{point}") if sidecar else None
+    if marker is not None:
+        marker.write_text(str(os.getpid()))
+    time.sleep(3600)  # until killed
 
 
 def current_run_key(default: str | None = None) -> str:
@@ -123,19 +164,68 @@ def publish(
     if len(warehouses) != 1:
         msg = f"expected the published tables in one warehouse; found {sorted(warehouses)}"
         raise PublishError(msg)
+    run_id = os.environ.get(RUN_ID_ENV)
+    warehouse = warehouses.pop()
+    if run_id and cat.entry(RUNS_TABLE).warehouse != warehouse:
+        msg = (
+            f"expected {RUNS_TABLE} in the published tables' warehouse {warehouse!r}; found "
+            f"{cat.entry(RUNS_TABLE).warehouse!r} (the run record must commit with gold)"
+        )
+        raise PublishError(msg)
+    _fault_pause("before_publish")
     cat.close()  # release read-only (or idle) connections: this process writes now
     writer = Catalog(cat.spec, cat.path)  # a short-lived read-write connection
-    wh = writer.warehouse(warehouses.pop())
+    wh = writer.warehouse(warehouse)
     rows: dict[str, int] = {}
     try:
         with wh.transaction():
             rows = _replace_run(wh, specs, frames, run_key)
             if after is not None:
                 rows.update(after(wh))
+            if run_id:
+                _claim_run(wh, run_id, rows)
+            _fault_pause("during_publish")
     finally:
         writer.close()
     _update_sidecar(rows=rows)
+    _fault_pause("after_publish")
     return rows
+
+
+RUNS_TABLE = "ops.job_runs"
+
+
+def _claim_run(wh: Any, run_id: str, rows: Mapping[str, int]) -> None:
+    """Inside the publish transaction: check the run is still ours, record what it published.
+
+    Refuses (rolling the whole publish back) when the run's ``ops.job_runs`` row is missing or
+    no longer ``running`` (reconciled after its runner stopped), or when the runner process
+    named by ``WORKBENCH_RUNNER_PID`` is gone.
+    """
+    from workbench.jobs import registry
+
+    runner = os.environ.get(RUNNER_PID_ENV)
+    if runner and not registry.pid_alive(int(runner)):
+        msg = (
+            f"expected the runner (pid {runner}) of run {run_id} alive; found it gone, so "
+            "nothing was published (its run is reconciled as failed)"
+        )
+        raise PublishError(msg)
+    run = registry.read_run(wh, run_id)
+    if run is None or run.status != registry.RUNNING:
+        found = "no row" if run is None else f"status {run.status!r}"
+        msg = (
+            f"expected run {run_id} recorded 'running' in {RUNS_TABLE}; found {found}, so "
+            "nothing was published"
+        )
+        raise PublishError(msg)
+    run.rows_written = int(sum(rows.values()))
+    run.metrics = {
+        **run.metrics,
+        "published_at": registry.now_utc().isoformat(),
+        "rows_by_table": {k: int(v) for k, v in rows.items()},
+    }
+    registry.write_run(wh, run)
 
 
 def _replace_run(wh: Any, specs: Mapping[str, Any], frames: Mapping[str, Any], run_key: str):

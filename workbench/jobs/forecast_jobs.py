@@ -227,8 +227,13 @@ def run_forecast(
     model_name: str | None = None,
     model: str = "lightgbm",
     model_params: str | dict[str, Any] | None = None,
+    fallback: str | None = None,
 ) -> ForecastResult:
-    """Forecast every series of ``kind`` for one issue and publish it (see the module doc)."""
+    """Forecast every series of ``kind`` for one issue and publish it (see the module doc).
+
+    ``fallback`` (``"seasonal_baseline"``) is used only when the model's optional dependency
+    is missing and the job's spec declares it; the run is then recorded ``degraded``.
+    """
     from workbench.jobs.context import PublishError, publish, record_metrics
     from workbench.jobs.models import forecast_series
 
@@ -259,7 +264,7 @@ def run_forecast(
             raise PublishError(msg) from None
     forecast, label, info = forecast_series(
         cat, name, job, past, issue_time, targets, quantiles, model_kind=model,
-        model_params=dict(model_params or {}), cases=cases,
+        model_params=dict(model_params or {}), cases=cases, fallback=fallback,
     )  # fmt: skip
     frame = long_output(job, forecast, issue_time, label, quantiles)
     after = None

@@ -1,13 +1,16 @@
 """The model a forecast job uses: the registry's production model, else one trained and registered.
 
-:func:`forecast_series` is the jobs' one entry point. With the forecasting layer installed
-(``workbench.forecasting``: the interface, the model registry and the model kind asked for,
-LightGBM by default) it goes through :mod:`workbench.jobs.registry_models`: the production
-version per series, or one fitted on the history known at the issue time and registered as
-production. Otherwise — or when ``model=seasonal_baseline`` is asked for — it uses
-:func:`seasonal_baseline`: the same hour one season before (a week for load, a day otherwise),
-the latest one known at the issue time, with quantiles from its own recent errors; the run's
-metrics say which (``model_source``).
+:func:`forecast_series` is the jobs' one entry point. It goes through
+:mod:`workbench.jobs.registry_models`: the production version per series, or one fitted on the
+history known at the issue time and registered as production. ``model=seasonal_baseline`` asks
+for :func:`seasonal_baseline`: the same hour one season before (a week for load, a day
+otherwise), the latest one known at the issue time, with quantiles from its own recent errors.
+
+No silent fallback: an unknown model name is refused before anything runs
+(:func:`check_model_name`, the ``choices_from: forecast_models`` of a job parameter). The
+baseline replaces an unavailable model (a missing optional dependency) only when the caller
+passes ``fallback="seasonal_baseline"`` — a spec declares it — and then the run is recorded
+``degraded`` with the reason (:func:`workbench.jobs.context.record_degraded`).
 """
 
 from __future__ import annotations
@@ -88,16 +91,42 @@ def seasonal_baseline(
     return frame
 
 
-def _forecaster_available(kind: str) -> bool:
-    """True when the forecasting layer (interface, registry and the model ``kind``) is here."""
-    try:
-        from workbench.forecasting.base import make_forecaster
-        from workbench.forecasting.registry import ModelRegistry  # noqa: F401
+def model_choices() -> list[str]:
+    """Model names a job accepts: the factory's names and prefixes (``sktime:``), the baseline."""
+    from workbench.forecasting.base import available_models
 
-        make_forecaster(kind)
-    except (ImportError, KeyError):
-        return False
-    return True
+    return sorted({*available_models(), BASELINE})
+
+
+def check_model_name(value: str, parameter: str = "model") -> str:
+    """``value`` if the model factory knows it, else a one-line :class:`JobSpecError`.
+
+    A plain name must be registered; a prefixed one (``sktime:ThetaForecaster``) goes to its
+    prefix's rule (the sktime factory looks the class up). Nothing is fitted.
+    """
+    from workbench.forecasting.base import UnknownModelError, make_forecaster
+    from workbench.jobs.spec import JobSpecError
+
+    names = model_choices()
+    plain = [n for n in names if not n.endswith(":")]
+    prefixes = [n for n in names if n.endswith(":")]
+    if value in plain:
+        return value
+    prefix, sep, rest = value.partition(":")
+    if sep and rest and f"{prefix}:" in prefixes:
+        try:
+            make_forecaster(value)
+        except UnknownModelError:  # by name: it need not be a KeyError
+            pass
+        else:
+            return value
+    rules = ", ".join(f"'{p}<ClassName>'" for p in prefixes)
+    msg = (
+        f"parameter {parameter!r}: expected a model name in {plain}"
+        + (f" or {rules}" if rules else "")
+        + f"; found {value!r} (nothing was run)"
+    )
+    raise JobSpecError(msg)
 
 
 def forecast_series(
@@ -112,25 +141,45 @@ def forecast_series(
     model_kind: str = "lightgbm",
     model_params: dict[str, Any] | None = None,
     cases: dict[str, Any] | None = None,
+    fallback: str | None = None,
 ) -> tuple[Any, str, dict[str, Any]]:
     """Forecasts of every series in ``past`` for ``targets``; returns (frame, model, info).
 
     ``frame`` has ``series``, ``timestamp`` and ``q<level>`` columns; ``model`` names the model
     for the output's ``model`` column; ``info`` goes to the run's metrics (``model_source``).
     ``cases`` (series id -> catalog use case) gives the forecasting model its covariates.
+    ``fallback`` (``"seasonal_baseline"`` or None) is what replaces a model whose optional
+    dependency is missing; without it that raises. An unknown name always raises.
     """
-    if model_kind != BASELINE and _forecaster_available(model_kind):
-        from workbench.jobs.registry_models import forecast_with_registry
+    from workbench.core.errors import MissingExtraError
 
-        return forecast_with_registry(
-            cat, name, job, past, issue_time, targets, quantiles, model_kind=model_kind,
-            model_params=model_params, cases=cases,
-        )  # fmt: skip
+    if fallback not in (None, "", BASELINE):
+        msg = f"expected fallback None or {BASELINE!r}; found {fallback!r}"
+        raise ValueError(msg)
+    if model_kind != BASELINE:
+        check_model_name(model_kind)
+        try:
+            from workbench.forecasting.base import make_forecaster
+
+            make_forecaster(model_kind)  # a missing extra raises here, before any fit
+        except MissingExtraError as exc:
+            if not fallback:
+                raise
+            reason = f"model {model_kind!r} unavailable ({exc}); used the declared fallback"
+        else:
+            from workbench.jobs.registry_models import forecast_with_registry
+
+            return forecast_with_registry(
+                cat, name, job, past, issue_time, targets, quantiles, model_kind=model_kind,
+                model_params=model_params, cases=cases,
+            )  # fmt: skip
     frame = seasonal_baseline(
         past, targets, job.season, quantiles, non_negative=job.kind in ("solar", "wind")
     )
     label = f"{BASELINE}_{job.season.days}d"
     if model_kind == BASELINE:
         return frame, label, {"model_source": "seasonal baseline (asked for)"}
-    why = f"seasonal baseline: forecasting model {model_kind!r} not available in this install"
-    return frame, label, {"model_source": why}
+    from workbench.jobs.context import record_degraded
+
+    record_degraded(reason)
+    return frame, label, {"model_source": f"seasonal baseline: {reason}", "degraded": reason}

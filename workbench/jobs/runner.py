@@ -2,20 +2,29 @@
 
 One attempt:
 
-1. resolve the parameters (defaults, ``-p`` overrides, ``today``/``yesterday``/``auto`` dates),
-   the run key and a new ``run_id``; record the run ``running`` in ``ops.job_runs``;
+1. resolve the parameters (defaults, ``-p`` overrides, ``today``/``yesterday``/``auto`` dates)
+   to their canonical form, then the run key and a new ``run_id``; record the run ``running``
+   in ``ops.job_runs`` with a lease (host, pid, ``lease_expires_at``) that a heartbeat thread
+   renews while the notebook runs;
 2. execute the notebook in a child process (its own process group) with ``run_id`` and
-   ``run_key`` injected, saving it to ``WORKBENCH_HOME/runs/<job>/<run_id>.ipynb`` cell by cell;
+   ``run_key`` injected, saving it to ``WORKBENCH_HOME/runs/<job>/<run_id>.ipynb`` cell by cell.
+   The child dies with the runner: on Linux it asks for ``SIGKILL`` when its parent dies
+   (``prctl(PR_SET_PDEATHSIG)`` in ``preexec_fn``), and its kernel exits when the child is gone
+   (ipykernel's parent poller); a publish whose runner is gone is refused anyway
+   (:func:`workbench.jobs.context.publish` checks, inside its transaction);
    the child's output goes to ``<run_id>.log`` beside it. A marimo notebook (``.py``) runs
    through ``marimo export ipynb --include-outputs`` with the same parameters as CLI arguments
    (``-- --key=value``, read with ``mo.cli_args()``), so its executed copy is an .ipynb too;
 3. on the job's timeout, or a cancel (SIGTERM to the runner), stop the child and its kernel;
 4. read the sidecar the notebook wrote (:mod:`workbench.jobs.context`: rows, metrics), evaluate
-   the alert rules, and record the run ``succeeded`` or ``failed`` with the error of the failing
-   cell. A failed attempt is retried as the spec says, with exponential backoff.
+   the alert rules, and record the run ``succeeded``, ``degraded`` (a declared fallback was
+   used) or ``failed`` with the error of the failing cell and its failure kind. A failed
+   attempt is retried only when its kind is in the spec's ``retries.retry_on`` (transient failures),
+   with exponential backoff; each attempt's metrics say why it was or was not retried.
 
-The runner never writes gold itself: the notebook publishes its outputs in one transaction at
-its end, so a failed or killed run leaves gold unchanged.
+The runner never writes gold itself: the notebook publishes its outputs and the run's
+``ops.job_runs`` row in one transaction, so a failed or killed run leaves gold unchanged, and
+a run killed after that commit is on record as having published.
 """
 
 from __future__ import annotations
@@ -39,8 +48,14 @@ from zoneinfo import ZoneInfo
 
 from workbench.core.errors import WorkbenchError
 from workbench.jobs import registry
-from workbench.jobs.context import RUN_ID_ENV, RUN_KEY_ENV, SIDECAR_ENV, read_sidecar
-from workbench.jobs.registry import FAILED, RUNNING, SUCCEEDED, JobRun
+from workbench.jobs.context import (
+    RUN_ID_ENV,
+    RUN_KEY_ENV,
+    RUNNER_PID_ENV,
+    SIDECAR_ENV,
+    read_sidecar,
+)
+from workbench.jobs.registry import DEGRADED, FAILED, RUNNING, SUCCEEDED, JobRun
 from workbench.jobs.spec import JobSpec, JobSpecError
 
 log = logging.getLogger("workbench.jobs")
@@ -67,7 +82,8 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return bool(self.attempts) and self.last.status == SUCCEEDED
+        """The last attempt produced its outputs (``succeeded``, or ``degraded`` as declared)."""
+        return bool(self.attempts) and self.last.status in (SUCCEEDED, DEGRADED)
 
 
 def runs_dir(job: str) -> Path:
@@ -198,8 +214,8 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _notebook_error(path: Path) -> str | None:
-    """``Name: value (cell N)`` of the first error output in an executed notebook."""
+def _notebook_error(path: Path) -> tuple[str, str] | None:
+    """(exception class name, ``Name: value (cell N)``) of the first error output, or None."""
     if not path.exists():
         return None
     try:
@@ -211,8 +227,39 @@ def _notebook_error(path: Path) -> str | None:
             if out.get("output_type") == "error":
                 value = str(out.get("evalue", "")).strip().splitlines()
                 first = value[0] if value else ""
-                return f"{out.get('ename', 'Error')}: {first} (cell {i})"
+                ename = str(out.get("ename", "Error"))
+                return ename, f"{ename}: {first} (cell {i})"
     return None
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when the runner dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != parent:  # the runner died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _heartbeat(run_id: str, stop: threading.Event) -> None:
+    """Renew the run's lease every third of the lease until ``stop`` is set."""
+    from workbench.core.errors import WarehouseError
+
+    period = registry.lease_s() / 3
+    while not stop.wait(period):
+        try:
+            registry.heartbeat(run_id)
+        except WarehouseError as exc:  # the lock was busy for long: the next beat retries
+            log.warning("heartbeat of run %s not recorded: %s", run_id, exc)
 
 
 def _tail(path: Path, lines: int = 5) -> str:
@@ -229,8 +276,8 @@ def _execute(
     run_key: str,
     params: Mapping[str, Any],
     cancel: threading.Event,
-) -> tuple[str | None, dict[str, Any]]:
-    """Run the notebook; returns (error or None, sidecar)."""
+) -> tuple[str | None, str | None, dict[str, Any]]:
+    """Run the notebook; returns (error or None, failure kind or None, sidecar)."""
     import yaml
 
     out = Path(run.notebook_path)
@@ -244,12 +291,14 @@ def _execute(
         SIDECAR_ENV: str(sidecar),
         RUN_ID_ENV: run.run_id,
         RUN_KEY_ENV: run_key,
+        RUNNER_PID_ENV: str(os.getpid()),
         "PYTHONUNBUFFERED": "1",
     }
     env.setdefault("MPLBACKEND", "Agg")
     command = _command(spec, out, params_file, injected)
     deadline = time.monotonic() + spec.timeout_s
     error: str | None = None
+    kind: str | None = None
     with logfile.open("w") as logf:
         proc = subprocess.Popen(
             command,
@@ -257,26 +306,58 @@ def _execute(
             stderr=subprocess.STDOUT,
             env=env,
             cwd=str(spec.notebook_path().parent),
-            start_new_session=True,
+            start_new_session=True,  # its own process group: _stop reaches all of it
+            preexec_fn=_die_with_parent(),
         )
-        while proc.poll() is None:
-            if cancel.is_set():
-                _stop(proc)
-                error = "cancelled: the runner was asked to stop (SIGTERM) during the run"
-                break
-            if time.monotonic() > deadline:
-                _stop(proc)
-                error = f"timed out after {spec.timeout} (the job's timeout)"
-                break
-            cancel.wait(0.1)
+        beat_stop = threading.Event()
+        beat = threading.Thread(target=_heartbeat, args=(run.run_id, beat_stop), daemon=True)
+        beat.start()
+        try:
+            while proc.poll() is None:
+                if cancel.is_set():
+                    _stop(proc)
+                    error = "cancelled: the runner was asked to stop (SIGTERM) during the run"
+                    kind = "cancelled"
+                    break
+                if time.monotonic() > deadline:
+                    _stop(proc)
+                    error = f"timed out after {spec.timeout} (the job's timeout)"
+                    kind = "timeout"
+                    break
+                cancel.wait(0.1)
+        finally:
+            beat_stop.set()
+            beat.join()
     params_file.unlink(missing_ok=True)
     side = read_sidecar(sidecar)
-    if error is None and proc.returncode != 0:
-        cell = _notebook_error(out)
-        error = cell or f"exit code {proc.returncode}: {_tail(logfile)}"
-    elif error is None and spec.is_marimo():
-        error = _notebook_error(out)  # marimo export may exit 0 with a failed cell
-    return error, side
+    cell = None
+    if error is None and (proc.returncode != 0 or spec.is_marimo()):
+        cell = _notebook_error(out)  # marimo export may exit 0 with a failed cell
+    if cell is not None:
+        ename, error = cell
+        kind = "warehouse_locked" if ename == "WarehouseLockedError" else ename
+    elif error is None and proc.returncode != 0:
+        tail = _tail(logfile)
+        error = f"exit code {proc.returncode}: {tail}"
+        died = "DeadKernelError" in tail or "Kernel died" in tail or proc.returncode < 0
+        kind = "kernel_died" if died else "exit_code"
+    return error, kind, side
+
+
+def retry_decision(spec: JobSpec, attempt: int, kind: str | None) -> tuple[bool, str]:
+    """Whether a failed attempt is retried, and why (recorded in the attempt's metrics)."""
+    on = spec.retries.retry_on
+    if kind in (None, "cancelled"):
+        return False, "not retried: the run was cancelled" if kind else "not retried"
+    if kind not in on:
+        return False, f"not retried: {kind!r} is not a transient failure in retries.retry_on {on}"
+    if attempt > spec.retries.max:
+        return False, f"not retried: {kind!r} is transient but retries.max is {spec.retries.max}"
+    delay = spec.retries.delay_s(attempt)
+    return (
+        True,
+        f"retry {attempt} of {spec.retries.max} in {delay:g} s: {kind!r} is in retries.retry_on",
+    )
 
 
 def run_once(
@@ -301,24 +382,35 @@ def run_once(
         parameters={**params, "run_key": run_key},
         started_at=started,
         notebook_path=str(folder / f"{run_id}.ipynb"),
-        metrics={**registry.runner_identity(), "attempt": attempt},
+        metrics={**registry.runner_identity(started), "attempt": attempt},
     )
     registry.record(run)
     t0 = time.perf_counter()
     try:
-        error, side = _execute(spec, run, run_key, params, cancel)
-    except Exception as exc:  # the runner itself failed: still record the run
-        error, side = f"the runner failed: {type(exc).__name__}: {exc}", {"metrics": {}, "rows": {}}
+        error, kind, side = _execute(spec, run, run_key, params, cancel)
+    except Exception as exc:  # the runner itself failed: still record the run, then re-raise
+        run.status, run.error, run.ended_at = FAILED, f"the runner failed: {exc}", now()
+        run.metrics = {**run.metrics, "failure_kind": "runner_error"}
+        registry.finish(run)
+        raise
     metrics = {**side["metrics"], "attempt": attempt, "rows_by_table": side["rows"]}
     alerts = [msg for a in spec.alerts if (msg := a.fired(metrics))] if error is None else []
     metrics["alerts"] = alerts
-    run.status = FAILED if error else SUCCEEDED
+    if error:
+        retry, why = retry_decision(spec, attempt, kind)
+        metrics.update(failure_kind=kind, retried=retry, retry_reason=why)
+        run.status = FAILED
+    elif side["degraded"]:
+        run.status = DEGRADED
+        error = "degraded: " + "; ".join(side["degraded"])
+    else:
+        run.status = SUCCEEDED
     run.error = error
     run.ended_at = now()
     run.duration_s = time.perf_counter() - t0
     run.rows_written = sum(side["rows"].values())  # what was published, even by a failed run
-    run.metrics = metrics
-    registry.record(run)
+    run.metrics = {**metrics, **{k: run.metrics[k] for k in ("runner_host", "runner_pid")}}
+    registry.finish(run)  # keeps what the publish recorded with gold
     for msg in alerts:
         log.warning("alert on job %s (run %s): %s", spec.name, run_id, msg)
     return run, alerts
@@ -355,17 +447,16 @@ def run_job(
         result.alerts = alerts
         if on_attempt is not None:
             on_attempt(run)
-        if run.status == SUCCEEDED:
+        if run.status != FAILED:
             break
         if cancel.is_set():
             result.cancelled = True
             break
-        if attempt <= spec.retries.max:
-            delay = spec.retries.delay_s(attempt)
-            log.warning(
-                "job %s failed (%s); retry %d in %.1f s", spec.name, run.error, attempt, delay
-            )
-            if cancel.wait(delay):
-                result.cancelled = True
-                break
+        if not run.metrics.get("retried"):
+            break
+        delay = spec.retries.delay_s(attempt)
+        log.warning("job %s failed (%s); %s", spec.name, run.error, run.metrics["retry_reason"])
+        if cancel.wait(delay):
+            result.cancelled = True
+            break
     return result

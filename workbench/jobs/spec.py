@@ -12,10 +12,16 @@ A spec promotes a notebook to a scheduled job without rewriting it::
     run_key: "{job}:{issue_date}"                 # a rerun with the same key replaces its rows
     schedule: {cron: "0 10 * * *", timezone: America/Chicago, catchup: latest, max_catchup: 3}
     timeout: 10min
-    retries: {max: 2, backoff: 30s, factor: 2}
+    retries: {max: 2, backoff: 30s, factor: 2, retry_on: [warehouse_locked]}  # transient only
     outputs: [gold.load_forecasts, gold.fact_load]
     alerts:
       - {metric: mape_day_ahead_pct, above: 5}
+
+A forecast job's ``model`` parameter declares ``choices_from: forecast_models``: an unknown
+name is refused before anything runs, listing the valid ones. There is no implicit fallback:
+a spec that wants the seasonal baseline when the model's optional dependency is missing says
+so with a parameter ``fallback: {type: str, default: seasonal_baseline, choices:
+["", seasonal_baseline]}``, and such a run is recorded ``degraded`` with the reason.
 
 Validation is strict like the catalog's: unknown keys are rejected, and every problem names the
 file and the key.
@@ -63,6 +69,9 @@ class Parameter(_Strict):
     default: Any = None
     description: str | None = None
     choices: list[Any] | None = None
+    #: choices computed at run time: ``forecast_models`` = the model factory's names
+    #: (:func:`workbench.jobs.models.model_choices`) and its ``sktime:<ClassName>`` prefix rule
+    choices_from: Literal["forecast_models"] | None = None
     min: float | None = None
     max: float | None = None
 
@@ -76,19 +85,25 @@ class Parameter(_Strict):
         if (self.min is not None or self.max is not None) and self.type not in ("int", "float"):
             msg = f"min/max apply to int and float parameters; found type {self.type!r}"
             raise ValueError(msg)
+        if self.choices_from is not None and (self.type != "str" or self.choices is not None):
+            msg = "choices_from applies to a str parameter without fixed choices"
+            raise ValueError(msg)
         return self
 
 
-def coerce(param: Parameter, value: Any, name: str) -> Any:
-    """Turn a value (from YAML or ``-p key=value`` text) into the parameter's type, or raise.
+def coerce(param: Parameter, value: Any, name: str, *, dynamic: bool = False) -> Any:
+    """Turn a value (from YAML or ``-p key=value`` text) into its canonical typed form, or raise.
 
-    Dates stay ISO strings (``YYYY-MM-DD``) or one of :data:`DATE_KEYWORDS`, since notebooks
-    receive JSON-able values.
+    Canonical, so that equal values give equal run keys: dates become ISO strings
+    (``20241228`` and ``2024-12-28`` both give ``"2024-12-28"``) or stay one of
+    :data:`DATE_KEYWORDS`; ints and floats become numbers, text is stripped. With ``dynamic``
+    (at run time, not when a spec is loaded) ``choices_from`` is checked too, which imports
+    the model factory.
     """
     kind = param.type
     try:
         if kind == "str":
-            out: Any = str(value)
+            out: Any = str(value).strip()
         elif kind == "bool":
             if isinstance(value, bool):
                 out = value
@@ -107,10 +122,8 @@ def coerce(param: Parameter, value: Any, name: str) -> Any:
                 raise ValueError
             out = float(value)
         else:  # date
-            text = value.isoformat() if isinstance(value, date) else str(value)
-            if text not in DATE_KEYWORDS:
-                date.fromisoformat(text)
-            out = text
+            text = value.isoformat() if isinstance(value, date) else str(value).strip()
+            out = text if text in DATE_KEYWORDS else date.fromisoformat(text).isoformat()
     except (TypeError, ValueError):
         extra = f" or one of {list(DATE_KEYWORDS)}" if kind == "date" else ""
         msg = f"parameter {name!r}: expected a {kind}{extra}; found {value!r}"
@@ -118,6 +131,10 @@ def coerce(param: Parameter, value: Any, name: str) -> Any:
     if param.choices is not None and out not in param.choices:
         msg = f"parameter {name!r}: expected one of {param.choices}; found {out!r}"
         raise JobSpecError(msg)
+    if dynamic and param.choices_from == "forecast_models":
+        from workbench.jobs.models import check_model_name
+
+        check_model_name(out, name)
     if param.min is not None and out < param.min:
         msg = f"parameter {name!r}: expected at least {param.min:g}; found {out!r}"
         raise JobSpecError(msg)
@@ -158,12 +175,46 @@ class Schedule(_Strict):
         return value
 
 
+#: Failure kinds the runner recognises (besides exception class names such as ``OSError``).
+TRANSIENT_KINDS = ("warehouse_locked", "kernel_died", "timeout")
+
+
 class Retries(_Strict):
-    """Retry a failed run up to ``max`` times, waiting ``backoff`` × ``factor`` ** attempt."""
+    """Retry a failed run up to ``max`` times, waiting ``backoff`` × ``factor`` ** attempt.
+
+    Only failures listed in ``retry_on`` are retried: a kind of :data:`TRANSIENT_KINDS`
+    (``warehouse_locked``: the warehouse file was held by another writer too long;
+    ``kernel_died``: the notebook's process died; ``timeout``: the job's timeout) or the class
+    name of the exception a cell raised (``ConnectionError``). Anything else — a data or
+    validation error such as no history before the issue date — fails at once.
+    """
 
     max: int = Field(default=0, ge=0, le=10)
     backoff: str = "10s"
     factor: float = Field(default=2.0, ge=1.0)
+    retry_on: list[str] = Field(default_factory=list)
+
+    @field_validator("retry_on")
+    @classmethod
+    def _kinds(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if v not in TRANSIENT_KINDS and not re.match(r"^[A-Z]\w*$", v)]
+        if bad:
+            msg = (
+                f"expected failure kinds {list(TRANSIENT_KINDS)} or exception class names "
+                f"(CamelCase); found {bad}"
+            )
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _declared(self) -> Retries:
+        if self.max > 0 and not self.retry_on:
+            msg = (
+                f"retries.max is {self.max} but retries.retry_on is empty; expected the "
+                "transient failures to retry, e.g. retry_on: [warehouse_locked, kernel_died]"
+            )
+            raise ValueError(msg)
+        return self
 
     @field_validator("backoff")
     @classmethod
@@ -266,7 +317,7 @@ class JobSpec(_Strict):
             msg = f"parameters {sorted(reserved)} are set by the runner; rename them"
             raise ValueError(msg)
         if self.run_key is not None:
-            fields = {f for _, f, _, _ in string.Formatter().parse(self.run_key) if f}
+            fields = _run_key_fields(self.run_key)
             unknown = fields - set(self.parameters) - {"job"}
             if unknown:
                 msg = (
@@ -322,7 +373,7 @@ class JobSpec(_Strict):
             if raw is None:
                 msg = f"job {self.name!r}: parameter {name!r} has no default; pass -p {name}=…"
                 raise JobSpecError(msg)
-            values[name] = coerce(param, raw, name)
+            values[name] = coerce(param, raw, name, dynamic=True)
         return values
 
     def key_for(self, values: dict[str, Any]) -> str:
@@ -331,6 +382,30 @@ class JobSpec(_Strict):
             return self.run_key.format(job=self.name, **values)
         parts = ",".join(f"{k}={values[k]}" for k in sorted(values))
         return f"{self.name}:{parts}" if parts else self.name
+
+
+def _run_key_fields(template: str) -> set[str]:
+    """The plain ``{name}`` fields of a run key template; anything fancier is refused."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        msg = f"run_key {template!r}: expected a template like '{{job}}:{{issue_date}}'; {exc}"
+        raise ValueError(msg) from None
+    fields = set()
+    for _, field_name, spec, conversion in parsed:
+        if field_name is None:
+            continue
+        if not re.match(r"^[a-z_][a-z0-9_]*$", field_name) or spec or conversion:
+            shown = (
+                field_name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            )
+            msg = (
+                f"run_key {template!r}: expected plain fields such as {{issue_date}}; found "
+                f"{{{shown}}} (nested fields, indexes, formats and conversions are not allowed)"
+            )
+            raise ValueError(msg)
+        fields.add(field_name)
+    return fields
 
 
 def _problems(exc: ValidationError) -> list[str]:
@@ -359,7 +434,10 @@ def parse_job_spec(raw: Any, source: str = "<spec>") -> JobSpec:
     try:
         spec = JobSpec.model_validate({**raw, "source": source})
     except ValidationError as exc:
-        lines = "\n".join(f"  - {p}" for p in _problems(exc))
+        problems = _problems(exc)
+        if len(problems) == 1:  # one line, as the CLI prints it
+            raise JobSpecError(f"{source}: invalid job spec: {problems[0]}") from None
+        lines = "\n".join(f"  - {p}" for p in problems)
         raise JobSpecError(f"{source}: invalid job spec:\n{lines}") from None
     except JobSpecError as exc:
         raise JobSpecError(f"{source}: {exc}") from None

@@ -41,6 +41,7 @@ horizon_hours = 48  # hourly targets from the next local midnight
 train_days = 180  # history the model sees [d]
 model = "lightgbm"  # a workbench.forecasting model name, or seasonal_baseline
 model_params = '{"issues_per_day": 1}'  # JSON: keyword arguments of the model
+fallback = ""  # seasonal_baseline only if the spec declares it (the run is then degraded)
 run_id = "manual"
 run_key = "day_ahead_load:manual"
 
@@ -72,6 +73,7 @@ result = run_forecast(
     train_days=train_days,
     model=model,
     model_params=model_params,
+    fallback=fallback or None,
 )
 result.metrics
 

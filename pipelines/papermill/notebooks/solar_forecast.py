@@ -40,6 +40,7 @@ horizon_hours = 48  # hourly targets from the next local midnight
 train_days = 28  # history the model sees [d]
 model = "seasonal_naive"  # a workbench.forecasting model name, or seasonal_baseline
 model_params = "{}"  # JSON: keyword arguments of the model
+fallback = ""  # seasonal_baseline only if the spec declares it (the run is then degraded)
 run_id = "manual"
 run_key = "solar_forecast:manual"
 
@@ -69,6 +70,7 @@ result = run_forecast(
     train_days=train_days,
     model=model,
     model_params=model_params,
+    fallback=fallback or None,
 )
 result.metrics
 
