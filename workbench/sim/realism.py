@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import DataAccessError, WorkbenchError
 
 RT_STEP_H = 5 / 60  # hours per real-time interval
 DAYS_PER_YEAR = 365.25
@@ -122,7 +122,7 @@ def realism_table(cat: Any) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"metric": metric.name, "low": metric.low, "high": metric.high}
         try:
             value = float(measures[metric.name]())
-        except MetricUnavailableError as exc:
+        except (MetricUnavailableError, DataAccessError) as exc:  # nothing to measure on
             row.update(value=None, ok=False, reason=str(exc))
         else:
             row.update(value=value, ok=_in_range(value, metric.low, metric.high))
