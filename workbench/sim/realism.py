@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.core.errors import DataAccessError, WorkbenchError
+from workbench.core.extras import require
 
 RT_STEP_H = 5 / 60  # hours per real-time interval
 DAYS_PER_YEAR = 365.25
@@ -462,13 +463,13 @@ class _Context:
         ix = np.abs(xs[None, :] - px[:, None]).argmin(axis=1)
         iy = np.abs(ys[None, :] - py[:, None]).argmin(axis=1)
         times = pd.DatetimeIndex(cube["time"].values).tz_localize("UTC")
-        refl = np.stack(
-            [
-                cube["reflectance"].isel(x=int(i), y=int(j)).values
-                for i, j in zip(ix, iy, strict=True)
-            ],
-            axis=1,
-        )  # (time, plant)
+        xr = require("xarray", feature="the realism table")
+        refl = (
+            cube["reflectance"]
+            .isel(y=xr.DataArray(iy, dims="plant"), x=xr.DataArray(ix, dims="plant"))
+            .transpose("time", "plant")
+            .values
+        )  # (time, plant), one pass over the frames
         gen = self.cat.read(
             "bronze.raw_generation",
             start=times.min().floor("5min"),
