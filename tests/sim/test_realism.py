@@ -263,3 +263,22 @@ def test_realism_table_through_the_catalog(catalog):
         assert rows[name]["ok"] is False, name
         assert rows[name]["reason"], name
     assert "generator_trip" in rows["trip_nadir_delay_s_median"]["reason"]
+
+
+# ------------------------------------------------------------------------------- a real build
+@pytest.mark.slow
+def test_two_years_of_simulated_grid_pass_every_realism_row(catalog):
+    """Builds bronze for the ``realism`` profile (the demo's two years of system data, an hour
+    of PMUs with trips and oscillations, two satellite days) and measures the table."""
+    from workbench.sim.build import build_lakehouse
+    from workbench.sim.profiles import get_profile
+
+    build_lakehouse(catalog, get_profile("realism"), seed=42)
+    table = realism_table(catalog)
+    assert [row["metric"] for row in table] == [m.name for m in METRICS]
+    failing = [
+        f"{r['metric']}={r['value']} (range {r['low']}..{r['high']}) {r.get('reason', '')}"
+        for r in table
+        if not r["ok"]
+    ]
+    assert not failing, "\n".join(failing)
