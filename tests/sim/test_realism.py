@@ -268,8 +268,8 @@ def test_realism_table_through_the_catalog(catalog):
 # ------------------------------------------------------------------------------- a real build
 @pytest.mark.slow
 def test_two_years_of_simulated_grid_pass_every_realism_row(catalog):
-    """Builds bronze for the ``realism`` profile (the demo's two years of system data, an hour
-    of PMUs with trips and oscillations, two satellite days) and measures the table."""
+    """Builds bronze for the ``realism`` profile (the demo's two years of system data, PMU hour
+    and satellite week; few SCADA assets and meters) and measures the table."""
     from workbench.sim.build import build_lakehouse
     from workbench.sim.profiles import get_profile
 

@@ -2,8 +2,8 @@
 
 ``ci`` runs in seconds for tests, ``demo`` is the lakehouse of ``make demo`` (about two years
 of system data), ``large`` is benchmark scale (a day of 1M meters, 1,000 PMUs for an hour),
-``realism`` the demo's two years of system data, PMU hour and satellite days with little else
-(what the realism table needs, for its slow test).
+``realism`` the demo with few SCADA assets and meters: its system data, PMU hour and satellite
+week are the demo's (same seed, same figures), what the realism table measures (its slow test).
 """
 
 from __future__ import annotations
@@ -61,13 +61,13 @@ PROFILES: dict[str, Profile] = {
         days=730,
         scada_days=1,
         scada_assets=4,
-        pmu_count=12,
+        pmu_count=40,
         pmu_rate_hz=30,
         pmu_minutes=60,
         pmu_events=6,
         meter_count=20,
         meter_days=1,
-        satellite_days=2,
+        satellite_days=7,
         satellite_size=128,
     ),
     "large": Profile(
