@@ -15,6 +15,7 @@ from workbench.sim.realism import (
     nadir_delays,
     oscillation_amplitude_hz,
     realism_table,
+    to_cube_crs,
     winter_morning_ratio,
 )
 
@@ -87,6 +88,14 @@ def test_winter_morning_ratio_skips_weekends_and_holidays():
     )
     load = np.where(off & local.hour.isin([11, 12, 13]), 5000.0, load)
     assert winter_morning_ratio(pd.Series(load, index=idx), TZ) == pytest.approx(1.1)
+
+
+def test_plants_project_onto_the_simulator_grid_only():
+    x, y = to_cube_crs([-96.0, -96.0], [23.0, 33.0], "EPSG:5070")  # origin; due north of it
+    np.testing.assert_allclose([x[0], y[0], x[1]], 0.0, atol=1e-6)
+    assert 1_100_000 < y[1] < 1_115_000  # ten degrees of latitude [m]
+    with pytest.raises(MetricUnavailableError, match="EPSG:5070"):
+        to_cube_crs([-96.0], [30.0], 'PROJCS["WGS 84 / UTM zone 14N",GEOGCS["WGS 84"]]')
 
 
 # ------------------------------------------------------------------------------- through a catalog

@@ -218,6 +218,27 @@ def clear_sky_ghi(times: pd.DatetimeIndex, lat: float, lon: float) -> np.ndarray
     return Location(lat, lon).get_clearsky(times, model="ineichen")["ghi"].to_numpy()
 
 
+def to_cube_crs(lon: Any, lat: Any, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude/latitude [deg] to x/y [m] of the satellite cube, whose CRS must be the
+    simulator's EPSG:5070 (NAD83 / Conus Albers; the projection is the simulator's own, equal to
+    PROJ's to the nanometre).
+
+    Raises
+    ------
+    MetricUnavailableError
+        For any other CRS (``workbench.sim`` does not use PROJ; see
+        ``workbench.io.satellite.lonlat_to_crs``).
+    """
+    from workbench.sim.satellite import albers_forward
+
+    wkt = str(crs).replace(" ", "")
+    if not (wkt.upper() == "EPSG:5070" or wkt.endswith('AUTHORITY["EPSG","5070"]]')):
+        name = str(crs).split('"')[1] if str(crs).count('"') >= 2 else str(crs)[:60]
+        msg = f"expected the satellite cube in EPSG:5070 (the simulator's grid); found {name}"
+        raise MetricUnavailableError(msg)
+    return albers_forward(np.asarray(lon, float), np.asarray(lat, float))
+
+
 def winter_morning_ratio(system: pd.Series, tz: str) -> float:
     """Mean hourly system load over local hour-starts 7-8 / over 11-13 on winter weekdays.
 
@@ -434,8 +455,6 @@ class _Context:
 
     # -- solar and satellite
     def satellite_corr(self) -> float:
-        from workbench.io.satellite import lonlat_to_crs
-
         cube = self.cat.scan("bronze.satellite")
         crs = cube.attrs.get("crs") or cube.attrs.get("crs_wkt")
         if not crs:
@@ -447,7 +466,7 @@ class _Context:
         plants = assets[assets.technology == "solar"].reset_index(drop=True)
         if plants.empty:
             raise MetricUnavailableError("expected solar plants in bronze.raw_assets; found none")
-        px, py = lonlat_to_crs(plants["longitude"], plants["latitude"], crs)
+        px, py = to_cube_crs(plants["longitude"], plants["latitude"], crs)
         dx, dy = abs(xs[1] - xs[0]) / 2, abs(ys[1] - ys[0]) / 2
         inside = (
             (px >= xs.min() - dx)

@@ -272,7 +272,7 @@ def _price_duration(path: Path, cat: Any) -> dict[str, float]:
 def _satellite_frame(path: Path, cat: Any, assets: pd.DataFrame, tz: str) -> str:
     """The frame nearest local noon on the middle day, on projected axes [km], with the solar
     and wind plants marked where they fall; returns its time."""
-    from workbench.io.satellite import lonlat_to_crs
+    from workbench.sim.realism import to_cube_crs
 
     sat = cat.scan("bronze.satellite")
     times = pd.DatetimeIndex(sat.time.values).tz_localize("UTC")
@@ -298,7 +298,7 @@ def _satellite_frame(path: Path, cat: Any, assets: pd.DataFrame, tz: str) -> str
         fleet = assets[assets.technology == tech]
         if fleet.empty or not crs:
             continue
-        px, py = lonlat_to_crs(fleet["longitude"], fleet["latitude"], crs)
+        px, py = to_cube_crs(fleet["longitude"], fleet["latitude"], crs)
         ax.scatter(
             px / 1000.0, py / 1000.0, marker=marker, s=40, c=colour, edgecolors="k", label=tech
         )
