@@ -12,6 +12,7 @@ from workbench.sim.scada import (
     DEFAULT_FAULT_RATES,
     GOOD_CODES,
     SCADA_COLUMNS,
+    SILENT_FAULTS,
     SUSPECT_CODES,
     iter_scada,
     simulate_scada,
@@ -267,3 +268,104 @@ def test_bad_arguments_are_explained():
         )
     with pytest.raises(WorkbenchError, match="end after start"):
         simulate_scada(GEN, ASSETS, END, START, 2.0, np.random.default_rng(0))
+
+
+# ------------------------------------------------------------------ faults rules cannot catch
+SILENT_RATES = dict.fromkeys(DEFAULT_FAULT_RATES, 0.0)
+
+
+def _silent(kind: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The same scans without faults and with only ``kind`` (the clean values are drawn before
+    any fault, so the two runs differ exactly where the labels say)."""
+    clean, none = simulate_scada(GEN, ASSETS, START, END, 2.0, np.random.default_rng(5),
+                                 fault_rates=SILENT_RATES)  # fmt: skip
+    assert none.empty
+    faulty, events = simulate_scada(GEN, ASSETS, START, END, 2.0, np.random.default_rng(5),
+                                    fault_rates={**SILENT_RATES, kind: 8.0})  # fmt: skip
+    both = clean.merge(faulty, on=["asset_id", "timestamp"], suffixes=("_clean", ""))
+    assert len(both) == len(clean) == len(faulty)
+    return both, events, clean
+
+
+@pytest.mark.parametrize("kind", SILENT_FAULTS)
+def test_silent_faults_keep_good_codes_and_change_only_their_window(kind):
+    both, events, _ = _silent(kind)
+    assert len(events) > 3
+    assert set(events["event_type"]) == {kind}
+    assert (both["quality_code"] == both["quality_code_clean"]).all()
+    inside = np.zeros(len(both), bool)
+    for _, ev in events.iterrows():
+        inside |= (
+            (both["asset_id"] == ev["target_id"])
+            & (both["timestamp"] >= ev["start"])
+            & (both["timestamp"] < ev["end"])
+        ).to_numpy()
+    assert (both.loc[~inside, "value"] == both.loc[~inside, "value_clean"]).all()
+    changed = (both.loc[inside, "value"] != both.loc[inside, "value_clean"]).mean()
+    assert changed > (0.2 if kind == "intermittent_oscillation" else 0.5)  # bursts and gaps
+
+
+def _window(both: pd.DataFrame, ev: pd.Series) -> pd.DataFrame:
+    """The scans a label covers: ``end`` is the last affected scan + one 2-s interval."""
+    rows = _rows(both, ev).sort_values("timestamp")
+    return rows[rows["timestamp"] < ev["end"] - pd.Timedelta("1s")]
+
+
+def test_calibration_drift_ramps_the_gain():
+    both, events, _ = _silent("calibration_drift")
+    for _, ev in events.iterrows():
+        rows = _window(both, ev)
+        assert 0.04 <= abs(ev["magnitude"]) <= 0.12
+        cut = abs(ev["end"] - ev["end"].round("D")) < pd.Timedelta("5s") or ev["end"] >= END
+        assert cut or ev["end"] - ev["start"] >= pd.Timedelta("2h")  # or cut by the day's end
+        ramp = np.linspace(0.0, ev["magnitude"], len(rows))
+        np.testing.assert_allclose(rows["value"], rows["value_clean"] * (1 + ramp), atol=1.1e-3)
+
+
+def test_bias_step_is_a_constant_offset():
+    both, events, _ = _silent("bias_step")
+    cap = ASSETS.set_index("asset_id")["capacity_mw"]
+    for _, ev in events.iterrows():
+        rows = _window(both, ev)
+        assert 0.03 * cap[ev["target_id"]] <= abs(ev["magnitude"]) <= 0.15 * cap[ev["target_id"]]
+        np.testing.assert_allclose(
+            rows["value"] - rows["value_clean"], ev["magnitude"], atol=1.1e-3
+        )
+
+
+def test_stuck_with_noise_is_frozen_but_never_bit_identical():
+    both, events, _ = _silent("stuck_with_noise")
+    cap = ASSETS.set_index("asset_id")["capacity_mw"]
+    for _, ev in events.iterrows():
+        rows = _window(both, ev)
+        assert (rows["value"] - ev["magnitude"]).abs().max() <= 0.004 * cap[ev["target_id"]]
+        assert (rows["value"].diff() == 0).mean() < 0.05  # no flatline for the rules to see
+        cut = abs(ev["end"] - ev["end"].round("D")) < pd.Timedelta("5s") or ev["end"] >= END
+        assert cut or ev["end"] - ev["start"] >= pd.Timedelta("10min")
+
+
+def test_intermittent_oscillation_comes_in_bursts_of_the_labelled_amplitude():
+    both, events, _ = _silent("intermittent_oscillation")
+    for _, ev in events.iterrows():
+        diff = (_window(both, ev)["value"] - _window(both, ev)["value_clean"]).abs()
+        assert diff.max() <= ev["magnitude"] + 1e-3
+        assert diff.max() >= 0.8 * ev["magnitude"]
+        if ev["end"] - ev["start"] > pd.Timedelta("200s"):  # not cut short by the period's end
+            assert (diff < 1e-9).mean() > 0.05  # quiet gaps between the bursts
+
+
+def test_copied_from_asset_repeats_the_source_readings():
+    both, events, clean = _silent("copied_from_asset")
+    for _, ev in events.iterrows():
+        assert ev["detail"].startswith("source=")
+        source = ev["detail"].removeprefix("source=")
+        assert source != ev["target_id"]
+        rows = _window(both, ev)
+        src = clean[
+            (clean["asset_id"] == source)
+            & (clean["timestamp"] >= ev["start"] - pd.Timedelta("4s"))
+            & (clean["timestamp"] < ev["end"] + pd.Timedelta("4s"))
+        ]
+        assert rows["value"].isin(src["value"]).all()
+        error = (rows["value"] - rows["value_clean"]).abs().mean()
+        assert ev["magnitude"] == pytest.approx(error, rel=1e-6)

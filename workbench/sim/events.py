@@ -14,6 +14,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "start",
     "end",
     "magnitude",
+    "detail",
 )
 
 
@@ -21,12 +22,15 @@ def events_frame(records: Iterable[Mapping[str, Any]]) -> Any:
     """Build an ``ops.sim_events`` frame from dicts with keys :data:`EVENT_COLUMNS`
     (``event_id`` may be omitted: it is derived from source, type, target and start).
     ``start`` and ``end`` are UTC timestamps; ``magnitude`` a float in the event's own unit
-    (MW for trips and outages, Hz for oscillation frequency, etc.)."""
+    (MW for trips and outages, Hz for oscillation frequency, etc.); ``detail`` optional text
+    (e.g. ``source=<asset_id>`` of a ``copied_from_asset`` fault), null where not given."""
     import pandas as pd
 
     frame = pd.DataFrame(list(records), columns=list(EVENT_COLUMNS))
     if frame.empty:
-        return frame.astype({"start": "datetime64[ns, UTC]", "end": "datetime64[ns, UTC]"})
+        return frame.astype(
+            {"start": "datetime64[ns, UTC]", "end": "datetime64[ns, UTC]", "detail": "string"}
+        )
     frame["start"] = pd.to_datetime(frame["start"], utc=True)
     frame["end"] = pd.to_datetime(frame["end"], utc=True)
     frame["event_id"] = frame["event_id"].astype(object)
@@ -41,4 +45,5 @@ def events_frame(records: Iterable[Mapping[str, Any]]) -> Any:
         + frame.loc[missing, "start"].dt.strftime("%Y%m%dT%H%M%S.%f")
     )
     frame["magnitude"] = frame["magnitude"].astype("float64")
+    frame["detail"] = frame["detail"].astype(pd.StringDtype())
     return frame

@@ -1,7 +1,9 @@
 """Simulation profiles: how much of each source to generate.
 
 ``ci`` runs in seconds for tests, ``demo`` is the lakehouse of ``make demo`` (about two years
-of system data), ``large`` is benchmark scale (a day of 1M meters, 1,000 PMUs for an hour).
+of system data), ``large`` is benchmark scale (a day of 1M meters, 1,000 PMUs for an hour),
+``realism`` the demo with few SCADA assets and meters: its system data, PMU hour and satellite
+week are the demo's (same seed, same figures), what the realism table measures (its slow test).
 """
 
 from __future__ import annotations
@@ -50,6 +52,21 @@ PROFILES: dict[str, Profile] = {
         pmu_events=6,
         meter_count=3000,
         meter_days=30,
+        satellite_days=7,
+        satellite_size=128,
+    ),
+    "realism": Profile(
+        name="realism",
+        start=date(2023, 1, 1),
+        days=730,
+        scada_days=1,
+        scada_assets=4,
+        pmu_count=40,
+        pmu_rate_hz=30,
+        pmu_minutes=60,
+        pmu_events=6,
+        meter_count=20,
+        meter_days=1,
         satellite_days=7,
         satellite_size=128,
     ),

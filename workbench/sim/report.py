@@ -120,24 +120,8 @@ def build_report(cat: Any, out: str | Path) -> dict[str, Any]:
 
     _figure(out / "weekly_profile.png", weekly_profile, "Weekly shape")
 
-    offsets = pd.Series(local.index.map(lambda t: t.utcoffset()), index=local.index)
-    changes = offsets.index[offsets.ne(offsets.shift()) & offsets.shift().notna()]
-    if len(changes):
-        when = changes[0]
-        week = system[
-            (system.index >= when - pd.Timedelta(days=3))
-            & (system.index < when + pd.Timedelta(days=4))
-        ]
-
-        def dst(ax):
-            ax.plot(week.index.tz_convert("UTC").tz_localize(None), week.values, label="UTC axis")
-            ax.axvline(
-                when.tz_convert("UTC").tz_localize(None), color="k", ls="--", label="DST change"
-            )
-            ax.set_ylabel("system load [MW]")
-            ax.legend()
-
-        _figure(out / "dst_week.png", dst, "A DST week: the daily shape moves by one hour in UTC")
+    when = _dst_overlay(out / "dst_week.png", system, tz)
+    if when is not None:
         summary["dst_change"] = str(when)
 
     cf = _monthly_capacity_factors(cat, assets)
@@ -155,19 +139,7 @@ def build_report(cat: Any, out: str | Path) -> dict[str, Any]:
         out / "capacity_factors.png", capacity_factors, "Monthly solar and wind capacity factors"
     )
 
-    prices = cat.read("bronze.raw_market", where={"market": "RT"}, columns=["lmp_usd_per_mwh"])
-    sorted_prices = np.sort(prices["lmp_usd_per_mwh"].to_numpy())[::-1]
-    summary["rt_price_p50"] = float(np.median(sorted_prices))
-    summary["rt_price_max"] = float(sorted_prices[0])
-    summary["rt_negative_share"] = float((sorted_prices < 0).mean())
-
-    def duration(ax):
-        ax.plot(np.linspace(0, 100, len(sorted_prices)), sorted_prices)
-        ax.set_yscale("symlog", linthresh=100)
-        ax.set_xlabel("% of intervals")
-        ax.set_ylabel("RT LMP [$/MWh]")
-
-    _figure(out / "price_duration.png", duration, "Real-time price duration curve")
+    summary.update(_price_duration(out / "price_duration.png", cat))
 
     pmu = cat.scan("bronze.pmu")
     freq = pmu["frequency_hz"].isel(pmu=0).load().to_series()
@@ -200,19 +172,144 @@ def build_report(cat: Any, out: str | Path) -> dict[str, Any]:
 
     _figure(out / "frequency_events.png", traces, "Frequency after labelled events")
 
-    sat = cat.scan("bronze.satellite")
-    frame_sat = sat["reflectance"].isel(time=len(sat.time) // 2).load()
-
-    def satellite(ax):
-        ax.imshow(frame_sat.values, cmap="gray", vmin=0, vmax=1)
-        ax.set_xticks([])
-        ax.set_yticks([])
-
-    _figure(
-        out / "satellite_frame.png",
-        satellite,
-        f"Satellite frame {pd.Timestamp(frame_sat.time.values)}",
-        size=(6, 6),
-    )
+    summary["satellite_frame"] = _satellite_frame(out / "satellite_frame.png", cat, assets, tz)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
+
+
+def write_realism(cat: Any, out: str | Path) -> list[dict[str, Any]]:
+    """Measure the realism table (:func:`workbench.sim.realism.realism_table`) and write it to
+    ``out/realism.json``; returns the rows."""
+    from workbench.sim.realism import realism_table
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = realism_table(cat)
+    (out / "realism.json").write_text(json.dumps(rows, indent=2))
+    return rows
+
+
+def _dst_overlay(path: Path, system: pd.Series, tz: str) -> pd.Timestamp | None:
+    """Mean daily load shape of the week before and the week after the first DST change, on a
+    local and on a UTC clock: the same shape locally, shifted by one hour in UTC."""
+    local = system.index.tz_convert(tz)
+    offsets = pd.Series([t.utcoffset() for t in local], index=system.index)
+    changes = offsets.index[offsets.ne(offsets.shift()) & offsets.shift().notna()]
+    if not len(changes):
+        return None
+    when = changes[0]
+    week = pd.Timedelta(days=7)
+    before = system[(system.index >= when - week) & (system.index < when)]
+    after = system[(system.index >= when) & (system.index < when + week)]
+    plt = require("matplotlib.pyplot", feature="the realism report")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for ax, clock in zip(axes, (tz, "UTC"), strict=True):
+        for label, part, style in (("week before", before, "-"), ("week after", after, "--")):
+            hours = part.index.tz_convert(clock).hour
+            profile = part.groupby(hours).mean()
+            ax.plot(profile.index, profile.values, style, marker=".", label=label)
+        ax.set_xlabel(f"hour of day ({clock})")
+        ax.set_xticks(range(0, 24, 3))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[0].set_ylabel("mean system load [MW]")
+    axes[0].set_title("local clock: the shape stays put")
+    axes[1].set_title("UTC clock: the shape moves by one hour")
+    offset = when.tz_convert(tz)
+    fig.suptitle(f"DST change {offset:%Y-%m-%d %H:%M %Z}: the week before vs the week after")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return when
+
+
+def _price_duration(path: Path, cat: Any) -> dict[str, float]:
+    """Duration curve of every real-time LMP row, on a symlog axis (negatives and spikes to
+    thousands visible), with the top 2 % of intervals drawn again on a log share axis."""
+    prices = cat.read("bronze.raw_market", where={"market": "RT"}, columns=["lmp_usd_per_mwh"])
+    ordered = np.sort(prices["lmp_usd_per_mwh"].to_numpy(float))[::-1]
+    figures = {
+        "rt_price_p50": float(np.median(ordered)) if len(ordered) else None,
+        "rt_price_max": float(ordered[0]) if len(ordered) else None,
+        "rt_negative_share": float((ordered < 0).mean()) if len(ordered) else None,
+    }
+    share = (np.arange(len(ordered)) + 0.5) / max(len(ordered), 1) * 100.0
+    plt = require("matplotlib.pyplot", feature="the realism report")
+    fig, (full, top) = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    for ax in (full, top):
+        ax.plot(share, ordered, lw=1.5)
+        ax.set_yscale("symlog", linthresh=50, linscale=1.5)
+        ax.axhline(0, color="k", lw=0.8)
+        for level in (1000, 5000):
+            ax.axhline(level, color="tab:red", lw=0.6, ls=":")
+        ticks = [-1000, -250, -50, -25, 0, 25, 50, 100, 250, 1000, 2500, 5000]
+        ax.set_yticks(ticks, [f"{t:,}" for t in ticks])
+        low = min(-60.0, float(ordered[-1]) * 1.3) if len(ordered) else -60.0
+        high = max(6000.0, float(ordered[0]) * 1.3) if len(ordered) else 6000.0
+        ax.set_ylim(low, high)
+        ax.grid(alpha=0.3)
+    full.set_xlabel("% of (node, 5-min interval) rows at or above the price")
+    full.set_ylabel("RT LMP [$/MWh] (symlog: linear within ±50)")
+    full.set_title("all intervals")
+    if len(ordered):
+        full.annotate(
+            f"max {ordered[0]:,.0f}\nmedian {figures['rt_price_p50']:,.1f}\n"
+            f"negative {figures['rt_negative_share']:.1%}\nmin {ordered[-1]:,.1f}",
+            xy=(0.55, 0.65),
+            xycoords="axes fraction",
+        )
+    top.set_xscale("log")
+    top.set_xlim(share[0] if len(share) else 1e-4, 2.0)
+    top.set_xlabel("% of rows (log): the top 2 %")
+    top.set_title("scarcity tail")
+    fig.suptitle("Real-time price duration curve, all pricing nodes")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return figures
+
+
+def _satellite_frame(path: Path, cat: Any, assets: pd.DataFrame, tz: str) -> str:
+    """The frame nearest local noon on the middle day, on projected axes [km], with the solar
+    and wind plants marked where they fall; returns its time."""
+    from workbench.sim.realism import to_cube_crs
+
+    sat = cat.scan("bronze.satellite")
+    times = pd.DatetimeIndex(sat.time.values).tz_localize("UTC")
+    local = times.tz_convert(tz)
+    middle = local[len(local) // 2].normalize() + pd.Timedelta(hours=12.5)
+    k = int(np.abs((local - middle).total_seconds()).argmin())
+    frame = sat["reflectance"].isel(time=k).load()
+    xs, ys = sat["x"].values / 1000.0, sat["y"].values / 1000.0
+    dx, dy = abs(xs[1] - xs[0]) / 2, abs(ys[1] - ys[0]) / 2
+    crs = sat.attrs.get("crs", "")
+    plt = require("matplotlib.pyplot", feature="the realism report")
+    fig, ax = plt.subplots(figsize=(7.5, 7))
+    image = ax.imshow(
+        frame.values,
+        cmap="gray",
+        vmin=0,
+        vmax=1,
+        extent=(xs.min() - dx, xs.max() + dx, ys.min() - dy, ys.max() + dy),
+        origin="upper" if ys[0] > ys[-1] else "lower",
+    )
+    fig.colorbar(image, ax=ax, shrink=0.8, label="reflectance")
+    for tech, marker, colour in (("solar", "^", "gold"), ("wind", "o", "deepskyblue")):
+        fleet = assets[assets.technology == tech]
+        if fleet.empty or not crs:
+            continue
+        px, py = to_cube_crs(fleet["longitude"], fleet["latitude"], crs)
+        ax.scatter(
+            px / 1000.0, py / 1000.0, marker=marker, s=40, c=colour, edgecolors="k", label=tech
+        )
+    ax.set_xlim(xs.min() - dx, xs.max() + dx)
+    ax.set_ylim(ys.min() - dy, ys.max() + dy)
+    ax.set_xlabel("easting [km]")
+    ax.set_ylabel("northing [km]")
+    name = crs.split('"')[1] if crs.count('"') >= 2 else crs[:40]
+    ax.set_title(f"Satellite {times[k]:%Y-%m-%d %H:%M} UTC ({local[k]:%H:%M %Z})\n{name}")
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(times[k])

@@ -18,6 +18,23 @@ out_of_order   a 10 s - 5 min window buffered and flushed late       flush delay
 time_skew      the RTU clock is off: timestamps shifted              skew [s]
 ============== ==================================================== ==========================
 
+Faults that rules cannot catch (the rows look healthy: good quality codes, plausible values,
+no sentinel, no bit-identical run, no gap):
+
+======================== ========================================== ==========================
+event_type               what the rows show                         magnitude
+======================== ========================================== ==========================
+calibration_drift        gain error ramping from 0 over 2-8 h        final gain error [fraction]
+bias_step                a constant offset of 3-15 % of capacity     offset [MW]
+                         for 20 min - 3 h
+stuck_with_noise         a frozen value plus transducer-size noise   frozen value [MW]
+                         for 10 min - 2 h (never bit-identical)
+intermittent_oscillation bursts of a 12-60 s sine of 2-8 % of        amplitude [MW]
+                         capacity within 10-60 min
+copied_from_asset        another asset's readings for 30 min - 4 h   mean |copied - true| [MW]
+                         (``detail``: ``source=<asset_id>``)
+======================== ========================================== ==========================
+
 Quality codes follow the catalog: 0 or 192 good (the convention is per RTU protocol: a
 quarter of the assets send 0), 24 or 152 suspect, 8/16/64 bad; suspect and bad codes are mostly
 on faulty rows, with a light background of isolated ones. Rows come in landing order (sorted by
@@ -48,7 +65,21 @@ DEFAULT_FAULT_RATES: dict[str, float] = {
     "duplicate": 0.2,
     "out_of_order": 0.2,
     "time_skew": 0.04,
+    "calibration_drift": 0.05,
+    "bias_step": 0.1,
+    "stuck_with_noise": 0.1,
+    "intermittent_oscillation": 0.1,
+    "copied_from_asset": 0.05,
 }
+
+#: The fault types above whose rows keep good quality codes and plausible values.
+SILENT_FAULTS: tuple[str, ...] = (
+    "calibration_drift",
+    "bias_step",
+    "stuck_with_noise",
+    "intermittent_oscillation",
+    "copied_from_asset",
+)
 
 GOOD_CODES = (192, 0)
 SUSPECT_CODES = (24, 152)
@@ -216,6 +247,7 @@ def iter_scada(
             interval_s=interval_s,
             start=start_ts,
             ids=ids,
+            tech=tech,
             good_code=good_code,
             busy=np.zeros(value.shape, bool),
             records=records,
@@ -246,7 +278,9 @@ class _FaultContext:
                 return i0, i1
         return None
 
-    def label(self, kind: str, a: int, i0: int, i1: int, magnitude: float) -> None:
+    def label(
+        self, kind: str, a: int, i0: int, i1: int, magnitude: float, detail: str | None = None
+    ) -> None:
         nominal = self.stamp_s[a, [i0, i1 - 1]]
         self.records.append(
             {
@@ -257,6 +291,7 @@ class _FaultContext:
                 "start": self.start + pd.to_timedelta(round(nominal[0], 3), unit="s"),
                 "end": self.start + pd.to_timedelta(round(nominal[1] + self.interval_s, 3), "s"),
                 "magnitude": float(magnitude),
+                "detail": detail,
             }
         )
 
@@ -335,6 +370,74 @@ def _duplicate(ctx: _FaultContext, a: int) -> None:
     ctx.label("duplicate", a, i0, i1, float(ctx.repeats[a, i0:i1].sum() / 2))
 
 
+def _calibration_drift(ctx: _FaultContext, a: int) -> None:
+    if (run := ctx.window(a, 2 * 3600.0, 8 * 3600.0)) is None:
+        return
+    i0, i1 = run
+    gain = float(ctx.rng.choice([-1.0, 1.0]) * ctx.rng.uniform(0.04, 0.12))
+    ramp = np.linspace(0.0, gain, i1 - i0)
+    ctx.value[a, i0:i1] = np.round(ctx.value[a, i0:i1] * (1.0 + ramp), 3)
+    ctx.label("calibration_drift", a, i0, i1, gain)
+
+
+def _bias_step(ctx: _FaultContext, a: int) -> None:
+    if (run := ctx.window(a, 1200.0, 3 * 3600.0)) is None:
+        return
+    i0, i1 = run
+    offset = float(ctx.rng.choice([-1.0, 1.0]) * ctx.rng.uniform(0.03, 0.15) * ctx.capacity[a])
+    ctx.value[a, i0:i1] = np.round(ctx.value[a, i0:i1] + offset, 3)
+    ctx.label("bias_step", a, i0, i1, offset)
+
+
+def _stuck_with_noise(ctx: _FaultContext, a: int) -> None:
+    if (run := ctx.window(a, 600.0, 2 * 3600.0)) is None:
+        return
+    i0, i1 = run
+    stuck = float(ctx.value[a, i0])
+    noise = _MEASUREMENT_NOISE * ctx.capacity[a] * ctx.rng.standard_normal(i1 - i0)
+    ctx.value[a, i0:i1] = np.round(stuck + noise, 3)
+    ctx.label("stuck_with_noise", a, i0, i1, stuck)
+
+
+def _intermittent_oscillation(ctx: _FaultContext, a: int) -> None:
+    if (run := ctx.window(a, 600.0, 3600.0)) is None:
+        return
+    i0, i1 = run
+    amplitude = float(ctx.rng.uniform(0.02, 0.08) * ctx.capacity[a])
+    period_s = float(ctx.rng.uniform(max(12.0, 3 * ctx.interval_s), 60.0))
+    t = ctx.stamp_s[a, i0:i1]
+    on = np.zeros(i1 - i0, bool)  # bursts of 30-180 s, gaps of 30-300 s, starting with a burst
+    edge, burst = t[0], True
+    while edge <= t[-1]:
+        length = ctx.rng.uniform(30.0, 180.0) if burst else ctx.rng.uniform(30.0, 300.0)
+        if burst:
+            on |= (t >= edge) & (t < edge + length)
+        edge, burst = edge + length, not burst
+    wave = amplitude * np.sin(2 * np.pi * (t - t[0]) / period_s + ctx.rng.uniform(0, 2 * np.pi))
+    ctx.value[a, i0:i1] = np.round(ctx.value[a, i0:i1] + np.where(on, wave, 0.0), 3)
+    ctx.label("intermittent_oscillation", a, i0, i1, amplitude)
+
+
+def _copied_from_asset(ctx: _FaultContext, a: int) -> None:
+    others = [b for b in range(len(ctx.ids)) if b != a]
+    if not others or (run := ctx.window(a, 1800.0, 4 * 3600.0)) is None:
+        return
+    i0, i1 = run
+    same = [b for b in others if ctx.tech[b] == ctx.tech[a]]  # a like-for-like mapping error
+    for b in ctx.rng.permutation(same or others):
+        j1 = min(i1, int(ctx.counts[b]))
+        if j1 > i0 and not ctx.busy[b, i0:j1].any():
+            break
+    else:
+        ctx.busy[a, i0:i1] = False  # no clean source: give the window back, no fault
+        return
+    i1 = j1
+    copied = ctx.value[b, i0:i1].copy()
+    error = float(np.mean(np.abs(copied - ctx.value[a, i0:i1])))
+    ctx.value[a, i0:i1] = copied
+    ctx.label("copied_from_asset", a, i0, i1, error, detail=f"source={ctx.ids[b]}")
+
+
 _INJECT = {
     "out_of_range": _out_of_range,
     "spike": _spike,
@@ -343,6 +446,11 @@ _INJECT = {
     "out_of_order": _out_of_order,
     "dropout": _dropout,
     "duplicate": _duplicate,
+    "calibration_drift": _calibration_drift,
+    "bias_step": _bias_step,
+    "stuck_with_noise": _stuck_with_noise,
+    "intermittent_oscillation": _intermittent_oscillation,
+    "copied_from_asset": _copied_from_asset,
 }
 
 
