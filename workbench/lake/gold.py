@@ -167,12 +167,12 @@ def fact_generation(generation: ir.Table, assets: ir.Table) -> ir.Table:
     (``silver.generation.available``: false during a forced outage) [1];
     ``carbon_intensity`` is the technology's direct emission factor [tCO2/MWh].
     """
+    import ibis
+
+    up = ibis.ifelse(generation.available, 1.0, 0.0)  # PostgreSQL casts no boolean to float
     hourly = generation.group_by(
         asset_id=generation.asset_id, timestamp=_hour(generation.timestamp)
-    ).agg(
-        generation_mw=generation.generation_mw.mean(),
-        availability=generation.available.cast("float64").mean(),
-    )
+    ).agg(generation_mw=generation.generation_mw.mean(), availability=up.mean())
     a = assets.select(
         a_id=assets.asset_id,
         asset_type=assets.asset_type,
