@@ -1,7 +1,7 @@
 """silver → gold: the platform's facts and dimensions, plus mix, carbon and reliability.
 
 The five platform tables follow its published DDL column for column, names and order as
-published, extra columns after them (see ``/work/shared/DESIGN.md``, "gold DDL"):
+published, extra columns after them:
 
 * ``gold.fact_generation(timestamp, asset_id, asset_type, region, generation_mw, capacity_mw,
   capacity_factor, carbon_intensity, availability)`` + ``technology``;
@@ -14,9 +14,9 @@ published, extra columns after them (see ``/work/shared/DESIGN.md``, "gold DDL")
 * ``gold.dim_regions(region_id, region_name, iso_rto, timezone, population, area_sq_miles)``
   + ``zone``, ``latitude``, ``longitude``.
 
-DECIMAL columns are DOUBLE here (the warehouse's float64 holds every DECIMAL(12,4) value), the
-INTEGER ones BIGINT; timestamps are UTC (the DDL's TIMESTAMP_NTZ read as UTC). All transforms are
-Ibis expressions; hourly facts label the hour by its start (UTC).
+DECIMAL columns are DOUBLE here (15-16 significant digits, more than a DECIMAL(12,4) carries),
+the INTEGER ones BIGINT; timestamps are UTC (the DDL's TIMESTAMP_NTZ read as UTC). All
+transforms are Ibis expressions; hourly facts label the hour by its start (UTC).
 """
 
 from __future__ import annotations
