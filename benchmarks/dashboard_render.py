@@ -62,15 +62,20 @@ def build(home: Path, days: int) -> dict[str, int]:
     hourly = (
         five.set_index("timestamp").groupby("region_id")["load_mw"].resample("1h").mean()
     ).reset_index()
-    fact = hourly.rename(columns={"load_mw": "actual_load_mw"}).assign(
-        forecast_load_mw=np.nan, forecast_error=np.nan, temperature_f=70.0
+    fact = hourly.rename(columns={"load_mw": "actual_load_mw", "region_id": "region"}).assign(
+        zone="LZ_BENCH",
+        forecast_load_mw=np.nan,
+        forecast_error=np.nan,
+        temperature_f=70.0,
+        humidity_pct=50.0,
     )
     issues = pd.date_range("2024-01-01 15:00", periods=days - 2, freq="D", tz="UTC")
     forecasts = sample.load_forecasts(hourly, issues)
     regions = pd.DataFrame(
         {
             "region_id": list(REGIONS), "region_name": list(REGIONS), "iso_rto": "BENCH",
-            "timezone": "America/Chicago", "population": 1_000_000, "area_sq_km": 1000.0,
+            "timezone": "America/Chicago", "population": 1_000_000, "area_sq_miles": 386,
+            "zone": "LZ_BENCH", "latitude": 31.0, "longitude": -97.0,
         }
     )  # fmt: skip
     os.environ["WORKBENCH_HOME"] = str(home)

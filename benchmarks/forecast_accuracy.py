@@ -86,7 +86,7 @@ def catalog_usecases(models: list[str], days: int = 91) -> None:
     print(f"\n== catalog use cases ({what})")
     cat = open_catalog(read_only=True)
     regions = sorted(cat.read("gold.dim_regions")["region_id"])
-    nodes = sorted(cat.read("gold.fact_market_prices", columns=["node_id"])["node_id"].unique())
+    nodes = sorted(cat.read("gold.fact_market_prices", columns=["node"])["node"].unique())
     cases = [load_usecase(cat, r) for r in regions]
     cases += [price_usecase(cat, n, mk) for n in nodes for mk in ("DA", "RT")]
     summary: dict[str, list[tuple[str, dict]]] = {}

@@ -66,8 +66,9 @@ def backtests(prices: pd.DataFrame) -> pd.DataFrame:
 
     battery = Battery(100.0, 25.0, 0.9, initial_soc=0.5, cycles_per_day=1.0)
     rows = []
-    for node, group in prices.groupby("node_id"):
-        wide = group.pivot(index="timestamp", columns="market", values="lmp_price").asfreq("h")
+    for node, group in prices.groupby("node"):
+        wide = group.pivot(index="timestamp", columns="market_type", values="lmp_price")
+        wide = wide.asfreq("h")
         wide["naive"] = wide["RT"].shift(24)
         local = wide.index.tz_convert(TZ)
         whole = pd.Series(local.normalize(), index=wide.index)
@@ -156,7 +157,7 @@ def main() -> None:
     finally:
         cat.close()
     span = f"{prices['timestamp'].min():%Y-%m-%d} to {prices['timestamp'].max():%Y-%m-%d}"
-    print(f"data: {label} at {home}, {span}, {prices['node_id'].nunique()} nodes")
+    print(f"data: {label} at {home}, {span}, {prices['node'].nunique()} nodes")
     _, model_note = price_model_forecast(prices)
     print(f"LightGBM price model: {model_note}")
     t0 = time.perf_counter()

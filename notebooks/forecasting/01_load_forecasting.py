@@ -124,7 +124,7 @@ feats.set_index("step").loc[[1, 12, 24, 48], feature_columns(feats)].T.round(2)
 # ever be in production. Below: the forecast the first issue saw against what was observed.
 
 # %%
-observed = cat.read("gold.fact_load", start=data.y.index[0], where={"region_id": region})
+observed = cat.read("gold.fact_load", start=data.y.index[0], where={"region": region})
 observed = pd.Series(
     observed["temperature_f"].to_numpy(),
     index=pd.DatetimeIndex(pd.to_datetime(observed["timestamp"], utc=True)).as_unit("ns"),

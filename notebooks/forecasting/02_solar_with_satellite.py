@@ -88,12 +88,12 @@ t_start = time.perf_counter()
 # %%
 cat = open_catalog()
 assets = cat.read("gold.dim_assets")
-solar = assets[assets["asset_type"] == "solar"].set_index("asset_id")
+solar = assets[assets["technology"] == "solar"].set_index("asset_id")
 gen = cat.scan("gold.fact_generation")
 last = pd.Timestamp(gen.timestamp.max().to_pandas())
 last = last.tz_localize("UTC") if last.tz is None else last.tz_convert("UTC")
 tz = str(
-    cat.read("gold.dim_regions", where={"region_id": solar.loc[plant_id, "region_id"]})[
+    cat.read("gold.dim_regions", where={"region_id": solar.loc[plant_id, "region"]})[
         "timezone"
     ].iloc[0]
 )
@@ -112,7 +112,7 @@ def build(asset_id: str, satellite: bool | str = "auto"):
 
 case = build(plant_id)
 capacity = case.spec.capacity
-print(f"{plant_id}: {capacity:.0f} MW in {solar.loc[plant_id, 'region_id']} ({tz})")
+print(f"{plant_id}: {capacity:.0f} MW in {solar.loc[plant_id, 'region']} ({tz})")
 print(f"test: {len(issues)} issues at {issue_time} local, {issues[0]} .. {issues[-1]} (UTC)")
 print("inputs:", *case.notes, sep="\n  ")
 
@@ -288,7 +288,7 @@ for asset_id in fleet_ids:
     rows.append(
         {
             "asset_id": asset_id,
-            "region_id": solar.loc[asset_id, "region_id"],
+            "region": solar.loc[asset_id, "region"],
             "capacity_mw": c.spec.capacity,
             "nmae_pct": score_frame(r.forecasts, quantiles, c.spec.capacity)["nmae_pct"],
             "naive_nmae_pct": score_frame(base, quantiles, c.spec.capacity)["nmae_pct"],
@@ -300,7 +300,7 @@ fleet.sort_values("capacity_mw").round(2)
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4))
-for region, g in fleet.groupby("region_id"):
+for region, g in fleet.groupby("region"):
     ax.scatter(g["capacity_mw"], g["nmae_pct"], s=40, label=region)
 ax.scatter(fleet["capacity_mw"], fleet["naive_nmae_pct"], marker="x", color="grey",
            label="seasonal naive")  # fmt: skip
@@ -364,7 +364,7 @@ pts = ax.scatter(where.loc[done, "longitude"], where.loc[done, "latitude"],
 for asset_id, row in where.iterrows():
     ax.annotate(asset_id.removeprefix("SOLAR_"), (row["longitude"], row["latitude"]),
                 fontsize=7, xytext=(4, 4), textcoords="offset points")  # fmt: skip
-for region, g in where.groupby("region_id"):
+for region, g in where.groupby("region"):
     ax.text(g["longitude"].mean(), g["latitude"].mean() - 0.35, region, ha="center",
             fontsize=10, color="tab:red", alpha=0.7)  # fmt: skip
 ax.set_aspect(1 / np.cos(np.radians(where["latitude"].mean())))

@@ -80,7 +80,7 @@ t_start = time.perf_counter()
 # %%
 cat = open_catalog()
 asset = plant(cat, plant_id, "wind")
-tz = str(cat.read("gold.dim_regions", where={"region_id": asset["region_id"]})["timezone"].iloc[0])
+tz = str(cat.read("gold.dim_regions", where={"region_id": asset["region"]})["timezone"].iloc[0])
 gen = cat.scan("gold.fact_generation")
 last = pd.Timestamp(gen.timestamp.max().to_pandas())
 last = last.tz_localize("UTC") if last.tz is None else last.tz_convert("UTC")
@@ -100,7 +100,7 @@ def build(asset_id: str):
 case = build(plant_id)
 capacity = case.spec.capacity
 y = case.data.y
-print(f"{plant_id}: {capacity:.0f} MW in {asset['region_id']} ({tz})")
+print(f"{plant_id}: {capacity:.0f} MW in {asset['region']} ({tz})")
 print(f"test: {len(issues)} issues at {issue_time} local, {issues[0]} .. {issues[-1]} (UTC)")
 print(f"power curve fitted on {case.power_curve.pairs} hours before {issues[0]}")
 print("inputs:", *case.notes, sep="\n  ")
@@ -196,7 +196,7 @@ fig.tight_layout()
 # 2,200 MW plant compare on one scale.
 
 # %%
-wind_assets = cat.read("gold.dim_assets", where={"asset_type": "wind"}).set_index("asset_id")
+wind_assets = cat.read("gold.dim_assets", where={"technology": "wind"}).set_index("asset_id")
 fleet_ids = list(wind_assets.sort_values("capacity_mw").index)
 if fleet_size and fleet_size < len(fleet_ids):
     keep = np.linspace(0, len(fleet_ids) - 1, fleet_size).round().astype(int)
@@ -215,7 +215,7 @@ for asset_id in fleet_ids:
     rows.append(
         {
             "asset_id": asset_id,
-            "region_id": wind_assets.loc[asset_id, "region_id"],
+            "region": wind_assets.loc[asset_id, "region"],
             "capacity_mw": cap,
             "nmae_pct": score_frame(r.forecasts, quantiles, cap)["nmae_pct"],
             "persistence_nmae_pct": score_frame(p.forecasts, quantiles, cap)["nmae_pct"],
@@ -228,7 +228,7 @@ fleet.sort_values("capacity_mw").round(3)
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4))
-for region, g in fleet.groupby("region_id"):
+for region, g in fleet.groupby("region"):
     ax.scatter(g["capacity_mw"], g["nmae_pct"], s=40, label=f"LightGBM {region}")
 ax.scatter(fleet["capacity_mw"], fleet["persistence_nmae_pct"], marker="x", color="grey",
            label="persistence")  # fmt: skip

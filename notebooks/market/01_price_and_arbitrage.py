@@ -39,7 +39,7 @@
 # ## Parameters
 
 # %% tags=["parameters"]
-node = "BUS_WEST"  # node forecast and traded (node_id of gold.fact_market_prices)
+node = "BUS_WEST"  # node forecast and traded (node of gold.fact_market_prices)
 market = "DA"  # market of the forecast and the battery: DA or RT
 analysis_days = 28  # window of the LMP analytics: the last N days
 history_days = 365  # history read before the test period of the forecast
@@ -84,7 +84,7 @@ prices = read_prices(cat, start=end.normalize() - pd.Timedelta(days=analysis_day
 regions = cat.read("gold.dim_regions")
 tz = str(regions.set_index("region_id").loc[node_region(node), "timezone"])
 assets = cat.read("gold.dim_assets")
-centroids = assets.groupby("region_id")[["latitude", "longitude"]].mean()
+centroids = assets.groupby("region")[["latitude", "longitude"]].mean()
 print(f"{len(prices):,} price rows, {prices['timestamp'].min()} .. {prices['timestamp'].max()}")
 print(
     prices.groupby("market").size().rename("rows").to_dict(), "| nodes:", prices.node_id.nunique()
@@ -93,7 +93,7 @@ print(
 # %%
 mean_da = prices[prices["market"] == "DA"].groupby("node_id")["lmp_usd_per_mwh"].mean()
 fig, ax = plt.subplots(figsize=(8, 6))
-for kind, group in assets.groupby("asset_type"):
+for kind, group in assets.groupby("technology"):
     ax.scatter(group["longitude"], group["latitude"], s=group["capacity_mw"] / 15, alpha=0.5,
                label=kind)  # fmt: skip
 nodes = centroids.assign(node_id=[f"BUS_{r}" for r in centroids.index])

@@ -173,7 +173,7 @@ print(f"{day_start:%Y-%m-%d}: {len(day_times)} frames; bronze == silver: {same}"
 regions = cat.read("gold.dim_regions")
 local_tz = regions["timezone"].mode().iloc[0]  # for display only; everything inside is UTC
 assets = cat.read("gold.dim_assets")
-solar = assets[assets["asset_type"] == "solar"].sort_values("asset_id", ignore_index=True)
+solar = assets[assets["technology"] == "solar"].sort_values("asset_id", ignore_index=True)
 solar["x_m"], solar["y_m"] = lonlat_to_crs(
     solar["longitude"], solar["latitude"], cube.attrs["crs_wkt"]
 )

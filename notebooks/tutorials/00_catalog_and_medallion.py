@@ -74,13 +74,13 @@ last = fact_load.timestamp.max().to_pandas()
 since = pd.Timestamp(last) - pd.Timedelta(days=days)
 recent = fact_load.filter(fact_load.timestamp >= since.to_pydatetime())
 daily = (
-    recent.group_by("region_id")
+    recent.group_by("region")
     .aggregate(
         peak_mw=recent.actual_load_mw.max(),
         mean_mw=recent.actual_load_mw.mean(),
         hours=recent.count(),
     )
-    .order_by("region_id")
+    .order_by("region")
 )
 print(daily.compile())
 daily.to_pandas()
@@ -89,7 +89,7 @@ daily.to_pandas()
 # `cat.read` materialises a window, with filters, as pandas (or polars / arrow).
 
 # %%
-load = cat.read("gold.fact_load", start=since, where={"region_id": region})
+load = cat.read("gold.fact_load", start=since, where={"region": region})
 fig, ax = plt.subplots(figsize=(10, 3.5))
 ax.plot(load["timestamp"], load["actual_load_mw"] / 1000, lw=1.2, label="actual")
 ax.set(ylabel="load [GW]", title=f"{region}: hourly load, last {days} days")

@@ -44,10 +44,8 @@ def fill_job_rows(home: Path) -> None:
         mp.setenv("WORKBENCH_HOME", str(home))
         mp.setenv("WORKBENCH_CATALOG", str(CATALOG))
         with open_catalog() as cat:
-            actual = cat.read(
-                "gold.fact_load", columns=["region_id", "timestamp", "actual_load_mw"]
-            )
-            actual = actual.rename(columns={"actual_load_mw": "load_mw"})
+            actual = cat.read("gold.fact_load", columns=["region", "timestamp", "actual_load_mw"])
+            actual = actual.rename(columns={"actual_load_mw": "load_mw", "region": "region_id"})
             cat.write("gold.load_forecasts", sample.load_forecasts(actual, ISSUES))
             cat.write("gold.frequency_events", sample.frequency_events(EVENT_STARTS))
             cat.write("ops.job_runs", sample.job_runs(RUN_STARTS, home / "runs"))

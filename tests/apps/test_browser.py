@@ -152,7 +152,7 @@ def test_market_page_csv_download_holds_what_is_drawn(servers, tab, tmp_path):
     path = tmp_path / "heatmap.csv"
     info.value.save_as(path)
     frame = pd.read_csv(path)
-    assert list(frame.columns) == ["node_id", "timestamp", "price_usd_per_mwh"]
+    assert list(frame.columns) == ["node", "timestamp", "price_usd_per_mwh"]
     assert len(frame) == sources["market-heatmap"]
     assert tab.page.evaluate(SET_WIDGET_JS, ["Region", ["WEST"]])
     wait_until(

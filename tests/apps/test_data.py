@@ -74,6 +74,7 @@ def _region(region_id: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "region_id": [region_id], "region_name": [region_id], "iso_rto": ["ISO"],
-            "timezone": ["UTC"], "population": [1], "area_sq_km": [1.0],
+            "timezone": ["UTC"], "population": [1], "area_sq_miles": [1], "zone": ["LZ_A"],
+            "latitude": [30.0], "longitude": [-97.0],
         }
     )  # fmt: skip

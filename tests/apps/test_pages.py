@@ -108,17 +108,15 @@ def test_generation_query_and_renewable_share(r):
 
 def test_market_query_maps_regions_to_nodes_and_components(r):
     full = market.query(r, d.Filters())
-    assert set(full.frames["heatmap"]["node_id"]) == {f"BUS_{x}" for x in load_regions()}
-    west = market.query(
-        r, d.Filters(regions=("WEST",), market="DA", component="congestion_component")
-    )
-    assert set(west.frames["heatmap"]["node_id"]) == {"BUS_WEST"}
+    assert set(full.frames["heatmap"]["node"]) == {f"BUS_{x}" for x in load_regions()}
+    west = market.query(r, d.Filters(regions=("WEST",), market="DA", component="congestion"))
+    assert set(west.frames["heatmap"]["node"]) == {"BUS_WEST"}
     comp = west.frames["components"].iloc[0]
     assert comp["lmp_price"] == pytest.approx(
-        comp["energy_component"] + comp["congestion_component"] + comp["loss_component"], abs=0.05
+        comp["energy_component"] + comp["congestion"] + comp["losses"], abs=0.05
     )
     stats = west.frames["spread_stats"].iloc[0]
-    assert stats["node_id"] == "BUS_WEST"
+    assert stats["node"] == "BUS_WEST"
     assert stats["max_abs_spread"] >= abs(stats["mean_spread"])
     with pytest.raises(d.NoDataError, match="expected a price column"):
         market.query(r, d.Filters(component="price; drop table"))

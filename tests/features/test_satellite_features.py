@@ -138,7 +138,7 @@ def test_build_features_for_every_solar_plant(ci_medallion, tmp_path, monkeypatc
         build_satellite_features(cat)
     assert ingest_satellite(cat).loaded == 96
     rows = build_satellite_features(cat, radius_km=30.0)
-    solar = cat.read("gold.dim_assets", where={"asset_type": "solar"})
+    solar = cat.read("gold.dim_assets", where={"technology": "solar"})
     features = cat.read("silver.satellite_site_features")
     assert rows == len(features) == len(solar) * 24
     assert set(features["asset_id"]) == set(solar["asset_id"])

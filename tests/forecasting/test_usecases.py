@@ -72,7 +72,7 @@ def test_rt_price_sees_day_ahead_prices_only_once_published(ci_gold_catalog):
     tz = uc.spec.tz
     spec = uc.spec.replace(horizon=36)
     da = ci_gold_catalog.read(
-        "gold.fact_market_prices", where={"node_id": "BUS_COAST", "market": "DA"}
+        "gold.fact_market_prices", where={"node": "BUS_COAST", "market_type": "DA"}
     )
     da = da.set_index(pd.to_datetime(da["timestamp"], utc=True))["lmp_price"]
     # published 13:00 local the day before, known 1 h later (the table's availability lag)

@@ -74,6 +74,7 @@ def test_day_ahead_load_job_publishes_and_fills_fact_load(job_home):
         expected = gold.fact_load(
             cat.scan("silver.system_load"),
             cat.scan("silver.weather_hourly"),
+            cat.scan("gold.dim_regions"),
             cat.scan("gold.load_forecasts"),
         )
         lo, hi = filled.timestamp.min(), filled.timestamp.max()
@@ -82,7 +83,7 @@ def test_day_ahead_load_job_publishes_and_fills_fact_load(job_home):
         ).to_pandas()
     expected["timestamp"] = pd.to_datetime(expected.timestamp, utc=True)
     assert filled.forecast_load_mw.notna().sum() > 5 * 24
-    merged = filled.merge(expected, on=["region_id", "timestamp"], suffixes=("", "_medallion"))
+    merged = filled.merge(expected, on=["region", "timestamp"], suffixes=("", "_medallion"))
     assert len(merged) == len(filled)
     both = merged.dropna(subset=["forecast_load_mw_medallion"])
     assert both.forecast_load_mw.to_numpy() == pytest.approx(

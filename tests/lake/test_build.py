@@ -101,10 +101,10 @@ def test_rebuild_is_idempotent_and_a_new_day_adds_exactly_that_day(
 
     # and what the new day added is exactly that day
     hourly = after["gold.fact_load"]
-    added = hourly[~hourly.set_index(["region_id", "timestamp"]).index.isin(
-        before["gold.fact_load"].set_index(["region_id", "timestamp"]).index
+    added = hourly[~hourly.set_index(["region", "timestamp"]).index.isin(
+        before["gold.fact_load"].set_index(["region", "timestamp"]).index
     )]  # fmt: skip
-    assert len(added) == 24 * hourly["region_id"].nunique()
+    assert len(added) == 24 * hourly["region"].nunique()
     assert (added["timestamp"] >= CUT).all()
     assert (added["timestamp"] < CUT + pd.Timedelta(days=1)).all()
     kept = hourly[hourly["timestamp"] < CUT].reset_index(drop=True)
@@ -203,7 +203,11 @@ def test_a_gold_table_falling_behind_its_source_is_refused(lakehouse, monkeypatc
     from workbench.lake.build import PublishRefusedError, build_medallion
 
     def stale_fact_load(sources):
-        t = gold.fact_load(sources["silver.system_load"], sources["silver.weather_hourly"])
+        t = gold.fact_load(
+            sources["silver.system_load"],
+            sources["silver.weather_hourly"],
+            sources["gold.dim_regions"],
+        )
         return t.filter(t.timestamp < CUT.to_pydatetime() - pd.Timedelta(days=3))
 
     patched = tuple(
@@ -246,7 +250,7 @@ def test_fact_load_takes_the_latest_forecast_issued_before_each_hour(lakehouse):
     build_medallion(lakehouse)
     fact = lakehouse.read(
         "gold.fact_load",
-        where={"region_id": "NORTH"},
+        where={"region": "NORTH"},
         start=hours[0],
         end=hours[-1] + pd.Timedelta(hours=1),
     )
@@ -254,5 +258,5 @@ def test_fact_load_takes_the_latest_forecast_issued_before_each_hour(lakehouse):
     assert fact["forecast_error"].tolist() == pytest.approx(
         (fact["actual_load_mw"] - fact["forecast_load_mw"]).tolist()
     )
-    others = lakehouse.read("gold.fact_load", where={"region_id": "COAST"})
+    others = lakehouse.read("gold.fact_load", where={"region": "COAST"})
     assert others["forecast_load_mw"].isna().all()

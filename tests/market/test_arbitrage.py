@@ -215,9 +215,9 @@ def test_backtest_against_perfect_foresight():
 
 def test_backtest_on_the_ci_prices(ci_gold_catalog):
     prices = ci_gold_catalog.read(
-        "gold.fact_market_prices", where={"node_id": "BUS_WEST"}, columns=None
+        "gold.fact_market_prices", where={"node": "BUS_WEST"}, columns=None
     )
-    wide = prices.pivot(index="timestamp", columns="market", values="lmp_price").dropna()
+    wide = prices.pivot(index="timestamp", columns="market_type", values="lmp_price").dropna()
     wide = wide.asfreq("h").dropna()
     b = Battery(100, 25, 0.9, initial_soc=0.5)
     result = backtest(wide["RT"], wide["DA"], b, tz="America/Chicago")

@@ -108,7 +108,7 @@ def test_bad_fleets_are_rejected():
     bad = problem.fleet.assign(available_mw=[-1.0, 1, 1, 1, 1])
     with pytest.raises(MarketInputError, match="available_mw >= 0"):
         DispatchProblem(bad, 2.0)
-    assets = pd.DataFrame({"asset_id": ["X"], "asset_type": ["fusion"], "capacity_mw": [9.0]})
+    assets = pd.DataFrame({"asset_id": ["X"], "technology": ["fusion"], "capacity_mw": [9.0]})
     mix = pd.DataFrame({"technology": ["fusion"], "generation_mw": [5.0]})
     with pytest.raises(MarketInputError, match=r"found none for \['fusion'\]"):
         fleet_table(assets, mix)

@@ -61,7 +61,7 @@ class Filters:
     market : str
         ``"DA"`` or ``"RT"`` for the LMP heatmap.
     component : str
-        The price column of the heatmap: lmp_price, energy/congestion/loss_component.
+        The price column of the heatmap: lmp_price, energy_component, congestion or losses.
     """
 
     regions: tuple[str, ...] | None = None

@@ -159,8 +159,8 @@ class PageShell:
                 options={
                     "LMP": "lmp_price",
                     "energy": "energy_component",
-                    "congestion": "congestion_component",
-                    "losses": "loss_component",
+                    "congestion": "congestion",
+                    "losses": "losses",
                 },
                 value="lmp_price",
                 width=160,

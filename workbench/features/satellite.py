@@ -329,11 +329,11 @@ def build_satellite_features(cat: Any, *, radius_km: float = 25.0) -> int:
     from workbench.core.errors import DataAccessError
 
     assets = cat.read("gold.dim_assets")
-    solar = assets[assets["asset_type"] == "solar"]
+    solar = assets[assets["technology"] == "solar"]
     if solar.empty:
         raise SatelliteFeatureError(
-            f"expected solar plants (asset_type 'solar') in gold.dim_assets; found types "
-            f"{sorted(assets['asset_type'].unique())}"
+            f"expected solar plants (technology 'solar') in gold.dim_assets; found technologies "
+            f"{sorted(assets['technology'].unique())}"
         )
     try:
         cube = cat.scan("silver.satellite").load()

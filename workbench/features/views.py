@@ -80,7 +80,7 @@ def generation_features(
         generation_mw=generation.generation_mw.mean(),
         availability=generation.available.cast("float64").mean(),
     )
-    a = assets.select(a_id=assets.asset_id, cap=assets.capacity_mw, a_region=assets.region_id)
+    a = assets.select(a_id=assets.asset_id, cap=assets.capacity_mw, a_region=assets.region)
     g = g.inner_join(a, g.asset_id == a.a_id)
     w = weather.select(
         w_loc=weather.location_id,

@@ -40,12 +40,17 @@ class ForecastJob:
     output_value: str  # the value column of the output
     season: timedelta  # of the seasonal baseline
     extra: dict[str, str] = field(default_factory=dict)  # constant output columns
+    source_id: str = ""  # the series id in the source when it is named otherwise there
+
+    @property
+    def source_id_column(self) -> str:
+        return self.source_id or self.id_column
 
 
 JOBS: dict[str, ForecastJob] = {
     "load": ForecastJob(
         "load", "gold.fact_load", "region_id", "actual_load_mw", "gold.load_forecasts",
-        "load_mw", timedelta(days=7),
+        "load_mw", timedelta(days=7), source_id="region",
     ),
     "solar": ForecastJob(
         "solar", "gold.fact_generation", "asset_id", "generation_mw",
@@ -57,7 +62,7 @@ JOBS: dict[str, ForecastJob] = {
     ),
     "price": ForecastJob(
         "price", "gold.fact_market_prices", "node_id", "lmp_price", "gold.price_forecasts",
-        "lmp_price", timedelta(days=1), {"market": "DA"},
+        "lmp_price", timedelta(days=1), {"market": "DA"}, source_id="node",
     ),
 }  # fmt: skip
 
@@ -94,14 +99,16 @@ def history(
     t = t.filter((t.timestamp >= issue_time - timedelta(days=days)) & (t.timestamp <= known_until))
     if job.kind in ("solar", "wind"):
         assets = cat.scan("gold.dim_assets")
-        chosen = assets.filter(assets.asset_type == job.kind).select(a_id=assets.asset_id)
+        chosen = assets.filter(assets.technology == job.kind).select(a_id=assets.asset_id)
         t = t.inner_join(chosen, t.asset_id == chosen.a_id)
     if job.kind == "price":
-        t = t.filter(t.market == job.extra["market"])
+        t = t.filter(t.market_type == job.extra["market"])
     if ids:
-        t = t.filter(t[job.id_column].isin(list(ids)))
+        t = t.filter(t[job.source_id_column].isin(list(ids)))
     out = t.select(
-        series=t[job.id_column], timestamp=t.timestamp, value=t[job.value_column].cast("float64")
+        series=t[job.source_id_column],
+        timestamp=t.timestamp,
+        value=t[job.value_column].cast("float64"),
     )
     frame = out.filter(out.value.notnull()).to_pandas()
     return frame.sort_values(["series", "timestamp"]).reset_index(drop=True)
@@ -188,16 +195,10 @@ def fill_fact_load(wh: Any, start: datetime, end: datetime) -> dict[str, int]:
         .filter(lambda t: t._r == 0)
         .select(f_region=med.region_id, f_ts=med.timestamp, f_mw=med.load_mw)
     )
-    j = rows.inner_join(best, [rows.region_id == best.f_region, rows.timestamp == best.f_ts])
-    new = j.select(
-        "timestamp",
-        "region_id",
-        "actual_load_mw",
-        forecast_load_mw=j.f_mw,
-        forecast_error=j.actual_load_mw - j.f_mw,
-        temperature_f=j.temperature_f,
-    )
-    n = wh.write("gold.fact_load", new, mode="upsert", key=["region_id", "timestamp"])
+    j = rows.inner_join(best, [rows.region == best.f_region, rows.timestamp == best.f_ts])
+    filled = {"forecast_load_mw": j.f_mw, "forecast_error": j.actual_load_mw - j.f_mw}
+    new = j.select(*[filled.get(c, j[c]).name(c) for c in rows.columns])
+    n = wh.write("gold.fact_load", new, mode="upsert", key=["region", "timestamp"])
     return {"gold.fact_load": n}
 
 

@@ -109,9 +109,12 @@ GOLD: tuple[Step, ...] = (
     ),
     Step(
         "gold.fact_load",
-        ("silver.system_load", "silver.weather_hourly"),
+        ("silver.system_load", "silver.weather_hourly", "gold.dim_regions"),
         lambda s: gold.fact_load(
-            s["silver.system_load"], s["silver.weather_hourly"], s.get("gold.load_forecasts")
+            s["silver.system_load"],
+            s["silver.weather_hourly"],
+            s["gold.dim_regions"],
+            s.get("gold.load_forecasts"),
         ),
         optional_sources=("gold.load_forecasts",),
     ),
@@ -122,8 +125,18 @@ GOLD: tuple[Step, ...] = (
     ),
     Step(
         "gold.fact_market_prices",
-        ("silver.market_prices",),
-        lambda s: gold.fact_market_prices(s["silver.market_prices"]),
+        (
+            "silver.market_prices",
+            "bronze.raw_ancillary",
+            "silver.grid_topology",
+            "gold.dim_regions",
+        ),
+        lambda s: gold.fact_market_prices(
+            s["silver.market_prices"],
+            s["bronze.raw_ancillary"],
+            s["silver.grid_topology"],
+            s["gold.dim_regions"],
+        ),
     ),
     Step(
         "gold.generation_mix",
@@ -132,8 +145,8 @@ GOLD: tuple[Step, ...] = (
     ),
     Step(
         "gold.carbon_emissions",
-        ("gold.fact_generation", "gold.dim_assets"),
-        lambda s: gold.carbon_emissions(s["gold.fact_generation"], s["gold.dim_assets"]),
+        ("gold.fact_generation",),
+        lambda s: gold.carbon_emissions(s["gold.fact_generation"]),
     ),
     Step(
         "gold.reliability_metrics",

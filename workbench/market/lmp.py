@@ -3,8 +3,9 @@
 Every function takes a frame of market prices in the ``silver.market_prices`` layout
 (``timestamp``, ``node_id``, ``market`` DA/RT, ``lmp_usd_per_mwh``, ``energy_usd_per_mwh``,
 ``congestion_usd_per_mwh``, ``losses_usd_per_mwh``) or the ``gold.fact_market_prices`` one
-(``lmp_price``, ``energy_component``, ``congestion_component``, ``loss_component``), which is
-renamed on the way in. Timestamps are interval starts; naive ones are taken as UTC.
+(``node``, ``market_type`` DA/RT, ``lmp_price``, ``energy_component``, ``congestion``,
+``losses``; its ``market`` is the ISO), which is renamed on the way in. Timestamps are interval
+starts; naive ones are taken as UTC.
 
 Hourly values: a real-time hour is the mean of its 5-minute intervals (labelled by the hour's
 start); day-ahead prices are hourly already.
@@ -23,10 +24,12 @@ from workbench.market.errors import MarketInputError
 PRICE = "lmp_usd_per_mwh"
 COMPONENTS = ("energy_usd_per_mwh", "congestion_usd_per_mwh", "losses_usd_per_mwh")
 GOLD_NAMES = {
+    "node": "node_id",
+    "market_type": "market",
     "lmp_price": PRICE,
     "energy_component": "energy_usd_per_mwh",
-    "congestion_component": "congestion_usd_per_mwh",
-    "loss_component": "losses_usd_per_mwh",
+    "congestion": "congestion_usd_per_mwh",
+    "losses": "losses_usd_per_mwh",
 }
 #: Default tolerance of the component check: prices are published in cents [$/MWh].
 COMPONENT_TOLERANCE = 0.011
@@ -42,6 +45,8 @@ def standard_prices(prices: pd.DataFrame, *, components: bool = True) -> pd.Data
     components : bool
         Whether the three LMP components are required as well as the LMP.
     """
+    if "market_type" in prices:  # gold: ``market`` is the ISO, ``market_type`` DA or RT
+        prices = prices.drop(columns=["market"], errors="ignore")
     frame = prices.rename(columns={k: v for k, v in GOLD_NAMES.items() if k in prices})
     need = ["timestamp", "node_id", "market", PRICE, *(COMPONENTS if components else ())]
     missing = set(need) - set(frame.columns)

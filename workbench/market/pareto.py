@@ -126,7 +126,7 @@ def fleet_table(
     Parameters
     ----------
     assets : pandas.DataFrame
-        ``gold.dim_assets`` rows (asset_id, asset_type, capacity_mw).
+        ``gold.dim_assets`` rows (asset_id, technology, capacity_mw).
     mix : pandas.DataFrame
         ``gold.generation_mix`` rows of *one* hour (technology, generation_mw), any regions.
     by : {"technology", "asset"}
@@ -138,7 +138,7 @@ def fleet_table(
     if by not in ("technology", "asset"):
         raise MarketInputError(f"expected by='technology' or 'asset'; found {by!r}")
     for what, frame, need in (
-        ("assets", assets, {"asset_id", "asset_type", "capacity_mw"}),
+        ("assets", assets, {"asset_id", "technology", "capacity_mw"}),
         ("generation mix", mix, {"technology", "generation_mw"}),
     ):
         if need - set(frame.columns):
@@ -148,19 +148,19 @@ def fleet_table(
         raise MarketInputError(msg)
     cost = {**MARGINAL_COST_USD_PER_MWH, **(costs or {})}
     co2 = {**CARBON_KG_PER_MWH, **(factors or {})}
-    thermal = assets.loc[~assets["asset_type"].isin([*VARIABLE, "battery"])]
-    unknown = sorted(set(thermal["asset_type"]) - set(cost))
+    thermal = assets.loc[~assets["technology"].isin([*VARIABLE, "battery"])]
+    unknown = sorted(set(thermal["technology"]) - set(cost))
     if unknown:
         msg = f"expected a marginal cost for every technology; found none for {unknown}"
         raise MarketInputError(msg)
     if by == "technology":
-        rows = thermal.groupby("asset_type", as_index=False)["capacity_mw"].sum()
-        rows = rows.rename(columns={"asset_type": "technology", "capacity_mw": "available_mw"})
+        rows = thermal.groupby("technology", as_index=False)["capacity_mw"].sum()
+        rows = rows.rename(columns={"capacity_mw": "available_mw"})
         rows.insert(0, "resource", rows["technology"])
     else:
         rows = pd.DataFrame({
             "resource": thermal["asset_id"],
-            "technology": thermal["asset_type"],
+            "technology": thermal["technology"],
             "available_mw": thermal["capacity_mw"],
         })  # fmt: skip
     variable = mix.loc[mix["technology"].isin(VARIABLE)]

@@ -1,7 +1,7 @@
 """Grid dimensions: balancing regions, generating assets and the network model.
 
 :func:`make_grid` builds an ERCOT-like (60 Hz) system of 1-8 regions whose loads differ by an
-order of magnitude (system peak about 75 GW with the default five), about 110-120 assets of the
+order of magnitude (system peak about 76 GW with the default five), about 110-120 assets of the
 eight technologies, and one 345 kV hub bus per region joined by lines and transfer-limited
 interfaces. Each region also carries :class:`RegionTraits` (climate and load character) that the
 weather and load generators read through :func:`region_traits`, so every figure about a region
@@ -22,7 +22,7 @@ from workbench.core.errors import WorkbenchError
 #: Columns of ``bronze.raw_regions``, in order.
 REGION_COLUMNS: list[str] = [
     "region_id", "region_name", "iso_rto", "timezone", "population", "area_sq_km",
-    "latitude", "longitude",
+    "latitude", "longitude", "load_zone",
 ]  # fmt: skip
 #: Columns of ``bronze.raw_assets``, in order (select these before writing bronze).
 CATALOG_ASSET_COLUMNS: list[str] = [
@@ -46,7 +46,7 @@ TECHNOLOGIES: tuple[str, ...] = (
     "solar", "wind", "gas_cc", "gas_ct", "coal", "nuclear", "hydro", "battery",
 )  # fmt: skip
 THERMAL_TECHNOLOGIES: tuple[str, ...] = ("gas_cc", "gas_ct", "coal", "nuclear", "hydro")
-ISO_RTO = "GRIDMIND-ISO"
+ISO_RTO = "ERCOT"
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,16 @@ class RegionTraits:
     ``wind_diurnal_amp`` is the relative amplitude of the daily wind cycle and
     ``wind_peak_solar_hour`` its maximum in local solar time (about 1 for the plains'
     nocturnal low-level jet, mid-afternoon for a sea breeze).
+
+    ``region_id`` values are fixed ids; ``region_name`` names the ERCOT weather zone the region
+    models (with its main cities) and ``load_zone`` the ERCOT load zone its load settles in, so
+    HOUSTON is ERCOT's Coast weather zone (LZ_HOUSTON) and COAST the Coastal Bend part of the
+    Southern weather zone (LZ_SOUTH).
     """
 
     region_id: str
     region_name: str
+    load_zone: str  # ERCOT load zone the region settles in (several regions may share one)
     timezone: str
     latitude: float
     longitude: float
@@ -95,7 +101,8 @@ def _t(**kw: object) -> RegionTraits:
 CHI, DEN = "America/Chicago", "America/Denver"
 # Order matters: the first n are used, and each connects to an earlier one.
 REGION_TEMPLATES: tuple[RegionTraits, ...] = (
-    _t(region_id="NORTH", region_name="North Central (Dallas-Fort Worth)", timezone=CHI,
+    _t(region_id="NORTH", region_name="North Central (Dallas-Fort Worth)",
+       load_zone="LZ_NORTH", timezone=CHI,
        latitude=32.78, longitude=-96.95, population=9_000_000, area_sq_km=102_000.0,
        peak_kw_per_capita=3.0, industrial_share=0.22, electric_heat_share=0.60,
        annual_mean_f=66.5, annual_amp_f=19.0, diurnal_range_f=20.0, dew_point_summer_f=67.0,
@@ -106,7 +113,8 @@ REGION_TEMPLATES: tuple[RegionTraits, ...] = (
        places="Forney, Ennis, Midlothian, Decatur, Denton, Sherman, Waxahachie, Cleburne, "
        "Granbury, Stephenville, Corsicana, Mineral Wells, Weatherford, Gainesville, "
        "Hillsboro, Haskell, Jacksboro, Graham, Bowie, Paris, Kaufman, Terrell"),
-    _t(region_id="HOUSTON", region_name="Houston", timezone=CHI, latitude=29.76,
+    _t(region_id="HOUSTON", region_name="Coast (Houston)",
+       load_zone="LZ_HOUSTON", timezone=CHI, latitude=29.76,
        longitude=-95.37, population=7_400_000, area_sq_km=23_000.0, peak_kw_per_capita=3.35,
        industrial_share=0.38, electric_heat_share=0.55, annual_mean_f=70.5, annual_amp_f=15.5,
        diurnal_range_f=17.0, dew_point_summer_f=73.0, dew_point_winter_f=44.0,
@@ -116,7 +124,8 @@ REGION_TEMPLATES: tuple[RegionTraits, ...] = (
        places="Baytown, Pasadena, Deer Park, La Porte, Freeport, Sugar Land, Katy, "
        "Channelview, Texas City, Cedar Bayou, Conroe, Rosenberg, Richmond, Bellville, "
        "Tomball, Humble, Pearland, Dayton"),
-    _t(region_id="SOUTH", region_name="South Central (Austin-San Antonio)", timezone=CHI,
+    _t(region_id="SOUTH", region_name="South Central (Austin-San Antonio)",
+       load_zone="LZ_SOUTH", timezone=CHI,
        latitude=29.90, longitude=-98.05, population=5_500_000, area_sq_km=95_000.0,
        peak_kw_per_capita=2.95, industrial_share=0.20, electric_heat_share=0.55,
        annual_mean_f=69.5, annual_amp_f=16.5, diurnal_range_f=21.0, dew_point_summer_f=69.0,
@@ -127,9 +136,10 @@ REGION_TEMPLATES: tuple[RegionTraits, ...] = (
        places="San Marcos, New Braunfels, Seguin, Bastrop, Lockhart, Luling, La Grange, "
        "Kerrville, Uvalde, Pleasanton, Hondo, Floresville, Gonzales, Cuero, Fayetteville, "
        "Georgetown, Taylor, Marble Falls, Elgin, Giddings"),
-    _t(region_id="WEST", region_name="Far West (Trans-Pecos)", timezone=DEN, latitude=31.40,
-       longitude=-103.50, population=620_000, area_sq_km=190_000.0, peak_kw_per_capita=4.6,
-       industrial_share=0.50, electric_heat_share=0.45, annual_mean_f=64.5, annual_amp_f=18.5,
+    _t(region_id="WEST", region_name="Far West (Permian Basin)",
+       load_zone="LZ_WEST", timezone=DEN, latitude=31.40,
+       longitude=-103.50, population=900_000, area_sq_km=190_000.0, peak_kw_per_capita=7.0,
+       industrial_share=0.65, electric_heat_share=0.45, annual_mean_f=64.5, annual_amp_f=18.5,
        diurnal_range_f=25.0, dew_point_summer_f=52.0, dew_point_winter_f=22.0,
        cloud_mean_pct=28.0, wind_mean_m_per_s=8.3, wind_diurnal_amp=0.18,
        wind_peak_solar_hour=1.0, altitude_m=900.0,
@@ -137,8 +147,9 @@ REGION_TEMPLATES: tuple[RegionTraits, ...] = (
        places="Pecos, Fort Stockton, Monahans, Kermit, Andrews, Crane, McCamey, Van Horn, "
        "Alpine, Big Spring, Odessa, Midland, Iraan, Sanderson, Wink, Rankin, Sweetwater, "
        "Snyder, Colorado City, San Angelo, Barstow, Toyah"),
-    _t(region_id="COAST", region_name="Coastal Bend (Corpus Christi)", timezone=CHI,
-       latitude=28.35, longitude=-97.75, population=1_150_000, area_sq_km=48_000.0,
+    _t(region_id="COAST", region_name="Southern (Coastal Bend, Corpus Christi)",
+       load_zone="LZ_SOUTH", timezone=CHI,
+       latitude=28.35, longitude=-97.75, population=800_000, area_sq_km=48_000.0,
        peak_kw_per_capita=3.9, industrial_share=0.50, electric_heat_share=0.50,
        annual_mean_f=72.0, annual_amp_f=14.0, diurnal_range_f=16.0, dew_point_summer_f=74.0,
        dew_point_winter_f=50.0, cloud_mean_pct=48.0, wind_mean_m_per_s=7.6,
@@ -147,7 +158,8 @@ REGION_TEMPLATES: tuple[RegionTraits, ...] = (
                      "gas": 1.2},
        places="Corpus Christi, Portland, Ingleside, Kingsville, Alice, Port Lavaca, Victoria, "
        "Refugio, Sinton, Rockport, Bay City, Palacios, Taft, Robstown, Goliad"),
-    _t(region_id="EAST", region_name="East (Piney Woods)", timezone=CHI, latitude=32.35,
+    _t(region_id="EAST", region_name="East (Tyler-Longview)",
+       load_zone="LZ_NORTH", timezone=CHI, latitude=32.35,
        longitude=-95.30, population=1_200_000, area_sq_km=60_000.0, peak_kw_per_capita=3.2,
        industrial_share=0.30, electric_heat_share=0.55, annual_mean_f=66.0, annual_amp_f=17.5,
        diurnal_range_f=21.0, dew_point_summer_f=69.0, dew_point_winter_f=37.0,
@@ -156,7 +168,8 @@ REGION_TEMPLATES: tuple[RegionTraits, ...] = (
        tech_weights={"solar": 0.3, "coal": 2.0, "hydro": 0.5, "battery": 0.3, "gas": 1.0},
        places="Tyler, Longview, Marshall, Henderson, Nacogdoches, Lufkin, Jacksonville, "
        "Palestine, Carthage, Mount Pleasant, Athens, Kilgore"),
-    _t(region_id="PANHANDLE", region_name="Panhandle", timezone=CHI, latitude=35.20,
+    _t(region_id="PANHANDLE", region_name="North (Panhandle)",
+       load_zone="LZ_WEST", timezone=CHI, latitude=35.20,
        longitude=-101.80, population=450_000, area_sq_km=85_000.0, peak_kw_per_capita=4.0,
        industrial_share=0.35, electric_heat_share=0.35, annual_mean_f=58.0, annual_amp_f=21.0,
        diurnal_range_f=25.0, dew_point_summer_f=58.0, dew_point_winter_f=20.0,
@@ -165,7 +178,8 @@ REGION_TEMPLATES: tuple[RegionTraits, ...] = (
        tech_weights={"solar": 0.8, "wind": 2.5, "coal": 0.5, "battery": 0.3, "gas": 0.8},
        places="Amarillo, Dalhart, Dumas, Pampa, Hereford, Canyon, Childress, Borger, "
        "Perryton, Spearman, Memphis, Claude"),
-    _t(region_id="VALLEY", region_name="Rio Grande Valley", timezone=CHI, latitude=26.25,
+    _t(region_id="VALLEY", region_name="Southern (Rio Grande Valley)",
+       load_zone="LZ_SOUTH", timezone=CHI, latitude=26.25,
        longitude=-97.90, population=1_400_000, area_sq_km=22_000.0, peak_kw_per_capita=2.6,
        industrial_share=0.12, electric_heat_share=0.60, annual_mean_f=74.0, annual_amp_f=12.5,
        diurnal_range_f=20.0, dew_point_summer_f=72.0, dew_point_winter_f=53.0,
@@ -236,13 +250,13 @@ class Grid:
 
 
 def make_grid(n_regions: int, rng: np.random.Generator) -> Grid:
-    """Build an ERCOT-like grid of ``n_regions`` regions (5 gives a system peak near 75 GW).
+    """Build an ERCOT-like grid of ``n_regions`` regions (5 gives a system peak near 76 GW).
 
     Parameters
     ----------
     n_regions : int
         Number of regions, 1-8; the default profiles use 5 (NORTH, HOUSTON, SOUTH, WEST,
-        COAST), whose design peaks span about 2.9-27 GW.
+        COAST), whose design peaks span about 3.1-27 GW.
     rng : numpy.random.Generator
         Source of every random choice (populations, unit sizes, places, parameters).
 
@@ -270,6 +284,7 @@ def make_grid(n_regions: int, rng: np.random.Generator) -> Grid:
             "area_sq_km": [t.area_sq_km for t in chosen],
             "latitude": [t.latitude for t in chosen],
             "longitude": [t.longitude for t in chosen],
+            "load_zone": [t.load_zone for t in chosen],
         }
     )[REGION_COLUMNS]
     assets = _assets(regions, design_peak_mw(regions), rng)

@@ -87,7 +87,7 @@ fig = series_bands(
     result.forecast,
     "region_id",
     "load_mw",
-    actual=cat.read("gold.fact_load", **window),
+    actual=cat.read("gold.fact_load", **window).rename(columns={"region": "region_id"}),
     actual_col="actual_load_mw",
     most=10,
 )

@@ -1,8 +1,8 @@
 """Generation page: mix by technology, renewable share, capacity factors, carbon intensity.
 
 The mix and the renewable share come from ``gold.generation_mix`` (hourly MW per region and
-technology), capacity factors from ``gold.fact_generation`` joined with ``gold.dim_assets``
-(technology = asset type), carbon intensity from ``gold.carbon_emissions``. Everything is
+technology), capacity factors from ``gold.fact_generation`` (by its ``technology``), carbon
+intensity from ``gold.carbon_emissions``. Everything is
 aggregated in the warehouse to the display step. The technology filter narrows the mix and the
 capacity factors; the renewable share is always of all generation (it is a share of the total).
 """
@@ -70,9 +70,7 @@ def renewable_share(long: pd.DataFrame) -> pd.DataFrame:
 
 def capacity_factors(r: Reader, f: Filters) -> pd.DataFrame:
     """Mean capacity factor and energy per technology over the window (generating assets)."""
-    g = in_regions(in_window(r.require("gold.fact_generation"), "timestamp", f), f)
-    a = r.require("gold.dim_assets").select(a_id="asset_id", technology="asset_type")
-    j = g.inner_join(a, g.asset_id == a.a_id)
+    j = in_regions(in_window(r.require("gold.fact_generation"), "timestamp", f), f, "region")
     if f.technologies:
         j = j.filter(j.technology.isin(list(f.technologies)))
     out = (

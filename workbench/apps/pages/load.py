@@ -53,7 +53,10 @@ def bounds(r: Reader) -> tuple[pd.Timestamp, pd.Timestamp] | None:
 def actual_series(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
     """Mean, min and max load per region and display bucket [MW]."""
     name, column, _ = actual_source(r)
-    t = in_regions(in_window(r.require(name), "timestamp", f), f)
+    t = in_window(r.require(name), "timestamp", f)
+    if "region" in t.columns:  # gold.fact_load names it as the platform does
+        t = t.rename(region_id="region")
+    t = in_regions(t, f)
     t = t.filter(t[column].notnull())
     t = t.mutate(b=bucket(t.timestamp, step))
     out = (
@@ -128,7 +131,7 @@ def _median_vs_actual(r: Reader, f: Filters) -> Any:
         return None
     med = t.filter(t.quantile == 0.5)
     a = actual.filter(actual.actual_load_mw.notnull()).select(
-        a_region=actual.region_id, a_ts=actual.timestamp, actual_mw=actual.actual_load_mw
+        a_region=actual.region, a_ts=actual.timestamp, actual_mw=actual.actual_load_mw
     )
     j = med.inner_join(a, [med.region_id == a.a_region, med.timestamp == a.a_ts])
     return j.mutate(error_mw=j.load_mw - j.actual_mw)
@@ -228,7 +231,8 @@ def latest_run(r: Reader, f: Filters) -> pd.DataFrame:
             (actual.timestamp >= targets.min().to_pydatetime())
             & (actual.timestamp <= targets.max().to_pydatetime())
         )
-        a = a.select("region_id", "timestamp", "actual_load_mw").to_pandas()
+        a = a.select(region_id=a.region, timestamp=a.timestamp, actual_load_mw=a.actual_load_mw)
+        a = a.to_pandas()
     else:
         a = pd.DataFrame(columns=["region_id", "timestamp", "actual_load_mw"])
     return run_accuracy(rows, a)[cols]

@@ -1,8 +1,8 @@
 """Market page: LMP by node as a heatmap (LMP or one of its energy / congestion / loss
 components), the components by node, and day-ahead vs real-time spreads.
 
-Prices come from ``gold.fact_market_prices`` (hourly, ``market`` DA or RT). Nodes are mapped to
-regions through the buses of ``silver.grid_topology``, so the region filter picks their nodes.
+Prices come from ``gold.fact_market_prices`` (hourly, ``market_type`` DA or RT); each node's
+``region`` there lets the region filter pick its nodes.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ TITLE = "Market"
 FILTERS = ("region", "dates", "market")
 TABLES = ("gold.fact_market_prices",)
 NATIVE = timedelta(hours=1)
-COMPONENTS = ("energy_component", "congestion_component", "loss_component")
+COMPONENTS = ("energy_component", "congestion", "losses")
 PRICE_COLUMNS = ("lmp_price", *COMPONENTS)
 #: Heatmap cells along time at most (nodes × cells stays drawable).
 HEATMAP_POINTS = 400
@@ -43,12 +43,7 @@ def bounds(r: Reader) -> tuple[pd.Timestamp, pd.Timestamp] | None:
 def _prices(r: Reader, f: Filters):
     t = in_window(r.require("gold.fact_market_prices"), "timestamp", f)
     if f.regions:
-        topo = r.table("silver.grid_topology")
-        if topo is not None:
-            buses = topo.filter(
-                (topo.element_type == "bus") & topo.region_id.isin(list(f.regions))
-            ).select(bus="element_id")
-            t = t.filter(t.node_id.isin(buses.bus))
+        t = t.filter(t.region.isin(list(f.regions)))
     return t
 
 
@@ -58,12 +53,12 @@ def heatmap_frame(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
         msg = f"expected a price column in {list(PRICE_COLUMNS)}; found {f.component!r}"
         raise NoDataError(msg)
     t = _prices(r, f)
-    t = t.filter(t.market == f.market)
+    t = t.filter(t.market_type == f.market)
     t = t.mutate(b=bucket(t.timestamp, step))
     out = (
-        t.group_by(["node_id", "b"])
+        t.group_by(["node", "b"])
         .aggregate(price_usd_per_mwh=t[f.component].mean())
-        .order_by(["node_id", "b"])
+        .order_by(["node", "b"])
         .to_pandas()
     )
     out.insert(1, "timestamp", from_epoch(out.pop("b")))
@@ -73,22 +68,22 @@ def heatmap_frame(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
 def components(r: Reader, f: Filters) -> pd.DataFrame:
     """Mean LMP and its components [$/MWh] per node over the window, for the chosen market."""
     t = _prices(r, f)
-    t = t.filter(t.market == f.market)
+    t = t.filter(t.market_type == f.market)
     aggs = {c: t[c].mean() for c in PRICE_COLUMNS}
-    return t.group_by("node_id").aggregate(**aggs).order_by("node_id").to_pandas().round(3)
+    return t.group_by("node").aggregate(**aggs).order_by("node").to_pandas().round(3)
 
 
 def spreads(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
     """Mean DA − RT LMP spread [$/MWh] per node and bucket (hours with both prices)."""
     t = _prices(r, f)
-    da = t.filter(t.market == "DA").select("node_id", "timestamp", da="lmp_price")
-    rt = t.filter(t.market == "RT").select(n="node_id", ts="timestamp", rt="lmp_price")
-    j = da.inner_join(rt, [da.node_id == rt.n, da.timestamp == rt.ts])
+    da = t.filter(t.market_type == "DA").select("node", "timestamp", da="lmp_price")
+    rt = t.filter(t.market_type == "RT").select(n="node", ts="timestamp", rt="lmp_price")
+    j = da.inner_join(rt, [da.node == rt.n, da.timestamp == rt.ts])
     j = j.mutate(spread=j.da - j.rt, b=bucket(j.timestamp, step))
     out = (
-        j.group_by(["node_id", "b"])
+        j.group_by(["node", "b"])
         .aggregate(spread_usd_per_mwh=j.spread.mean(), hours=j.count())
-        .order_by(["node_id", "b"])
+        .order_by(["node", "b"])
         .to_pandas()
     )
     out.insert(1, "timestamp", from_epoch(out.pop("b")))
@@ -97,10 +92,10 @@ def spreads(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
 
 def spread_stats(spread: pd.DataFrame) -> pd.DataFrame:
     """Per node: mean, standard deviation and largest absolute DA − RT spread (pure)."""
-    cols = ["node_id", "mean_spread", "std_spread", "max_abs_spread", "buckets"]
+    cols = ["node", "mean_spread", "std_spread", "max_abs_spread", "buckets"]
     if spread.empty:
         return pd.DataFrame(columns=cols)
-    g = spread.groupby("node_id")["spread_usd_per_mwh"]
+    g = spread.groupby("node")["spread_usd_per_mwh"]
     out = pd.DataFrame(
         {
             "mean_spread": g.mean(),
@@ -130,7 +125,7 @@ def query(r: Reader, f: Filters) -> PageData:
     }
     h = frames["heatmap"]
     summary = (
-        f"{len(h)} heatmap cells ({h['node_id'].nunique()} nodes, {f.market} {f.component}) at "
+        f"{len(h)} heatmap cells ({h['node'].nunique()} nodes, {f.market} {f.component}) at "
         f"{label(cell)} resolution, {len(spread)} spread points at {label(step)}, "
         f"{lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC"
     )
@@ -145,7 +140,7 @@ def sections(data: PageData) -> list[charts.Section]:
     fig = None
     if not h.empty:
         fig = charts.heatmap(
-            "market-heatmap", "Price by node over time", h, y="node_id",
+            "market-heatmap", "Price by node over time", h, y="node",
             value="price_usd_per_mwh", width_ms=h.attrs.get("cell_ms", 3.6e6),
             value_label="$/MWh",
         )  # fmt: skip
@@ -154,7 +149,7 @@ def sections(data: PageData) -> list[charts.Section]:
     fig = None
     if not c.empty:
         fig = charts.stacked_bars(
-            "market-components", "Mean LMP components by node", c, x="node_id",
+            "market-components", "Mean LMP components by node", c, x="node",
             columns=list(COMPONENTS), y_label="$/MWh",
         )  # fmt: skip
     out.append(charts.Section("market-components", "Energy, congestion and losses", c, fig))
@@ -162,7 +157,7 @@ def sections(data: PageData) -> list[charts.Section]:
     fig = None
     if not s.empty:
         fig = charts.time_lines(
-            "market-spreads", "Day-ahead minus real-time LMP", s, group="node_id",
+            "market-spreads", "Day-ahead minus real-time LMP", s, group="node",
             y="spread_usd_per_mwh", y_label="DA − RT [$/MWh]",
         )  # fmt: skip
     out.append(charts.Section("market-spreads", "DA vs RT spreads", s, fig))

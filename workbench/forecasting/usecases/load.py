@@ -50,7 +50,7 @@ def load_usecase(
     """
     source = "gold.fact_load"
     try:
-        frame = cat.read(source, start=start, end=end, where={"region_id": region_id})
+        frame = cat.read(source, start=start, end=end, where={"region": region_id})
         value = "actual_load_mw"
     except Exception:  # gold not built: use silver
         source = "silver.system_load"

@@ -60,7 +60,8 @@ def price_usecase(
     """Build the price use case of one node and market (``"DA"`` or ``"RT"``)."""
     if market not in ("DA", "RT"):
         raise ForecastError(f"expected market 'DA' or 'RT'; found {market!r}")
-    frame = cat.read(SOURCE, start=start, end=end, where={"node_id": node_id, "market": market})
+    where = {"node": node_id, "market_type": market}
+    frame = cat.read(SOURCE, start=start, end=end, where=where)
     y = hourly_series(frame, "lmp_price", f"{SOURCE} node {node_id!r} {market}")
     y = y.rename("price_usd_per_mwh")
     region = node_region(node_id)
@@ -75,7 +76,7 @@ def price_usecase(
     else:
         notes.append(f"no weather forecasts for {region!r}: none used")
     if market == "RT":
-        da = cat.read(SOURCE, start=start, end=end, where={"node_id": node_id, "market": "DA"})
+        da = cat.read(SOURCE, start=start, end=end, where={"node": node_id, "market_type": "DA"})
         if len(da):
             da_prices = hourly_series(da, "lmp_price", f"{SOURCE} node {node_id!r} DA")
             published = day_ahead_versions(da_prices.rename("da_price_usd_per_mwh"), tz)

@@ -50,8 +50,8 @@ def plant(cat: Any, asset_id: str, technology: str) -> pd.Series:
     """The plant's row of ``gold.dim_assets``; an unknown id lists the plants of that type."""
     assets = cat.read(ASSETS)
     row = assets[assets["asset_id"] == asset_id]
-    if row.empty or row["asset_type"].iloc[0] != technology:
-        known = sorted(assets.loc[assets["asset_type"] == technology, "asset_id"])
+    if row.empty or row["technology"].iloc[0] != technology:
+        known = sorted(assets.loc[assets["technology"] == technology, "asset_id"])
         msg = f"expected a {technology} plant id of {ASSETS}; found {asset_id!r}. Plants: {known}"
         raise ForecastError(msg)
     return row.iloc[0]
@@ -60,7 +60,7 @@ def plant(cat: Any, asset_id: str, technology: str) -> pd.Series:
 def weather_location(cat: Any, asset: pd.Series, columns: list[str]) -> str:
     """The plant's own weather location when forecasts exist for it, else its region's."""
     own = weather_forecasts(cat, str(asset["asset_id"]), columns[:1])
-    return str(asset["asset_id"]) if own is not None else str(asset["region_id"])
+    return str(asset["asset_id"]) if own is not None else str(asset["region"])
 
 
 def clear_sky_features(
@@ -210,7 +210,7 @@ def solar_usecase(
         past_covariates=past_cols,
         availability_lag=lags,
         capacity=float(asset["capacity_mw"]),
-        tz=region_timezone(cat, str(asset["region_id"])),
+        tz=region_timezone(cat, str(asset["region"])),
     )
     data = ForecastData(y=y, past=past, future=future)
     # one training issue per day, at the backtest's issue time: on ci data (3 weeks) the

@@ -197,7 +197,7 @@ def wind_usecase(
         future_covariates=fut,
         availability_lag=lags,
         capacity=capacity,
-        tz=region_timezone(cat, str(asset["region_id"])),
+        tz=region_timezone(cat, str(asset["region"])),
     )
     data = ForecastData(y=y, future=future)
     params = {
