@@ -24,6 +24,7 @@ TABLES = {
     "interchange": "bronze.raw_interchange",
     "market": "bronze.raw_market",
     "ancillary": "bronze.raw_ancillary",
+    "fuel_prices": "bronze.raw_fuel_prices",
 }
 
 
