@@ -119,7 +119,8 @@ def test_day_ahead_is_a_smoother_version_of_real_time(congested) -> None:
     da = market[(market["market"] == "DA") & (market["node_id"] == "BUS_NORTH")]
     da = da.set_index("timestamp")["lmp_usd_per_mwh"]
     rt_hourly = rt.groupby(rt.index.floor("h")).mean()
-    assert np.corrcoef(da, rt_hourly.loc[da.index])[0, 1] > 0.8
+    # cleared on forecasts, the day ahead tracks real time without its surprises
+    assert np.corrcoef(da, rt_hourly.loc[da.index])[0, 1] > 0.6
     assert da.std() < rt.std()
     assert da.diff().abs().mean() < 12 * rt.diff().abs().mean()  # an hour of RT moves more
 
@@ -184,16 +185,22 @@ def test_real_time_minus_day_ahead_is_the_injected_errors() -> None:
         return rt.groupby(rt.index.floor("h")).mean() - da
 
     perfect = spread(_errors(hours))
-    assert perfect.abs().max() < 0.5  # perfect forecasts: day ahead = hourly real time
     # the day-ahead market expected 600 MW less load in the evenings: it cleared cheaper, and
-    # real time (the load that came) is dearer by the slope of the supply curve
+    # real time (the load that came) is dearer by the slope of the supply curve; every other
+    # hour is priced exactly as with perfect forecasts
     evening = np.isin(hours.hour, [22, 23, 0, 1])
-    surprised = spread(_errors(hours, np.where(evening, 600.0, 0.0)))
-    assert surprised[~evening].abs().max() < 0.5  # no error, no spread
-    assert (surprised[evening] >= -0.01).all()
-    assert surprised[evening].mean() > 1.0
-    drawn = spread(None)  # drawn errors: real time differs from day ahead every day
-    assert drawn.abs().mean() > 10 * perfect.abs().mean() + 0.05
+    extra = spread(_errors(hours, np.where(evening, 600.0, 0.0))) - perfect
+    assert extra[~evening].abs().max() < 0.011  # cents of rounding
+    assert (extra[evening] >= -0.011).all()
+    assert extra[evening].mean() > 1.0
+    # with perfect forecasts what remains is real time's own surprise (a day-ahead market that
+    # knew yesterday's departures from the supply curve): small on average
+    assert abs(perfect.mean()) < 0.1 * rt_level(grid, result, load)
+
+
+def rt_level(grid, result, load) -> float:
+    market, _ = price_market(grid, result, load, np.random.default_rng(5))
+    return float(_rt(market, "energy_usd_per_mwh")["BUS_NORTH"].abs().mean())
 
 
 def test_negative_prices_only_with_renewable_surplus(congested) -> None:

@@ -5,9 +5,11 @@ forecasts of load, wind and solar made the day before, and knows of the forced o
 began before it closed; the dispatch (:mod:`workbench.sim.dispatch`) runs on what happened.
 :func:`forecast_errors` draws the errors (actual minus forecast, hourly, autocorrelated, of a
 good operator's size); :func:`day_ahead_view` turns them into the day-ahead reserves and the
-day-ahead energy price: the real-time hourly price moved along the system supply curve
-(:func:`supply_curve`, price against net load, fitted per month to the real-time solution)
-from the realised to the forecast net load.
+day-ahead energy price: the system supply curve (:func:`supply_curve`, heat rate against net
+load, fitted per month to the real-time solution) at the forecast net load, times the day's
+gas price, plus what real time showed beyond the curve the day before. Real time = day ahead
++ the realised errors (forecast errors along the curve, surprise outages, the hour's own
+events).
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def day_ahead_view(
     ----------
     hourly : pandas.DataFrame
         Hourly means of the dispatch's system frame (``load_mw``, ``losses_mw``, ``wind_mw``,
-        ``solar_mw``, ``reserve_mw``, ``surprise_outage_mw``), UTC index.
+        ``solar_mw``, ``reserve_mw``, ``surprise_outage_mw``, ``gas_price_index``), UTC index.
     price_rt : numpy.ndarray
         Hourly mean real-time energy price before the scarcity adder [$/MWh].
     errors : pandas.DataFrame
@@ -116,7 +118,9 @@ def day_ahead_view(
         Day-ahead reserves [MW]: the real-time reserves plus the load error, minus the wind and
         solar errors, plus the capacity on outages the market did not know of.
     energy : numpy.ndarray
-        Day-ahead energy price [$/MWh]: ``price_rt + curve(forecast net) - curve(actual net)``.
+        Day-ahead energy price [$/MWh]: the day's gas price index times the supply curve (in
+        heat-rate terms) at the forecast net load, plus the mean departure of real time from
+        the curve over the day before (what the market knew of).
     """
     renewable_err = errors["wind_error_mw"].to_numpy() + errors["solar_error_mw"].to_numpy()
     load_err = errors["load_error_mw"].to_numpy()
@@ -125,7 +129,12 @@ def day_ahead_view(
     net = hourly["load_mw"] + hourly["losses_mw"] - hourly["wind_mw"] - hourly["solar_mw"]
     net = net.to_numpy(float)
     month = pd.DatetimeIndex(hourly.index).month.to_numpy()
-    curve = supply_curve(price_rt, net, month)
+    gas = hourly["gas_price_index"].to_numpy(float)
+    curve = supply_curve(price_rt / gas, net, month)  # in heat-rate terms: gas moves it daily
     forecast_net = net - load_err + renewable_err
-    energy = price_rt + curve(forecast_net, month) - curve(net + surprise, month)
+    # what real time had beyond the curve (outages, ramps, congestion): the day-ahead market
+    # expects what persisted over the previous day, not the hour's own surprise
+    beyond = pd.Series(price_rt - gas * curve(net, month), index=hourly.index)
+    known = beyond.shift(24).rolling(24, min_periods=1).mean().fillna(0.0).to_numpy()
+    energy = gas * curve(forecast_net, month) + known
     return reserve, energy

@@ -251,12 +251,13 @@ def _hourly(x: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
 
 
 def ordc_adder(
-    reserve: np.ndarray, load: np.ndarray, energy: np.ndarray, sigma: float = RESERVE_SIGMA
+    reserve: np.ndarray, load: np.ndarray, energy: np.ndarray, *, floor_step: bool = True
 ) -> np.ndarray:
     """Operating-reserve demand curve adder [$/MWh]: ``(VOLL - energy) * LOLP``.
 
     ``LOLP = 1 - Phi((reserve - X) / sigma)`` with the minimum contingency level
-    ``X = MIN_CONTINGENCY * load`` and ``sigma * load``; 1 at or below ``X``.
+    ``X = MIN_CONTINGENCY * load`` and ``sigma = RESERVE_SIGMA * load``; 1 at or below ``X``
+    (with ``floor_step``).
     The adder never takes energy above :data:`OFFER_CAP` (the value of lost load, VOLL), and
     is exactly zero below 1 cent.
 
@@ -268,13 +269,13 @@ def ordc_adder(
         System load [MW].
     energy : numpy.ndarray
         Energy price before the adder [$/MWh].
-    sigma : float
-        Standard deviation of the reserve error, share of load [1] (:data:`RESERVE_SIGMA` in
-        real time; wider for the day-ahead market, which also does not know its forecast errors).
+    floor_step : bool
+        Real time: the loss-of-load probability is 1 at or below the minimum contingency level.
     """
     floor = MIN_CONTINGENCY * load
-    lolp = 1.0 - ndtr((reserve - floor) / (sigma * np.maximum(load, 1.0)))
-    lolp = np.where(reserve <= floor, 1.0, lolp)
+    lolp = 1.0 - ndtr((reserve - floor) / (RESERVE_SIGMA * np.maximum(load, 1.0)))
+    if floor_step:
+        lolp = np.where(reserve <= floor, 1.0, lolp)
     adder = np.clip((OFFER_CAP - np.maximum(energy, 0.0)) * lolp, 0.0, None)
     return np.where(adder < 0.01, 0.0, adder)
 
@@ -282,7 +283,8 @@ def ordc_adder(
 def _day_ahead(index, system, energy, congestion, mlf, nodes, node_region, rng, errors):
     """Hourly day-ahead prices: the real-time solution seen through the day-ahead forecasts
     (:mod:`workbench.sim.dayahead`), with the ORDC adder on the day-ahead reserves."""
-    columns = ["load_mw", "losses_mw", "wind_mw", "solar_mw", "reserve_mw", "surprise_outage_mw"]
+    columns = ["load_mw", "losses_mw", "wind_mw", "solar_mw", "reserve_mw", "surprise_outage_mw",
+               "gas_price_index"]  # fmt: skip
     hourly = _hourly(np.column_stack([system[columns].to_numpy(float), energy]), index)
     hours = pd.DatetimeIndex(hourly.index, name="timestamp")
     frame = pd.DataFrame(hourly.iloc[:, :-1].to_numpy(), index=hours, columns=columns)
@@ -291,12 +293,9 @@ def _day_ahead(index, system, energy, congestion, mlf, nodes, node_region, rng, 
     else:
         errors = _given_errors(errors, hours)
     reserve, base = day_ahead_view(frame, hourly.iloc[:, -1].to_numpy(), errors)
-    # the day-ahead price carries the expected real-time adder: the ORDC widened by the spread
-    # of the day-ahead reserve errors (forecast errors and outages it did not know of)
-    load_da = frame["load_mw"].to_numpy()
-    miss = (frame["reserve_mw"].to_numpy() - reserve) / np.maximum(load_da, 1.0)
-    sigma = float(np.hypot(RESERVE_SIGMA, np.std(miss)))
-    adder = ordc_adder(reserve, load_da, base, sigma)
+    # the day-ahead market prices its own reserves on the smooth curve: no step to the cap at
+    # the minimum contingency level (that is real time's, when reserves are actually gone)
+    adder = ordc_adder(reserve, frame["load_mw"].to_numpy(), base, floor_step=False)
     da_energy = np.minimum(base + adder, OFFER_CAP)
     da_congestion = _hourly(congestion, index).to_numpy()
     da_mlf = _hourly(mlf, index).to_numpy()
