@@ -217,7 +217,8 @@ def test_ramp_limits_hold(congested) -> None:
     steady = (up[thermal] & up[thermal].shift(1, fill_value=True)).iloc[1:]
     within = (step <= ramp + 1e-6) | ~steady
     assert within.to_numpy().mean() > 0.99  # shortfall cover may add one more ramp step
-    assert ((step <= 2 * ramp + 1e-6) | ~steady).to_numpy().mean() > 0.999
+    # starts and stops where the daily gas price reorders coal and gas CCs: a few more steps
+    assert ((step <= 2 * ramp + 1e-6) | ~steady).to_numpy().mean() > 0.998
 
 
 def test_battery_within_limits_and_shifts_energy(congested) -> None:

@@ -69,7 +69,11 @@ def test_fleet_mix_ids_and_reserve_margin(grid: Grid) -> None:
         assert row.bus_id == f"BUS_{row.region_id}"
     firm = assets.loc[assets["technology"].isin(THERMAL_TECHNOLOGIES), "capacity_mw"].sum()
     margin = firm / design_peak_mw(grid.regions).sum() - 1.0
-    assert 0.10 <= margin <= 0.20
+    # firm capacity about the design peak: wind, solar and storage carry the reserve margin, so
+    # outages and a windless evening peak can run reserves short (scarcity pricing)
+    assert -0.05 <= margin <= 0.06
+    renewables = assets.loc[assets["technology"].isin(["wind", "solar", "battery"]), "capacity_mw"]
+    assert renewables.sum() > 0.5 * design_peak_mw(grid.regions).sum()
     assert (assets["capacity_mw"] > 0).all()
     assert assets["commission_date"].max() < pd.Timestamp("2023-01-01").date()
     # wind mostly in the west, no coal there

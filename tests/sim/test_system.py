@@ -24,6 +24,7 @@ TABLES = {
     "interchange": "bronze.raw_interchange",
     "market": "bronze.raw_market",
     "ancillary": "bronze.raw_ancillary",
+    "fuel_prices": "bronze.raw_fuel_prices",
 }
 
 
@@ -95,3 +96,20 @@ def test_same_seed_same_data() -> None:
         pd.testing.assert_frame_equal(getattr(a, field), getattr(b, field), obj=field)
     c = simulate_system(short, seed=4)
     assert not np.allclose(a.market["lmp_usd_per_mwh"], c.market["lmp_usd_per_mwh"])
+
+
+def test_coal_runs_mid_merit(ci: SystemData) -> None:
+    assets = ci.grid.assets.set_index("asset_id")
+    tech = ci.generation["asset_id"].map(assets["technology"])
+    steps = ci.generation["timestamp"].nunique()
+
+    def capacity_factor(t: str) -> float:
+        cap = assets.loc[assets["technology"] == t, "capacity_mw"].sum()
+        return float(ci.generation.loc[tech == t, "generation_mw"].sum() / (cap * steps))
+
+    coal = capacity_factor("coal")
+    assert 0.35 < coal < capacity_factor("nuclear")  # mid-merit: not a peaker, not must-run
+    assert coal > 5 * capacity_factor("gas_ct")
+    fuel = ci.fuel_prices
+    assert len(fuel) == get_profile("ci").days
+    assert fuel["price_usd_per_mmbtu"].between(1.0, 15.0).all()

@@ -31,6 +31,7 @@ SYSTEM_TABLES: tuple[tuple[str, str], ...] = (
     ("bronze.raw_interchange", "interchange"),
     ("bronze.raw_market", "market"),
     ("bronze.raw_ancillary", "ancillary"),
+    ("bronze.raw_fuel_prices", "fuel_prices"),
 )
 
 

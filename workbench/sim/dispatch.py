@@ -16,7 +16,9 @@ Steps, each a pure function of arrays (fleet data and scheduled resources in
    are relieved by redispatch between regions, and then bind.
 5. Ramp limits: a forward and a backward rate-limiting pass (closed forms with cumulative
    minima); what a unit cannot deliver goes to units of the same region with headroom.
-6. Marginal unit and price zone of every region; reserves for the scarcity pricing.
+6. Marginal unit and price zone of every region; reserves for the scarcity pricing
+   (available capacity minus demand: outages, hot weather and the evening net-load peak make
+   them tight).
 
 Steps 3-4 and 6 run on blocks of a week of rows, on two threads.
 
@@ -45,6 +47,7 @@ from workbench.sim.fleet import (
     hydro_output,
     offers,
     shed_events,
+    surprise_outages,
     thermal_table,
 )
 from workbench.sim.zonal import (
@@ -62,7 +65,6 @@ ONLINE_RESERVE = 0.04  # online headroom kept for reserves, share of the thermal
 #: commitment look-around [5-min steps] of gas CTs, gas CCs and coal (coal units self-commit
 #: for days; nuclear always runs)
 COMMIT_WINDOWS = {"gas_ct": 12, "gas_cc": 72, "coal": 288, "nuclear": 288}
-RESERVE_MINUTES = 10.0  # online reserve counts what a unit can add within this time
 _BIG = 1e9
 
 
@@ -81,8 +83,11 @@ class DispatchResult:
     binding : timestamp, interface_id, binding (flow at its limit), direction (+1 from->to, -1).
     events : ops.sim_events rows (forced outages; load shed if capacity ran out).
     system : per interval (index timestamp): load_mw, losses_mw, solar_mw, wind_mw (available),
-        curtailment_mw, hydro_mw, battery_mw, thermal_mw, unserved_mw, reserve_mw (online headroom,
-        offline quick-start and battery capability), gas_price_index [1].
+        curtailment_mw, hydro_mw, battery_mw, thermal_mw, unserved_mw, reserve_mw (available
+        capacity: thermal after outages and derates, wind and solar available, hydro, battery
+        output and headroom; minus load and losses), thermal_available_mw,
+        surprise_outage_mw (capacity out on outages that began after the day-ahead market of
+        the interval's day closed), gas_price_index [1].
     """
 
     generation: pd.DataFrame
@@ -179,7 +184,6 @@ def dispatch(
     flow = np.zeros((n, len(limit)))
     mc, loading = np.zeros((n, n_reg)), np.zeros((n, n_reg))
     unit = np.zeros((n, n_reg), dtype=int)
-    reserve = np.zeros(n)
 
     def settle(rows: slice) -> None:  # ramp shortfalls, flows, marginal units, reserves
         cap = units.capacity * avail[rows]
@@ -193,15 +197,20 @@ def dispatch(
                            units.cost_day[units.day[rows]], units.offer, th_r, re_r, units.quick,
                            units.min_gen, units.nuclear)  # fmt: skip
         mc[rows], unit[rows], loading[rows] = marginal_units(st, g, binding, fr, to, n_reg)
-        spin = np.minimum(cap - g, units.ramp * RESERVE_MINUTES / 5.0)
-        reserve[rows] = np.where(g > 0, spin, cap * units.quick).sum(1)
 
     _run_chunks(settle, n)
     binding = np.abs(flow) >= limit - BINDING_TOL_MW
+    surprise = surprise_outages(th, events, index)
     events = pd.concat([events, shed_events(unserved, index, regions)], ignore_index=True)
+    # reserves of the ORDC: available capacity (thermal after outages and derates, renewables
+    # available, hydro, battery output and headroom) minus demand
+    thermal_avail = (units.capacity * avail).sum(1)
+    supply = thermal_avail + re_avail.sum(1) + hydro.sum(1)
     if len(bt):
         headroom = np.minimum(bt["capacity_mw"].to_numpy() - battery, 2.0 * soc)
-        reserve += np.clip(headroom, 0.0, None).sum(1)
+        # a charging battery can stop charging: never less than nothing
+        supply += np.clip(battery + np.clip(headroom, 0.0, None), 0.0, None).sum(1)
+    reserve = supply - (load_mw + losses).sum(1)
 
     tables = (th, re, hy, bt)
     position = {a: i for i, a in enumerate(a for t in tables for a in t["asset_id"])}
@@ -223,6 +232,8 @@ def dispatch(
             "thermal_mw": gen.sum(1),
             "unserved_mw": unserved.sum(1),
             "reserve_mw": reserve,
+            "thermal_available_mw": thermal_avail,
+            "surprise_outage_mw": surprise,
             "gas_price_index": fuel_day[windows.day],
         },
         index=index,

@@ -4,7 +4,8 @@ Pure functions of arrays used by :func:`workbench.sim.dispatch.dispatch`:
 
 - :func:`thermal_table`: thermal units with every engineering column filled (technology defaults
   where the asset table leaves NaN); :func:`offers`: curtailment offers of wind and solar.
-- :func:`gas_price_index`: a daily, mean-reverting gas price relative to the assets' fuel cost;
+- :func:`gas_price_index`: a daily, mean-reverting, seasonal gas price with winter spikes,
+  relative to the assets' fuel cost (:func:`fuel_prices`: as hub prices);
   :func:`hot_derate`: thermal capacity lost in hot weather.
 - :func:`hydro_output`: a seasonal daily energy budget shaped toward the net-load peak.
 - :func:`battery_schedule`: each battery charges in the lowest and discharges in the highest
@@ -13,7 +14,8 @@ Pure functions of arrays used by :func:`workbench.sim.dispatch.dispatch`:
   recurrence over the 288 steps of a window, vectorised over windows.
 - :func:`forced_outages`: a renewal process per thermal unit (failure rate
   ``forced_outage_rate`` per hour, lognormal repair of mean ``mean_outage_hours``), labelled as
-  ``ops.sim_events`` rows; :func:`shed_events` labels load shed.
+  ``ops.sim_events`` rows; :func:`surprise_outages`: the part the day-ahead market did not
+  know of; :func:`shed_events` labels load shed.
 """
 
 from __future__ import annotations
@@ -120,18 +122,47 @@ def offers(re: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     return np.where(np.isfinite(given), given, drawn)
 
 
+#: hub gas price [USD/MMBtu] at gas price index 1 (the assets' delivered fuel costs lie around it)
+GAS_HUB_USD_PER_MMBTU = 3.1
+GAS_WINTER_PREMIUM = 0.16  # log-amplitude of the annual cycle, highest in mid January [1]
+GAS_SUMMER_BUMP = 0.05  # log-amplitude of the half-year cycle (summer power burn) [1]
+GAS_SPIKES_PER_WINTER = 1.2  # cold-snap price spikes per December-February [1]
+
+
 def gas_price_index(start: pd.Timestamp, days: int, rng: np.random.Generator) -> np.ndarray:
     """Daily gas price relative to the assets' fuel cost [1].
 
-    Log-normal, mean-reverting (AR(1), 0.97 per day, 15 % spread), with an 8 % winter premium;
-    day ``k`` is the UTC day ``start.normalize() + k``.
+    Log-normal and mean-reverting (AR(1), 0.97 per day, 12 % spread) around a seasonal level:
+    winter about 16 % above the annual mean, a small summer bump (air-conditioning burn), spring
+    and autumn lowest. Cold snaps in December-February (:data:`GAS_SPIKES_PER_WINTER` a
+    winter) jump the price by 1.6-4x, decaying with a 2-5 day time constant. Day ``k`` is the
+    UTC day ``start.normalize() + k``; the hub price is the index times
+    :data:`GAS_HUB_USD_PER_MMBTU`.
     """
-    phi, sigma = 0.97, 0.15
+    phi, sigma = 0.97, 0.12
     shocks = rng.standard_normal(days)
     shocks[0] /= np.sqrt(1 - phi**2)
     z = lfilter([np.sqrt(1 - phi**2)], [1.0, -phi], shocks)
-    doy = pd.date_range(start.normalize(), periods=days, freq="D").dayofyear.to_numpy()
-    return np.exp(sigma * z + 0.08 * np.cos(2 * np.pi * (doy - 15) / 365.25) - sigma**2 / 2)
+    dates = pd.date_range(start.normalize(), periods=days, freq="D")
+    angle = 2 * np.pi * (dates.dayofyear.to_numpy() - 15) / 365.25
+    season = GAS_WINTER_PREMIUM * np.cos(angle) + GAS_SUMMER_BUMP * np.cos(2 * angle)
+    winter = np.nonzero(dates.month.isin([12, 1, 2]))[0]
+    spikes = np.zeros(days)
+    n_spikes = rng.poisson(GAS_SPIKES_PER_WINTER * len(winter) / 90.0) if len(winter) else 0
+    for day in rng.choice(winter, size=n_spikes) if n_spikes else ():
+        lag = np.arange(days - day)
+        spikes[day:] += rng.uniform(0.5, 1.4) * np.exp(-lag / rng.uniform(2.0, 5.0))
+    return np.exp(sigma * z + season + spikes - sigma**2 / 2)
+
+
+def fuel_prices(start: pd.Timestamp, index: np.ndarray) -> pd.DataFrame:
+    """``bronze.raw_fuel_prices`` rows: ``date`` and the hub gas price [USD/MMBtu] of each day
+    of :func:`gas_price_index` ``index`` (day 0 the UTC date of ``start``)."""
+    dates = pd.date_range(start.normalize(), periods=len(index), freq="D")
+    return pd.DataFrame({
+        "date": dates.tz_localize(None).date,
+        "price_usd_per_mmbtu": np.round(GAS_HUB_USD_PER_MMBTU * np.asarray(index), 3),
+    })  # fmt: skip
 
 
 class DayWindows:
@@ -299,6 +330,45 @@ def forced_outages(
             })  # fmt: skip
             t += hours + rng.exponential(1.0 / rate)
     return avail, events_frame(records)
+
+
+#: the day-ahead market of UTC day D closes this long before D starts (10:00 UTC the day before)
+DA_CLOSE_HOURS = 14.0
+
+
+def surprise_outages(th: pd.DataFrame, events: pd.DataFrame, index: pd.DatetimeIndex) -> np.ndarray:
+    """Capacity out on forced outages the day-ahead market did not know of [MW].
+
+    An outage is a surprise on the UTC days whose day-ahead market closed
+    (:data:`DA_CLOSE_HOURS` before the day) before it began; from the next day on the market
+    knows of it.
+
+    Parameters
+    ----------
+    th : pandas.DataFrame
+        Thermal units (``asset_id``, ``capacity_mw`` [MW]).
+    events : pandas.DataFrame
+        ``forced_outage`` rows of :func:`forced_outages` (``start``, ``end`` on ``index``).
+    index : pandas.DatetimeIndex
+        5-minute UTC interval starts.
+
+    Returns
+    -------
+    numpy.ndarray
+        (time,) capacity out on surprise outages [MW].
+    """
+    out = np.zeros(len(index))
+    if events.empty:
+        return out
+    cap = th.set_index("asset_id")["capacity_mw"]
+    step = pd.Timedelta("5min")
+    close = pd.Timedelta(hours=DA_CLOSE_HOURS)
+    for row in events.itertuples(index=False):
+        known_from = (pd.Timestamp(row.start) + close).floor("D") + pd.Timedelta("1D")
+        i0 = int((pd.Timestamp(row.start) - index[0]) / step)
+        i1 = int((min(pd.Timestamp(row.end), known_from) - index[0]) / step)
+        out[max(i0, 0) : max(min(i1, len(index)), 0)] += float(cap[row.target_id])
+    return out
 
 
 def shed_events(unserved: np.ndarray, index: pd.DatetimeIndex, regions: list[str]) -> pd.DataFrame:

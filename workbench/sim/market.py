@@ -13,12 +13,16 @@ Real time (every 5 minutes, every pricing node):
   is its offer, congestion exactly zero. When one binds, congestion is positive on the
   importing side and negative on the exporting side.
 - *scarcity*: an operating-reserve demand curve (ORDC) adder ``(VOLL - energy) * LOLP(reserve)``
-  on the energy component, driving it toward the 5,000 $/MWh cap when reserves run short.
+  on the energy component (reserves = available capacity - demand), driving it toward the
+  5,000 $/MWh cap when outages, forecast errors or the evening net-load peak leave it short.
 - *losses*: energy times the region's marginal loss factor (twice its average loss fraction minus
   the fixed part, lowered in exporting regions): a few % of energy.
 
-Day ahead (hourly): a smoothed, less volatile version of real time (hourly means blended with a
-3-hour mean, a forecast-error noise, a third of the scarcity adder).
+Day ahead (hourly): what the market cleared the day before on forecasts
+(:mod:`workbench.sim.dayahead`): the hourly real-time energy moved along the supply curve from
+the realised to the forecast net load, the ORDC adder on the day-ahead reserves (which miss
+the forecast errors and the outages that began after the market closed), hourly congestion
+and losses. Real time = day ahead + the realised errors, so it is the more volatile.
 
 Ancillary services (hourly): regulation up/down, spinning and non-spinning reserve prices
 [$/MW-h] from the day-ahead energy price and scarcity; regulation down rises when prices are low.
@@ -31,6 +35,8 @@ import pandas as pd
 from scipy.signal import lfilter
 from scipy.special import ndtr
 
+from workbench.core.errors import WorkbenchError
+from workbench.sim.dayahead import day_ahead_view, forecast_errors
 from workbench.sim.dispatch import LOSS_BASE, DispatchResult, to_long
 from workbench.sim.zonal import ptdf_matrix
 
@@ -51,7 +57,12 @@ RESERVE_SIGMA = 0.025  # ORDC reserve-error standard deviation, share of load [1
 
 
 def price_market(
-    grid, dispatch_result: DispatchResult, load: pd.DataFrame, rng: np.random.Generator
+    grid,
+    dispatch_result: DispatchResult,
+    load: pd.DataFrame,
+    rng: np.random.Generator,
+    *,
+    errors: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Real-time and day-ahead LMPs per node, and hourly ancillary-service prices.
 
@@ -65,6 +76,11 @@ def price_market(
         ``bronze.raw_load`` rows (timestamp, region_id, load_mw [MW]).
     rng : numpy.random.Generator
         Source of offer, day-ahead forecast and ancillary noise.
+    errors : pandas.DataFrame, optional
+        Hourly day-ahead forecast errors (actual minus forecast) ``load_error_mw``,
+        ``wind_error_mw``, ``solar_error_mw`` [MW] indexed by hour; drawn by
+        :func:`workbench.sim.dayahead.forecast_errors` when not given (zeros: the day-ahead
+        market foresees load, wind and solar; outages it did not know of still surprise it).
 
     Returns
     -------
@@ -106,13 +122,9 @@ def price_market(
         offer, binding * np.sign(direction), p - (p @ share)[:, None]
     )
 
-    # scarcity: ORDC adder on reserves
+    # scarcity: ORDC adder on reserves (available capacity minus demand)
     total_load = load_mw.sum(1)
-    reserve = system["reserve_mw"].to_numpy()
-    lolp = 1.0 - ndtr((reserve - MIN_CONTINGENCY * total_load) / (RESERVE_SIGMA * total_load))
-    lolp = np.where(reserve <= MIN_CONTINGENCY * total_load, 1.0, lolp)
-    adder = np.clip((OFFER_CAP - np.maximum(energy, 0.0)) * lolp, 0.0, None)
-    adder = np.where(adder < 0.01, 0.0, adder)
+    adder = ordc_adder(system["reserve_mw"].to_numpy(), total_load, energy)
     energy_rt = np.minimum(energy + adder, OFFER_CAP)
 
     # losses: marginal loss factor per region
@@ -125,7 +137,8 @@ def price_market(
     node_region = nodes["region_id"].map({r: i for i, r in enumerate(regions)}).to_numpy(int)
     rt = _market_rows(index, nodes["element_id"].tolist(), node_region, "RT",
                       energy_rt, congestion, mlf)  # fmt: skip
-    da = _day_ahead(index, energy, adder, congestion, mlf, nodes, node_region, r_da)
+    da = _day_ahead(index, system, energy, congestion, mlf, nodes, node_region, r_da,
+                    errors)  # fmt: skip
     # key order: node, market (DA before RT), timestamp; both frames are node-major already
     k = len(node_region)
     rows = np.concatenate([
@@ -237,19 +250,69 @@ def _hourly(x: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
     return pd.DataFrame(x, index=index).groupby(index.floor("h")).mean()
 
 
-def _day_ahead(index, energy, adder, congestion, mlf, nodes, node_region, rng) -> pd.DataFrame:
-    """Hourly day-ahead prices: smoothed real time with a forecast error."""
-    hourly = _hourly(np.column_stack([energy, adder]), index)
+def ordc_adder(
+    reserve: np.ndarray, load: np.ndarray, energy: np.ndarray, *, floor_step: bool = True
+) -> np.ndarray:
+    """Operating-reserve demand curve adder [$/MWh]: ``(VOLL - energy) * LOLP``.
+
+    ``LOLP = 1 - Phi((reserve - X) / sigma)`` with the minimum contingency level
+    ``X = MIN_CONTINGENCY * load`` and ``sigma = RESERVE_SIGMA * load``; 1 at or below ``X``
+    (with ``floor_step``).
+    The adder never takes energy above :data:`OFFER_CAP` (the value of lost load, VOLL), and
+    is exactly zero below 1 cent.
+
+    Parameters
+    ----------
+    reserve : numpy.ndarray
+        Available capacity minus demand [MW].
+    load : numpy.ndarray
+        System load [MW].
+    energy : numpy.ndarray
+        Energy price before the adder [$/MWh].
+    floor_step : bool
+        Real time: the loss-of-load probability is 1 at or below the minimum contingency level.
+    """
+    floor = MIN_CONTINGENCY * load
+    lolp = 1.0 - ndtr((reserve - floor) / (RESERVE_SIGMA * np.maximum(load, 1.0)))
+    if floor_step:
+        lolp = np.where(reserve <= floor, 1.0, lolp)
+    adder = np.clip((OFFER_CAP - np.maximum(energy, 0.0)) * lolp, 0.0, None)
+    return np.where(adder < 0.01, 0.0, adder)
+
+
+def _day_ahead(index, system, energy, congestion, mlf, nodes, node_region, rng, errors):
+    """Hourly day-ahead prices: the real-time solution seen through the day-ahead forecasts
+    (:mod:`workbench.sim.dayahead`), with the ORDC adder on the day-ahead reserves."""
+    columns = ["load_mw", "losses_mw", "wind_mw", "solar_mw", "reserve_mw", "surprise_outage_mw",
+               "gas_price_index"]  # fmt: skip
+    hourly = _hourly(np.column_stack([system[columns].to_numpy(float), energy]), index)
     hours = pd.DatetimeIndex(hourly.index, name="timestamp")
-    e = hourly[0]
-    smooth = 0.7 * e + 0.3 * e.rolling(3, center=True, min_periods=1).mean()
-    error = 0.04 * _ar1(rng, len(hours), 1, phi=0.8)[:, 0] * (np.abs(smooth) + 5.0)
-    da_energy = np.minimum(smooth.to_numpy() + error + hourly[1].to_numpy() / 3.0, OFFER_CAP)
-    da_energy = np.asarray(da_energy, dtype=float)
-    da_congestion = 0.9 * _hourly(congestion, index).to_numpy()
+    frame = pd.DataFrame(hourly.iloc[:, :-1].to_numpy(), index=hours, columns=columns)
+    if errors is None:
+        errors = forecast_errors(frame, rng)
+    else:
+        errors = _given_errors(errors, hours)
+    reserve, base = day_ahead_view(frame, hourly.iloc[:, -1].to_numpy(), errors)
+    # the day-ahead market prices its own reserves on the smooth curve: no step to the cap at
+    # the minimum contingency level (that is real time's, when reserves are actually gone)
+    adder = ordc_adder(reserve, frame["load_mw"].to_numpy(), base, floor_step=False)
+    da_energy = np.minimum(base + adder, OFFER_CAP)
+    da_congestion = _hourly(congestion, index).to_numpy()
     da_mlf = _hourly(mlf, index).to_numpy()
     return _market_rows(hours, nodes["element_id"].tolist(), node_region, "DA",
                         da_energy, da_congestion, da_mlf)  # fmt: skip
+
+
+def _given_errors(errors: pd.DataFrame, hours: pd.DatetimeIndex) -> pd.DataFrame:
+    columns = ["load_error_mw", "wind_error_mw", "solar_error_mw"]
+    missing = [c for c in columns if c not in errors]
+    if missing or not hours.isin(errors.index).all():
+        msg = (
+            f"expected forecast errors {columns} for every hour of the dispatch; found "
+            f"columns {list(errors.columns)} over {len(errors)} hours; pass one row per hour"
+        )
+        raise WorkbenchError(msg)
+    return errors.loc[hours, columns].astype(float)
 
 
 def _ancillary(da: pd.DataFrame, adder: np.ndarray, index, rng) -> pd.DataFrame:

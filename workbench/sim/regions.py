@@ -194,8 +194,8 @@ _TEMPLATES = {t.region_id: t for t in REGION_TEMPLATES}
 # (from, to, transfer limit [MW]): 'from' is the usual exporter.
 _INTERFACES: tuple[tuple[str, str, float], ...] = (
     ("NORTH", "HOUSTON", 7_500.0), ("SOUTH", "NORTH", 6_000.0), ("WEST", "NORTH", 6_500.0),
-    ("SOUTH", "HOUSTON", 5_000.0), ("COAST", "HOUSTON", 3_500.0), ("COAST", "SOUTH", 3_000.0),
-    ("WEST", "SOUTH", 4_000.0), ("EAST", "NORTH", 4_000.0), ("EAST", "HOUSTON", 3_000.0),
+    ("SOUTH", "HOUSTON", 5_000.0), ("COAST", "HOUSTON", 6_000.0), ("COAST", "SOUTH", 3_800.0),
+    ("WEST", "SOUTH", 5_500.0), ("EAST", "NORTH", 4_000.0), ("EAST", "HOUSTON", 3_000.0),
     ("PANHANDLE", "NORTH", 2_500.0), ("PANHANDLE", "WEST", 2_000.0),
     ("VALLEY", "SOUTH", 1_800.0), ("COAST", "VALLEY", 2_000.0),
 )  # fmt: skip
@@ -340,7 +340,7 @@ def _topology(regions: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 _COUNTS = {"nuclear": 4, "coal": 10, "hydro": 3, "gas_cc": 32, "gas_ct": 18, "wind": 24,
            "solar": 20, "battery": 8}  # fmt: skip
 # Nameplate per technology as a share of the sum of design peaks (2023-like ERCOT mix).
-_SHARE = {"wind": 0.37, "solar": 0.19, "battery": 0.05}
+_SHARE = {"wind": 0.40, "solar": 0.19, "battery": 0.05}
 _SIZE_MW = {"nuclear": (1_150, 1_350), "coal": (600, 1_800), "hydro": (60, 240),
             "gas_cc": (300, 2_400), "gas_ct": (150, 1_600), "wind": (150, 2_200),
             "solar": (80, 1_200), "battery": (50, 800)}  # fmt: skip
@@ -385,7 +385,8 @@ _SPEC = {
                 "mttr": (12, 48)},
 }  # fmt: skip
 # Delivered fuel [USD/MMBtu]: West Texas gas trades at a discount (Waha hub).
-_FUEL = {"gas": (2.6, 3.2), "gas_WEST": (1.6, 2.3), "coal": (1.7, 2.4), "nuclear": (0.6, 0.75)}
+# Coal (Powder River Basin, rail-delivered) is cheaper than gas most days: mid-merit, not a peaker.
+_FUEL = {"gas": (2.9, 3.3), "gas_WEST": (1.8, 2.5), "coal": (1.5, 2.0), "nuclear": (0.6, 0.75)}
 _PTC_BID = {True: (18.0, 26.0), False: (0.0, 2.0)}  # wind offers below zero [USD/MWh]
 _RATED = {True: (10.8, 12.2), False: (12.5, 13.5)}  # rated wind speed, newer / older [m/s]
 _CO2_KG_PER_MMBTU = {"gas_cc": 53.07, "gas_ct": 53.07, "coal": 96.0, "nuclear": 0.0}
@@ -432,7 +433,9 @@ def _assets(regions: pd.DataFrame, peaks: pd.Series, rng: np.random.Generator) -
             (tech, r, round(float(c), 1))
             for r, c in zip(where, rng.uniform(lo, hi, len(where)), strict=True)
         ]
-    firm_target = total_peak * rng.uniform(1.13, 1.17)
+    # firm capacity about the design peak: wind, solar and storage carry the reserve margin, so
+    # outages, hot weather and a windless evening peak can run the reserves short (scarcity)
+    firm_target = total_peak * rng.uniform(0.99, 1.03)
     gas_total = max(firm_target - sum(u[2] for u in units), 0.3 * total_peak)
     totals = {"gas_cc": 0.7 * gas_total, "gas_ct": 0.3 * gas_total}
     totals |= {t: share * total_peak for t, share in _SHARE.items()}

@@ -47,6 +47,7 @@ class SystemData:
     interchange : bronze.raw_interchange (5-minute, every interface).
     market : bronze.raw_market (RT 5-minute, DA hourly, every node).
     ancillary : bronze.raw_ancillary (hourly).
+    fuel_prices : bronze.raw_fuel_prices (daily hub gas price, date and price_usd_per_mmbtu).
     events : ops.sim_events (load events and forced outages).
     extras : DispatchResult
         Losses, marginal units, binding interfaces and system totals per interval.
@@ -60,8 +61,18 @@ class SystemData:
     interchange: pd.DataFrame
     market: pd.DataFrame
     ancillary: pd.DataFrame
+    fuel_prices: pd.DataFrame
     events: pd.DataFrame
     extras: DispatchResult
+
+
+def _fuel_prices(system: pd.DataFrame) -> pd.DataFrame:
+    """Daily hub gas prices of the dispatch's gas price index (one value per UTC day)."""
+    from workbench.sim.fleet import fuel_prices
+
+    index = pd.DatetimeIndex(system.index)
+    daily = system["gas_price_index"].groupby(index.floor("D")).first()
+    return fuel_prices(pd.DatetimeIndex(daily.index)[0], daily.to_numpy())
 
 
 def time_indexes(profile: Profile) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
@@ -113,6 +124,7 @@ def simulate_system(profile: Profile, seed: int) -> SystemData:
         interchange=result.interchange,
         market=market,
         ancillary=ancillary,
+        fuel_prices=_fuel_prices(result.system),
         events=events[list(EVENT_COLUMNS)],
         extras=result,
     )
