@@ -15,7 +15,7 @@ settling by droop near 59.9 Hz, back within 0.01 Hz of 60 Hz in 2-6 minutes) and
 rejections.
 
 Each region adds a local deviation (electromechanical swings, an inter-area mode rung by trips,
-a forced oscillation of 0.1-2 Hz and 3-12 mHz (one per cube) with a regional mode shape,
+a forced oscillation of 0.2-2 Hz and 3-12 mHz (one per cube) with a regional mode shape,
 decaying with a damping ratio of a few % once the source stops). Per PMU: the regional
 frequency plus measurement noise; ROCOF, the smoothed derivative; voltage magnitude with slow
 wander, capacitor switching steps and dips at trips; the voltage angle against the
@@ -49,6 +49,10 @@ OPTIONS: dict[str, Any] = {
     "system_base_mw": 80_000.0,  # system base of the swing equation [MW]
     "trip_mw": (900.0, 2750.0),  # range of generator trip sizes [MW]
     "rejection_mw": (400.0, 1500.0),  # range of load rejection sizes [MW]
+    # forced-oscillation frequencies [Hz]: real ones span 0.1-2 Hz, but a few-mHz one below
+    # 0.2 Hz hides in the ambient wander of a minutes-long window, so the cube's single one
+    # is drawn where a detector can show it
+    "oscillation_hz": (0.2, 2.0),
     "dropouts_per_hour": 1.2,  # dropout bursts per PMU and hour
     "bad_quality_per_hour": 0.8,  # bad-quality bursts per PMU and hour
 }
@@ -353,7 +357,7 @@ class _PmuModel:
         self.seed = int(rng.integers(0, 2**63 - 1))
         step = self.swing(np.ones(int(1200 * rate_hz)))[0] * NOMINAL_HZ
         self.grid_events = _plan_grid_events(
-            rng, n_events, span_s, n_reg, opt["trip_mw"], opt["rejection_mw"]
+            rng, n_events, span_s, n_reg, opt["trip_mw"], opt["rejection_mw"], opt["oscillation_hz"]
         )
         for ev in self.grid_events:
             if ev["kind"] in ("generator_trip", "load_rejection"):
@@ -535,7 +539,7 @@ class _PmuModel:
 
 def _plan_grid_events(rng: np.random.Generator, n_events: int, span_s: float, n_reg: int,
                       trip_mw: tuple[float, float], rejection_mw: tuple[float, float],
-                      ) -> list[dict[str, Any]]:  # fmt: skip
+                      oscillation_hz: tuple[float, float]) -> list[dict[str, Any]]:  # fmt: skip
     """Event types (one of each first), spread one per slot, early in the slot to leave recovery."""
     kinds = ["generator_trip", "load_rejection", "forced_oscillation"][: max(n_events, 0)]
     # forced oscillations are rare: one per cube, the other events trips and rejections
@@ -546,7 +550,7 @@ def _plan_grid_events(rng: np.random.Generator, n_events: int, span_s: float, n_
     for j, kind in enumerate(kinds):
         t_s = round(0.05 * span_s + j * slot + rng.uniform(0.0, 0.35) * slot, 3)
         if kind == "forced_oscillation":
-            hz = float(np.exp(rng.uniform(np.log(0.1), np.log(2.0))))
+            hz = float(np.exp(rng.uniform(*np.log(oscillation_hz))))
             duration = min(max(rng.uniform(30.0, 180.0), 8.0 / hz), 0.5 * slot)
             zeta = rng.uniform(0.02, 0.08)
             end_s = t_s + duration + np.log(20.0) / (zeta * 2 * np.pi * hz)
