@@ -149,3 +149,18 @@ def test_inputs_that_cannot_be_analysed_raise_workbench_errors(x, kwargs, needle
 def test_damping_rejects_a_frequency_outside_the_band(f0):
     with pytest.raises(AnomalyInputError, match="f0"):
         estimate_damping(np.sin(np.arange(600) / 5), FS, f0)
+
+
+def test_a_brief_dip_does_not_turn_a_sustained_oscillation_into_a_ringdown():
+    """A few-mHz forced oscillation in noise (or a median across PMUs swinging in opposite
+    phases) can vanish for a second; its damping must stay near 0, not fit the dip."""
+    rng = np.random.default_rng(5)
+    t = np.arange(0, 60, 1 / FS)
+    w = 2 * np.pi * 1.5
+    level = 0.003 + 0.002 * np.exp(-(((t - 4.5) / 1.0) ** 2))  # a noise bump, then the dip
+    gap = (t > 6.0) & (t < 7.5)
+    x = 60 + np.where(gap, 0.0, level) * np.sin(w * t) + rng.normal(0, 0.0005, t.size)
+    found = detect_oscillation(x, FS, segment_s=20.0)
+    assert found["detected"]
+    assert found["damping_ratio"] < 0.01
+    assert found["amplitude"] == pytest.approx(0.005, rel=0.2)  # the largest envelope

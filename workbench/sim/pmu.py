@@ -15,7 +15,7 @@ settling by droop near 59.9 Hz, back within 0.01 Hz of 60 Hz in 2-6 minutes) and
 rejections.
 
 Each region adds a local deviation (electromechanical swings, an inter-area mode rung by trips,
-a forced oscillation of 0.2-2 Hz and 3-12 mHz (one per cube) with a regional mode shape,
+a forced oscillation of 0.2-2 Hz and 4-15 mHz (one per cube) with a regional mode shape,
 decaying with a damping ratio of a few % once the source stops). Per PMU: the regional
 frequency plus measurement noise; ROCOF, the smoothed derivative; voltage magnitude with slow
 wander, capacitor switching steps and dips at trips; the voltage angle against the
@@ -554,7 +554,7 @@ def _plan_grid_events(rng: np.random.Generator, n_events: int, span_s: float, n_
             duration = min(max(rng.uniform(30.0, 180.0), 8.0 / hz), 0.5 * slot)
             zeta = rng.uniform(0.02, 0.08)
             end_s = t_s + duration + np.log(20.0) / (zeta * 2 * np.pi * hz)
-            amp_hz = float(np.exp(rng.uniform(np.log(0.003), np.log(0.012))))  # 3-12 mHz
+            amp_hz = float(np.exp(rng.uniform(np.log(0.004), np.log(0.015))))  # 4-15 mHz
             events.append({"kind": kind, "t_s": t_s, "hz": hz, "amp_hz": amp_hz,
                            "zeta": zeta, "duration_s": duration, "end_s": end_s})  # fmt: skip
             continue
