@@ -52,7 +52,7 @@ trace_pmus = 6  # PMUs drawn in each event trace
 max_traces = 6  # disturbances drawn at most
 tolerance_s = 5.0  # widening of each label on both sides when scoring [s]
 oscillation_window_s = 60.0  # length of the windows searched for oscillations [s]
-oscillation_ratio = 300.0  # peak-to-background power ratio that counts as an oscillation
+oscillation_ratio = 30.0  # peak-to-background power ratio that counts as an oscillation
 
 # %% [markdown]
 # ## Imports

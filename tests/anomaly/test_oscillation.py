@@ -32,11 +32,24 @@ def ci_frequency(ci_lakehouse):
     return rate, times, f, labels
 
 
-def _quiet_starts(times, labels, win):
-    """Starts of 60-s windows (30-s hop) that begin after the labelled oscillation has ended."""
-    osc = labels[labels["event_type"] == "forced_oscillation"]
-    after = pd.Timestamp(osc["end"].max()) + pd.Timedelta(seconds=10)
-    return [i for i in range(0, times.size - win + 1, win // 2) if times[i] >= after]
+def _quiet_starts(times, labels, win, hop_s=15.0):
+    """Starts of ``win``-sample windows (``hop_s`` apart) clear of every grid event: the
+    labelled oscillation (and 10 s of its tail) and the first minute after each trip or
+    rejection, when the inter-area mode it rang is still swinging."""
+    grid = labels[(labels["source"] == "pmu") & (labels["target_id"] == "system")]
+    busy = []
+    for _, ev in grid.iterrows():
+        start = pd.Timestamp(ev["start"]) - pd.Timedelta(seconds=1)
+        if ev["event_type"] == "forced_oscillation":
+            busy.append((start, pd.Timestamp(ev["end"]) + pd.Timedelta(seconds=10)))
+        else:
+            busy.append((start, pd.Timestamp(ev["start"]) + pd.Timedelta(seconds=60)))
+    hop = max(int(hop_s * win / 60.0), 1)
+    return [
+        i
+        for i in range(0, times.size - win + 1, hop)
+        if all(times[i + win - 1] < b0 or times[i] > b1 for b0, b1 in busy)
+    ]
 
 
 def test_window_that_crashed_scipy_is_analysed(ci_frequency):
@@ -52,7 +65,7 @@ def test_quiet_ci_minutes_are_not_oscillations(ci_frequency):
     rate, times, f, labels = ci_frequency
     win = int(60 * rate)
     starts = _quiet_starts(times, labels, win)
-    assert len(starts) >= 10
+    assert len(starts) >= 6
     for seg in (20.0, 60.0):
         hits = [
             times[i]
@@ -73,11 +86,11 @@ def test_the_labelled_ci_oscillation_is_found(ci_frequency):
     assert found["damping_ratio"] < 0.01  # sustained while the source runs
 
 
-@pytest.mark.parametrize("start", ["23:54:00", "23:58:30"])
-def test_small_injected_oscillation_on_ci_frequency(ci_frequency, start):
-    rate, times, f, _ = ci_frequency
+@pytest.mark.parametrize("which", [0, -1])
+def test_small_injected_oscillation_on_ci_frequency(ci_frequency, which):
+    rate, times, f, labels = ci_frequency
     win = int(60 * rate)
-    i = int(times.searchsorted(pd.Timestamp(f"2024-03-21 {start}", tz="UTC")))
+    i = _quiet_starts(times, labels, win)[which]  # the first and the last quiet minute
     quiet = f[i : i + win]
     assert not detect_oscillation(quiet, rate, segment_s=20.0)["detected"]
     t = np.arange(win) / rate
@@ -136,3 +149,18 @@ def test_inputs_that_cannot_be_analysed_raise_workbench_errors(x, kwargs, needle
 def test_damping_rejects_a_frequency_outside_the_band(f0):
     with pytest.raises(AnomalyInputError, match="f0"):
         estimate_damping(np.sin(np.arange(600) / 5), FS, f0)
+
+
+def test_a_brief_dip_does_not_turn_a_sustained_oscillation_into_a_ringdown():
+    """A few-mHz forced oscillation in noise (or a median across PMUs swinging in opposite
+    phases) can vanish for a second; its damping must stay near 0, not fit the dip."""
+    rng = np.random.default_rng(5)
+    t = np.arange(0, 60, 1 / FS)
+    w = 2 * np.pi * 1.5
+    level = 0.003 + 0.002 * np.exp(-(((t - 4.5) / 1.0) ** 2))  # a noise bump, then the dip
+    gap = (t > 6.0) & (t < 7.5)
+    x = 60 + np.where(gap, 0.0, level) * np.sin(w * t) + rng.normal(0, 0.0005, t.size)
+    found = detect_oscillation(x, FS, segment_s=20.0)
+    assert found["detected"]
+    assert found["damping_ratio"] < 0.01
+    assert found["amplitude"] == pytest.approx(0.005, rel=0.2)  # the largest envelope

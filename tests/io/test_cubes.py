@@ -261,11 +261,13 @@ def test_rocof_on_a_ramp_and_against_the_measured_rocof(ci_catalog, ci_pmu):
     assert rocof.attrs["window_samples"] == 6
     assert np.isnan(rocof.values[0, 0])
     np.testing.assert_allclose(rocof.values[1:, 0], -0.25, atol=1e-9)
-    # on the sim's cube the derived ROCOF follows the PMU's own (smoothed differently)
+    # on the sim's cube the derived ROCOF follows the PMU's own (smoothed differently); sample by
+    # sample both are mostly measurement noise, so compare their 1-s means
     derived = ci_catalog.scan("bronze.pmu").grid.rocof("100ms").values
     measured = ci_pmu["rocof_hz_per_s"].values
-    ok = np.isfinite(derived) & np.isfinite(measured)
-    assert np.corrcoef(derived[ok], measured[ok])[0, 1] > 0.6
+    d, m = (pd.DataFrame(x).rolling(30, min_periods=20).mean().values for x in (derived, measured))
+    ok = np.isfinite(d) & np.isfinite(m)
+    assert np.corrcoef(d[ok], m[ok])[0, 1] > 0.9
 
 
 @pytest.mark.parametrize("offset", [0, 7])
@@ -284,7 +286,8 @@ def test_resample_stats_match_pandas(ci_catalog, ci_pmu, offset):
     np.testing.assert_array_equal(stats["time"].values, want["mean"].index.values)
     for stat, values in want.items():
         got = stats[f"frequency_hz_{stat}"].isel(pmu=3).values
-        np.testing.assert_allclose(got, values.to_numpy(float), atol=1e-5, equal_nan=True)
+        # float32 means near 60 Hz: a few ulps (3.8e-6 each) from pandas' float64 sums
+        np.testing.assert_allclose(got, values.to_numpy(float), atol=3e-5, equal_nan=True)
 
 
 def test_window_is_half_open_and_parses_utc(ci_catalog):

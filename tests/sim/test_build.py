@@ -126,4 +126,5 @@ def test_realism_report_draws_every_plot(ci_catalog, tmp_path):
     } <= pngs
     assert summary["dst_change"].startswith("2024-03-10")
     assert 0.85 < summary["weekend_over_weekday"] < 0.97
-    assert 0.005 < summary["frequency_std_hz"] < 0.03
+    # one PMU over the ci cube's 10 minutes, a trip and a rejection that AGC undoes over minutes
+    assert 0.005 < summary["frequency_std_hz"] < 0.08

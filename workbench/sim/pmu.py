@@ -2,23 +2,28 @@
 
 System frequency follows an aggregate swing equation on the system base (~80 GW),
 ``2H/f0 · dΔf/dt = −ΔP_load − D·Δf − ΔP_fast − ΔP_gov − ΔP_agc`` (per unit), with load damping D,
-a fast primary response (batteries, load resources), governors with 5 % droop on the responsive
-fleet (first-order lag 8-10 s) and AGC restoring 60 Hz over minutes. The loop is linear: it is
-discretised once (zero-order hold) and run with ``scipy.signal.lfilter``, state carried across
-blocks. ΔP_load is minute-scale wander plus second-scale noise, scaled so that normal frequency
-has the drawn standard deviation (0.010-0.016 Hz), plus injected steps: generator trips (900-2,750
-MW: ROCOF 0.05-0.3 Hz/s, nadir 59.65-59.9 Hz 2-4 s after the trip (a little earlier than in
-measured events: no deadband or valve rate limits), settling near 59.9 Hz) and load rejections.
+a small fast response (load resources, batteries), governors with 5 % droop on the responsive
+fleet (1.2-2 s lag, 0.4-1 s dead time) feeding reheat turbines (a 20-30 % high-pressure share
+at once, the rest after a 7.5-10 s reheater lag) and AGC moving their set points to restore
+60 Hz over minutes (see :func:`draw_system_params`). The loop is linear: it is discretised once
+(zero-order hold), split into first-order modes and run with ``scipy.signal.lfilter``, state
+carried across blocks. ΔP_load is minute-scale wander plus second-scale noise, scaled so that
+normal frequency has the drawn standard deviation (0.010-0.013 Hz: outside events the system
+frequency leaves ±0.05 Hz less than about once a day), plus injected steps: generator trips
+(900-2,750 MW, log-uniform: ROCOF 0.05-0.2 Hz/s, nadir 59.6-59.85 Hz 4-6 s after the trip,
+settling by droop near 59.9 Hz, back within 0.01 Hz of 60 Hz in 2-6 minutes) and load
+rejections.
 
 Each region adds a local deviation (electromechanical swings, an inter-area mode rung by trips,
-forced oscillations of 0.1-2 Hz with a regional mode shape, decaying with a damping ratio of a few %
-once the source stops). Per PMU: the regional frequency plus measurement noise; ROCOF, the smoothed
-derivative; voltage magnitude with slow wander, capacitor switching steps and dips at trips; the
-voltage angle against the nominal-60-Hz UTC reference, turning with the integral of the frequency
-deviation plus the local power-flow angle, wrapped to [-180, 180) degrees. Noise keeps the total
-vector error at 0.2-1 %. Quality: 0 good, 1 bad-quality burst (sync lost: values unreliable), 2
-dropout (values NaN); both come in labelled bursts. Randomness is drawn per minute of data from
-seeds fixed up front, so the cube is the same whatever ``block_minutes`` it is produced in.
+a forced oscillation of 0.2-2 Hz and 4-15 mHz (one per cube) with a regional mode shape,
+decaying with a damping ratio of a few % once the source stops). Per PMU: the regional
+frequency plus measurement noise; ROCOF, the smoothed derivative; voltage magnitude with slow
+wander, capacitor switching steps and dips at trips; the voltage angle against the
+nominal-60-Hz UTC reference, turning with the integral of the frequency deviation plus the
+local power-flow angle, wrapped to [-180, 180) degrees. Noise keeps the total vector error at
+0.2-1 %. Quality: 0 good, 1 bad-quality burst (sync lost: values unreliable), 2 dropout
+(values NaN); both come in labelled bursts. Randomness is drawn per minute of data from seeds
+fixed up front, so the cube is the same whatever ``block_minutes`` it is produced in.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.polynomial import polynomial as npoly
-from scipy.signal import cont2discrete, lfilter
+from scipy.signal import cont2discrete, lfilter, tf2ss
 
 from workbench.core.errors import WorkbenchError
 from workbench.sim.events import events_frame
@@ -44,6 +49,10 @@ OPTIONS: dict[str, Any] = {
     "system_base_mw": 80_000.0,  # system base of the swing equation [MW]
     "trip_mw": (900.0, 2750.0),  # range of generator trip sizes [MW]
     "rejection_mw": (400.0, 1500.0),  # range of load rejection sizes [MW]
+    # forced-oscillation frequencies [Hz]: real ones span 0.1-2 Hz, but a few-mHz one below
+    # 0.2 Hz hides in the ambient wander of a minutes-long window, so the cube's single one
+    # is drawn where a detector can show it
+    "oscillation_hz": (0.2, 2.0),
     "dropouts_per_hour": 1.2,  # dropout bursts per PMU and hour
     "bad_quality_per_hour": 0.8,  # bad-quality bursts per PMU and hour
 }
@@ -80,18 +89,52 @@ def make_pmu_ids(grid_or_regions: Any, n: int) -> pd.Series:
     return pd.Series(region_of, index=index, name="region_id")
 
 
+def draw_system_params(rng: np.random.Generator) -> dict[str, float]:
+    """Draw the swing-loop parameters of one cube (keywords of :func:`system_filter`).
+
+    Inertia H 5-7 s on the 80 GW base (400-560 GW·s), load damping 1-2, a small fast response,
+    governors (5 % droop on about 40 % of the fleet) with a 1.2-2 s lag and 0.4-1 s dead time
+    feeding reheat turbines (reheater 7.5-10 s, high-pressure share 20-30 %), AGC restoring
+    60 Hz with a 1-2 minute time constant. Trips of 900-2,750 MW then reach their nadir 4-6 s
+    after the loss (59.6-59.85 Hz), settle by droop and are back within 0.01 Hz in 2-6 minutes.
+    """
+    return {
+        "inertia_s": rng.uniform(5.0, 7.0),
+        "damping": rng.uniform(1.0, 2.0),
+        "fast_gain": rng.uniform(0.0, 0.7),
+        "fast_lag_s": rng.uniform(0.3, 0.8),
+        "governor_gain": rng.uniform(7.0, 9.5),
+        "governor_lag_s": rng.uniform(1.2, 2.0),
+        "governor_delay_s": rng.uniform(0.4, 1.0),
+        "reheat_lag_s": rng.uniform(7.5, 10.0),
+        "hp_fraction": rng.uniform(0.2, 0.3),
+        "agc_s": rng.uniform(60.0, 120.0),
+    }
+
+
 def system_filter(
     rate_hz: float,
     *,
-    inertia_s: float = 4.5,
+    inertia_s: float = 6.0,
     damping: float = 1.5,
-    fast_gain: float = 8.0,
-    fast_lag_s: float = 2.0,
-    governor_gain: float = 10.0,
-    governor_lag_s: float = 9.0,
-    agc_s: float = 180.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Discrete transfer function (b, a) from load imbalance [pu] to frequency deviation [pu].
+    fast_gain: float = 0.5,
+    fast_lag_s: float = 0.5,
+    governor_gain: float = 8.5,
+    governor_lag_s: float = 1.5,
+    governor_delay_s: float = 0.6,
+    reheat_lag_s: float = 8.5,
+    hp_fraction: float = 0.25,
+    agc_s: float = 90.0,
+) -> SwingFilter:
+    """Discrete filter from load imbalance [pu] to frequency deviation [pu].
+
+    The loop, per unit on the system base: ``2H s Δf = −ΔP − D Δf − ΔP_fast − ΔP_mech`` with a
+    fast response ``ΔP_fast = K_f Δf / (1 + s T_f)`` (load resources, batteries), governors
+    ``K_g Δf · e^{−s τ} / (1 + s T_g)`` (droop 5 % on the responsive share, dead time τ as a
+    first-order Padé term) feeding a reheat turbine ``(1 + s F T_rh) / (1 + s T_rh)`` (the
+    high-pressure fraction F acts at once, the rest after the reheater lag), and AGC moving the
+    governors' set points by ``β / (T_agc s)`` (frequency bias β = D + K_f + K_g) through the
+    same turbines.
 
     Parameters
     ----------
@@ -103,26 +146,71 @@ def system_filter(
         Load damping D [pu power / pu frequency].
     fast_gain, fast_lag_s : float
         Fast primary response gain [pu/pu] and first-order lag [s].
-    governor_gain, governor_lag_s : float
-        Governor response gain (1/droop times the responsive share) [pu/pu] and lag [s].
+    governor_gain, governor_lag_s, governor_delay_s : float
+        Governor gain (1/droop times the responsive share) [pu/pu], lag [s] and dead time [s].
+    reheat_lag_s, hp_fraction : float
+        Reheater time constant [s] and the high-pressure turbine's share of the power [-].
     agc_s : float
         Time constant of secondary control (AGC) restoring the frequency [s].
 
     Returns
     -------
-    (b, a) : numpy.ndarray
-        ``lfilter`` coefficients; ``lfilter(b, a, dP_pu) * 60`` is the deviation [Hz].
+    SwingFilter
+        The loop discretised (zero-order hold) and split into first-order modes;
+        ``filt(dP_pu)[0] * 60`` is the deviation [Hz].
     """
     s = np.array([0.0, 1.0])
-    lag_g, lag_f = np.array([1.0, governor_lag_s]), np.array([1.0, fast_lag_s])
+    half = governor_delay_s / 2.0
+    lag_f = np.array([1.0, fast_lag_s])
+    gov = npoly.polymul([1.0, governor_lag_s], [1.0, half])  # governor lag and Padé pole
+    reheat = np.array([1.0, reheat_lag_s])
+    mech = npoly.polymul([1.0, hp_fraction * reheat_lag_s], [1.0, -half])  # turbine and Padé zero
     k_agc = (damping + fast_gain + governor_gain) / agc_s
-    common = npoly.polymul(s, npoly.polymul(lag_g, lag_f))
-    den = npoly.polymul([damping, 2.0 * inertia_s], common)
-    den = npoly.polyadd(den, governor_gain * npoly.polymul(s, lag_f))
-    den = npoly.polyadd(den, fast_gain * npoly.polymul(s, lag_g))
-    den = npoly.polyadd(den, k_agc * npoly.polymul(lag_g, lag_f))
-    b, a, _ = cont2discrete(((-common)[::-1], den[::-1]), 1.0 / rate_hz, method="zoh")
-    return np.atleast_1d(np.squeeze(b)), np.asarray(a)
+    common = npoly.polymul(lag_f, npoly.polymul(gov, reheat))
+    den = npoly.polymul(npoly.polymul([damping, 2.0 * inertia_s], s), common)
+    den = npoly.polyadd(den, fast_gain * npoly.polymul(s, npoly.polymul(gov, reheat)))
+    den = npoly.polyadd(den, governor_gain * npoly.polymul(s, npoly.polymul(lag_f, mech)))
+    den = npoly.polyadd(den, k_agc * npoly.polymul(lag_f, mech))
+    num = -npoly.polymul(s, common)
+    return SwingFilter(num[::-1], den[::-1], rate_hz)
+
+
+class SwingFilter:
+    """A continuous transfer function discretised (zero-order hold) as parallel first-order modes.
+
+    A polynomial (``lfilter``) form of the fifth-order loop loses the AGC's slow pole to
+    rounding at 60 fps (its poles lie within 1e-4 of 1); the modal form keeps every pole exact.
+
+    Parameters
+    ----------
+    num, den : array-like
+        Continuous numerator and denominator, highest power first (proper: deg num <= deg den).
+    rate_hz : float
+        Sample rate [1/s].
+    """
+
+    def __init__(self, num: Any, den: Any, rate_hz: float) -> None:
+        a, b, c, d = tf2ss(num, den)
+        ad, bd, cd, dd, _ = cont2discrete((a, b, c, d), 1.0 / rate_hz, method="zoh")
+        lam, vec = np.linalg.eig(ad)
+        self.poles = lam
+        self.gains = (cd @ vec).ravel() * np.linalg.solve(vec, bd).ravel()
+        self.direct = float(np.squeeze(dd))
+        self.order = lam.size
+
+    def __call__(
+        self, x: np.ndarray, zi: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Filter ``x`` (1-D) from state ``zi`` (zeros if None); returns (output, final state)."""
+        x = np.asarray(x, np.float64)
+        zi = np.zeros(self.order, complex) if zi is None else zi
+        out = np.zeros(x.size, complex)
+        zf = np.empty(self.order, complex)
+        for j, (lam, g) in enumerate(zip(self.poles, self.gains, strict=True)):
+            y, z = lfilter([0.0, g], [1.0, -lam], x, zi=zi[j : j + 1])
+            out += y
+            zf[j] = z[0]
+        return out.real + self.direct * x, zf
 
 
 def simulate_pmu(
@@ -230,18 +318,10 @@ class _PmuModel:
         ts = pd.Timestamp(start)
         self.start = (ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")).as_unit("ns")
         self.base_mw, dt, span_s = system_base_mw, 1.0 / rate_hz, minutes * 60.0
-        self.params = {
-            "inertia_s": rng.uniform(3.5, 5.5),
-            "damping": rng.uniform(1.0, 2.0),
-            "fast_gain": rng.uniform(6.0, 10.0),
-            "fast_lag_s": rng.uniform(1.5, 2.5),
-            "governor_gain": rng.uniform(8.0, 12.0),
-            "governor_lag_s": rng.uniform(8.0, 10.0),
-            "agc_s": rng.uniform(120.0, 240.0),
-        }
-        self.b, self.a = system_filter(rate_hz, **self.params)
+        self.params = draw_system_params(rng)
+        self.swing = system_filter(rate_hz, **self.params)
         # load noise: unit AR(1) wander (minutes) and fast noise (seconds), scaled to the target std
-        self.sigma_hz = rng.uniform(0.010, 0.016)
+        self.sigma_hz = rng.uniform(0.010, 0.013)
         share_w = rng.uniform(0.6, 0.8)
         self.phi = np.exp(-dt / np.array([rng.uniform(60.0, 180.0), rng.uniform(1.0, 3.0)]))
         impulse = np.zeros(int(2400 * rate_hz))
@@ -249,7 +329,7 @@ class _PmuModel:
         self.amp = np.empty(2)
         for j, share in enumerate((share_w, 1.0 - share_w)):
             ar = lfilter([np.sqrt(1 - self.phi[j] ** 2)], [1.0, -self.phi[j]], impulse)
-            h = lfilter(self.b, self.a, ar) * NOMINAL_HZ
+            h = self.swing(ar)[0] * NOMINAL_HZ
             self.amp[j] = np.sqrt(share) * self.sigma_hz / np.sqrt(np.sum(h**2))
         # regional and per-PMU parameters
         self.loc_sigma_hz = rng.uniform(0.001, 0.002, n_reg)
@@ -275,17 +355,16 @@ class _PmuModel:
             rng.choice([-1.0, 1.0], n_steps) * rng.uniform(0.003, 0.008, n_steps),
         )
         self.seed = int(rng.integers(0, 2**63 - 1))
-        step = lfilter(self.b, self.a, np.ones(int(1200 * rate_hz))) * NOMINAL_HZ
+        step = self.swing(np.ones(int(1200 * rate_hz)))[0] * NOMINAL_HZ
         self.grid_events = _plan_grid_events(
-            rng, n_events, span_s, n_reg, opt["trip_mw"], opt["rejection_mw"]
+            rng, n_events, span_s, n_reg, opt["trip_mw"], opt["rejection_mw"], opt["oscillation_hz"]
         )
         for ev in self.grid_events:
             if ev["kind"] in ("generator_trip", "load_rejection"):
                 dev = np.abs(step) * ev["mw"] / system_base_mw
                 ev["end_s"] = ev["t_s"] + (np.flatnonzero(dev > 0.01)[-1] + 1) * dt
         self.bursts = _plan_bursts(rng, n_pmu, span_s, opt, force=n_events > 0)
-        n_state = max(len(self.a), len(self.b)) - 1
-        self.z_sys, self.z_ar = np.zeros(n_state), np.zeros((2, 1))
+        self.z_sys, self.z_ar = np.zeros(self.swing.order, complex), np.zeros((2, 1))
         self.z_loc, self.z_reg = np.zeros((1, n_reg)), np.zeros((2, 1, n_reg))
         self.z_rocof, self.f_last = np.zeros((1, n_reg)), np.zeros(n_reg)
         for page in range(-_WARMUP_PAGES, 0):  # settle the filters on noise before the start
@@ -317,7 +396,7 @@ class _PmuModel:
             if ev["kind"] != "forced_oscillation":
                 sign = 1.0 if ev["kind"] == "generator_trip" else -1.0
                 dp_pu += sign * ev["mw"] / self.base_mw * (t >= ev["t_s"])
-        dev, self.z_sys = lfilter(self.b, self.a, dp_pu, zi=self.z_sys)
+        dev, self.z_sys = self.swing(dp_pu, self.z_sys)
         return dev * NOMINAL_HZ
 
     def _regional(self, t: np.ndarray, sys_hz: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -460,28 +539,27 @@ class _PmuModel:
 
 def _plan_grid_events(rng: np.random.Generator, n_events: int, span_s: float, n_reg: int,
                       trip_mw: tuple[float, float], rejection_mw: tuple[float, float],
-                      ) -> list[dict[str, Any]]:  # fmt: skip
+                      oscillation_hz: tuple[float, float]) -> list[dict[str, Any]]:  # fmt: skip
     """Event types (one of each first), spread one per slot, early in the slot to leave recovery."""
     kinds = ["generator_trip", "load_rejection", "forced_oscillation"][: max(n_events, 0)]
-    extra = rng.choice(
-        ["generator_trip", "load_rejection", "forced_oscillation"], max(n_events - 3, 0),
-        p=[0.5, 0.2, 0.3],
-    )  # fmt: skip
+    # forced oscillations are rare: one per cube, the other events trips and rejections
+    extra = rng.choice(["generator_trip", "load_rejection"], max(n_events - 3, 0), p=[0.7, 0.3])
     kinds = list(rng.permutation(kinds + list(extra)))
     slot = 0.9 * span_s / max(n_events, 1)
     events = []
     for j, kind in enumerate(kinds):
         t_s = round(0.05 * span_s + j * slot + rng.uniform(0.0, 0.35) * slot, 3)
         if kind == "forced_oscillation":
-            hz = float(np.exp(rng.uniform(np.log(0.1), np.log(2.0))))
+            hz = float(np.exp(rng.uniform(*np.log(oscillation_hz))))
             duration = min(max(rng.uniform(30.0, 180.0), 8.0 / hz), 0.5 * slot)
             zeta = rng.uniform(0.02, 0.08)
             end_s = t_s + duration + np.log(20.0) / (zeta * 2 * np.pi * hz)
-            events.append({"kind": kind, "t_s": t_s, "hz": hz, "amp_hz": rng.uniform(0.005, 0.03),
+            amp_hz = float(np.exp(rng.uniform(np.log(0.004), np.log(0.015))))  # 4-15 mHz
+            events.append({"kind": kind, "t_s": t_s, "hz": hz, "amp_hz": amp_hz,
                            "zeta": zeta, "duration_s": duration, "end_s": end_s})  # fmt: skip
             continue
         lo, hi = trip_mw if kind == "generator_trip" else rejection_mw
-        mw = rng.uniform(lo, hi)
+        mw = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))  # small losses more often
         events.append({"kind": kind, "t_s": t_s, "mw": mw, "region": int(rng.integers(n_reg)),
                        "mode_hz": rng.uniform(0.5, 0.8), "zeta": rng.uniform(0.05, 0.12),
                        "ring_hz": rng.uniform(0.01, 0.025) * mw / 2750.0,

@@ -18,7 +18,8 @@ Frequency: the peak, refined by parabolic interpolation of the log spectrum, lim
 bin either side. Damping: the signal is band-passed around the peak (4th-order Butterworth,
 ±25 %), its Hilbert envelope is taken (and smoothed over one period), and a line is fitted to
 the log envelope from where it first reaches 90 % of its maximum until it decays to ``floor``
-of the maximum; the slope is ``-sigma`` and the damping ratio ``sigma / sqrt(sigma^2 +
+of the maximum and stays below for three periods (a brief dip of a weak, noisy oscillation does
+not end the fit); the slope is ``-sigma`` and the damping ratio ``sigma / sqrt(sigma^2 +
 omega^2)``. A sustained (forced) oscillation gives a ratio near 0; a ringdown its true ratio.
 """
 
@@ -201,8 +202,12 @@ def estimate_damping(x: Any, rate_hz: float, f0: float, floor: float = 0.1) -> t
     amp = float(core.max())
     k = int(np.flatnonzero(core >= 0.9 * amp)[0])
     tail = core[k:]
-    below = np.flatnonzero(tail < floor * amp)
-    stop = int(below[0]) if below.size else tail.size
+    # the fit stops where the envelope falls below the floor and stays there for 3 periods: a
+    # few-mHz forced oscillation in noise dips briefly (a beat with the noise), a ringdown stays
+    held = 3 * period
+    below = (tail < floor * amp).astype(np.int64)
+    run = np.flatnonzero(np.convolve(below, np.ones(held, np.int64), mode="valid") == held)
+    stop = int(run[0]) if run.size else tail.size
     if stop < 4:
         return float("nan"), amp
     tt = np.arange(stop) / rate_hz
