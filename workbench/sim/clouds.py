@@ -1,12 +1,13 @@
 """One advecting cloud field for the satellite frames and the solar plants.
 
-The field is a sum of random Fourier modes (a Gaussian random field with a power-law spectrum,
-slope -3.0 in 2-D, outer scale 150 km, wavelengths 3-600 km) moved by a slowly turning
-cloud-level wind (about 12 m/s towards the north-east on average) and evolving: each mode's phase
-is a random walk whose decorrelation time grows with its wavelength (about 15 minutes at 3 km,
-hours at 100 km). Because it is a sum of modes, the field can be evaluated anywhere at any
-5-minute step for the price of a small matrix product: at the plants for every step of the
-period, and at every pixel only for the satellite days.
+The field is a sum of 192 random Fourier modes (a Gaussian random field with a power-law
+spectrum, slope -3.4 in 2-D, outer scale 150 km, wavelengths 4-600 km) moved by a slowly turning
+cloud-level wind (about 12 m/s towards the north-east on average, heading wandering by some 35
+deg over half a day) and evolving: each mode's phase is a random walk whose decorrelation time
+grows with its wavelength (about 40 minutes at 4 km, hours at 100 km). Because it is a sum of
+modes, the field can be evaluated anywhere at any 5-minute step for the price of a small
+matrix product: at the plants for every daylight step of the period, and at every pixel only
+for the satellite days.
 
 The large-scale modulation is the hourly ``cloud_cover_pct`` of the weather frame: a point is
 cloudy where the latent field exceeds the quantile that makes its expected cloud fraction equal
@@ -291,8 +292,9 @@ def _hourly_cover(weather: pd.DataFrame, ids: list[str]) -> tuple[np.ndarray, pd
             "frame; found none"
         )
     wide = wide.sort_index().reindex(columns=ids).interpolate(limit_direction="both")
-    wide = wide.T.fillna(wide.mean(axis=1)).T
-    return np.clip(wide.to_numpy(float) / 100.0, 0.0, 1.0), pd.DatetimeIndex(wide.index)
+    values = wide.to_numpy(float)
+    values = np.where(np.isnan(values), np.nanmean(values, axis=1, keepdims=True), values)
+    return np.clip(values / 100.0, 0.0, 1.0), pd.DatetimeIndex(wide.index)
 
 
 def _nearest_separation(xy: np.ndarray) -> float:
