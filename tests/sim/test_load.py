@@ -226,3 +226,34 @@ def test_bad_inputs_are_rejected(grid: Grid) -> None:
         simulate_load(grid, weather[weather["location_id"] != "COAST"], index, rng)
     with pytest.raises(WorkbenchError, match="covering"):
         simulate_load(grid, weather, _five_min("2024-06-01", 1), rng)
+
+
+def _weekday_profile(load: pd.Series) -> pd.Series:
+    """Mean system load by local hour over Monday-Friday, per unit of its maximum."""
+    local = _local(load.groupby(level=1).sum())
+    weekday = local[local.index.dayofweek < 5]
+    hourly = weekday.groupby(weekday.index.hour).mean()
+    return hourly / hourly.max()
+
+
+def test_winter_weekdays_have_morning_and_evening_peaks(grid: Grid) -> None:
+    index = _five_min("2024-01-15", 14)  # 44 degF: heating, dark mornings and evenings
+    shape = _weekday_profile(_run(grid, index, 44.0))
+    morning, midday = shape[[7, 8]].mean(), shape[[11, 12, 13]].mean()
+    assert morning >= 1.02 * midday  # the morning peak of the realism table
+    assert shape[[7, 8, 9]].max() > shape[[5, 10, 11]].max()  # a peak, not a ramp
+    assert shape.idxmax() in (18, 19, 20)  # the evening peak is the day's highest
+    assert shape[3] < 0.85  # the night is well below both
+
+
+def test_summer_weekdays_peak_in_the_afternoon(grid: Grid) -> None:
+    index = _five_min("2024-07-15", 14)
+    hours = pd.date_range(index[0].floor("h") - pd.Timedelta("1h"),
+                          index[-1].ceil("h") + pd.Timedelta("1h"), freq="h")  # fmt: skip
+    warm = 88.0 + 10.0 * np.sin(2 * np.pi * (hours.hour.to_numpy() - 15.0 - 6.0) / 24.0 + np.pi / 2)
+    weather = _flat_weather(grid, index, 0.0)
+    weather["temperature_f"] = np.tile(warm, len(grid.regions))  # 98 degF at 15 local
+    load, _ = simulate_load(grid, weather, index, np.random.default_rng(2), outages_per_year=0.0)
+    shape = _weekday_profile(load.set_index(["region_id", "timestamp"])["load_mw"])
+    assert shape.idxmax() in (15, 16, 17, 18)
+    assert shape[[7, 8]].mean() < 0.9 * shape[[16, 17]].mean()  # no winter-like morning peak

@@ -137,14 +137,18 @@ def test_solar_physics_night_clipping_tracking() -> None:
 def test_broken_cloud_gives_fast_ramps_and_keeps_the_hourly_energy() -> None:
     hours, index = _index("2024-06-10", 6)
     clear = _weather(hours, ["WEST"], 0.0, 5.0)  # the plant falls back to its region
-    broken = _weather(hours, ["WEST"], 50.0, 5.0, ghi_scale=0.75)
+    broken = _weather(hours, ["WEST"], 50.0, 5.0)
     plants = PLANTS.iloc[[0]]
     a = solar_output(plants, clear, index, np.random.default_rng(5))["SOLAR_WEST_01"] / 200.0
     b = solar_output(plants, broken, index, np.random.default_rng(5))["SOLAR_WEST_01"] / 200.0
     assert b.diff().abs().quantile(0.99) > 0.15  # ramps of tens of % within 5 minutes
     assert a.diff().abs().quantile(0.99) < 0.08  # clear sky: only sunrise and sunset
-    # hourly GHI is kept (modulo clipping): energy tracks the irradiance ratio
+    # half the sky cloudy: the cloud field removes a fifth to a third of the energy
     assert 0.6 < b.sum() / a.sum() < 0.9
+    # no extra haze in the weather frame: the clear day is the clear sky
+    hazy = _weather(hours, ["WEST"], 0.0, 5.0, ghi_scale=0.8)
+    c = solar_output(plants, hazy, index, np.random.default_rng(5))["SOLAR_WEST_01"] / 200.0
+    assert 0.75 < c.sum() / a.sum() < 0.9  # haze (GHI below Ineichen x cloud) dims the plant
 
 
 def test_solar_capacity_factor_over_a_year_is_realistic() -> None:

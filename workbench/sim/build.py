@@ -204,6 +204,7 @@ def _write_lake_files(
         profile.satellite_days,
         profile.satellite_size,
         _rng(seed, 4),
+        clouds=system.clouds,
     ):
         write_geotiff(
             sat_spec.location,

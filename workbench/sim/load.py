@@ -2,8 +2,10 @@
 
 Per region, in per-unit of its mild-weekday peak:
 
-- an activity profile by *local* clock hour for weekdays, Saturdays and Sundays (holidays blend
-  towards Sunday), so DST moves the human schedule by an hour in UTC; the day type switches at
+- an activity profile by *local* clock hour for weekdays (a morning peak at 07-09, a midday
+  lull and the evening peak at 18-20: in summer the cooling load fills the afternoon, so the
+  day peaks at 16-18), Saturdays and Sundays (holidays blend towards Sunday), so DST moves
+  the human schedule by an hour in UTC; the day type switches at
   04:00 local, where the profiles meet, so there is no step at midnight;
 - a flat industrial share, a few % lower at weekends;
 - lighting when the sun is down and people are up;
@@ -32,15 +34,17 @@ LOAD_COLUMNS: list[str] = ["timestamp", "region_id", "load_mw"]
 
 # Activity by local hour 0..23 (per unit of the weekday evening peak). Hours 0-3 belong to the
 # previous day's type (an activity day runs 04:00 to 04:00).
-_WEEKDAY = [0.70, 0.67, 0.65, 0.64, 0.64, 0.68, 0.76, 0.84, 0.88, 0.91, 0.93, 0.94,
-            0.95, 0.95, 0.95, 0.96, 0.97, 0.98, 0.99, 1.00, 0.98, 0.93, 0.85, 0.77]  # fmt: skip
-_SATURDAY = [0.74, 0.70, 0.67, 0.65, 0.64, 0.64, 0.66, 0.70, 0.76, 0.81, 0.84, 0.86,
-             0.87, 0.87, 0.86, 0.86, 0.87, 0.88, 0.90, 0.91, 0.90, 0.87, 0.82, 0.77]  # fmt: skip
-_SUNDAY = [0.73, 0.69, 0.66, 0.64, 0.63, 0.62, 0.63, 0.66, 0.71, 0.76, 0.80, 0.82,
-           0.83, 0.83, 0.83, 0.83, 0.84, 0.86, 0.89, 0.90, 0.89, 0.85, 0.78, 0.71]  # fmt: skip
+# Weekdays: a morning peak as homes wake and offices open (07-09), a midday lull, the evening
+# peak (18-20); in summer the cooling load fills the afternoon instead.
+_WEEKDAY = [0.70, 0.67, 0.65, 0.64, 0.65, 0.71, 0.82, 0.92, 0.94, 0.92, 0.90, 0.89,
+            0.89, 0.89, 0.89, 0.90, 0.93, 0.95, 0.99, 1.00, 0.98, 0.93, 0.85, 0.77]  # fmt: skip
+_SATURDAY = [0.74, 0.70, 0.67, 0.65, 0.64, 0.64, 0.66, 0.69, 0.74, 0.79, 0.82, 0.84,
+             0.85, 0.85, 0.84, 0.84, 0.85, 0.86, 0.88, 0.90, 0.89, 0.87, 0.82, 0.77]  # fmt: skip
+_SUNDAY = [0.73, 0.69, 0.66, 0.64, 0.63, 0.62, 0.63, 0.65, 0.69, 0.74, 0.78, 0.80,
+           0.81, 0.81, 0.81, 0.81, 0.82, 0.84, 0.87, 0.89, 0.88, 0.85, 0.78, 0.71]  # fmt: skip
 # Share of the air-conditioning and of the heating load in use, by local hour (weekday).
 _COOLING_USE = [0.79, 0.76, 0.74, 0.72, 0.71, 0.71, 0.73, 0.76, 0.80, 0.84, 0.88, 0.91, 0.93,
-                0.94, 0.95, 0.975, 1.00, 0.99, 0.94, 0.89, 0.86, 0.84, 0.82, 0.80]  # fmt: skip
+                0.94, 0.95, 0.975, 1.00, 0.98, 0.94, 0.89, 0.86, 0.84, 0.82, 0.80]  # fmt: skip
 _HEATING_USE = [0.86, 0.86, 0.87, 0.89, 0.92, 0.97, 1.00, 1.00, 0.94, 0.85, 0.77, 0.72,
                 0.70, 0.69, 0.69, 0.71, 0.76, 0.83, 0.90, 0.92, 0.92, 0.91, 0.89, 0.87]  # fmt: skip
 # How much a holiday looks like a Sunday (1) or a normal day (0), by name in `holidays`.

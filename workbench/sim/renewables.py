@@ -15,9 +15,11 @@ through :func:`turbine_power_curve` averaged over a spread of speeds (spread tur
 plant curve), times a slowly varying turbine availability and electrical losses.
 
 Solar: a pvlib model per plant. Sun position from pvlib's analytical formulas (within about 0.5 deg
-of SPA, vectorised over plants), Haurwitz clear sky scaled by the clear-sky index of the hourly
-GHI (cloud cover where the sun is too low for a ratio), broken-cloud fluctuation at 5 minutes,
-Erbs decomposition, ``pvlib.tracking.singleaxis`` (backtracking) or a fixed rack,
+of SPA, vectorised over plants), pvlib Ineichen clear sky times the weather frame's haze, times
+the clear-sky index of the system's advecting cloud field at the plant
+(:mod:`workbench.sim.clouds`, the clouds the satellite frames show: broken cloud gives ramps of
+tens of % within minutes), Erbs decomposition, ``pvlib.tracking.singleaxis`` (backtracking) or a
+fixed rack,
 ``pvlib.irradiance.get_total_irradiance`` (Hay-Davies), SAPM cell temperature, PVWatts DC and
 PVWatts inverter clipped at ``capacity_mw`` (AC).
 """
@@ -27,9 +29,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
-from scipy.special import ndtr, ndtri
 
 from workbench.core.errors import WorkbenchError
+from workbench.sim.clouds import CloudField
 
 #: Defaults where an asset leaves an engineering column NaN.
 WIND_DEFAULTS = {
@@ -171,6 +173,7 @@ def solar_output(
     weather: pd.DataFrame,
     index_5min: pd.DatetimeIndex,
     rng: np.random.Generator,
+    clouds: CloudField | None = None,
 ) -> pd.DataFrame:
     """Available AC output of every solar plant at 5-minute resolution (pvlib PVWatts model).
 
@@ -188,7 +191,11 @@ def solar_output(
         UTC interval starts of the output; each value is the interval average (the model is
         evaluated at the interval centre).
     rng : numpy.random.Generator
-        Source of broken-cloud fluctuations and inverter availability.
+        Source of inverter availability (and of the cloud field when ``clouds`` is not given).
+    clouds : CloudField, optional
+        The system's cloud field on ``index_5min`` (the one the satellite frames show): it sets
+        each plant's clear-sky index. Without it a field anchored on the plants' own weather
+        locations is drawn from ``rng``.
 
     Returns
     -------
@@ -203,15 +210,30 @@ def solar_output(
         plants["tracking"] = "single_axis"
     locations = _weather_locations(plants, weather)
     n, m = len(index_5min), len(plants)
+    if clouds is None:
+        sites = pd.DataFrame(
+            {
+                "location_id": locations,
+                "kind": "solar",
+                "latitude": plants["latitude"],
+                "longitude": plants["longitude"],
+            }
+        )
+        clouds = CloudField(sites, weather, index_5min, rng)  # fmt: skip
+    elif not clouds.index.equals(index_5min):
+        raise WorkbenchError(
+            f"expected a cloud field on the output's steps {index_5min[0]} .. {index_5min[-1]} "
+            f"({n}); found {clouds.index[0]} .. {clouds.index[-1]} ({len(clouds.index)})"
+        )
     zenith, azimuth, doy = _sun_position(index_5min, plants)
-    cos_z = np.cos(np.radians(zenith))
-    day = cos_z > 0.0
-    ghi_clear = np.where(day, 1098.0 * cos_z * np.exp(-0.059 / np.maximum(cos_z, 1e-3)), 0.0)
-
-    kc = _clear_sky_index(weather, locations, index_5min, ghi_clear)
-    cloud = _hourly_to_5min(weather, "cloud_cover_pct", locations, index_5min) / 100.0
-    kc = _broken_cloud(kc, np.clip(cloud, 0.0, 1.0), rng)
-    ghi = kc * ghi_clear
+    day = zenith < 90.0
+    ghi_clear = _clear_sky_ghi(plants, weather, locations, index_5min)
+    lit = np.flatnonzero(day.any(axis=1))  # the night needs no clouds
+    kc = np.ones((n, m))
+    kc[lit] = clouds.clear_sky_index_at(
+        plants["longitude"].to_numpy(), plants["latitude"].to_numpy(), lit
+    )
+    ghi = np.where(day, kc * ghi_clear, 0.0)
     temp_air_c = (_hourly_to_5min(weather, "temperature_f", locations, index_5min) - 32.0) / 1.8
     wind_2m = 0.5 * _hourly_to_5min(weather, "wind_speed_100m_m_per_s", locations, index_5min)
     inverter_up = 1.0 - np.clip(0.01 + 0.01 * _ar1(rng, n, m, minutes=2 * 24 * 60.0), 0.0, 0.08)
@@ -225,6 +247,34 @@ def solar_output(
                        temp_air_c[r, c], wind_2m[r, c])  # fmt: skip
         mw[r, c] = ac * inverter_up[r, c]
     return _wide(mw, index_5min, plants["asset_id"])
+
+
+def _clear_sky_ghi(
+    plants: pd.DataFrame, weather: pd.DataFrame, locations: list[str], index: pd.DatetimeIndex
+) -> np.ndarray:
+    """Clear-sky GHI [W/m2] at each plant and 5-minute step: pvlib Ineichen (mid-interval)
+    times the haze of the weather frame, i.e. its hourly GHI over Ineichen x Kasten-Czeplak of
+    its cloud cover (hours with the sun too low for a ratio take the neighbouring hours')."""
+    from workbench.sim.weather import clear_sky, kasten_czeplak
+
+    sites = plants.assign(altitude_m=plants.get("altitude_m", 0.0)).fillna({"altitude_m": 0.0})
+    clear = clear_sky(sites, index)["ghi"]  # (step, plant)
+    hour = index.floor("h")
+    clear_hourly = pd.DataFrame(clear, index=hour).groupby(level=0).mean()
+    ghi = weather.pivot_table(index="timestamp", columns="location_id", values="ghi_w_per_m2")
+    cover = weather.pivot_table(index="timestamp", columns="location_id", values="cloud_cover_pct")
+    ghi = ghi.reindex(index=clear_hourly.index, columns=locations).to_numpy(float)
+    cover = cover.reindex(index=clear_hourly.index, columns=locations).to_numpy(float)
+    expected = clear_hourly.to_numpy() * kasten_czeplak(cover)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        haze = np.where(clear_hourly.to_numpy() > 60.0, ghi / expected, np.nan)
+    haze = pd.DataFrame(np.clip(haze, 0.5, 1.1)).interpolate(limit_direction="both")
+    if haze.isna().to_numpy().any():
+        raise WorkbenchError(
+            "expected daytime ghi_w_per_m2 and cloud_cover_pct at every solar plant's weather "
+            f"location {sorted(set(locations))}; found a location without any"
+        )
+    return clear * _interp_hourly(haze.to_numpy(), clear_hourly.index, index)
 
 
 def _plant_ac(plants, cols, zen, azi, ghi, doy, temp_air_c, wind_m_per_s) -> np.ndarray:
@@ -343,47 +393,6 @@ def _sun_position(
     zenith = solarposition.solar_zenith_analytical(lat, hour_angle, dec)
     azimuth = solarposition.solar_azimuth_analytical(lat, hour_angle, dec, zenith)
     return np.degrees(zenith), np.degrees(azimuth), doy
-
-
-def _clear_sky_index(
-    weather: pd.DataFrame, locations: list[str], index: pd.DatetimeIndex, ghi_clear: np.ndarray
-) -> np.ndarray:
-    """5-minute clear-sky index [1] from the hourly GHI, or cloud cover where the sun is low."""
-    hour = index.floor("h")
-    clear_hourly = pd.DataFrame(ghi_clear, index=hour).groupby(level=0).mean()
-    ghi_hourly = weather.pivot_table(
-        index="timestamp", columns="location_id", values="ghi_w_per_m2"
-    )
-    ghi_hourly = ghi_hourly.reindex(index=clear_hourly.index, columns=locations)
-    cc_hourly = weather.pivot_table(
-        index="timestamp", columns="location_id", values="cloud_cover_pct"
-    )
-    cc_hourly = cc_hourly.reindex(index=clear_hourly.index, columns=locations).to_numpy() / 100.0
-    clear = clear_hourly.to_numpy()
-    from_cloud = 1.0 - 0.75 * np.clip(np.nan_to_num(cc_hourly, nan=0.3), 0, 1) ** 3.4
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = ghi_hourly.to_numpy() / clear
-    kc = np.where((clear > 60.0) & np.isfinite(ratio), ratio, from_cloud)
-    kc = np.clip(kc, 0.03, 1.15)
-    return _interp_hourly(kc, clear_hourly.index, index)
-
-
-def _broken_cloud(kc_mean: np.ndarray, cloud: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """5-minute clear-sky index: a mixture of sunny (1.0) and shaded (0.3) moments.
-
-    The fraction of sunny time follows the mean index; the share of the index that fluctuates
-    grows with partial cloud cover and vanishes under clear and overcast skies, so the
-    hourly mean is kept while broken cloud gives ramps of tens of % within minutes.
-    """
-    n, m = kc_mean.shape
-    sunny, shaded, width = 1.0, 0.3, 0.4
-    fraction = np.clip((kc_mean - shaded) / (sunny - shaded), 1e-3, 1 - 1e-3)
-    edge = np.clip(np.minimum(kc_mean - shaded, sunny - kc_mean) / 0.15, 0.0, 1.0)
-    intensity = 0.9 * np.sin(np.pi * cloud) * edge
-    threshold = -ndtri(fraction) * np.sqrt(1.0 + width**2)
-    latent = _ar1(rng, n, m, minutes=12.0)
-    state = ndtr((latent - threshold) / width)  # soft: part of a plant is shaded
-    return (1.0 - intensity) * kc_mean + intensity * (shaded + (sunny - shaded) * state)
 
 
 def _orientation(

@@ -1,17 +1,14 @@
 """Visible-band cloud imagery (``bronze.satellite``): one reflectance frame every 15 minutes.
 
 Frames are on a square grid in the CONUS Albers equal-area projection (EPSG:5070, NAD83) over
-the regions' bounding box. The cloud field is a Gaussian random field with a power-law spectrum
-(slope -3.4, outer scale 150 km) that is advected by a slowly turning wind
-(10-15 m/s, from the south-west on average; a sub-pixel shift in Fourier space) and evolves as an
-AR(1) process per wavenumber, small scales decorrelating faster (15 min) than large ones (hours).
-A pixel is cloudy where the field exceeds the quantile that makes the expected cloud fraction equal
-the local cloud cover, interpolated in time from the weather frame (hourly ``cloud_cover_pct``
-per region) and blended in space between regions; so each region's cloud fraction tracks its
-reported cover. Cloud opacity and brightness grow with the field's excess over that threshold
-(thin edges, textured bright cores of 0.5-0.9); the clear ground is 0.05-0.25 with a west-east
-gradient (drier, brighter west) and texture. The frame darkens through twilight to zero at night
-(solar zenith angle per pixel) while the cloud field keeps evolving. Sensor noise 0.003.
+the regions' bounding box. The clouds are those of the system's
+:class:`~workbench.sim.clouds.CloudField` (the same field sets the solar plants' clear-sky index),
+sampled at the pixel centres: a pixel is cloudy where the advected latent field exceeds the
+threshold of the local cloud cover, so each region's cloud fraction tracks its reported cover.
+Cloud opacity and brightness grow with the field's excess over that threshold (thin edges,
+textured bright cores of 0.5-0.9); the clear ground is 0.05-0.25 with a west-east gradient
+(drier, brighter west) and texture. The frame darkens through twilight to zero at night (solar
+zenith angle per pixel) while the cloud field keeps evolving. Sensor noise 0.003.
 """
 
 from __future__ import annotations
@@ -22,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.ndimage import gaussian_filter
-from scipy.special import ndtri
 
 from workbench.core.errors import MissingColumnsError, WorkbenchError
+from workbench.sim.clouds import CloudField, cloud_locations, visual_opacity
 
 CRS = "EPSG:5070"
 FRAME_MINUTES = 15
@@ -33,9 +30,6 @@ _A, _F = 6_378_137.0, 1.0 / 298.257222101
 _E2 = 2 * _F - _F**2
 _E = np.sqrt(_E2)
 _LAT0, _LON0, _LAT1, _LAT2 = 23.0, -96.0, 29.5, 45.5
-_SLOPE = 3.4  # spectral slope of the cloud field's 2-D power spectrum
-_OUTER_SCALE_KM = 150.0  # size of the largest cloud systems
-_BLEND_KM = 40.0  # width of the transition between two regions' cloud cover
 
 
 def satellite_grid(regions: pd.DataFrame, size: int = 128) -> tuple[str, tuple, int, int]:
@@ -95,6 +89,7 @@ def iter_satellite_frames(
     days: int,
     size: int,
     rng: np.random.Generator,
+    clouds: CloudField | None = None,
 ) -> Iterator[tuple[pd.Timestamp, np.ndarray]]:
     """Yield ``(time, reflectance)`` every 15 minutes for ``days`` days from ``start``.
 
@@ -103,8 +98,8 @@ def iter_satellite_frames(
     regions : pandas.DataFrame
         ``bronze.raw_regions``.
     weather : pandas.DataFrame
-        ``bronze.raw_weather`` (hourly; the rows whose location_id is a region id are used:
-        cloud_cover_pct [%]). Times it does not cover hold the nearest value.
+        ``bronze.raw_weather`` (hourly ``cloud_cover_pct`` [%]); used to build the cloud field
+        when ``clouds`` is not given. Times it does not cover hold the nearest value.
     start : timestamp-like
         First frame (UTC; floored to the quarter-hour).
     days : int
@@ -112,7 +107,12 @@ def iter_satellite_frames(
     size : int
         Pixels per side, on the grid of :func:`satellite_grid`.
     rng : numpy.random.Generator
-        Source of randomness.
+        Source of the ground texture and sensor noise (and of the cloud field when ``clouds``
+        is not given).
+    clouds : CloudField, optional
+        The system's cloud field (:attr:`workbench.sim.system.SystemData.clouds`), so the frames
+        show the clouds that shade the solar plants; its steps must cover the frames. Without
+        it a field over the frames' period alone is drawn from ``rng``.
 
     Yields
     ------
@@ -125,72 +125,35 @@ def iter_satellite_frames(
     ts0 = pd.Timestamp(start)
     ts0 = (ts0.tz_localize("UTC") if ts0.tzinfo is None else ts0.tz_convert("UTC")).floor("15min")
     times = pd.date_range(ts0, periods=int(days) * 96, freq=f"{FRAME_MINUTES}min", unit="ns")
-    cover = _cover_at(regions, weather, times) / 100.0  # (time, region) [1]
-    index = region_index(regions, size)
+    if clouds is None:
+        five = pd.date_range(ts0, periods=int(days) * 288, freq="5min", unit="ns")
+        clouds = CloudField(cloud_locations(regions), weather, five, rng)
+    steps = clouds.steps_of(times)
     x, y = _pixel_xy(regions, size)
-    pixel_km = (x[0, 1] - x[0, 0]) / 1000.0
-    blend = np.stack(
-        [
-            gaussian_filter((index == r).astype(float), _BLEND_KM / pixel_km, mode="nearest")
-            for r in range(len(regions))
-        ]
-    )
-    blend /= blend.sum(axis=0, keepdims=True)
     lon, lat = albers_inverse(x, y)
     ground = _ground(rng, lon, size)
-    field = _CloudField(rng, size, pixel_km=pixel_km)
-    for k, time in enumerate(times):
-        z = field.step()
-        c = np.clip(np.tensordot(cover[k], blend, axes=1), 0.0, 1.0)
-        excess = z - ndtri(np.clip(1.0 - c, 1e-4, 1.0 - 1e-4))
-        excess[c < 1e-3] = -1.0
-        thick = np.maximum(excess, 0.0)
-        alpha = 1.0 - np.exp(-thick / 0.35)
-        bright = np.clip(0.5 + 0.1 * z + 0.15 * (1.0 - np.exp(-thick / 0.8)), 0.3, 0.9)
-        light = _daylight(time, lon, lat)
-        frame = (ground * (1.0 - alpha) + bright * alpha) * light
-        frame += rng.normal(0.0, 0.003, frame.shape)
-        yield time, np.clip(frame, 0.0, 1.0).astype(np.float32)
+    for lo in range(0, len(times), 96):
+        z, thick = clouds.sample(x.ravel(), y.ravel(), steps[lo : lo + 96])
+        for k in range(z.shape[0]):
+            time = times[lo + k]
+            yield time, _render(ground, z[k].reshape(size, size), thick[k].reshape(size, size),
+                                _daylight(time, lon, lat), rng)  # fmt: skip
 
 
-class _CloudField:
-    """Advected, evolving Gaussian random field (unit variance), on a doubled periodic domain."""
-
-    def __init__(self, rng: np.random.Generator, size: int, pixel_km: float) -> None:
-        self.rng, self.size, self.n = rng, size, 2 * size
-        ky = np.fft.fftfreq(self.n)[:, None]
-        kx = np.fft.rfftfreq(self.n)[None, :]
-        k = np.hypot(kx, ky)  # cycles per pixel
-        k0 = min(pixel_km / _OUTER_SCALE_KM, 0.25)  # outer scale [cycles per pixel]
-        amp = (k**2 + k0**2) ** (-_SLOPE / 4.0)  # power ~ k^(-slope)
-        full_k = np.hypot(np.fft.fftfreq(self.n)[None, :], np.fft.fftfreq(self.n)[:, None])
-        amp /= np.sqrt(np.mean((full_k**2 + k0**2) ** (-_SLOPE / 2.0)))
-        self.amp, self.kx, self.ky = amp, kx, ky
-        # decorrelation time by scale: 15 min at the pixel, hours at the outer scale
-        wavelength_km = pixel_km / np.maximum(k, k0)
-        tau_frames = np.clip((wavelength_km / 10.0) ** (2.0 / 3.0), 1.0, 48.0)
-        self.rho = np.exp(-1.0 / tau_frames)
-        self.innov = np.sqrt(1.0 - self.rho**2) * amp
-        self.pixel_km = pixel_km
-        self.heading = rng.uniform(30.0, 60.0)  # towards the north-east [deg from east]
-        self.speed = rng.uniform(10.0, 15.0)  # [m/s]
-        self.spec = amp * self._white()
-
-    def _white(self) -> np.ndarray:
-        return np.fft.rfft2(self.rng.standard_normal((self.n, self.n)), norm="ortho")
-
-    def step(self) -> np.ndarray:
-        """Advance one frame and return the visible (size, size) part of the field."""
-        self.heading += self.rng.normal(0.0, 3.0)
-        self.speed = float(np.clip(self.speed + self.rng.normal(0.0, 0.4), 4.0, 25.0))
-        shift_px = self.speed * FRAME_MINUTES * 60.0 / 1000.0 / self.pixel_km
-        u = shift_px * np.cos(np.radians(self.heading))  # east, pixels
-        v = -shift_px * np.sin(np.radians(self.heading))  # rows grow southwards
-        phase = np.exp(-2j * np.pi * (self.kx * u + self.ky * v))
-        self.spec = self.rho * phase * self.spec + self.innov * self._white()
-        field = np.fft.irfft2(self.spec, s=(self.n, self.n), norm="ortho")
-        lo = self.size // 2
-        return field[lo : lo + self.size, lo : lo + self.size]
+def _render(
+    ground: np.ndarray,
+    z: np.ndarray,
+    thick: np.ndarray,
+    light: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Reflectance [0-1] of one frame: ground under semi-opaque clouds whose brightness grows
+    with thickness (textured by the latent field), dimmed by daylight, plus sensor noise."""
+    alpha = visual_opacity(thick)
+    bright = np.clip(0.5 + 0.1 * z + 0.15 * (1.0 - np.exp(-thick / 0.8)), 0.3, 0.9)
+    frame = (ground * (1.0 - alpha) + bright * alpha) * light
+    frame += rng.normal(0.0, 0.003, frame.shape)
+    return np.clip(frame, 0.0, 1.0).astype(np.float32)
 
 
 def _ground(rng: np.random.Generator, lon: np.ndarray, size: int) -> np.ndarray:
@@ -215,25 +178,6 @@ def _daylight(time: pd.Timestamp, lon: np.ndarray, lat: np.ndarray) -> np.ndarra
     cos_z = np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.cos(hour_angle)
     s = np.clip((cos_z + 0.05) / 0.25, 0.0, 1.0)
     return s * s * (3 - 2 * s)
-
-
-def _cover_at(regions: pd.DataFrame, weather: pd.DataFrame, times: pd.DatetimeIndex) -> np.ndarray:
-    """Cloud cover [%] per frame and region, linear in time between hourly observations."""
-    ids = regions["region_id"].tolist()
-    rows = weather[weather["location_id"].isin(ids)]
-    wide = rows.assign(timestamp=pd.to_datetime(rows["timestamp"], utc=True)).pivot_table(
-        index="timestamp", columns="location_id", values="cloud_cover_pct", aggfunc="mean"
-    )
-    wide = wide.reindex(columns=ids)
-    if wide.empty:
-        raise WorkbenchError(
-            f"expected cloud_cover_pct rows for the regions {ids} in the weather frame; found none"
-        )
-    wide = wide.T.fillna(wide.mean(axis=1)).T.fillna(50.0)  # a region without rows: the mean
-    src = wide.index.as_unit("ns").asi8.astype(float)
-    dst = times.asi8.astype(float)
-    cols = [np.interp(dst, src, wide[c].to_numpy(float)) for c in ids]
-    return np.clip(np.stack(cols, axis=1), 0.0, 100.0)
 
 
 def _pixel_xy(regions: pd.DataFrame, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from workbench.sim.clouds import CloudField, cloud_locations
 from workbench.sim.dispatch import DispatchResult, dispatch
 from workbench.sim.events import EVENT_COLUMNS, events_frame
 from workbench.sim.market import price_market
@@ -29,6 +30,7 @@ SOURCES: tuple[str, ...] = (
     "wind",
     "dispatch",
     "market",
+    "clouds",
 )
 
 
@@ -51,6 +53,9 @@ class SystemData:
     events : ops.sim_events (load events and forced outages).
     extras : DispatchResult
         Losses, marginal units, binding interfaces and system totals per interval.
+    clouds : workbench.sim.clouds.CloudField
+        The advecting cloud field on the 5-minute steps: it set the solar plants' clear-sky
+        index, and the satellite frames are rendered from it.
     """
 
     grid: object
@@ -64,6 +69,7 @@ class SystemData:
     fuel_prices: pd.DataFrame
     events: pd.DataFrame
     extras: DispatchResult
+    clouds: CloudField | None = None
 
 
 def _fuel_prices(system: pd.DataFrame) -> pd.DataFrame:
@@ -109,7 +115,8 @@ def simulate_system(profile: Profile, seed: int) -> SystemData:
         weather, rngs["weather_forecast"], horizon_h=profile.forecast_horizon_h
     )
     load, load_events = simulate_load(grid, weather, five, rngs["load"])
-    solar = solar_output(grid.assets, weather, five, rngs["solar"])
+    clouds = CloudField(cloud_locations(grid.regions, grid.assets), weather, five, rngs["clouds"])
+    solar = solar_output(grid.assets, weather, five, rngs["solar"], clouds=clouds)
     wind = wind_output(grid.assets, weather, five, rngs["wind"])
     result = dispatch(grid, load, solar, wind, rngs["dispatch"], weather=weather)
     market, ancillary = price_market(grid, result, load, rngs["market"])
@@ -127,4 +134,5 @@ def simulate_system(profile: Profile, seed: int) -> SystemData:
         fuel_prices=_fuel_prices(result.system),
         events=events[list(EVENT_COLUMNS)],
         extras=result,
+        clouds=clouds,
     )
