@@ -33,6 +33,7 @@ import hashlib
 import importlib
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -47,6 +48,17 @@ from typing import Any
 from workbench.core.errors import WorkbenchError
 
 STAGES = ("none", "staging", "production", "archived")
+#: What a damaged, truncated or incompatible artifact raises while it is read back.
+_UNREADABLE = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    ImportError,
+    KeyError,
+    pickle.UnpicklingError,
+)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 METADATA_FILE = "metadata.json"
 STAGES_FILE = "stages.json"
@@ -641,7 +653,7 @@ class ModelRegistry:
                 model = _load_artifact(folder, info.metadata["artifact"])
             except RegistryError:
                 raise
-            except Exception as exc:
+            except _UNREADABLE as exc:  # anything else (a bug, a library error) propagates as is
                 msg = (
                     f"expected to load {name!r} v{info.version} from {info.uri}; "
                     f"found an unreadable artifact ({type(exc).__name__}: {exc})"
