@@ -134,7 +134,7 @@ def test_no_weather_rows_for_the_location_raise(gold_copy):
     from workbench.forecasting.base import ForecastError
 
     _sql(gold_copy, "DELETE FROM silver.weather_forecast_hourly WHERE location_id = 'NORTH'")
-    with open_catalog() as cat, pytest.raises(ForecastError, match="'NORTH'.*found no rows"):
+    with open_catalog() as cat, pytest.raises(ForecastError, match=r"'NORTH'.*found no rows"):
         load_usecase(cat, "NORTH")
 
 
@@ -150,7 +150,7 @@ def test_unknown_region_time_zone_raises_instead_of_utc(gold_copy):
         with pytest.raises(ForecastError, match=r"expected a region_id.*found 'COAST'"):
             price_usecase(cat, "BUS_COAST", "DA")
     _sql(gold_copy, "DROP TABLE gold.dim_regions")
-    with open_catalog() as cat, pytest.raises(ForecastError, match="gold.dim_regions built"):
+    with open_catalog() as cat, pytest.raises(ForecastError, match=r"gold\.dim_regions built"):
         load_usecase(cat, "NORTH", weather="auto")
 
 
