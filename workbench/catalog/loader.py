@@ -109,9 +109,9 @@ def _check_secrets(raw: Mapping[str, Any], source: str) -> None:
     :mod:`workbench.catalog.secrets`).
     """
     todo = (
-        "; expected it referenced by name: declare it under 'credentials:' as an environment "
-        "variable (credentials: {NAME: {env: {password: MY_PASSWORD_VAR}}}) or write ${VAR}, "
-        "and keep the value out of the file"
+        "; expected it referenced by name instead: declare it under 'credentials:' as an "
+        "environment variable (credentials: {NAME: {env: {password: MY_PASSWORD_VAR}}}) or "
+        "write ${VAR}, and keep the value out of the file"
     )
     for loc, value in _leaves(raw):
         if not loc:
@@ -147,10 +147,7 @@ def _check_secrets(raw: Mapping[str, Any], source: str) -> None:
         if isinstance(value, str):
             found = scan_value(value)
             if found:
-                msg = (
-                    f"{source}: {where}: the value embeds {found} (shown as {MASK}); expected "
-                    f"a URL or text without secrets{todo}"
-                )
+                msg = f"{source}: {where}: the value embeds {found} (shown as {MASK}){todo}"
                 raise SecretInCatalogError(msg)
 
 
