@@ -127,3 +127,21 @@ def test_streaming_in_shuffled_one_second_batches_equals_batch_on_the_ci_cube(ci
     assert len(near) == ds.sizes["pmu"]  # every PMU sees the trip within 5 s
     assert (near["nadir_hz"] < 59.95).all()
     assert (near["rocof_hz_per_s"] < 0).all()
+
+
+def test_frequency_window_is_checked_before_any_read(freq_csv, tmp_path):
+    o = tmp_path / "o.parquet"
+    out = run("frequency", "--start", "2024-03-02", "--end", "2024-03-01", "--output", str(o))
+    _one_line_error(out, "expected --start before --end")
+    out = run("frequency", "--start", "2024-03-01", "--end", "2024-03-01", "--output", str(o))
+    _one_line_error(out, "an empty window")
+    out = run("frequency", "--start", "yesterday", "--output", str(o))
+    _one_line_error(out, "expected --start as an ISO 8601 time")
+    out = run("frequency", str(freq_csv), "--time-col", "ts", "--value-col", "hz",
+              "--start", "2024-01-01", "--output", str(o))  # fmt: skip
+    _one_line_error(out, "only without a file")
+    (tmp_path / "dir.parquet").mkdir()
+    out = run("frequency", str(freq_csv), "--time-col", "ts", "--value-col", "hz",
+              "--output", str(tmp_path / "dir.parquet"))  # fmt: skip
+    _one_line_error(out, "found a directory")
+    assert not o.exists()

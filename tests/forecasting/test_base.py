@@ -114,3 +114,41 @@ def test_every_model_outputs_sorted_quantiles(name):
     clone = model.clone()
     assert not clone.is_fitted
     assert clone.get_params() == model.get_params()
+
+
+def test_unknown_model_error_is_not_a_key_error():
+    """Code that catches KeyError for its own lookups must not swallow an unknown model."""
+    with pytest.raises(UnknownModelError) as err:
+        make_forecaster("lightgbn")
+    assert not isinstance(err.value, KeyError)
+    assert str(err.value).startswith("expected a model name in [")  # not quoted like a KeyError
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "fragments"),
+    [
+        ("lightgbm", {"learning_rat": 0.1}, ["'n_estimators'", "any LightGBM parameter",
+                                              "'learning_rate' for 'learning_rat'"]),
+        ("seasonal_naive", {"sesaon": "1D"}, ["['calibration_days'", "'season' for 'sesaon'"]),
+        ("seasonal_naive_weekly", {"window": 3}, ["found unknown ['window']"]),
+        ("climatology", {"level_days": 7}, ["'clip_min'", "found unknown ['level_days']"]),
+        ("auto", {"candidats": ["lightgbm"]}, ["'candidates' for 'candidats'"]),
+        ("auto", {"candidate_params": {"lightgbm": {"n_estimator": 5}}},
+         ["'n_estimators' for 'n_estimator'"]),
+        ("lstm", {"hidden": 8}, ["'hidden_dim'", "found unknown ['hidden']"]),
+    ],
+)  # fmt: skip
+def test_unknown_model_params_are_refused_listing_the_valid_ones(name, params, fragments):
+    from workbench.forecasting.base import UnknownParameterError
+
+    with pytest.raises(UnknownParameterError) as err:
+        make_forecaster(name, **params)
+    assert isinstance(err.value, WorkbenchError)
+    for fragment in fragments:
+        assert fragment in str(err.value), str(err.value)
+
+
+def test_known_model_params_still_build():
+    model = make_forecaster("lightgbm", n_estimators=5, reg_lambda=2.0, calibration_days=3)
+    assert model.clone().params["reg_lambda"] == 2.0
+    assert make_forecaster("seasonal_naive", season="2D", clip_min=0.0).params["season"] == "2D"

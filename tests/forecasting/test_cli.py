@@ -93,3 +93,39 @@ def test_malformed_input_is_one_clear_line(monkeypatch, capsys, tmp_path, user_c
     assert err.startswith("error:")
     assert message in err
     assert "Traceback" not in err
+
+
+def test_output_naming_a_directory_is_one_line_and_runs_nothing(monkeypatch, capsys, tmp_path,
+                                                                user_csv):  # fmt: skip
+    for target in (tmp_path, tmp_path / "fc.parquet"):
+        target.mkdir(exist_ok=True)
+        code, _, err = run_cli(
+            monkeypatch, capsys, "forecast", "backtest", str(user_csv), "--time-col", "Time",
+            "--target", "Demand", "--tz", "Europe/London", "--model", "seasonal_naive",
+            "--output", str(target),
+        )  # fmt: skip
+        assert code == 1
+        assert len(err.strip().splitlines()) == 1, err
+        assert "found a directory" in err
+        assert "Traceback" not in err
+    assert list((tmp_path / "fc.parquet").iterdir()) == []
+
+
+def test_infinite_target_is_one_clear_line(monkeypatch, capsys, tmp_path, user_csv):
+    frame = pd.read_csv(user_csv)
+    frame.loc[[5, 9], "Demand"] = [np.inf, -np.inf]
+    path = tmp_path / "inf.csv"
+    frame.to_csv(path, index=False)
+    args = ["forecast", "backtest", str(path), "--time-col", "Time", "--target", "Demand",
+            "--tz", "Europe/London", "--model", "seasonal_naive", "--retrain", "never",
+            "--output", str(tmp_path / "o.parquet")]  # fmt: skip
+    code, _, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 1
+    assert "found 2 infinite values" in err
+    assert not (tmp_path / "o.parquet").exists()
+    code, _, err = run_cli(monkeypatch, capsys, *args, "--coerce", "--report",
+                           str(tmp_path / "r.json"))  # fmt: skip
+    assert code == 0, err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["data"]["infinite_to_nan"] == {"Demand": 2}
+    assert np.isfinite(report["metrics"]["model"]["mae"])

@@ -10,6 +10,7 @@ from workbench.core.errors import MissingColumnsError
 from workbench.forecasting.data import (
     DataPreparationError,
     DuplicateTimestampsError,
+    NonFiniteError,
     NonNumericError,
     TimestampError,
     prepare_frame,
@@ -121,3 +122,27 @@ def test_read_table_rejects_other_formats(tmp_path):
         read_table(tmp_path / "x.xlsx")
     with pytest.raises(DataPreparationError, match="found nothing"):
         read_table(tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1.0, np.inf, 3.0, 4.0], [1.0, 2.0, -np.inf, 4.0], ["1", "inf", "3", "-inf"]],
+    ids=["inf", "minus_inf", "text_inf"],
+)
+def test_infinite_target_is_refused_or_counted(values):
+    stamps = pd.date_range("2024-01-01", periods=4, freq="h", tz="UTC")
+    frame = _frame(stamps, values)
+    with pytest.raises(NonFiniteError, match=r"finite numbers in column 'y'.*infinite"):
+        prepare_frame(frame, "ts", "y")
+    data, report, _ = prepare_frame(frame, "ts", "y", coerce=True)
+    n_inf = sum(1 for v in values if str(v).lstrip("-") in ("inf",))
+    assert report.infinite_to_nan == {"y": n_inf}
+    assert report.missing_target == n_inf
+    assert not np.isinf(data.y.to_numpy()).any()
+
+
+def test_infinite_covariate_is_refused():
+    stamps = pd.date_range("2024-01-01", periods=4, freq="h", tz="UTC")
+    frame = _frame(stamps, temp=[1.0, 2.0, np.inf, 3.0])
+    with pytest.raises(NonFiniteError, match="'temp'"):
+        prepare_frame(frame, "ts", "y", future_covariates=["temp"])

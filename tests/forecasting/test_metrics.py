@@ -61,3 +61,34 @@ def test_score_frame_and_by_step():
     assert by.loc[2, "mae"] == pytest.approx(3.0)
     sk = m.add_skill(s, {**s, "mae": 3.0})
     assert sk["skill_mae"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["truth", "forecast"])
+def test_metrics_refuse_infinite_values(bad, where):
+    y = np.array([1.0, 2.0, 3.0])
+    f = np.array([1.5, 2.0, 2.0])
+    if where == "truth":
+        y[1] = bad
+    else:
+        f[1] = bad
+    for fn in (m.mae, m.rmse, m.mape, m.smape):
+        with pytest.raises(m.NonFiniteMetricError, match=f"the {where}"):
+            fn(y, f)
+    with pytest.raises(m.NonFiniteMetricError):
+        m.pinball_loss(y, f, 0.1)
+    with pytest.raises(m.NonFiniteMetricError):
+        m.coverage(y, f - 1, f + 1)
+    pred = pd.DataFrame({"y_true": y, "y_pred": f, "q0.1": f - 1, "q0.9": f + 1})
+    with pytest.raises(m.NonFiniteMetricError):
+        m.score_frame(pred, (0.1, 0.9))
+
+
+def test_metrics_skip_nan_and_explicit_masking_works():
+    y = np.array([1.0, np.nan, 3.0, np.inf])
+    f = np.array([2.0, 5.0, 3.0, 4.0])
+    ok = np.isfinite(y)
+    assert m.mae(y[ok], f[ok]) == pytest.approx(0.5)  # NaN skipped, inf masked by the caller
+    assert m.coverage(y[ok], f[ok] - 0.1, f[ok] + 0.1) == pytest.approx(0.5)
+    pred = pd.DataFrame({"y_true": y[:3], "y_pred": f[:3]})
+    assert m.score_frame(pred)["n"] == 2

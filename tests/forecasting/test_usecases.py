@@ -89,3 +89,79 @@ def test_rt_price_sees_day_ahead_prices_only_once_published(ci_gold_catalog):
         else:
             assert np.isnan(got[tomorrow]).all()
     assert "f_fut_da_price_usd_per_mwh" in set(f.columns)
+
+
+# ------------------------------------------------------------ nothing dropped, nothing guessed
+@pytest.fixture
+def gold_copy(ci_medallion, tmp_path, monkeypatch):
+    """A private copy of the ci lakehouse (silver and gold built) that a test may damage."""
+    from tests.conftest import copy_home
+
+    home = copy_home(ci_medallion, tmp_path / "home")
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    return home
+
+
+def _sql(home, statement: str) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    try:
+        con.execute(statement)
+    finally:
+        con.close()
+
+
+def test_missing_weather_forecasts_raise_unless_auto_is_asked(gold_copy):
+    from workbench import open_catalog
+    from workbench.forecasting.base import ForecastError
+
+    _sql(gold_copy, "DROP TABLE silver.weather_forecast_hourly")
+    with open_catalog() as cat:
+        with pytest.raises(ForecastError, match=r"weather forecasts.*not built.*weather='auto'"):
+            load_usecase(cat, "NORTH")
+        with pytest.raises(ForecastError, match=r"weather forecasts.*not built"):
+            price_usecase(cat, "BUS_COAST", "DA")
+        uc = load_usecase(cat, "NORTH", weather="auto")
+        assert uc.spec.future_covariates == ()
+        assert any("weather='auto'" in note for note in uc.notes)
+        with pytest.raises(ForecastError, match="expected weather=True"):
+            load_usecase(cat, "NORTH", weather="maybe")
+
+
+def test_no_weather_rows_for_the_location_raise(gold_copy):
+    from workbench import open_catalog
+    from workbench.forecasting.base import ForecastError
+
+    _sql(gold_copy, "DELETE FROM silver.weather_forecast_hourly WHERE location_id = 'NORTH'")
+    with open_catalog() as cat, pytest.raises(ForecastError, match=r"'NORTH'.*found no rows"):
+        load_usecase(cat, "NORTH")
+
+
+def test_unknown_region_time_zone_raises_instead_of_utc(gold_copy):
+    from workbench import open_catalog
+    from workbench.forecasting.base import ForecastError
+
+    _sql(gold_copy, "UPDATE gold.dim_regions SET timezone = 'Bogus/Zone' WHERE region_id = 'NORTH'")
+    _sql(gold_copy, "DELETE FROM gold.dim_regions WHERE region_id = 'COAST'")
+    with open_catalog() as cat:
+        with pytest.raises(ForecastError, match="found 'Bogus/Zone'"):
+            load_usecase(cat, "NORTH")
+        with pytest.raises(ForecastError, match=r"expected a region_id.*found 'COAST'"):
+            price_usecase(cat, "BUS_COAST", "DA")
+    _sql(gold_copy, "DROP TABLE gold.dim_regions")
+    with open_catalog() as cat, pytest.raises(ForecastError, match=r"gold\.dim_regions built"):
+        load_usecase(cat, "NORTH", weather="auto")
+
+
+def test_gold_load_not_built_is_an_error_unless_silver_is_asked(gold_copy):
+    from workbench import open_catalog
+    from workbench.forecasting.base import ForecastError
+
+    _sql(gold_copy, "DROP TABLE gold.fact_load")
+    with open_catalog() as cat:
+        with pytest.raises(ForecastError, match="source='silver'"):
+            load_usecase(cat, "NORTH")
+        uc = load_usecase(cat, "NORTH", source="silver")
+        assert uc.data.y.notna().mean() > 0.95
+        assert any("silver.system_load" in note for note in uc.notes)

@@ -145,3 +145,30 @@ def test_spreads_and_lmp_over_the_catalog(ci_gold_catalog, tmp_path, capsys, mon
     code, _, err = invoke(["market", "spreads", "--table", "gold.fact_load"], capsys, monkeypatch)
     assert code == 1
     assert "expected a price table" in err
+
+
+def test_unknown_time_zone_and_directory_output_are_one_line(tmp_path, capsys, monkeypatch):
+    good = str(price_file(tmp_path / "good.csv", days=1))
+    base = ["market", "arbitrage", good, "--time-col", "ts", "--price-col", "rt",
+            "--energy-mwh", "10", "--power-mw", "5"]  # fmt: skip
+    out = tmp_path / "s.parquet"
+    code, _, err = invoke([*base, "--tz", "Bogus/Zone", "--output", str(out)], capsys, monkeypatch)
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1, err
+    assert "found 'Bogus/Zone'" in err
+    assert "zoneinfo.available_timezones()" in err
+    assert not out.exists()
+    code, _, err = invoke([*base, "--tz", "America/Chicgo", "--output", str(out)], capsys,
+                          monkeypatch)  # fmt: skip
+    assert code == 1
+    assert "did you mean America/Chicago" in err
+    folder = tmp_path / "folder.parquet"
+    folder.mkdir()
+    code, _, err = invoke([*base, "--output", str(folder)], capsys, monkeypatch)
+    assert code == 1
+    assert "found a directory" in err
+    assert "Traceback" not in err
+    assert list(folder.iterdir()) == []
+    code, _, err = invoke(["market", "spreads", "--tz", "Mars/Olympus"], capsys, monkeypatch)
+    assert code == 1
+    assert "found 'Mars/Olympus'" in err

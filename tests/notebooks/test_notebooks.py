@@ -162,3 +162,34 @@ def test_marimo_notebook_runs_as_a_script(path: Path, notebook_home: Path, timed
 
 def test_notebook_root_is_the_project():
     assert (ROOT / "data_catalog.yaml").exists()
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_load_tutorial_promotes_only_the_winner_in_a_scratch_registry(
+    notebook_home: Path, tmp_path: Path
+):
+    """The tutorial never touches the registry the jobs read, and promotes the test winner."""
+    import papermill
+
+    from workbench.forecasting.registry import ModelRegistry
+
+    path = ROOT / "notebooks/forecasting/01_load_forecasting.ipynb"
+    out = tmp_path / path.name
+    papermill.execute_notebook(
+        str(path),
+        str(out),
+        parameters=CI_PARAMETERS[rel(path)],
+        kernel_name="gridmind",
+        cwd=str(path.parent),
+        progress_bar=False,
+        request_save_on_cell_execute=False,
+    )
+    jobs_registry = ModelRegistry(notebook_home / "registry")
+    assert jobs_registry.list_models() == []  # nothing registered where the jobs look
+    text = "\n".join(
+        "".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"]
+        for o in c.get("outputs", []) if o["output_type"] == "stream"
+    )  # fmt: skip
+    assert "promoted lightgbm (" in text
+    assert "identical forecast after the round trip: True" in text

@@ -1,4 +1,4 @@
-"""Read ``data_catalog.yaml``: YAML → secret scan → ``${VAR:-default}`` interpolation →
+"""Read ``data_catalog.yaml``: YAML → secret scan (defaults expanded) → interpolation →
 duplicate names → schema validation, each failure a clear error naming the entry and key."""
 
 from __future__ import annotations
@@ -13,6 +13,15 @@ import yaml
 from pydantic import ValidationError
 
 from workbench.catalog.schema import CatalogSpec
+from workbench.catalog.secrets import (
+    MASK,
+    closing_brace,
+    expand_for_scan,
+    is_reference,
+    is_secret_name,
+    redact,
+    scan_value,
+)
 from workbench.core.errors import (
     CatalogError,
     CatalogValidationError,
@@ -21,13 +30,7 @@ from workbench.core.errors import (
 )
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_KEY = re.compile(
-    r"^(password|passwd|pwd|secret|client_secret|token|access_token|api_key|apikey|"
-    r"private_key|access_key|secret_key)$",
-    re.IGNORECASE,
-)
-_URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]+:[^/@\s]+@", re.IGNORECASE)
-_URL_SECRET_PARAM = re.compile(r"[?&](password|token|secret|api_key)=([^&$]+)", re.IGNORECASE)
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -75,46 +78,77 @@ def _walk(node: Any, loc: tuple[Any, ...] = ()):
             yield from _walk(value, (*loc, i))
 
 
+def _leaves(node: Any, loc: tuple[Any, ...] = ()):
+    """Yield ``(loc, value)`` for every scalar of a YAML tree (mapping values, list items)."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from _leaves(value, (*loc, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _leaves(value, (*loc, i))
+    else:
+        yield loc, node
+
+
+def _writes_literal(value: Any) -> bool:
+    """True when a secret-named key's value is written in the file (not only ``${VAR}``)."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    if not isinstance(value, str):
+        return False
+    return not all(is_reference(expand_for_scan(value, d)) for d in (True, False))
+
+
 def _check_secrets(raw: Mapping[str, Any], source: str) -> None:
-    for loc, key, value in _walk(raw):
-        where = _where(raw, (*loc, key))
-        names_env_var = len(loc) == 3 and loc[0] == "credentials" and loc[2] == "env"
+    """Refuse any secret the file writes; the message names where, never the value.
+
+    Runs on what the file writes after interpolation: the literal text with every ``${VAR}``
+    reference standing for itself and every ``${VAR:-default}`` default expanded (see
+    :mod:`workbench.catalog.secrets`).
+    """
+    todo = (
+        "; expected it referenced by name instead: declare it under 'credentials:' as an "
+        "environment variable (credentials: {NAME: {env: {password: MY_PASSWORD_VAR}}}) or "
+        "write ${VAR}, and keep the value out of the file"
+    )
+    for loc, value in _leaves(raw):
+        if not loc:
+            continue
+        where = _where(raw, loc)
+        key = loc[-1]
+        in_env = len(loc) == 4 and loc[0] == "credentials" and loc[2] == "env"
+        names_credentials = len(loc) == 3 and loc[0] == "warehouses" and key == "credentials"
+        if in_env:
+            is_name = isinstance(value, str) and _ENV_NAME.match(value)
+            if isinstance(key, str) and is_secret_name(key) and not is_name:
+                msg = (
+                    f"{source}: {where}: expected the name of an environment variable in "
+                    f"upper case (e.g. PG_PASSWORD); found a value that is not one (shown "
+                    f"as {MASK}). If it is the secret itself, remove it from the file"
+                )
+                raise SecretInCatalogError(msg)
+            continue
+        if names_credentials and isinstance(value, str) and not _IDENT.match(value):
+            msg = (
+                f"{source}: {where}: expected the name of a 'credentials:' entry; found a value "
+                f"that is not a name (shown as {MASK}), perhaps the secret itself{todo}"
+            )
+            raise SecretInCatalogError(msg)
         if (
             isinstance(key, str)
-            and _SECRET_KEY.match(key)
-            and not names_env_var
-            and isinstance(value, (str, int))
+            and is_secret_name(key)
+            and not names_credentials
+            and _writes_literal(value)
         ):
-            msg = (
-                f"{source}: {where}: a secret is written in the catalog; expected it referenced "
-                f"by name: declare it under 'credentials:' as an environment variable "
-                f"(credentials: {{name: {{env: {{{key}: MY_{key.upper()}_VAR}}}}}}) and keep the "
-                f"value out of the file"
-            )
+            msg = f"{source}: {where}: a secret is written in the catalog (value {MASK}){todo}"
             raise SecretInCatalogError(msg)
-        if isinstance(value, str) and (
-            _URL_PASSWORD.match(value) or _URL_SECRET_PARAM.search(value)
-        ):
-            msg = (
-                f"{source}: {where}: the URL embeds a password or token; expected a URL without "
-                f"secrets and 'credentials: NAME' referencing environment variables"
-            )
-            raise SecretInCatalogError(msg)
-
-
-def _closing_brace(text: str, start: int) -> int:
-    """Index of the ``}`` closing the ``${`` at ``start``, or -1 when it is never closed."""
-    depth, k = 0, start
-    while k < len(text):
-        if text.startswith("${", k):
-            depth, k = depth + 1, k + 2
-            continue
-        if text[k] == "}":
-            depth -= 1
-            if depth == 0:
-                return k
-        k += 1
-    return -1
+        if isinstance(value, str):
+            found = scan_value(value)
+            if found:
+                msg = f"{source}: {where}: the value embeds {found} (shown as {MASK}){todo}"
+                raise SecretInCatalogError(msg)
 
 
 def interpolate(text: str, env: Mapping[str, str], where: str = "value") -> str:
@@ -127,13 +161,14 @@ def interpolate(text: str, env: Mapping[str, str], where: str = "value") -> str:
     i = 0
     while (j := text.find("${", i)) >= 0:
         out.append(text[i:j])
-        k = _closing_brace(text, j)
+        k = closing_brace(text, j)
         body = text[j + 2 : k] if k >= 0 else text[j + 2 :]
         name, sep, default = body.partition(":-")
         if k < 0 or not _IDENT.match(name):
             msg = (
-                f"{where}: malformed interpolation {text[j:] if k < 0 else text[j : k + 1]!r} "
-                f"in {text!r}; expected ${{NAME}} or ${{NAME:-default}} with NAME made of "
+                f"{where}: malformed interpolation "
+                f"{redact(text[j:] if k < 0 else text[j : k + 1])!r} "
+                f"in {redact(text)!r}; expected ${{NAME}} or ${{NAME:-default}} with NAME made of "
                 f"letters, digits and '_'"
             )
             raise InterpolationError(msg)
@@ -172,7 +207,8 @@ def _message(err: dict[str, Any]) -> str:
     text = text[0].lower() + text[1:] if text else text
     if kind.endswith("_type") or kind in ("literal_error", "too_short", "string_too_short"):
         found = err.get("input")
-        return f"{text}; found {type(found).__name__} {found!r}"
+        shown = redact(found) if isinstance(found, str) else found
+        return f"{text}; found {type(found).__name__} {shown!r}"
     return text
 
 
@@ -220,6 +256,6 @@ def load_catalog_spec(path: str | Path, env: Mapping[str, str] | None = None) ->
     except CatalogError as exc:
         raise CatalogError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        msg = f"{path}: expected valid YAML; {exc}"
+        msg = f"{path}: expected valid YAML; {redact(str(exc))}"
         raise CatalogError(msg) from exc
     return parse_catalog_spec(raw, str(path), env)

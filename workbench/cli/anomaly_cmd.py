@@ -25,14 +25,38 @@ def _read_table(path: Path) -> Any:
     return read_table(path, error=AnomalyFileError, what="data file")
 
 
+def _check_output(output: Path) -> None:
+    from workbench.io.files import check_output_path
+
+    check_output_path(output, (".parquet", ".pq"), error=AnomalyFileError)
+
+
 def _write(events: Any, output: Path) -> None:
-    if output.suffix.lower() not in (".parquet", ".pq"):
-        raise AnomalyFileError(f"expected --output to end in .parquet; found {output.name!r}")
+    _check_output(output)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         events.to_parquet(output, index=False)
     except OSError as exc:
         raise AnomalyFileError(f"cannot write {output}: {exc}") from exc
+
+
+def _check_window(data: Path | None, start: str | None, end: str | None) -> None:
+    """``--start``/``--end`` select a window of the cube: parseable, ordered, not with a file."""
+    from workbench.io.timewindow import to_utc
+
+    if data is not None and (start or end):
+        msg = (
+            f"expected --start/--end only without a file (they select a window of the PMU "
+            f"cube); found them with {data}. Cut the file instead, or drop the file argument"
+        )
+        raise AnomalyFileError(msg)
+    lo, hi = to_utc(start, "--start"), to_utc(end, "--end")
+    if lo is not None and hi is not None and lo >= hi:
+        msg = (
+            f"expected --start before --end; found --start {lo.isoformat()} and --end "
+            f"{hi.isoformat()} (an empty window). Swap them"
+        )
+        raise AnomalyFileError(msg)
 
 
 @app.command("detect")
@@ -48,6 +72,7 @@ def detect(
     """Sensor anomalies (flatline, spike, out of range, stale; or learned) as events."""
     from workbench.anomaly.sensor import detect_sensor_anomalies
 
+    _check_output(output)
     frame = _read_table(data)
     events = detect_sensor_anomalies(
         frame, time_col, value_col, group_col, method=method, gap_tolerance=gap
@@ -77,6 +102,8 @@ def frequency(
     from workbench.anomaly.frequency.batch import detect_frequency_cube, detect_frequency_frame
 
     rule = {"band_hz": band, "count": count, "window": window}
+    _check_output(output)
+    _check_window(data, start, end)
     if data is not None:
         frame = _read_table(data)
         episodes = detect_frequency_frame(

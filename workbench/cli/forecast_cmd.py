@@ -60,17 +60,17 @@ def backtest_cmd(
         "error", "--duplicates", help="Duplicate timestamps: error|mean|first|last."
     ),
     coerce: bool = typer.Option(
-        False, "--coerce", help="Turn non-numeric values into missing ones (counted)."
+        False, "--coerce", help="Turn non-numeric and infinite values into missing ones (counted)."
     ),
 ) -> None:
     """Backtest a model with one issue per day and write forecasts (and a report)."""
     from workbench.forecasting.data import read_table
     from workbench.forecasting.user_backtest import backtest_table
+    from workbench.io.files import check_output_path
 
-    if output.suffix.lower() not in (".parquet", ".csv"):
-        raise ForecastCliError(
-            f"expected --output ending in .parquet or .csv; found {output.name!r}"
-        )
+    check_output_path(output, (".parquet", ".csv"), error=ForecastCliError)
+    if report is not None:
+        check_output_path(report, None, error=ForecastCliError, option="--report")
     frame = read_table(data)
     run = backtest_table(
         frame,
@@ -91,15 +91,18 @@ def backtest_cmd(
         coerce=coerce,
     )
     out = run.output()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if output.suffix.lower() == ".csv":
-        out.to_csv(output, index=False)
-    else:
-        out.to_parquet(output, index=False)
     rep = run.report()
-    if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(rep, indent=2, default=str))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if output.suffix.lower() == ".csv":
+            out.to_csv(output, index=False)
+        else:
+            out.to_parquet(output, index=False)
+        if report is not None:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(json.dumps(rep, indent=2, default=str))
+    except OSError as exc:
+        raise ForecastCliError(f"cannot write {exc.filename or output}: {exc.strerror}") from exc
     for note in run.data_report.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     _summary(rep, output)

@@ -55,11 +55,21 @@ def _series(frame: Any, time_col: str, value_col: str, path: Path) -> Any:
     return pd.Series(values.to_numpy(dtype=float), index=pd.DatetimeIndex(stamps), name=value_col)
 
 
+def _check_output(output: Path) -> None:
+    from workbench.io.files import check_output_path
+
+    check_output_path(output, (".parquet", ".pq", ".csv"), error=MarketFileError)
+
+
+def _check_tz(tz: str) -> str:
+    from workbench.forecasting.data import valid_timezone
+
+    return valid_timezone(tz, "--tz", MarketFileError)
+
+
 def _write(frame: Any, output: Path) -> None:
+    _check_output(output)
     suffix = output.suffix.lower()
-    if suffix not in (".parquet", ".pq", ".csv"):
-        msg = f"expected --output to end in .parquet or .csv; found {output.name!r}"
-        raise MarketFileError(msg)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".csv":
@@ -109,6 +119,8 @@ def arbitrage(
     """
     from workbench.market.arbitrage import Battery, backtest, optimal_schedule
 
+    _check_tz(tz)
+    _check_output(output)
     frame = _read_table(prices)
     battery = Battery(
         energy_mwh=energy_mwh,
@@ -148,6 +160,9 @@ def spreads(
     from workbench.io.catalog import open_catalog
     from workbench.market import sources
 
+    _check_tz(tz)
+    if output is not None:
+        _check_output(output)
     cat = open_catalog(catalog, read_only=True)
     try:
         summary, dist = sources.spreads(cat, tz=tz, table=table, by_hour=by_hour)

@@ -44,7 +44,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from workbench.core.errors import WorkbenchError
+from workbench.forecasting.errors import (
+    ForecastError,
+    InsufficientDataError,
+    NotFittedError,
+    UnknownModelError,
+    UnknownParameterError,
+)
 
 if TYPE_CHECKING:  # pandas is imported at call time by the functions below
     from typing import Self
@@ -62,6 +68,7 @@ __all__ = [
     "NotFittedError",
     "PointForecaster",
     "UnknownModelError",
+    "UnknownParameterError",
     "available_models",
     "forecast_grid",
     "make_forecaster",
@@ -69,40 +76,13 @@ __all__ = [
     "register_model",
 ]
 
+#: Parameters every :class:`PointForecaster` takes (see its docstring).
+CALIBRATION_PARAMS: frozenset[str] = frozenset(
+    {"calibration_days", "calibration_pool", "online_calibration", "clip_min"}
+)
+
 #: The leading columns of every prediction frame (then one column per quantile).
 PREDICTION_COLUMNS: tuple[str, ...] = ("issue_time", "target_time", "step", "y_pred")
-
-
-# --------------------------------------------------------------------------------------- errors
-class ForecastError(WorkbenchError):
-    """A forecast problem is ill-posed (bad spec, bad data shape, model misuse)."""
-
-
-class NotFittedError(ForecastError):
-    """``predict`` was called before ``fit``."""
-
-
-class InsufficientDataError(ForecastError):
-    """Too little history to fit or validate; the message says how much was needed."""
-
-
-class UnknownModelError(ForecastError, KeyError):
-    """A model name is not registered; the message lists the registered names."""
-
-    def __init__(self, name: str, known: Sequence[str]) -> None:
-        import difflib
-
-        self.name = name
-        self.known = sorted(known)
-        close = difflib.get_close_matches(name, self.known, n=2, cutoff=0.6)
-        hint = ("did you mean " + " or ".join(repr(c) for c in close) + "? ") if close else ""
-        super().__init__(
-            f"expected a model name in {self.known}; found {name!r}. {hint}"
-            "Prefixed names such as 'sktime:AutoETS' are accepted for registered prefixes."
-        )
-
-    def __str__(self) -> str:  # KeyError would quote the message otherwise
-        return str(self.args[0])
 
 
 def quantile_column(q: float) -> str:
@@ -397,7 +377,11 @@ class Forecaster(ABC):
 
     name: ClassVar[str] = "forecaster"
 
+    #: Says which outside parameters :meth:`library_params` holds (for error messages).
+    library_note: ClassVar[str] = ""
+
     def __init__(self, **params: Any) -> None:
+        type(self).check_params(params, self.name)
         self.params: dict[str, Any] = dict(params)
         self.spec: ForecastSpec | None = None
         self.fit_info: dict[str, Any] = {}
@@ -420,6 +404,45 @@ class Forecaster(ABC):
         :data:`PREDICTION_COLUMNS` then one per quantile (``spec.quantile_columns``), ordered by
         issue time then step. Vectorised over issue times: no refit.
         """
+
+    @classmethod
+    def accepted_params(cls) -> frozenset[str]:
+        """Every parameter the model takes: its constructors' named arguments (up the class
+        tree) plus :meth:`extra_params` (what a ``**params`` catch-all forwards). Anything else
+        is refused with :class:`UnknownParameterError`, never ignored."""
+        import inspect
+
+        names: set[str] = set()
+        for klass in cls.__mro__:
+            init = vars(klass).get("__init__")
+            if init is None or klass in (Forecaster, object):
+                continue
+            for p in inspect.signature(init).parameters.values():
+                if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                    names.add(p.name)
+        return frozenset(names | cls.extra_params())
+
+    @classmethod
+    def extra_params(cls) -> frozenset[str]:
+        """Parameters taken through ``**params`` (none by default)."""
+        return frozenset()
+
+    @classmethod
+    def library_params(cls) -> frozenset[str]:
+        """Parameters forwarded to an outside library (e.g. LightGBM's); none by default."""
+        return frozenset()
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], model: str | None = None) -> None:
+        """Raise :class:`UnknownParameterError` unless every key of ``params`` is taken."""
+        own = cls.accepted_params()
+        unknown = set(params) - own
+        if unknown:
+            library = cls.library_params()
+            unknown -= library
+            if unknown:
+                name = model or cls.name
+                raise UnknownParameterError(name, unknown, own, library, cls.library_note)
 
     # ---- helpers for subclasses -------------------------------------------------------------
     def clone(self) -> Self:
@@ -465,8 +488,14 @@ class PointForecaster(Forecaster):
     Parameters accepted by every point forecaster (in ``params``): ``calibration_days`` (int,
     length of the inner validation tail; default: automatic), ``clip_min`` (float or ``"auto"``:
     clip predictions below at the training minimum when it is >= 0, e.g. solar),
-    ``online_calibration`` (bool, default True: update the offsets at each issue).
+    ``online_calibration`` (bool, default True: update the offsets at each issue),
+    ``calibration_pool`` (steps pooled each side for the residual quantiles).
     """
+
+    @classmethod
+    def extra_params(cls) -> frozenset[str]:
+        """The calibration parameters every point forecaster takes."""
+        return CALIBRATION_PARAMS
 
     @abstractmethod
     def _fit_point(self, data: ForecastData, spec: ForecastSpec, until: pd.Timestamp) -> None:
@@ -573,7 +602,11 @@ def make_forecaster(name: str, **params: Any) -> Forecaster:
     if name not in _REGISTRY:
         _load_plugins()
     if name in _REGISTRY:
-        return _resolve(_REGISTRY[name])(**params)
+        factory = _resolve(_REGISTRY[name])
+        if isinstance(factory, type) and issubclass(factory, Forecaster):
+            # before the constructor: its TypeError would not list the valid names
+            factory.check_params(params, name)
+        return factory(**params)
     prefix, sep, rest = name.partition(":")
     if sep and f"{prefix}:" in _REGISTRY and rest:
         return _resolve(_REGISTRY[f"{prefix}:"])(rest, **params)

@@ -18,6 +18,8 @@ guessing is rejected with an error that says what to pass instead. The rules:
   (``resampled_rows``). Missing steps become NaN (``gaps_filled``).
 * **non-numeric values** — an error naming the column and example rows, unless ``coerce`` is set:
   then they become NaN and are counted per column.
+* **infinite values** (``inf``, ``-inf``) — the same: an error, or with ``coerce`` NaN counted
+  per column in ``infinite_to_nan``. They never reach a model or a metric.
 * **missing columns** — :class:`~workbench.core.errors.MissingColumnsError` with the available ones.
 """
 
@@ -30,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.core.errors import MissingColumnsError
+from workbench.core.errors import MissingColumnsError, WorkbenchError
 from workbench.forecasting.base import ForecastData, ForecastError
 
 DUPLICATE_POLICIES = ("error", "mean", "first", "last")
@@ -52,6 +54,10 @@ class NonNumericError(DataPreparationError):
     """A value column holds text that is not a number."""
 
 
+class NonFiniteError(DataPreparationError):
+    """A value column holds ``inf`` or ``-inf``."""
+
+
 @dataclass
 class DataReport:
     """What :func:`prepare_frame` found and repaired (every count is a number of rows/steps)."""
@@ -70,6 +76,7 @@ class DataReport:
     resampled_rows: int = 0
     gaps_filled: int = 0
     coerced_to_nan: dict[str, int] = field(default_factory=dict)
+    infinite_to_nan: dict[str, int] = field(default_factory=dict)
     missing_target: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -115,14 +122,14 @@ def parse_timestamps(
     if parsed.tz is not None:
         zone = tz or (str(parsed.tz) if "UTC" not in str(parsed.tz) else "UTC")
         report.timestamps = f"tz-aware ({parsed.tz}), converted to UTC"
-        return parsed.tz_convert("UTC"), _valid_zone(zone)
+        return parsed.tz_convert("UTC"), valid_timezone(zone)
     if tz is None:
         raise TimestampError(
             "expected tz-aware timestamps or a time zone; found naive timestamps "
             f"(e.g. {raw.iloc[0]}). Pass --tz with the zone they were recorded in, "
             "e.g. --tz Europe/London or --tz UTC."
         )
-    zone = _valid_zone(tz)
+    zone = valid_timezone(tz)
     return _localize(parsed, zone, report), zone
 
 
@@ -153,13 +160,33 @@ def _parse_text(text: pd.Series, report: DataReport) -> pd.DatetimeIndex:
     return month_first
 
 
-def _valid_zone(tz: str) -> str:
+def valid_timezone(
+    tz: Any, what: str = "time zone", error: type[WorkbenchError] | None = None
+) -> str:
+    """Return ``tz`` when it is an IANA zone name; otherwise raise a one-line error.
+
+    The message lists the closest valid names and how to list them all. ``error`` is the class
+    raised (default :class:`TimestampError`).
+
+    >>> valid_timezone("America/Chicago")
+    'America/Chicago'
+    """
+    import difflib
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
     try:
-        pd.Timestamp("2024-01-01").tz_localize(tz)
-    except Exception as exc:  # zoneinfo raises several types
-        raise TimestampError(
-            f"expected an IANA time zone such as Europe/London or UTC; found {tz!r}"
-        ) from exc
+        if not isinstance(tz, str) or not tz.strip():
+            raise ValueError(tz)
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, malformed, a folder name
+        close = difflib.get_close_matches(str(tz), sorted(available_timezones()), n=3)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        msg = (
+            f"expected {what} as an IANA name such as UTC or America/Chicago; found {tz!r}. "
+            f'{hint}List them with: python -c "import zoneinfo; '
+            f'print(sorted(zoneinfo.available_timezones()))"'
+        )
+        raise (error or TimestampError)(msg) from None
     return tz
 
 
@@ -205,6 +232,18 @@ def _numeric(frame: pd.DataFrame, cols: list[str], coerce: bool, report: DataRep
                 )
             report.coerced_to_nan[col] = int(bad.sum())
         frame[col] = num.astype(float)
+    for col in cols:
+        inf = np.asarray(np.isinf(frame[col].to_numpy(dtype=float)))
+        if not inf.any():
+            continue
+        if not coerce:
+            raise NonFiniteError(
+                f"expected finite numbers in column {col!r}; found {int(inf.sum())} infinite "
+                f"values ({_examples(frame, inf, col)}). Fix them, or pass --coerce to turn "
+                "them into missing values (counted in the report)."
+            )
+        report.infinite_to_nan[col] = int(inf.sum())
+        frame.loc[inf, col] = np.nan
 
 
 def infer_freq(index: pd.DatetimeIndex) -> pd.Timedelta:

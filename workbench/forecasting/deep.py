@@ -175,6 +175,12 @@ class DartsForecaster(Forecaster):
 
     name: ClassVar[str] = "darts"
     DEFAULTS: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def extra_params(cls) -> frozenset[str]:
+        """The architecture parameters of :attr:`DEFAULTS` (the only ones passed to darts)."""
+        return frozenset(cls.DEFAULTS)
+
     #: Training windows per epoch by default ("auto"): bounds CPU time on long series.
     MAX_SAMPLES: ClassVar[int | None] = 2000
 

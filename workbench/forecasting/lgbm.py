@@ -95,6 +95,16 @@ class LightGBMForecaster(PointForecaster):
         )
         self.features = FeatureConfig(holidays_country, holidays_subdiv, level_days)
 
+    library_note = "or any LightGBM parameter (lightgbm.readthedocs.io/en/latest/Parameters.html)"
+
+    @classmethod
+    def library_params(cls) -> frozenset[str]:
+        """Every LightGBM parameter name and alias (LightGBM's own table)."""
+        import lightgbm.basic
+
+        table = lightgbm.basic._ConfigAliases._get_all_param_aliases()
+        return frozenset(set(table) | {alias for aliases in table.values() for alias in aliases})
+
     def _lgb_params(self) -> dict[str, Any]:
         own = {
             "n_estimators",

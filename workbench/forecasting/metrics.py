@@ -1,6 +1,10 @@
 """Forecast metrics: point errors, quantile scores, coverage, skill; overall, by step, by hour.
 
-All functions ignore pairs where the truth or the forecast is NaN.
+All functions ignore pairs where the truth or the forecast is NaN (a missing value: a gap, a
+target not observed yet); ``score_frame``'s ``n`` counts the pairs scored. ``inf`` and ``-inf``
+are not missing values: every function raises :class:`NonFiniteMetricError` on them, so a
+diverged model or a corrupt target can never score MAE 0 or coverage 100 %. A caller that wants
+them out masks explicitly (``ok = np.isfinite(y); mae(y[ok], f[ok])``).
 
 * MAPE and sMAPE are in percent; MAPE skips targets whose ``|y|`` is below ``floor`` (by
   default 1 % of the mean ``|y|``), since relative errors there are meaningless (solar at night).
@@ -19,13 +23,35 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from workbench.forecasting.base import quantile_column
+from workbench.forecasting.base import ForecastError, quantile_column
+
+
+class NonFiniteMetricError(ForecastError):
+    """A metric was given ``inf`` or ``-inf`` (truth or forecast)."""
+
+
+def check_finite(values: np.ndarray, what: str) -> np.ndarray:
+    """``values`` as floats; :class:`NonFiniteMetricError` if any is ``inf``/``-inf``.
+
+    NaN passes (a missing value, skipped by the metrics).
+    """
+    arr = np.asarray(values, dtype=float)
+    inf = np.isinf(arr)
+    if inf.any():
+        where = np.flatnonzero(inf.ravel())[:3].tolist()
+        msg = (
+            f"expected finite or missing (NaN) values in {what}; found {int(inf.sum())} "
+            f"infinite (positions {where}). Fix the data or the model, or mask them "
+            "explicitly before scoring (ok = np.isfinite(y))"
+        )
+        raise NonFiniteMetricError(msg)
+    return arr
 
 
 def _pair(y: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(y, dtype=float)
-    f = np.asarray(f, dtype=float)
-    ok = np.isfinite(y) & np.isfinite(f)
+    y = check_finite(y, "the truth")
+    f = check_finite(f, "the forecast")
+    ok = ~(np.isnan(y) | np.isnan(f))
     return y[ok], f[ok]
 
 
@@ -100,10 +126,10 @@ def crps_from_quantiles(y: np.ndarray, qf: np.ndarray, levels: Sequence[float]) 
 
 def coverage(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     """Share of observations inside ``[lo, hi]`` [0-1]."""
-    y = np.asarray(y, dtype=float)
-    lo = np.asarray(lo, dtype=float)
-    hi = np.asarray(hi, dtype=float)
-    ok = np.isfinite(y) & np.isfinite(lo) & np.isfinite(hi)
+    y = check_finite(y, "the truth")
+    lo = check_finite(lo, "the lower bound")
+    hi = check_finite(hi, "the upper bound")
+    ok = ~(np.isnan(y) | np.isnan(lo) | np.isnan(hi))
     if not ok.any():
         return float("nan")
     return float(np.mean((y[ok] >= lo[ok]) & (y[ok] <= hi[ok])))
@@ -123,10 +149,10 @@ def score_frame(
     y_col: str = "y_true",
 ) -> dict[str, float]:
     """All metrics of one prediction frame (``y_pred``, ``y_true`` and quantile columns)."""
-    y = pred[y_col].to_numpy(dtype=float)
-    f = pred["y_pred"].to_numpy(dtype=float)
+    y = check_finite(pred[y_col].to_numpy(dtype=float), f"the truth ({y_col})")
+    f = check_finite(pred["y_pred"].to_numpy(dtype=float), "the forecast (y_pred)")
     out = {
-        "n": int(np.sum(np.isfinite(y) & np.isfinite(f))),
+        "n": int(np.sum(~(np.isnan(y) | np.isnan(f)))),
         "mae": mae(y, f),
         "rmse": rmse(y, f),
         "mape_pct": mape(y, f),

@@ -33,6 +33,7 @@ import hashlib
 import importlib
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -47,6 +48,20 @@ from typing import Any
 from workbench.core.errors import WorkbenchError
 
 STAGES = ("none", "staging", "production", "archived")
+#: What a damaged, truncated or incompatible artifact raises while it is read back.
+_UNREADABLE = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    ImportError,
+    KeyError,
+    pickle.UnpicklingError,
+)
+#: What a duck-typed probe of a third-party model (``get_params()``, ``.item()``, feature names)
+#: raises when the object does not support it; the metadata then records what else is known.
+_DUCK_TYPING_ERRORS = (TypeError, ValueError, AttributeError, NotImplementedError)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 METADATA_FILE = "metadata.json"
 STAGES_FILE = "stages.json"
@@ -304,7 +319,7 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "item") and callable(value.item):
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(*_DUCK_TYPING_ERRORS):
             return _jsonable(value.item())
     if hasattr(value, "__dataclass_fields__"):
         return {n: _jsonable(getattr(value, n)) for n in value.__dataclass_fields__}
@@ -315,7 +330,7 @@ def _model_params(model: Any) -> dict[str, Any]:
     """Hyper-parameters of ``model``: ``get_params()``, a ``params`` dict, or simple attributes."""
     params: Any = None
     if callable(getattr(model, "get_params", None)):
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(*_DUCK_TYPING_ERRORS):
             params = model.get_params()
     if params is None and isinstance(getattr(model, "params", None), Mapping):
         params = dict(model.params)
@@ -338,7 +353,7 @@ def _model_features(model: Any) -> list[str] | None:
     for attr in ("feature_names_", "feature_names", "feature_name_"):
         value = getattr(model, attr, None)
         if callable(value):
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(*_DUCK_TYPING_ERRORS):
                 value = value()
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             return list(value)
@@ -641,7 +656,7 @@ class ModelRegistry:
                 model = _load_artifact(folder, info.metadata["artifact"])
             except RegistryError:
                 raise
-            except Exception as exc:
+            except _UNREADABLE as exc:  # anything else (a bug, a library error) propagates as is
                 msg = (
                     f"expected to load {name!r} v{info.version} from {info.uri}; "
                     f"found an unreadable artifact ({type(exc).__name__}: {exc})"

@@ -61,6 +61,8 @@ class AutoForecaster(Forecaster):
         )
         if not candidates:
             raise ForecastError("expected at least one candidate model; found none")
+        for name in candidates:  # an unknown name or parameter fails now, not as a "skip"
+            self._make(name)
         self.chosen_: Forecaster | None = None
 
     def _make(self, name: str) -> Forecaster:

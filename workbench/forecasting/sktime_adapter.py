@@ -43,6 +43,7 @@ from workbench.forecasting.base import (
     InsufficientDataError,
     PointForecaster,
     UnknownModelError,
+    UnknownParameterError,
     forecast_grid,
     register_model,
 )
@@ -99,9 +100,14 @@ def make_sktime_forecaster(class_name: str, **params: Any) -> SktimeForecaster:
     (set when the adapter first sees the spec).
     """
     adapter = {k: params.pop(k) for k in list(params) if k in _ADAPTER_KEYS}
+    estimator_class = _estimator_class(class_name)
+    valid = set(estimator_class.get_param_names())
+    unknown = set(params) - valid
+    if unknown:
+        raise UnknownParameterError(f"sktime:{class_name}", unknown, valid | _ADAPTER_KEYS)
     with warnings.catch_warnings():  # sktime's FutureWarning on the remember_data default
         warnings.simplefilter("ignore", FutureWarning)
-        estimator = _estimator_class(class_name)(**params)
+        estimator = estimator_class(**params)
     return SktimeForecaster(estimator, daily_sp="sp" not in params, **adapter)
 
 

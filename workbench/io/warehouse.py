@@ -103,10 +103,10 @@ def _microseconds(data: Any) -> Any:
 
 
 def _redact(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.password:
-        return url.replace(f":{parsed.password}@", ":***@")
-    return url
+    """The URL with its password and secret parameters shown as ``***`` (any characters)."""
+    from workbench.catalog.secrets import redact
+
+    return redact(url)
 
 
 class Warehouse:

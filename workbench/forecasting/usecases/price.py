@@ -29,6 +29,7 @@ from workbench.forecasting.base import ForecastData, ForecastError, ForecastSpec
 from workbench.forecasting.usecases import UseCase
 from workbench.forecasting.usecases._catalog import (
     WEATHER_FORECASTS,
+    check_weather_option,
     hourly_series,
     lag,
     region_timezone,
@@ -56,8 +57,14 @@ def price_usecase(
     horizon_h: int = 24,
     issue_time: str | None = None,
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9),
+    weather: bool | str = True,
 ) -> UseCase:
-    """Build the price use case of one node and market (``"DA"`` or ``"RT"``)."""
+    """Build the price use case of one node and market (``"DA"`` or ``"RT"``).
+
+    ``weather``: True (weather forecasts of the node's region required: an error when absent)
+    or ``"auto"`` (used when present, their absence said in the notes).
+    """
+    required = check_weather_option(weather)
     if market not in ("DA", "RT"):
         raise ForecastError(f"expected market 'DA' or 'RT'; found {market!r}")
     where = {"node": node_id, "market_type": market}
@@ -67,14 +74,14 @@ def price_usecase(
     region = node_region(node_id)
     tz = region_timezone(cat, region)
     notes: list[str] = []
-    future = weather_forecasts(cat, region, WEATHER_COLUMNS, start, end)
+    future = weather_forecasts(cat, region, WEATHER_COLUMNS, start, end, required=required)
     lags = {"y": lag(cat, SOURCE)}
     fut: tuple[str, ...] = ()
     if future is not None:
         fut = tuple(WEATHER_COLUMNS)
         lags.update({c: lag(cat, WEATHER_FORECASTS) for c in fut})
     else:
-        notes.append(f"no weather forecasts for {region!r}: none used")
+        notes.append(f"no weather forecasts for {region!r} (weather='auto'): none used")
     if market == "RT":
         da = cat.read(SOURCE, start=start, end=end, where={"node": node_id, "market_type": "DA"})
         if len(da):

@@ -30,7 +30,9 @@ from workbench.forecasting.base import ForecastData, ForecastError, ForecastSpec
 from workbench.forecasting.usecases import UseCase
 from workbench.forecasting.usecases._catalog import (
     WEATHER_FORECASTS,
+    check_weather_option,
     hourly_series,
+    is_built,
     lag,
     region_timezone,
     weather_forecasts,
@@ -59,7 +61,7 @@ def plant(cat: Any, asset_id: str, technology: str) -> pd.Series:
 
 def weather_location(cat: Any, asset: pd.Series, columns: list[str]) -> str:
     """The plant's own weather location when forecasts exist for it, else its region's."""
-    own = weather_forecasts(cat, str(asset["asset_id"]), columns[:1])
+    own = weather_forecasts(cat, str(asset["asset_id"]), columns[:1], required=False)
     return str(asset["asset_id"]) if own is not None else str(asset["region"])
 
 
@@ -121,18 +123,15 @@ def satellite_features(
 
     Absent means: not in the catalog, not built in this warehouse, or no rows for the plant.
     """
-    if SATELLITE not in cat:
+    if not is_built(cat, SATELLITE):
         return None
-    try:
-        frame = cat.read(
-            SATELLITE,
-            start=start,
-            end=end,
-            columns=["timestamp", *SATELLITE_COLUMNS],
-            where={"asset_id": asset_id},
-        )
-    except Exception:  # listed in the catalog, not built here
-        return None
+    frame = cat.read(
+        SATELLITE,
+        start=start,
+        end=end,
+        columns=["timestamp", *SATELLITE_COLUMNS],
+        where={"asset_id": asset_id},
+    )
     if frame.empty or frame[SATELLITE_COLUMNS].notna().sum().sum() == 0:
         return None
     ts = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], utc=True)).as_unit("ns")
@@ -150,6 +149,7 @@ def solar_usecase(
     issue_time: str = "06:00",
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9),
     satellite: bool | str = "auto",
+    weather: bool | str = True,
 ) -> UseCase:
     """Build the solar use case of one plant from the catalog.
 
@@ -167,7 +167,11 @@ def solar_usecase(
         Local daily issue time (the region's zone) for backtests.
     satellite : bool or "auto"
         Use satellite cloud features: ``"auto"`` when present, ``True`` to require them.
+    weather : True or "auto"
+        Weather forecasts required (True: an error when absent), or ``"auto"``: without them
+        the model gets the clear-sky features only, said in the notes.
     """
+    required = check_weather_option(weather)
     asset = plant(cat, asset_id, "solar")
     frame = cat.read(GENERATION, start=start, end=end, where={"asset_id": asset_id})
     y = hourly_series(frame, "generation_mw", f"{GENERATION} plant {asset_id!r}")
@@ -176,7 +180,7 @@ def solar_usecase(
     lags: dict[str, pd.Timedelta] = {"y": lag(cat, GENERATION)}
     notes: list[str] = []
     location = weather_location(cat, asset, WEATHER_COLUMNS)
-    future = weather_forecasts(cat, location, WEATHER_COLUMNS, start, end)
+    future = weather_forecasts(cat, location, WEATHER_COLUMNS, start, end, required=required)
     if future is not None:
         future = add_clear_sky(future, lat, lon)
         fut = (*WEATHER_COLUMNS, *CLEAR_SKY_COLUMNS)
@@ -185,7 +189,9 @@ def solar_usecase(
     else:  # no forecasts: the exactly known clear-sky features alone
         future = clear_sky_features(y.index, lat, lon)
         fut = tuple(future.columns)
-        notes.append(f"no weather forecasts in {WEATHER_FORECASTS}: clear-sky features only")
+        notes.append(
+            f"no weather forecasts in {WEATHER_FORECASTS} (weather='auto'): clear-sky only"
+        )
     past = None
     past_cols: tuple[str, ...] = ()
     if satellite:

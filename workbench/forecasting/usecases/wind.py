@@ -29,6 +29,7 @@ from workbench.forecasting.usecases import UseCase
 from workbench.forecasting.usecases._catalog import (
     WEATHER_FORECASTS,
     hourly_series,
+    is_built,
     lag,
     region_timezone,
     weather_forecasts,
@@ -106,18 +107,15 @@ def fit_power_curve(
 
 
 def _observed_wind(cat: Any, location: str, start: Any, end: Any) -> pd.Series | None:
-    if WEATHER_OBSERVED not in cat:
+    if not is_built(cat, WEATHER_OBSERVED):
         return None
-    try:
-        frame = cat.read(
-            WEATHER_OBSERVED,
-            start=start,
-            end=end,
-            columns=["timestamp", WIND],
-            where={"location_id": location},
-        )
-    except Exception:  # listed but not built here
-        return None
+    frame = cat.read(
+        WEATHER_OBSERVED,
+        start=start,
+        end=end,
+        columns=["timestamp", WIND],
+        where={"location_id": location},
+    )
     return None if frame.empty else hourly_series(frame, WIND, f"{WEATHER_OBSERVED} {location}")
 
 
