@@ -443,13 +443,18 @@ windows.loc[windows["detected"], ["start", "frequency_hz", "damping_ratio", "pea
 
 # %% [markdown]
 # The spectrum of the strongest window against the quietest one: the background is the same,
-# the oscillation is a single line tens of dB above it. The damping ratio near 0 says it is
+# the oscillation is a single line above it — a few mHz of frequency, far below anything the
+# excursion rule sees, yet more than `oscillation_ratio` times its local background (checked
+# below). The damping ratio near 0 says it is
 # *forced* (sustained), not a ringdown of a natural mode, which would decay with a ratio of a few
 # percent.
 
 # %%
 strong = windows["peak_ratio"].idxmax()
 quiet = windows["peak_ratio"].idxmin()
+assert windows.loc[strong, "peak_ratio"] > oscillation_ratio, (
+    "the strongest window is no oscillation"
+)
 f0 = float(windows.loc[strong, "frequency_hz"])
 fig, (ax, axm) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [3, 2]})
 for which, label, color in ((strong, "strongest", "tab:red"), (quiet, "quietest", "tab:gray")):
