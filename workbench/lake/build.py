@@ -369,17 +369,22 @@ class _Builder:
         report.status = "built"
         return report
 
-    def publish(self, spec: Any, version: str) -> None:
+    def publish(self, spec: Any, version: str) -> list[Any]:
         """Switch the dataset's pointer to ``version``; keep the version before it for readers
-        still reading it, and remove the rest."""
-        from workbench.io.frames import clean_versions, prepare_pointer, switch_pointer
+        still reading it, and remove the rest (returned)."""
+        from workbench.io.frames import (
+            clean_versions,
+            current_version,
+            prepare_pointer,
+            switch_pointer,
+        )
 
+        before = current_version(spec) or "legacy"  # a plain folder becomes version "legacy"
         link = prepare_pointer(spec, version)
         fault_pause("parquet-swap")
         switch_pointer(spec, link)
-        keep = set(self.committed_versions(spec.name)[:2]) | {version}
-        for path in clean_versions(spec, keep):
-            self.recovered.append(f"removed {path.name}")
+        keep = set(self.committed_versions(spec.name)[:1]) | {version, before}
+        return clean_versions(spec, keep)
 
     def committed_versions(self, name: str) -> list[str]:
         """Build ids that committed ``name`` (status ``built``), newest first."""
@@ -394,7 +399,7 @@ class _Builder:
     # -------------------------------------------------------------- crashes
     def recover(self) -> None:
         """Clean up after builds that died (we hold the build lock, so none is alive)."""
-        from workbench.io.frames import current_version, version_path
+        from workbench.io.frames import clean_versions, current_version, version_path
         from workbench.io.staging import stale_copies
 
         wh = self.main.warehouse()
@@ -417,15 +422,14 @@ class _Builder:
             if spec.kind != "frames" or "://" in spec.location:
                 continue
             committed = self.committed_versions(spec.name)
-            if committed and current_version(spec) != committed[0]:
-                if version_path(spec, committed[0]).is_dir():
-                    self.publish(spec, committed[0])
-                    self.recovered.append(f"published {spec.name} version {committed[0]}")
-            elif not committed:
-                from workbench.io.frames import clean_versions
-
-                for path in clean_versions(spec, set()):
-                    self.recovered.append(f"removed {path.name}")
+            finish = committed and current_version(spec) != committed[0]
+            if finish and version_path(spec, committed[0]).is_dir():  # committed, not switched
+                removed = self.publish(spec, committed[0])
+                self.recovered.append(f"published {spec.name} version {committed[0]}")
+                self.recovered += [f"removed {path.name}" for path in removed]
+            # versions of builds that died before their commit (the current one stays)
+            for path in clean_versions(spec, set(committed[:2])):
+                self.recovered.append(f"removed {path.name}")
 
     def announce(self, steps: Sequence[Step]) -> None:
         """Lineage rows ``running`` for the tables about to be built (committed at once)."""
