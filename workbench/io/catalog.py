@@ -170,6 +170,7 @@ class Catalog:
         wh = self.warehouse()
         if wh.duckdb_path is not None and not wh.duckdb_path.exists():
             return None  # no warehouse yet: nothing was ever committed
+        was_connected = wh.connected
         try:
             if not wh.exists("ops.build_runs"):
                 return None
@@ -178,8 +179,8 @@ class Catalog:
             latest = built.order_by(built.ended_at.desc()).limit(1).build_id.to_pyarrow()
             return latest[0].as_py() if len(latest) else None
         finally:
-            if self.read_only:
-                wh.close()  # a short-lived reader: free the file
+            if self.read_only or not was_connected:
+                wh.close()  # opened for this look-up only: free the file
 
     def with_warehouse(self, warehouse: Warehouse, name: str = "default") -> Catalog:
         """This catalog with warehouse ``name`` bound to ``warehouse`` (a build's staging copy)."""

@@ -258,6 +258,11 @@ class Warehouse:
             return None
         return Path(raw)
 
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is open (and, on DuckDB, the file's lock held)."""
+        return self._con is not None
+
     def close(self) -> None:
         if self._con is not None:
             with contextlib.suppress(Exception):
