@@ -204,7 +204,7 @@ class _Builder:
         bound = None if since is None else _window_bound(spec, since)
         if bound is not None and not isinstance(result, pd.DataFrame):
             result = result.filter(result[spec.time_column] >= bound)
-        if bound is None:
+        if bound is None or not self.wh.exists(spec.location):  # --since on a new table too
             report.rows_out = self.cat.write(step.target, result, mode="replace")
         else:
             self.wh.delete_since(spec.location, spec.time_column, bound)
