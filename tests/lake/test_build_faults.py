@@ -71,6 +71,9 @@ def _state() -> dict[str, int]:
             frame = cat.relation(name).to_pandas()
             frame = frame.sort_values(list(cat.entry(name).key)).reset_index(drop=True)
             frame = frame[sorted(frame.columns)]
+            # two builds of the same bronze agree to ~1e-12, not bit for bit (parallel sums)
+            floats = frame.select_dtypes("float").columns
+            frame[floats] = frame[floats].round(6)
             out[name] = int(pd.util.hash_pandas_object(frame, index=False).sum())
     return out
 
@@ -140,6 +143,7 @@ def test_a_build_killed_at_any_stage_leaves_the_old_or_the_new_state(home, capsy
     with open_catalog() as cat:
         build_medallion(cat)
     kills = mixed = stale_left = misrecorded = 0
+    details: list[str] = []
     k = 0
     for _ in range(ROUNDS):
         for stage in FAULT_STAGES:
@@ -163,7 +167,12 @@ def test_a_build_killed_at_any_stage_leaves_the_old_or_the_new_state(home, capsy
             new = _state()
             assert new != old, "the mutation must change what a build publishes"
             expected = new if stage in NEW_AFTER else old
-            mixed += sum(seen[t] != expected[t] for t in TABLES)
+            off = [t for t in TABLES if seen[t] != expected[t]]
+            mixed += len(off)
+            where = {
+                t: "old" if seen[t] == old[t] else "new" if seen[t] == new[t] else "?" for t in off
+            }
+            details += [f"{stage}: {where}"] if off else []
             statuses = set(killed["status"])
             if stage in NEW_AFTER:  # committed: its rows say built, and the data is there
                 misrecorded += statuses != {"built"}
@@ -181,7 +190,7 @@ def test_a_build_killed_at_any_stage_leaves_the_old_or_the_new_state(home, capsy
             f"\nbuild kills tried {kills}, tables mixed {mixed}, stale folders left "
             f"{stale_left}, misrecorded runs {misrecorded}"
         )
-    assert (mixed, stale_left, misrecorded) == (0, 0, 0)
+    assert (mixed, stale_left, misrecorded) == (0, 0, 0), details
     assert kills == ROUNDS * len(FAULT_STAGES)
 
 
