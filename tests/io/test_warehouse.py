@@ -195,3 +195,86 @@ def test_nulls_empty_strings_bools_and_times_survive_the_trip(wh):
     assert pd.isna(back["value"].iloc[1])
     assert back["count"].iloc[0] == 3
     assert pd.isna(back["count"].iloc[1])
+
+
+# ---------------------------------------------------------------------- a build's staging copy
+def _reader_count(url: str, table: str) -> int:
+    """Rows seen by a reader in another process, read-only, failing at once on a lock."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from workbench.io.warehouse import Warehouse; "
+        "wh = Warehouse(sys.argv[1], read_only=True, lock_timeout_s=0); "
+        "print(wh.table(sys.argv[2]).count().execute())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, url, table], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return int(out.stdout.strip())
+
+
+def test_a_staged_build_holds_no_lock_and_publishes_by_one_swap(tmp_path):
+    from workbench.io.staging import StagedWarehouse
+
+    url = f"duckdb:///{tmp_path}/warehouse.duckdb"
+    main = Warehouse(url)
+    main.write("silver.system_load", _load([1, 2]))
+    staged = StagedWarehouse(main, "b1")
+    copy = staged.begin()
+    copy.write("silver.system_load", _load([1, 2, 3]), mode="replace")
+    copy.write("gold.fact_load", _load([7]))
+    # mid-build: another process reads the warehouse as it was, without waiting
+    assert _reader_count(url, "silver.system_load") == 2
+    assert staged.commit(["silver.system_load", "gold.fact_load"], {}) == "swapped"
+    assert _reader_count(url, "silver.system_load") == 3
+    assert _reader_count(url, "gold.fact_load") == 1
+    assert not list(tmp_path.glob("warehouse.duckdb.build-*"))
+
+
+def test_a_write_during_a_staged_build_is_kept_by_a_merging_commit(tmp_path):
+    from workbench.io.staging import StagedWarehouse
+
+    url = f"duckdb:///{tmp_path}/warehouse.duckdb"
+    main = Warehouse(url)
+    main.write("silver.system_load", _load([1, 2]))
+    runs = pd.DataFrame({"build_id": ["old"], "status": ["built"]})
+    main.write("ops.build_runs", runs)
+    staged = StagedWarehouse(main, "b2")
+    copy = staged.begin()
+    copy.write("silver.system_load", _load([5, 6, 7]), mode="replace")
+    copy.write("ops.build_runs", pd.DataFrame({"build_id": ["b2"], "status": ["built"]}))
+    with Warehouse(url) as job:  # a job publishes meanwhile
+        job.write("gold.load_forecasts", _load([42]))
+        job.write("ops.build_runs", pd.DataFrame({"build_id": ["job"], "status": ["x"]}))
+    logs = {"ops.build_runs": ("build_id", "b2")}
+    assert staged.commit(["silver.system_load"], logs) == "merged"
+    with Warehouse(url, read_only=True) as after:
+        assert after.table("silver.system_load").load_mw.sum().execute() == 18
+        assert after.table("gold.load_forecasts").count().execute() == 1  # the job's write
+        ids = sorted(after.table("ops.build_runs").build_id.to_pyarrow().to_pylist())
+    assert ids == ["b2", "job", "old"]
+    assert not list(tmp_path.glob("warehouse.duckdb.build-*"))
+
+
+def test_a_second_build_is_refused_while_one_holds_the_lock(tmp_path):
+    from workbench.io.staging import BuildInProgressError, build_lock
+
+    lock = tmp_path / "warehouse.duckdb.lock-build"
+    with build_lock(lock):
+        import subprocess
+        import sys
+
+        code = (
+            "import sys; from pathlib import Path; from workbench.io.staging import build_lock\n"
+            "with build_lock(Path(sys.argv[1])): pass"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(lock)], capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode != 0
+        assert "expected no other build of this warehouse to be running" in out.stderr
+    with build_lock(lock):  # released with its holder
+        pass
+    assert issubclass(BuildInProgressError, WarehouseError)

@@ -260,3 +260,15 @@ def test_fact_load_takes_the_latest_forecast_issued_before_each_hour(lakehouse):
     )
     others = lakehouse.read("gold.fact_load", where={"region": "COAST"})
     assert others["forecast_load_mw"].isna().all()
+
+
+def test_since_on_a_table_not_built_yet_creates_it_from_that_day(lakehouse):
+    from workbench.lake.build import build_medallion
+
+    result = build_medallion(
+        lakehouse, layers=("silver",), tables=["silver.system_load"], since=CUT.to_pydatetime()
+    )
+    assert result.ok
+    silver = lakehouse.read("silver.system_load")
+    assert silver["timestamp"].min() == CUT
+    assert len(silver) == result.tables[0].rows_out > 0

@@ -38,6 +38,8 @@ def build(
                 task, description=text, completed=done, total=total
             ),
         )
+    for note in result.recovered:  # what builds that died left, put right first
+        console.print(f"recovered: {note}")
     table = Table(title=f"{result.build_id}: {len(result.tables)} tables", title_justify="left")
     for col in ("table", "window from", "rows in", "rows out", "quarantined", "seconds", "status"):
         table.add_column(

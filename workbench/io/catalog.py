@@ -136,7 +136,7 @@ class Catalog:
         if spec.kind == "frames":
             from workbench.io.frames import scan_parquet_dask
 
-            return scan_parquet_dask(spec)
+            return scan_parquet_dask(self.frames_spec(name))
         from workbench.io.cubes import open_cube
 
         return open_cube(spec)
@@ -148,7 +148,45 @@ class Catalog:
             return self.warehouse(spec.warehouse).table(spec.location)
         from workbench.io.frames import scan_parquet_ibis
 
-        return scan_parquet_ibis(spec)
+        return scan_parquet_ibis(self.frames_spec(name))
+
+    def frames_spec(self, name: str) -> DatasetSpec:
+        """A frames entry pinned to the version its readers should read now.
+
+        Datasets the medallion build publishes (silver, gold) are read at the version the
+        warehouse committed (the build id of the table's latest ``built`` row in
+        ``ops.build_runs``) when that folder exists, else where the dataset's pointer leads;
+        see :mod:`workbench.io.frames`. The whole read then stays on that one version.
+        """
+        from workbench.io.frames import pinned
+
+        spec = self.entry(name)
+        committed = None
+        if spec.layer in ("silver", "gold") and "://" not in spec.location:
+            committed = self._committed_build(name)
+        return pinned(spec, committed)
+
+    def _committed_build(self, name: str) -> str | None:
+        wh = self.warehouse()
+        if wh.duckdb_path is not None and not wh.duckdb_path.exists():
+            return None  # no warehouse yet: nothing was ever committed
+        was_connected = wh.connected
+        try:
+            if not wh.exists("ops.build_runs"):
+                return None
+            t = wh.table("ops.build_runs")
+            built = t.filter((t.table_name == name) & (t.status == "built"))
+            latest = built.order_by(built.ended_at.desc()).limit(1).build_id.to_pyarrow()
+            return latest[0].as_py() if len(latest) else None
+        finally:
+            if self.read_only or not was_connected:
+                wh.close()  # opened for this look-up only: free the file
+
+    def with_warehouse(self, warehouse: Warehouse, name: str = "default") -> Catalog:
+        """This catalog with warehouse ``name`` bound to ``warehouse`` (a build's staging copy)."""
+        other = Catalog(self.spec, self.path, read_only=self.read_only)
+        other._warehouses[name] = warehouse
+        return other
 
     def read(
         self,

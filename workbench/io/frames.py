@@ -1,7 +1,21 @@
-"""Partitioned Parquet frames (smart-meter reads): Dask for scale-out, DuckDB for pushdown."""
+"""Partitioned Parquet frames (smart-meter reads): Dask for scale-out, DuckDB for pushdown.
+
+Versioned datasets (what the medallion build writes)
+----------------------------------------------------
+A dataset the build rewrites (``silver.meter_readings``) is published in versions. Each build
+writes a complete new folder ``.<name>.v-<build_id>`` beside the catalog location, and the
+location itself is a *pointer*: a symbolic link to the current version, switched by one
+``os.replace`` of a new link (atomic on POSIX). A reader resolves the pointer once
+(:func:`published_root`) and reads that one folder for its whole query, so it sees the old
+version or the new one, never a mix; the previous version is kept until the next build, so a
+reader that resolved just before a switch still finds its files. A location that is a plain
+folder (written before versions existed) is read as it is, and becomes a version at the next
+publication.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,8 +28,133 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 
-def _existing_root(spec: DatasetSpec) -> str:
+VERSION_TAG = ".v-"
+
+
+def version_path(spec: DatasetSpec, version: str) -> Path:
+    """The folder of one published version of a local frames dataset."""
+    root = Path(spec.location)
+    return root.with_name(f".{root.name}{VERSION_TAG}{version}")
+
+
+def published_root(spec: DatasetSpec, committed: str | None = None) -> str:
+    """The folder a reader reads: the pointer (symbolic link) resolved once.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        A ``frames`` entry.
+    committed : str, optional
+        The version the warehouse recorded as committed (``ops.build_runs``). When its folder
+        exists it is read, whatever the pointer says: a build that died between its warehouse
+        commit and the pointer switch is thereby already complete for readers.
+    """
     root = spec.location
+    if "://" in root:
+        return root
+    if committed is not None and version_path(spec, committed).is_dir():
+        return str(version_path(spec, committed))
+    return os.path.realpath(root)
+
+
+def pinned(spec: DatasetSpec, committed: str | None = None) -> DatasetSpec:
+    """``spec`` with its location resolved to one version (see :func:`published_root`)."""
+    root = published_root(spec, committed)
+    return spec if root == spec.location else spec.model_copy(update={"location": root})
+
+
+def current_version(spec: DatasetSpec) -> str | None:
+    """The version the pointer names (``None``: no pointer, a plain folder or nothing)."""
+    root = Path(spec.location)
+    if not root.is_symlink():
+        return None
+    prefix = f".{root.name}{VERSION_TAG}"
+    target = os.readlink(root)
+    name = Path(target).name
+    return name[len(prefix) :] if name.startswith(prefix) else None
+
+
+def write_version(expr: Any, spec: DatasetSpec, version: str) -> int:
+    """Write the rows of an Ibis expression as a new version folder (not yet published).
+
+    The folder is invisible to readers until :func:`switch_pointer` names it; a build that
+    dies first leaves it behind for :func:`clean_versions` to remove.
+    """
+    import shutil
+
+    folder = version_path(spec, version)
+    shutil.rmtree(folder, ignore_errors=True)  # a retry of the same version starts afresh
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    con = expr._find_backend()
+    rows = int(expr.count().execute())
+    con.to_parquet(expr, folder, partition_by=tuple(spec.partition_by or ()))
+    return rows
+
+
+def prepare_pointer(spec: DatasetSpec, version: str) -> Path:
+    """A new link to ``version`` beside the location, ready for :func:`switch_pointer`."""
+    root = Path(spec.location)
+    if not version_path(spec, version).is_dir():
+        msg = f"expected version folder {version_path(spec, version)} to publish; found none"
+        raise DataAccessError(msg)
+    link = root.with_name(f".{root.name}.link-{version}")
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(version_path(spec, version).name)  # relative: the lake folder can move
+    return link
+
+
+def switch_pointer(spec: DatasetSpec, link: Path) -> None:
+    """Make the location point where ``link`` does, in one atomic rename.
+
+    A location that is still a plain folder (written before versions) is first moved aside as
+    version ``legacy``; only in that one-time migration is there an instant without a location.
+    """
+    root = Path(spec.location)
+    if root.exists() and not root.is_symlink():
+        legacy = version_path(spec, "legacy")
+        if legacy.exists():
+            import shutil
+
+            shutil.rmtree(legacy)
+        root.rename(legacy)
+    os.replace(link, root)
+
+
+def clean_versions(spec: DatasetSpec, keep: set[str]) -> list[Path]:
+    """Remove the version folders not in ``keep`` and leftovers of earlier swaps.
+
+    The caller (the build, holding the build lock) keeps the current version and the one
+    before it, which readers may still be reading. Returns what was removed.
+    """
+    import shutil
+
+    root = Path(spec.location)
+    if "://" in spec.location or not root.parent.is_dir():
+        return []
+    removed = []
+    current = current_version(spec)
+    prefix = f".{root.name}{VERSION_TAG}"
+    for path in root.parent.glob(f".{root.name}.*"):
+        name = path.name
+        if name.startswith(prefix) and (
+            name[len(prefix) :] in keep or name[len(prefix) :] == current
+        ):
+            continue
+        # unpublished versions, unused links, the two-rename swap of earlier workbenches
+        stale = name.startswith((prefix, f".{root.name}.link-")) or name.endswith((".new", ".old"))
+        if not stale:
+            continue
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        else:
+            shutil.rmtree(path)
+        removed.append(path)
+    return removed
+
+
+def _existing_root(spec: DatasetSpec) -> str:
+    root = published_root(spec)
     if "://" not in root and not any(Path(root).rglob("*.parquet")):
         msg = (
             f"expected Parquet files of {spec.name} under {root}; found none "
@@ -187,33 +326,4 @@ def write_partitioned(
             tmp.replace(final)
             counter += 1
             rows += len(group)
-    return rows
-
-
-def write_expr_partitioned(expr: Any, spec: DatasetSpec) -> int:
-    """Replace a frames dataset with the rows of an Ibis expression (DuckDB executes it).
-
-    The files are written next to the dataset and swapped in by renames, so a failure leaves
-    the previous files in place and readers never see a half-written dataset.
-    """
-    import shutil
-    import uuid
-
-    root = Path(spec.location)
-    staging = root.with_name(f".{root.name}.{uuid.uuid4().hex[:8]}.new")
-    backup = root.with_name(f".{root.name}.{uuid.uuid4().hex[:8]}.old")
-    con = expr._find_backend()
-    rows = int(expr.count().execute())
-    root.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con.to_parquet(expr, staging, partition_by=tuple(spec.partition_by or ()))
-        if root.exists():
-            root.rename(backup)
-        staging.rename(root)
-    except Exception:
-        shutil.rmtree(staging, ignore_errors=True)
-        if backup.exists() and not root.exists():
-            backup.rename(root)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
     return rows

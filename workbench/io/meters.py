@@ -165,7 +165,10 @@ def aggregate_meter_load(
 
 
 def _resolve_spec(source: Any, dataset: str) -> DatasetSpec:
+    # a catalog pins the version its warehouse committed; a bare spec follows the pointer
     spec = source if isinstance(source, DatasetSpec) else source.entry(dataset)
+    if spec.kind == "frames" and not isinstance(source, DatasetSpec):
+        spec = source.frames_spec(dataset)
     if spec.kind != "frames":
         msg = f"expected a frames dataset of meter reads; found {spec.name} of kind {spec.kind}"
         raise MeterAggregationError(msg)
@@ -184,7 +187,14 @@ def plan_meter_query(
     regions: str | Sequence[str] | None = None,
     by: str | Sequence[str] = ("region_id",),
 ) -> MeterQuery:
-    """Validate the arguments of :func:`aggregate_meter_load` into a :class:`MeterQuery`."""
+    """Validate the arguments of :func:`aggregate_meter_load` into a :class:`MeterQuery`.
+
+    The dataset's pointer is resolved here, once: the whole query reads one published version
+    (see :mod:`workbench.io.frames`), even if a build switches it meanwhile.
+    """
+    from workbench.io.frames import pinned
+
+    spec = pinned(spec)
     if freq not in FREQUENCIES:
         msg = f"expected freq among {sorted(set(FREQUENCIES.values()))}; found {freq!r}"
         raise MeterAggregationError(msg)

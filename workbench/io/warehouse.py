@@ -26,6 +26,10 @@ dashboards reading while jobs write:
   the writer gets in between two queries.
 - Readers never see a half-written job: each job's writes commit together in one
   transaction.
+- **Long writers work on a copy.** Holding the write lock is only fine for short commits. The
+  medallion build, which writes for minutes, works on a private copy of the file and
+  publishes it with one ``os.replace`` under a write lock held for milliseconds
+  (:mod:`workbench.io.staging`), so a dashboard reading during a build never waits for it.
 
 Server warehouses (PostgreSQL, Snowflake) have no file lock; the same code works unchanged.
 """
@@ -253,6 +257,11 @@ class Warehouse:
         if raw in ("", "/", ":memory:", "/:memory:"):
             return None
         return Path(raw)
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is open (and, on DuckDB, the file's lock held)."""
+        return self._con is not None
 
     def close(self) -> None:
         if self._con is not None:
