@@ -25,6 +25,23 @@ def _read_table(path: Path) -> Any:
     return read_table(path, error=AnomalyFileError, what="data file")
 
 
+def _check_series(frame: Any, data: Path, time_col: str, value_col: str) -> None:
+    """A series to scan: at least 2 rows, zones not mixed, numbers in the value column."""
+    from workbench.io.files import check_rows, check_time_zones, numeric_column
+
+    check_rows(frame, data, error=AnomalyFileError)
+    if time_col in frame.columns:
+        check_time_zones(frame[time_col], time_col, error=AnomalyFileError)
+    if value_col in frame.columns:
+        values = numeric_column(frame[value_col], value_col, error=AnomalyFileError)
+        if values.size and (values != values).all():  # every value NaN: nothing to scan
+            msg = (
+                f"expected numeric values in column {value_col!r}; found all {values.size} "
+                "rows missing (NaN)"
+            )
+            raise AnomalyFileError(msg)
+
+
 def _check_output(output: Path) -> None:
     from workbench.io.files import check_output_path
 
@@ -74,6 +91,7 @@ def detect(
 
     _check_output(output)
     frame = _read_table(data)
+    _check_series(frame, data, time_col, value_col)
     events = detect_sensor_anomalies(
         frame, time_col, value_col, group_col, method=method, gap_tolerance=gap
     )
@@ -106,6 +124,7 @@ def frequency(
     _check_window(data, start, end)
     if data is not None:
         frame = _read_table(data)
+        _check_series(frame, data, time_col, value_col)
         episodes = detect_frequency_frame(
             frame, time_col, value_col, group_col, quality_col, nominal_hz=nominal, **rule
         )

@@ -4,9 +4,9 @@ Every repair is counted in a :class:`DataReport`; anything that cannot be repair
 guessing is rejected with an error that says what to pass instead. The rules:
 
 * **timestamps** — tz-aware values (or strings with offsets) are converted to UTC; naive values
-  are read in ``tz`` (``--tz``) and rejected without it. Unparseable values are an error naming
-  the rows. Slashed dates (``05/03/2024``) are read month-first unless day-first gives a more
-  regular series (noted in the report).
+  are read in ``tz`` (``--tz``) and rejected without it; text mixing both is rejected.
+  Unparseable values are an error naming the rows. Slashed dates (``05/03/2024``) are read
+  month-first unless day-first gives a more regular series (noted in the report).
 * **DST** — naive local times: the repeated hour of an autumn change is resolved by order of
   appearance (first = summer time, second = winter time; counted as ``ambiguous_resolved``);
   a local time that does not exist (spring change) is moved forward to the first valid instant
@@ -112,6 +112,9 @@ def parse_timestamps(
     if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(raw.dtype):
         parsed = pd.DatetimeIndex(raw)
     else:
+        from workbench.io.files import check_time_zones
+
+        check_time_zones(raw, str(raw.name), error=TimestampError)
         parsed = _parse_text(raw.astype(str), report)
         bad = np.asarray(parsed.isna())
         if bad.any():
@@ -289,6 +292,10 @@ def prepare_frame(
         )
     if frame.empty:
         raise DataPreparationError("expected rows in the data file; found none")
+    if len(frame) < 2:
+        raise DataPreparationError(
+            f"expected at least 2 rows in the data file to make a series; found {len(frame)} row"
+        )
     values = [target, *future_covariates, *past_covariates]
     work = frame[list(dict.fromkeys([time_col, *values]))].reset_index(drop=True).copy()
     _numeric(work, values, coerce, report)
