@@ -27,19 +27,19 @@ def _read_table(path: Path) -> Any:
 
 def _check_series(frame: Any, data: Path, time_col: str, value_col: str) -> None:
     """A series to scan: at least 2 rows, zones not mixed, numbers in the value column."""
-    from workbench.io.files import check_rows, check_time_zones, numeric_column
+    from workbench.io.files import (
+        check_not_all_missing,
+        check_rows,
+        check_time_zones,
+        numeric_column,
+    )
 
     check_rows(frame, data, error=AnomalyFileError)
     if time_col in frame.columns:
         check_time_zones(frame[time_col], time_col, error=AnomalyFileError)
     if value_col in frame.columns:
         values = numeric_column(frame[value_col], value_col, error=AnomalyFileError)
-        if values.size and (values != values).all():  # every value NaN: nothing to scan
-            msg = (
-                f"expected numeric values in column {value_col!r}; found all {values.size} "
-                "rows missing (NaN)"
-            )
-            raise AnomalyFileError(msg)
+        check_not_all_missing(values, value_col, error=AnomalyFileError)
 
 
 def _check_output(output: Path) -> None:

@@ -258,6 +258,27 @@ def infer_freq(index: pd.DatetimeIndex) -> pd.Timedelta:
     return pd.Timedelta(int(values[np.argmax(counts)]), unit="ns")
 
 
+def _check_gaps(index: pd.DatetimeIndex, step: pd.Timedelta) -> None:
+    """Refuse a series whose grid would be mostly gaps (more missing steps than rows).
+
+    Short gaps are filled with NaN and counted; a gap that dwarfs the data (a file joining two
+    far-apart periods) is an error naming where it is, before a grid that size is built.
+    """
+    step_ns = step.value
+    grid = (index[-1].value - index[0].value) // step_ns + 1
+    missing = grid - len(index)
+    if missing <= len(index):
+        return
+    diffs = np.diff(index.as_unit("ns").asi8)
+    widest = int(np.argmax(diffs))
+    gap = pd.Timedelta(int(diffs[widest]), unit="ns")
+    raise TimestampError(
+        f"expected a mostly continuous series of {step} steps; found a gap of {gap} after "
+        f"{index[widest]} ({missing:,} of {grid:,} steps would be missing for {len(index)} rows)."
+        " Cut the file to one side of the gap."
+    )
+
+
 def prepare_frame(
     frame: pd.DataFrame,
     time_col: str,
@@ -333,6 +354,7 @@ def prepare_frame(
             f"{off} timestamps between {step} grid points; {before} rows averaged into "
             f"{len(work)} intervals (interval-start labels)"
         )
+    _check_gaps(work.index, step)
     full = pd.date_range(work.index[0], work.index[-1], freq=step)
     report.gaps_filled = len(full) - len(work)
     work = work.reindex(full)

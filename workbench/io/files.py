@@ -45,6 +45,8 @@ def read_table(
     import pandas as pd
 
     p = Path(path)
+    if p.is_dir():
+        raise error(f"expected a {what} at {p}; found a directory")
     if not p.is_file():
         raise error(f"expected a {what} at {p}; found nothing there")
     suffix = p.suffix.lower()
@@ -118,8 +120,7 @@ def numeric_column(column: Any, name: str, *, error: type[WorkbenchError]) -> np
     Returns
     -------
     numpy.ndarray
-        The values; ``inf`` is kept (callers that cannot use it refuse it with
-        :func:`finite_column`).
+        The values; ``inf`` is kept (a caller that cannot use it refuses it).
     """
     import pandas as pd
 
@@ -138,8 +139,8 @@ def numeric_column(column: Any, name: str, *, error: type[WorkbenchError]) -> np
     return coerced.to_numpy(np.float64, na_value=np.nan)
 
 
-def finite_column(values: np.ndarray, name: str, *, error: type[WorkbenchError]) -> None:
-    """Refuse a value column with no number at all, or with ``inf``/``-inf``.
+def check_not_all_missing(values: np.ndarray, name: str, *, error: type[WorkbenchError]) -> None:
+    """Refuse a value column with no number at all (every row missing).
 
     Parameters
     ----------
@@ -154,13 +155,6 @@ def finite_column(values: np.ndarray, name: str, *, error: type[WorkbenchError])
     if arr.size and np.isnan(arr).all():
         raise error(
             f"expected numeric values in column {name!r}; found all {arr.size} rows missing (NaN)"
-        )
-    inf = np.isinf(arr)
-    if inf.any():
-        first = int(np.flatnonzero(inf)[0])
-        raise error(
-            f"expected finite numbers in column {name!r}; found {int(inf.sum())} infinite "
-            f"values (first in row {first + 1}: {arr[first]!r})"
         )
 
 
@@ -184,6 +178,7 @@ def check_time_zones(column: Any, name: str, *, error: type[WorkbenchError]) -> 
     if not (column.dtype == object or pd.api.types.is_string_dtype(column.dtype)):
         return
     text = column.dropna().astype(str).str.strip()
+    text = text[text.str.contains(r"\d")]  # words ("not a time") are left to the parser
     aware = text.str.contains(_OFFSET).to_numpy(bool)
     if aware.any() and not aware.all():
         raise error(

@@ -1,4 +1,4 @@
-"""Bad input files, made fresh for each test: every way a user's table can be wrong.
+"""Bad input files, made once per run (each test gets a copy): every way a table can be wrong.
 
 Each file has the columns the corpus passes on the command line (``timestamp`` and ``value``) unless
 its point is to lack them. A good file is made too, so a case can vary one option at a time.
