@@ -25,8 +25,15 @@ def _read_table(path: Path) -> Any:
     return read_table(path, error=AnomalyFileError, what="data file")
 
 
-def _check_series(frame: Any, data: Path, time_col: str, value_col: str) -> None:
-    """A series to scan: at least 2 rows, zones not mixed, numbers in the value column."""
+def _check_series(
+    frame: Any, data: Path, time_col: str, value_col: str, *, finite: bool = False
+) -> None:
+    """A series to scan: at least 2 rows, zones not mixed, numbers in the value column.
+
+    ``finite``: refuse ``inf`` too (a frequency cannot be infinite; a sensor scan flags it).
+    """
+    import numpy as np
+
     from workbench.io.files import (
         check_not_all_missing,
         check_rows,
@@ -40,6 +47,15 @@ def _check_series(frame: Any, data: Path, time_col: str, value_col: str) -> None
     if value_col in frame.columns:
         values = numeric_column(frame[value_col], value_col, error=AnomalyFileError)
         check_not_all_missing(values, value_col, error=AnomalyFileError)
+        inf = np.isinf(values)
+        if finite and inf.any():
+            first = int(np.flatnonzero(inf)[0])
+            msg = (
+                f"expected finite values in column {value_col!r}; found {int(inf.sum())} "
+                f"infinite (first in row {first + 1}: {values[first]}); drop those rows or "
+                "leave the cells empty"
+            )
+            raise AnomalyFileError(msg)
 
 
 def _check_output(output: Path) -> None:
@@ -124,7 +140,7 @@ def frequency(
     _check_window(data, start, end)
     if data is not None:
         frame = _read_table(data)
-        _check_series(frame, data, time_col, value_col)
+        _check_series(frame, data, time_col, value_col, finite=True)
         episodes = detect_frequency_frame(
             frame, time_col, value_col, group_col, quality_col, nominal_hz=nominal, **rule
         )

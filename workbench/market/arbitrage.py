@@ -191,10 +191,18 @@ def _price_series(prices: pd.Series, what: str) -> pd.Series:
             f"missing or non-numeric (first at {first}); fill or drop them first"
         )
         raise MarketInputError(msg)
-    if index.has_duplicates or not index.is_monotonic_increasing:
+    if index.has_duplicates:
+        dup = index[index.duplicated()]
         msg = (
-            f"expected {what} with unique, increasing timestamps; found "
-            f"{int(index.duplicated().sum())} duplicates or an unsorted index; sort and dedupe"
+            f"expected {what} with one row per timestamp; found {len(dup)} duplicate "
+            f"timestamps (first {dup[0]}); drop or merge them"
+        )
+        raise MarketInputError(msg)
+    if not index.is_monotonic_increasing:
+        back = int(np.argmax(np.diff(index.asi8) < 0)) + 1
+        msg = (
+            f"expected {what} with increasing timestamps; found {index[back]} (row {back + 1}) "
+            f"after {index[back - 1]}; sort the rows by time"
         )
         raise MarketInputError(msg)
     return pd.Series(values, index=index.rename("timestamp"), name="price_usd_per_mwh")
