@@ -1,7 +1,10 @@
 """A user's own table file (``.csv`` or ``.parquet``), read with errors that say what to fix.
 
 The command-line tools that take a user's file (``workbench forecast backtest``, ``workbench
-anomaly``, ``workbench market arbitrage``) read it here, each raising its own error class.
+anomaly``, ``workbench market arbitrage``) read it here, each raising its own error class, and
+check its columns with the helpers below: :func:`numeric_column` (text that is not a number),
+:func:`check_not_all_missing`, :func:`check_time_zones` (stamps with and without an offset mixed)
+and :func:`check_rows` (a series needs two rows).
 """
 
 from __future__ import annotations
