@@ -77,7 +77,10 @@ def test_bad_files_get_one_line_errors(freq_csv, tmp_path):
     frame["hz"] = frame["hz"].astype(object)
     frame.loc[3, "hz"] = "sixty"
     frame.to_csv(tmp_path / "text.csv", index=False)
-    _one_line_error(run("frequency", str(tmp_path / "text.csv"), *common), "not numbers")
+    _one_line_error(
+        run("frequency", str(tmp_path / "text.csv"), *common),
+        "found text such as 'sixty' in 1 rows",
+    )
     frame = pd.read_csv(freq_csv)
     frame.loc[3, "ts"] = "yesterday-ish"
     frame.to_csv(tmp_path / "times.csv", index=False)

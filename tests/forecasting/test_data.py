@@ -146,3 +146,33 @@ def test_infinite_covariate_is_refused():
     frame = _frame(stamps, temp=[1.0, 2.0, np.inf, 3.0])
     with pytest.raises(NonFiniteError, match="'temp'"):
         prepare_frame(frame, "ts", "y", future_covariates=["temp"])
+
+
+def test_times_mixing_offsets_and_naive_are_refused_naming_the_column():
+    stamps = ["2024-01-01T00:00:00+00:00", "2024-01-01T01:00:00", "2024-01-01T02:00:00+00:00"]
+    with pytest.raises(TimestampError, match=r"column 'ts' all with a UTC offset or all without"):
+        prepare_frame(_frame(stamps), "ts", "y", tz="UTC")
+
+
+def test_csv_text_missing_words_in_the_target_are_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "ts,y\n2024-01-01T00:00Z,1\n2024-01-01T01:00Z,n/a\n2024-01-01T02:00Z,\n2024-01-01T03:00Z,4\n"
+    )
+    with pytest.raises(NonNumericError, match="'n/a'"):
+        prepare_frame(read_table(path), "ts", "y")
+    data, report, _ = prepare_frame(read_table(path), "ts", "y", coerce=True)
+    assert report.coerced_to_nan == {"y": 1}
+    assert int(data.y.isna().sum()) == 2  # the coerced cell and the empty one
+
+
+def test_one_row_is_not_a_series():
+    with pytest.raises(DataPreparationError, match=r"at least 2 rows .* found 1 row"):
+        prepare_frame(_frame(["2024-01-01T00:00Z"]), "ts", "y")
+
+
+def test_a_gap_larger_than_the_data_is_refused_saying_where():
+    first = pd.date_range("2024-01-01", periods=48, freq="1h", tz="UTC")
+    later = pd.date_range("2026-06-01", periods=48, freq="1h", tz="UTC")
+    with pytest.raises(TimestampError, match=r"gap of 880 days 01:00:00 after 2024-01-02 23:00"):
+        prepare_frame(_frame(first.append(later)), "ts", "y")

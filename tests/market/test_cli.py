@@ -97,7 +97,7 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
         ([str(corrupt)], "cannot read"),
         ([str(empty)], "found an empty table"),
         ([str(good), "--forecast-col", "fc"], "expected columns ['fc'] are missing"),
-        ([str(words)], "found 1 non-numeric values (first: 'cheap')"),
+        ([str(words)], "found text such as 'cheap' in 1 rows"),
         ([str(stamps)], "expected timestamps in column 'ts'"),
         ([str(gappy)], "expected regular intervals"),
         ([str(holes)], "expected a finite price in every interval"),

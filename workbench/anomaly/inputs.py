@@ -117,10 +117,17 @@ def numeric_values(column: Any, name: str) -> np.ndarray:
 
 
 def parse_times(column: Any, name: str) -> np.ndarray:
-    """Timestamps as int64 ns (UTC; naive values are UTC); unparseable or missing is an error."""
+    """Timestamps as int64 ns (UTC; naive values are UTC).
+
+    Unparseable or missing values are an error, and so is text mixing stamps with and without a
+    UTC offset.
+    """
     import pandas as pd
 
+    from workbench.io.files import check_time_zones
+
     text = column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+    check_time_zones(column, name, error=AnomalyInputError)
     try:  # text: ISO 8601 with or without fractions and offsets (what CSV writers produce)
         parsed = pd.to_datetime(column, utc=True, format="ISO8601" if text else None)
     except (ValueError, TypeError, OverflowError) as exc:

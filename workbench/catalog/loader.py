@@ -251,6 +251,12 @@ def load_catalog_spec(path: str | Path, env: Mapping[str, str] | None = None) ->
     except OSError as exc:
         msg = f"cannot read the data catalog at {path}: {exc.strerror or exc}"
         raise CatalogError(msg) from exc
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"expected the data catalog at {path} to be UTF-8 YAML text; found undecodable "
+            f"byte {exc.object[exc.start : exc.start + 1]!r} at offset {exc.start} (a binary file?)"
+        )
+        raise CatalogError(msg) from None
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)
     except CatalogError as exc:

@@ -25,6 +25,39 @@ def _read_table(path: Path) -> Any:
     return read_table(path, error=AnomalyFileError, what="data file")
 
 
+def _check_series(
+    frame: Any, data: Path, time_col: str, value_col: str, *, finite: bool = False
+) -> None:
+    """A series to scan: at least 2 rows, zones not mixed, numbers in the value column.
+
+    ``finite``: refuse ``inf`` too (a frequency cannot be infinite; a sensor scan flags it).
+    """
+    import numpy as np
+
+    from workbench.io.files import (
+        check_not_all_missing,
+        check_rows,
+        check_time_zones,
+        numeric_column,
+    )
+
+    check_rows(frame, data, error=AnomalyFileError)
+    if time_col in frame.columns:
+        check_time_zones(frame[time_col], time_col, error=AnomalyFileError)
+    if value_col in frame.columns:
+        values = numeric_column(frame[value_col], value_col, error=AnomalyFileError)
+        check_not_all_missing(values, value_col, error=AnomalyFileError)
+        inf = np.isinf(values)
+        if finite and inf.any():
+            first = int(np.flatnonzero(inf)[0])
+            msg = (
+                f"expected finite values in column {value_col!r}; found {int(inf.sum())} "
+                f"infinite (first in row {first + 1}: {values[first]}); drop those rows or "
+                "leave the cells empty"
+            )
+            raise AnomalyFileError(msg)
+
+
 def _check_output(output: Path) -> None:
     from workbench.io.files import check_output_path
 
@@ -74,6 +107,7 @@ def detect(
 
     _check_output(output)
     frame = _read_table(data)
+    _check_series(frame, data, time_col, value_col)
     events = detect_sensor_anomalies(
         frame, time_col, value_col, group_col, method=method, gap_tolerance=gap
     )
@@ -106,6 +140,7 @@ def frequency(
     _check_window(data, start, end)
     if data is not None:
         frame = _read_table(data)
+        _check_series(frame, data, time_col, value_col, finite=True)
         episodes = detect_frequency_frame(
             frame, time_col, value_col, group_col, quality_col, nominal_hz=nominal, **rule
         )

@@ -9,6 +9,8 @@ from rich.table import Table
 
 from workbench.cli.console import console, progress
 
+LAYERS = ("silver", "gold")  # the layers build_medallion makes, in order
+
 
 def build(
     layer: str = typer.Option(None, "--layer", help="Only this layer: silver or gold."),
@@ -20,13 +22,17 @@ def build(
     from workbench.io.catalog import open_catalog
     from workbench.lake.build import build_medallion
 
+    if layer is not None and layer not in LAYERS:
+        raise typer.BadParameter(
+            f"expected --layer among {list(LAYERS)}; found {layer!r}", param_hint="--layer"
+        )
     start = None
     if since:
         try:
             start = datetime.fromisoformat(since)
         except ValueError:
             raise typer.BadParameter(f"expected --since as YYYY-MM-DD; found {since!r}") from None
-    layers = (layer,) if layer else ("silver", "gold")
+    layers = (layer,) if layer else LAYERS
     cat = open_catalog()
     with progress() as bar:
         task = bar.add_task("building", total=None)

@@ -32,10 +32,13 @@ def _series(frame: Any, time_col: str, value_col: str, path: Path) -> Any:
     import pandas as pd
 
     from workbench.core.errors import MissingColumnsError
+    from workbench.io.files import check_rows, check_time_zones, numeric_column
 
     missing = {time_col, value_col} - set(frame.columns)
     if missing:
         raise MissingColumnsError(str(path), missing, frame.columns)
+    check_rows(frame, path, error=MarketFileError)
+    check_time_zones(frame[time_col], time_col, error=MarketFileError)
     try:
         with warnings.catch_warnings():  # "could not infer format": parsed one by one, fine
             warnings.simplefilter("ignore", UserWarning)
@@ -44,15 +47,8 @@ def _series(frame: Any, time_col: str, value_col: str, path: Path) -> Any:
         first = str(exc).splitlines()[0]
         msg = f"expected timestamps in column {time_col!r} of {path}; found {first}"
         raise MarketFileError(msg) from exc
-    values = pd.to_numeric(frame[value_col], errors="coerce")
-    bad = values.isna() & frame[value_col].notna()
-    if bad.any():
-        msg = (
-            f"expected numbers in column {value_col!r} of {path}; found {int(bad.sum())} "
-            f"non-numeric values (first: {frame.loc[bad, value_col].iloc[0]!r})"
-        )
-        raise MarketFileError(msg)
-    return pd.Series(values.to_numpy(dtype=float), index=pd.DatetimeIndex(stamps), name=value_col)
+    values = numeric_column(frame[value_col], value_col, error=MarketFileError)
+    return pd.Series(values, index=pd.DatetimeIndex(stamps), name=value_col)
 
 
 def _check_output(output: Path) -> None:
@@ -184,9 +180,14 @@ def lmp_(
     catalog: str | None = typer.Option(None, "--catalog", help="Catalog file."),
 ) -> None:
     """LMP decomposition by node and congestion hours per interface from the catalog."""
+    import math
+
     from workbench.io.catalog import open_catalog
     from workbench.market import lmp, sources
 
+    if not (math.isfinite(threshold) and threshold >= 0):
+        msg = f"expected --threshold as a finite number >= 0 [$/MWh]; found {threshold:g}"
+        raise MarketFileError(msg)
     cat = open_catalog(catalog, read_only=True)
     try:
         prices = sources.read_prices(cat, table=table)

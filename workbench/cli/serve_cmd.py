@@ -6,6 +6,8 @@ import typer
 
 from workbench.cli.console import err_console
 
+AUTH_MODES = ("off", "basic", "oauth")  # as workbench.apps.server.AUTH_MODES (a test checks)
+
 
 def serve(
     port: int = typer.Option(5006, "--port", min=1, max=65535, help="TCP port to listen on."),
@@ -24,6 +26,10 @@ def serve(
     ),
 ) -> None:
     """Serve the dashboards: load, generation, market, reliability, operations."""
+    if auth not in AUTH_MODES:  # before importing the apps (seconds): a typo fails at once
+        raise typer.BadParameter(
+            f"expected --auth one of {list(AUTH_MODES)}; found {auth!r}", param_hint="--auth"
+        )
     from workbench.apps.server import auth_options
     from workbench.apps.server import serve as start
     from workbench.core.extras import require

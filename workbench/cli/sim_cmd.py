@@ -31,6 +31,17 @@ def report(
     from workbench.io.catalog import open_catalog
     from workbench.sim.report import build_report, write_realism
 
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(
+            f"expected --out to name a folder for the report; found a file {out}",
+            param_hint="--out",
+        )
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                msg = f"expected --out inside a folder; found {parent} is a file"
+                raise typer.BadParameter(msg, param_hint="--out")
+            break
     cat = open_catalog(read_only=True)  # only reads: runs beside jobs, never writes
     try:
         with err_console.status("measuring the realism table"):

@@ -4,9 +4,9 @@ Every repair is counted in a :class:`DataReport`; anything that cannot be repair
 guessing is rejected with an error that says what to pass instead. The rules:
 
 * **timestamps** — tz-aware values (or strings with offsets) are converted to UTC; naive values
-  are read in ``tz`` (``--tz``) and rejected without it. Unparseable values are an error naming
-  the rows. Slashed dates (``05/03/2024``) are read month-first unless day-first gives a more
-  regular series (noted in the report).
+  are read in ``tz`` (``--tz``) and rejected without it; text mixing both is rejected.
+  Unparseable values are an error naming the rows. Slashed dates (``05/03/2024``) are read
+  month-first unless day-first gives a more regular series (noted in the report).
 * **DST** — naive local times: the repeated hour of an autumn change is resolved by order of
   appearance (first = summer time, second = winter time; counted as ``ambiguous_resolved``);
   a local time that does not exist (spring change) is moved forward to the first valid instant
@@ -112,6 +112,9 @@ def parse_timestamps(
     if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(raw.dtype):
         parsed = pd.DatetimeIndex(raw)
     else:
+        from workbench.io.files import check_time_zones
+
+        check_time_zones(raw, str(raw.name), error=TimestampError)
         parsed = _parse_text(raw.astype(str), report)
         bad = np.asarray(parsed.isna())
         if bad.any():
@@ -255,6 +258,27 @@ def infer_freq(index: pd.DatetimeIndex) -> pd.Timedelta:
     return pd.Timedelta(int(values[np.argmax(counts)]), unit="ns")
 
 
+def _check_gaps(index: pd.DatetimeIndex, step: pd.Timedelta) -> None:
+    """Refuse a series whose grid would be mostly gaps (more missing steps than rows).
+
+    Short gaps are filled with NaN and counted; a gap that dwarfs the data (a file joining two
+    far-apart periods) is an error naming where it is, before a grid that size is built.
+    """
+    step_ns = step.value
+    grid = (index[-1].value - index[0].value) // step_ns + 1
+    missing = grid - len(index)
+    if missing <= len(index):
+        return
+    diffs = np.diff(index.as_unit("ns").asi8)
+    widest = int(np.argmax(diffs))
+    gap = pd.Timedelta(int(diffs[widest]), unit="ns")
+    raise TimestampError(
+        f"expected a mostly continuous series of {step} steps; found a gap of {gap} after "
+        f"{index[widest]} ({missing:,} of {grid:,} steps would be missing for {len(index)} rows)."
+        " Cut the file to one side of the gap."
+    )
+
+
 def prepare_frame(
     frame: pd.DataFrame,
     time_col: str,
@@ -289,6 +313,10 @@ def prepare_frame(
         )
     if frame.empty:
         raise DataPreparationError("expected rows in the data file; found none")
+    if len(frame) < 2:
+        raise DataPreparationError(
+            f"expected at least 2 rows in the data file to make a series; found {len(frame)} row"
+        )
     values = [target, *future_covariates, *past_covariates]
     work = frame[list(dict.fromkeys([time_col, *values]))].reset_index(drop=True).copy()
     _numeric(work, values, coerce, report)
@@ -326,6 +354,7 @@ def prepare_frame(
             f"{off} timestamps between {step} grid points; {before} rows averaged into "
             f"{len(work)} intervals (interval-start labels)"
         )
+    _check_gaps(work.index, step)
     full = pd.date_range(work.index[0], work.index[-1], freq=step)
     report.gaps_filled = len(full) - len(work)
     work = work.reindex(full)

@@ -1,17 +1,28 @@
 """A user's own table file (``.csv`` or ``.parquet``), read with errors that say what to fix.
 
 The command-line tools that take a user's file (``workbench forecast backtest``, ``workbench
-anomaly``, ``workbench market arbitrage``) read it here, each raising its own error class.
+anomaly``, ``workbench market arbitrage``) read it here, each raising its own error class, and
+check its columns with the helpers below: :func:`numeric_column` (text that is not a number),
+:func:`check_not_all_missing`, :func:`check_time_zones` (stamps with and without an offset mixed)
+and :func:`check_rows` (a series needs two rows).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from workbench.core.errors import DataAccessError, WorkbenchError
 
 SUFFIXES = (".csv", ".parquet", ".pq")
+MISSING_MARKERS = ("", "NA", "NaN", "nan", "null", "NULL")
+"""CSV cells read as missing. Other text (``n/a``, ``-``, ``?``) stays text, so a numeric column
+holding it is refused by :func:`numeric_column` instead of silently becoming NaN."""
+
+_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?)$", re.I)
 
 
 def read_table(
@@ -37,6 +48,8 @@ def read_table(
     import pandas as pd
 
     p = Path(path)
+    if p.is_dir():
+        raise error(f"expected a {what} at {p}; found a directory")
     if not p.is_file():
         raise error(f"expected a {what} at {p}; found nothing there")
     suffix = p.suffix.lower()
@@ -45,7 +58,10 @@ def read_table(
             f"expected a .csv or .parquet file; found {p.name!r}. Convert it to one of those."
         )
     try:
-        frame = pd.read_csv(p) if suffix == ".csv" else pd.read_parquet(p)
+        if suffix == ".csv":
+            frame = pd.read_csv(p, keep_default_na=False, na_values=list(MISSING_MARKERS))
+        else:
+            frame = pd.read_parquet(p)
     except (ValueError, OSError, TypeError) as exc:  # parser, decoding, Arrow (ValueError)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise error(f"cannot read {p} as {suffix[1:]}: {first}") from exc
@@ -90,3 +106,98 @@ def check_output_path(
                 raise error(msg)
             break
     return p
+
+
+def numeric_column(column: Any, name: str, *, error: type[WorkbenchError]) -> np.ndarray:
+    """A value column as float64 (NaN where missing); text that is not a number is refused.
+
+    Parameters
+    ----------
+    column : pandas.Series
+        The column as read (numbers, or text when a CSV cell was not a number).
+    name : str
+        The column's name, for the message.
+    error : WorkbenchError subclass
+        Raised: "expected numeric values in column 'value'; found text such as 'n/a' in 5 rows".
+
+    Returns
+    -------
+    numpy.ndarray
+        The values; ``inf`` is kept (a caller that cannot use it refuses it).
+    """
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(column.dtype):
+        raise error(f"expected numeric values in column {name!r}; found booleans")
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(np.float64, na_value=np.nan)
+    coerced = pd.to_numeric(column, errors="coerce")
+    bad = np.asarray(coerced.isna() & column.notna())
+    if bad.any():
+        example = column[bad].iloc[0]
+        raise error(
+            f"expected numeric values in column {name!r}; found text such as {example!r} in "
+            f"{int(bad.sum())} rows. Fix those cells or leave them empty."
+        )
+    return coerced.to_numpy(np.float64, na_value=np.nan)
+
+
+def check_not_all_missing(values: np.ndarray, name: str, *, error: type[WorkbenchError]) -> None:
+    """Refuse a value column with no number at all (every row missing).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Float values (NaN: missing).
+    name : str
+        The column's name, for the message.
+    error : WorkbenchError subclass
+        Raised with a one-line message.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size and np.isnan(arr).all():
+        raise error(
+            f"expected numeric values in column {name!r}; found all {arr.size} rows missing (NaN)"
+        )
+
+
+def check_time_zones(column: Any, name: str, *, error: type[WorkbenchError]) -> None:
+    """Refuse time text that mixes stamps with a UTC offset and stamps without one.
+
+    Different offsets are fine (a DST change: each is converted to UTC), but a naive stamp next
+    to an aware one has no defined instant relative to it.
+
+    Parameters
+    ----------
+    column : pandas.Series
+        The time column as read; only text is checked (parsed datetimes have one zone).
+    name : str
+        The column's name, for the message.
+    error : WorkbenchError subclass
+        Raised with a one-line message giving an example of each.
+    """
+    import pandas as pd
+
+    if not (column.dtype == object or pd.api.types.is_string_dtype(column.dtype)):
+        return
+    text = column.dropna().astype(str).str.strip()
+    text = text[text.str.contains(r"\d")]  # words ("not a time") are left to the parser
+    aware = text.str.contains(_OFFSET).to_numpy(bool)
+    if aware.any() and not aware.all():
+        raise error(
+            f"expected timestamps in column {name!r} all with a UTC offset or all without; "
+            f"found {int(aware.sum())} with one (e.g. {text[aware].iloc[0]!r}) and "
+            f"{int((~aware).sum())} without (e.g. {text[~aware].iloc[0]!r}). Write every time "
+            "with its offset (or all in one zone and pass it)."
+        )
+
+
+def check_rows(
+    frame: Any, path: str | Path, *, error: type[WorkbenchError], least: int = 2
+) -> None:
+    """Refuse a table with fewer than ``least`` rows where a series is needed."""
+    if len(frame) < least:
+        raise error(
+            f"expected at least {least} rows in {Path(path).name} to make a series; "
+            f"found {len(frame)} row{'s' if len(frame) != 1 else ''}"
+        )

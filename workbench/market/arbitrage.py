@@ -191,10 +191,18 @@ def _price_series(prices: pd.Series, what: str) -> pd.Series:
             f"missing or non-numeric (first at {first}); fill or drop them first"
         )
         raise MarketInputError(msg)
-    if index.has_duplicates or not index.is_monotonic_increasing:
+    if index.has_duplicates:
+        dup = index[index.duplicated()]
         msg = (
-            f"expected {what} with unique, increasing timestamps; found "
-            f"{int(index.duplicated().sum())} duplicates or an unsorted index; sort and dedupe"
+            f"expected {what} with one row per timestamp; found {len(dup)} duplicate "
+            f"timestamps (first {dup[0]}); drop or merge them"
+        )
+        raise MarketInputError(msg)
+    if not index.is_monotonic_increasing:
+        back = int(np.argmax(np.diff(index.asi8) < 0)) + 1
+        msg = (
+            f"expected {what} with increasing timestamps; found {index[back]} (row {back + 1}) "
+            f"after {index[back - 1]}; sort the rows by time"
         )
         raise MarketInputError(msg)
     return pd.Series(values, index=index.rename("timestamp"), name="price_usd_per_mwh")
@@ -203,16 +211,32 @@ def _price_series(prices: pd.Series, what: str) -> pd.Series:
 def _interval_hours(index: pd.DatetimeIndex, interval_h: float | None) -> float:
     if len(index) < 2:
         if interval_h is None:
-            msg = "expected interval_h for a single interval; found none; pass interval_h"
+            msg = (
+                "expected at least 2 rows (intervals) to infer the interval length, or "
+                "interval_h; found 1 row"
+            )
             raise MarketInputError(msg)
         return float(interval_h)
-    steps = np.unique(np.diff(index.asi8))
+    diffs = np.diff(index.asi8)
+    steps, counts = np.unique(diffs, return_counts=True)
     if len(steps) != 1:
-        shown = sorted({str(pd.Timedelta(int(s), unit=index.unit)) for s in steps[:5]})
-        msg = (
-            f"expected regular intervals; found steps of {shown}; resample the prices to one "
-            "interval length first"
-        )
+        usual = int(steps[np.argmax(counts)])
+        widest = int(np.argmax(diffs))
+        step = pd.Timedelta(usual, unit=index.unit)
+        size = pd.Timedelta(int(diffs[widest]), unit=index.unit)
+        odd = int((diffs != usual).sum())
+        if diffs[widest] > usual:
+            msg = (
+                f"expected regular intervals of {step}; found a gap of {size} after "
+                f"{index[widest]} (row {widest + 1}) and {odd} irregular steps in all; fill "
+                "the missing intervals or split the file there"
+            )
+        else:
+            shown = sorted({str(pd.Timedelta(int(s), unit=index.unit)) for s in steps[:5]})
+            msg = (
+                f"expected regular intervals of {step}; found steps of {shown}; resample the "
+                "prices to one interval length first"
+            )
         raise MarketInputError(msg)
     inferred = pd.Timedelta(int(steps[0]), unit=index.unit).total_seconds() / 3600.0
     if interval_h is not None and not np.isclose(interval_h, inferred):

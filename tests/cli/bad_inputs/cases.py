@@ -53,6 +53,7 @@ FILE_MENTIONS: dict[str, tuple[str, ...]] = {
     "inf": ("inf", "finite"),
     "duplicates": ("duplicate",),
     "mixed_zones": ("zone", "offset", "timestamp"),
+    "unsorted": ("sort", "increasing"),
     "one_row": ("row", "history", "one_row"),
     "huge_gap": ("gap", "missing", "history"),
     "bad_timestamps": ("not a time", "timestamp"),
@@ -97,7 +98,7 @@ def _replace(base: tuple[str, ...], option: str, value: str) -> tuple[str, ...]:
 
 
 CASES: list[Case] = [
-    *_file_cases("forecast", FORECAST, _files(*FILE_MENTIONS)),
+    *_file_cases("forecast", FORECAST, _files(*(n for n in FILE_MENTIONS if n != "unsorted"))),
     *_option_cases(
         "forecast",
         FORECAST,
@@ -147,6 +148,7 @@ CASES: list[Case] = [
             "non_numeric",
             "all_nan",
             "mixed_zones",
+            "one_row",
             "bad_timestamps",
             "binary",
             "binary_parquet",
@@ -170,12 +172,17 @@ CASES: list[Case] = [
             "missing",
             "directory",
             "empty",
+            "empty_parquet",
             "header_only",
             "wrong_columns",
             "non_numeric",
+            "all_nan",
+            "inf",
             "mixed_zones",
+            "one_row",
             "bad_timestamps",
             "binary",
+            "binary_parquet",
             "unsupported",
         ),
     ),
@@ -216,7 +223,7 @@ CASES: list[Case] = [
     *_file_cases(
         "arbitrage",
         ARBITRAGE,
-        _files(*(n for n in FILE_MENTIONS if n not in ("unsupported",))),
+        _files(*FILE_MENTIONS),
     ),
     *_option_cases(
         "arbitrage",

@@ -1,4 +1,4 @@
-"""Bad input files, made fresh for each test: every way a user's table can be wrong.
+"""Bad input files, made once per run (each test gets a copy): every way a table can be wrong.
 
 Each file has the columns the corpus passes on the command line (``timestamp`` and ``value``) unless
 its point is to lack them. A good file is made too, so a case can vary one option at a time.
@@ -66,6 +66,7 @@ def make_files(folder: Path) -> dict[str, Path]:
     )
     mixed["timestamp"] = stamps
     files["mixed_zones"] = _csv(folder / "mixed_zones.csv", mixed)
+    files["unsorted"] = _csv(folder / "unsorted.csv", good.iloc[::-1])
     files["one_row"] = _csv(folder / "one_row.csv", good.iloc[:1])
     gap = pd.concat([good.iloc[:48], _hourly(48, start="2026-06-01")], ignore_index=True)
     files["huge_gap"] = _csv(folder / "huge_gap.csv", gap)

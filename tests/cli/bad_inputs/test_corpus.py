@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,17 +71,37 @@ def _run_process(argv: list[str]) -> tuple[int, str, str]:
     return out.returncode, out.stdout, out.stderr
 
 
+def test_serve_checks_the_auth_modes_the_server_knows():
+    from workbench.apps.server import AUTH_MODES
+    from workbench.cli.serve_cmd import AUTH_MODES as CHECKED
+
+    assert CHECKED == AUTH_MODES
+
+
 def test_the_corpus_is_large_and_ids_are_unique():
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids))
     assert len(ids) >= 150
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
+    """The bad files, made once; each test gets its own copy (a command could damage one)."""
+    folder = tmp_path_factory.mktemp("bad_inputs") / "files"
+    return folder, make_files(folder)
+
+
+def _copy(template: tuple[Path, dict[str, Path]], folder: Path) -> dict[str, Path]:
+    source, files = template
+    shutil.copytree(source, folder)
+    return {name: folder / path.relative_to(source) for name, path in files.items()}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_bad_input_is_refused_in_one_line(case, tmp_path, monkeypatch, capsys):
+def test_bad_input_is_refused_in_one_line(case, tmp_path, monkeypatch, capsys, template):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("COLUMNS", "200")
-    files = make_files(tmp_path / "files")
+    files = _copy(template, tmp_path / "files")
     argv = _argv(case, files, tmp_path)
     before = _snapshot(tmp_path)
     if case.subprocess:
