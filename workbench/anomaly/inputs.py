@@ -13,7 +13,7 @@ from workbench.core.errors import MissingColumnsError
 
 @dataclass
 class LongSeries:
-    """Samples sorted by (group, time), duplicates of (group, time) removed (first row wins).
+    """Samples sorted by (group, time); exact repeats of a (group, time) sample removed and counted.
 
     Attributes
     ----------
@@ -28,7 +28,8 @@ class LongSeries:
     labels : object array
         Group ids.
     duplicates : int
-        Rows dropped as duplicates of an earlier (group, time).
+        Rows dropped as exact repeats of an earlier (group, time) sample; a repeat with another
+        value is refused, never dropped.
     """
 
     group: np.ndarray
@@ -88,6 +89,17 @@ def long_series(
     dup = np.zeros(codes.size, bool)
     dup[1:] = (codes[1:] == codes[:-1]) & (time[1:] == time[:-1])
     if dup.any():
+        prev = np.flatnonzero(dup) - 1
+        same = (values[dup] == values[prev]) | (np.isnan(values[dup]) & np.isnan(values[prev]))
+        if not same.all():
+            first = int(np.flatnonzero(dup)[~same][0])
+            when = pd.Timestamp(int(time[first]), tz="UTC")
+            msg = (
+                f"expected one value per {'series and ' if group_col else ''}time; found "
+                f"{int((~same).sum())} repeated times with different values (first at {when}, "
+                f"{float(values[first - 1])!r} and {float(values[first])!r}). Remove or resolve them first"
+            )
+            raise AnomalyInputError(msg)
         keep = ~dup
         codes, time, values = codes[keep], time[keep], values[keep]
         quality = None if quality is None else quality[keep]
