@@ -97,7 +97,8 @@ def long_series(
             msg = (
                 f"expected one value per {'series and ' if group_col else ''}time; found "
                 f"{int((~same).sum())} repeated times with different values (first at {when}, "
-                f"{float(values[first - 1])!r} and {float(values[first])!r}). Remove or resolve them first"
+                f"{float(values[first - 1])!r} and {float(values[first])!r}). "
+                "Remove or resolve them first"
             )
             raise AnomalyInputError(msg)
         keep = ~dup
