@@ -82,15 +82,6 @@ def list_models(
     emit(rows, fmt, ["version", "stage", "class", "created", "trained_on", "metrics"])
 
 
-def _check_stage(stage: str) -> None:
-    from workbench.core.errors import WorkbenchError
-    from workbench.forecasting.registry import STAGES
-
-    if stage not in STAGES:
-        msg = f"expected --stage among {', '.join(STAGES)}; found {stage!r}"
-        raise WorkbenchError(msg)
-
-
 @app.command("show")
 def show(
     name: str = typer.Argument(..., help="Registered model name."),
@@ -102,8 +93,6 @@ def show(
     registry: str = ROOT_OPTION,
 ) -> None:
     """Show one version's metadata (default: the production version)."""
-    if stage is not None:
-        _check_stage(stage)
     mv = _registry(registry).get(name, stage=stage, version=version)
     if as_json:
         typer.echo(json.dumps({"stage": mv.stage, **mv.metadata}, indent=2))
@@ -138,7 +127,9 @@ def promote(
     registry: str = ROOT_OPTION,
 ) -> None:
     """Move a version to a stage; promoting to production archives the previous one."""
-    _check_stage(stage)
+    from workbench.forecasting.registry import check_stage
+
+    check_stage(stage)  # before the history look-up, so a bad stage is named first
     reg = _registry(registry)
     before = {mv.version: mv.stage for mv in reg.history(name)}
     mv = reg.transition(name, version, stage)

@@ -67,6 +67,13 @@ METADATA_FILE = "metadata.json"
 STAGES_FILE = "stages.json"
 
 
+def check_stage(stage: str) -> None:
+    """Refuse a stage name that is not one of :data:`STAGES`."""
+    if stage not in STAGES:
+        msg = f"expected a stage among {', '.join(STAGES)}; found {stage!r}"
+        raise RegistryError(msg)
+
+
 class RegistryError(WorkbenchError):
     """A registry operation failed: unknown model, version or stage, or a bad name."""
 
@@ -568,9 +575,7 @@ class ModelRegistry:
         return version
 
     def _check_stage(self, stage: str) -> None:
-        if stage not in STAGES:
-            msg = f"expected a stage among {', '.join(STAGES)}; found {stage!r}"
-            raise RegistryError(msg)
+        check_stage(stage)
 
     def transition(self, name: str, version: int, stage: str) -> ModelVersion:
         """Move ``version`` of ``name`` to ``stage``; production archives the previous one."""
@@ -615,11 +620,12 @@ class ModelRegistry:
     # ---- reading
 
     def _resolve(self, name: str, stage: str | None, version: int | None) -> int:
+        if stage is not None:
+            self._check_stage(stage)
         versions = self._require_model(name)
         if version is not None:
             return self._check_version(name, version, versions)
         stage = stage or "production"
-        self._check_stage(stage)
         stages = self._stages(name).get("stages", {})
         matching = [v for v in versions if stages.get(str(v), "none") == stage]
         if not matching:
