@@ -168,14 +168,14 @@ def backtest(
     data, spec : ForecastData, ForecastSpec
         The series (it may run past the test end) and the problem.
     model : str or Forecaster
-        A registry name (see :func:`~workbench.forecasting.base.make_forecaster`) or an instance
+        A model name (see :func:`~workbench.forecasting.base.make_forecaster`) or an instance
         (cloned for each fit).
     issues : pandas.DatetimeIndex
         Issue times (see :func:`issue_schedule`).
     retrain : {"never", "monthly", "weekly", "every"}
         Refit schedule.
     baseline : str, optional
-        Registry name of the baseline scored on the same issues (``None`` to skip).
+        Model name of the baseline scored on the same issues (``None`` to skip).
     model_params : dict, optional
         Parameters for a model given by name.
     """
