@@ -48,6 +48,11 @@ class FrequencyDetector:
         episode.
     allowed_lateness : str, Timedelta or float
         How long [s] a row may trail the newest row seen and still be processed in order.
+    path : {"block", "samples"}
+        ``"block"`` (default) reduces each released block over its time axis
+        (:meth:`EpisodeState.update_block`, cost independent of how many samples are out of
+        band); ``"samples"`` lists the out-of-band samples and runs the batch detector's
+        :meth:`EpisodeState.update`. Both give the same episodes; the second is the reference.
 
     Examples
     --------
@@ -64,6 +69,7 @@ class FrequencyDetector:
         count: int = 3,
         window: Any = "5s",
         allowed_lateness: Any = "0s",
+        path: str = "block",
     ) -> None:
         validate_rule(nominal_hz, band_hz, count)
         self.pmus = np.asarray(list(pmus), dtype=object)
@@ -81,6 +87,11 @@ class FrequencyDetector:
         self.late_rows = 0
         self.duplicate_rows = 0
         self.rows_processed = 0
+        if path not in ("block", "samples"):
+            raise AnomalyInputError(f"expected path 'block' or 'samples'; found {path!r}")
+        self.path = path
+        self._mask_buf = np.empty((0, self.pmus.size), bool)
+        self._mask_tmp = self._mask_buf
 
     # ------------------------------------------------------------------ public API
     def push(self, times: Any, values: Any, quality: Any = None) -> Any:
@@ -153,14 +164,47 @@ class FrequencyDetector:
         t, v, q = t[:n_out], v[:n_out], None if q is None else q[:n_out]
         self._released = int(t[-1])
         self.rows_processed += n_out
-        mask = out_of_band(v, q, self.lo, self.hi)
-        # nonzero of the (pmu x time) view lists samples by PMU, then time: no sort needed
-        pi, ti = np.nonzero(mask.T)
-        closed = self.state.update(pi.astype(np.int64), t[ti], v[ti, pi].astype(np.float64))
-        return Episodes.concat([closed, self.state.close_quiet(self._released)])
+        mask = self._mask(v, q)
+        if self.path == "samples":
+            # nonzero of the (pmu x time) view lists samples by PMU, then time: no sort needed
+            pi, ti = np.nonzero(mask.T)
+            closed = [self.state.update(pi.astype(np.int64), t[ti], v[ti, pi].astype(np.float64))]
+        else:
+            closed = [
+                self.state.update_block(t[a:b], v[a:b], mask[a:b])
+                for a, b in _spans(t, self.window_ns)
+            ]
+        return Episodes.concat([*closed, self.state.close_quiet(self._released)])
+
+    def _mask(self, v: np.ndarray, q: np.ndarray | None) -> np.ndarray:
+        """Out-of-band mask of ``v`` in a reused buffer (no allocation per batch)."""
+        if self._mask_buf.shape[0] < v.shape[0]:
+            self._mask_buf = np.empty((v.shape[0], v.shape[1]), bool)
+            self._mask_tmp = np.empty_like(self._mask_buf)
+        mask, tmp = self._mask_buf[: v.shape[0]], self._mask_tmp[: v.shape[0]]
+        np.less(v, self.lo, out=mask)
+        np.greater(v, self.hi, out=tmp)
+        mask |= tmp
+        if q is not None:
+            np.equal(q, 0, out=tmp)
+            mask &= tmp
+        return mask
 
     def _frame(self, episodes: Episodes) -> Any:
         return to_frame(episodes, self.pmus)
+
+
+def _spans(t: np.ndarray, window_ns: int, max_rows: int = 32_000) -> list[tuple[int, int]]:
+    """Split sorted rows into runs spanning less than the window (no quiet spell inside one)."""
+    if t[-1] - t[0] < window_ns and t.size <= max_rows:
+        return [(0, t.size)]
+    out, a = [], 0
+    while a < t.size:
+        b = int(np.searchsorted(t, t[a] + window_ns, side="left"))
+        b = min(b, a + max_rows)
+        out.append((a, b))
+        a = b
+    return out
 
 
 def _tail(q: np.ndarray | None, n: int) -> np.ndarray | None:
