@@ -22,6 +22,7 @@ Conventions (exact, integer nanoseconds):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -211,7 +212,7 @@ class EpisodeState:
         k, m, w = self.tail_t.shape[1], self.count - 1, self.window
         ci = np.arange(cols.size)
         # per column: count, min/max and the rows of the first and the last k out-of-band samples
-        nn = np.add.reduce(sm, axis=0, dtype=np.int64)
+        nn = np.add.reduce(sm.view(np.int8), axis=0, dtype=np.int16).astype(np.int64)
         vmin = np.minimum.reduce(np.where(sm, sv, np.inf), axis=0).astype(np.float64)
         vmax = np.maximum.reduce(np.where(sm, sv, -np.inf), axis=0).astype(np.float64)
         rows = np.arange(1, n + 1, dtype=np.int16)[:, None]
@@ -338,27 +339,41 @@ class EpisodeState:
         return out
 
 
-def out_of_band(values: np.ndarray, quality: np.ndarray | None, lo: float, hi: float) -> np.ndarray:
+def out_of_band(
+    values: np.ndarray,
+    quality: np.ndarray | None,
+    lo: float,
+    hi: float,
+    out: np.ndarray | None = None,
+    work: np.ndarray | None = None,
+) -> np.ndarray:
     """Samples strictly outside ``[lo, hi]`` with good quality (NaN is never out of band).
 
     Comparisons run in the values' own precision (float32 cubes stay float32), the same in the
-    streaming and the batch detector, so both agree exactly.
+    streaming and the batch detector, so both agree exactly. ``out`` and ``work`` (bool, the
+    values' shape) are reused buffers, so a stream allocates nothing per batch.
     """
-    mask = values < lo
-    mask |= values > hi
+    mask = np.less(values, lo, out=out)
+    work = np.greater(values, hi, out=work)
+    mask |= work
     if quality is not None:
-        mask &= quality == 0
+        mask &= np.equal(quality, 0, out=work)
     return mask
 
 
-def to_frame(episodes: Episodes, labels: np.ndarray) -> object:
-    """Episodes as a frame with :data:`EPISODE_COLUMNS` (group labels, UTC times)."""
+def to_frame(episodes: Episodes, labels: Any) -> Any:
+    """Episodes as a frame with :data:`EPISODE_COLUMNS` (group labels, UTC times).
+
+    ``labels`` is an array of group labels, or :func:`label_array` of it (built once: a stream
+    that converts its labels once per detector does not pay for it per batch).
+    """
     import pandas as pd
 
     ep = episodes.sorted()
+    lab = labels if isinstance(labels, pd.api.extensions.ExtensionArray) else label_array(labels)
     return pd.DataFrame(
         {
-            "group": pd.array(np.asarray(labels, dtype=object)[ep.group], dtype="string"),
+            "group": lab.take(ep.group),
             "start": pd.DatetimeIndex(ep.start.view("datetime64[ns]"), tz="UTC"),
             "end": pd.DatetimeIndex(ep.end.view("datetime64[ns]"), tz="UTC"),
             "min_hz": ep.min_hz.astype(np.float64),
@@ -366,3 +381,10 @@ def to_frame(episodes: Episodes, labels: np.ndarray) -> object:
             "samples_outside": ep.samples_outside.astype(np.int64),
         }
     )
+
+
+def label_array(labels: Any) -> Any:
+    """Group labels as a pandas string array (what :func:`to_frame` writes)."""
+    import pandas as pd
+
+    return pd.array(np.asarray(labels, dtype=object), dtype="string")

@@ -24,6 +24,7 @@ from workbench.anomaly.frequency.episodes import (
     NO_TIME,
     Episodes,
     EpisodeState,
+    label_array,
     out_of_band,
     to_frame,
 )
@@ -90,6 +91,7 @@ class FrequencyDetector:
         if path not in ("block", "samples"):
             raise AnomalyInputError(f"expected path 'block' or 'samples'; found {path!r}")
         self.path = path
+        self._labels = label_array(self.pmus)
         self._mask_buf = np.empty((0, self.pmus.size), bool)
         self._mask_tmp = self._mask_buf
 
@@ -177,21 +179,20 @@ class FrequencyDetector:
         return Episodes.concat([*closed, self.state.close_quiet(self._released)])
 
     def _mask(self, v: np.ndarray, q: np.ndarray | None) -> np.ndarray:
-        """Out-of-band mask of ``v`` in a reused buffer (no allocation per batch)."""
-        if self._mask_buf.shape[0] < v.shape[0]:
-            self._mask_buf = np.empty((v.shape[0], v.shape[1]), bool)
+        """Out-of-band mask of ``v``, in reused buffers for blocks of up to 4,096 rows."""
+        n = v.shape[0]
+        if n > self._mask_buf.shape[0] and n <= _REUSE_ROWS:
+            self._mask_buf = np.empty((n, v.shape[1]), bool)
             self._mask_tmp = np.empty_like(self._mask_buf)
-        mask, tmp = self._mask_buf[: v.shape[0]], self._mask_tmp[: v.shape[0]]
-        np.less(v, self.lo, out=mask)
-        np.greater(v, self.hi, out=tmp)
-        mask |= tmp
-        if q is not None:
-            np.equal(q, 0, out=tmp)
-            mask &= tmp
-        return mask
+        if n > self._mask_buf.shape[0]:  # a long block (a flush): no buffer kept for it
+            return out_of_band(v, q, self.lo, self.hi)
+        return out_of_band(v, q, self.lo, self.hi, self._mask_buf[:n], self._mask_tmp[:n])
 
     def _frame(self, episodes: Episodes) -> Any:
-        return to_frame(episodes, self.pmus)
+        return to_frame(episodes, self._labels)
+
+
+_REUSE_ROWS = 4096
 
 
 def _spans(t: np.ndarray, window_ns: int, max_rows: int = 32_000) -> list[tuple[int, int]]:
