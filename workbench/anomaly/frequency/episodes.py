@@ -213,8 +213,8 @@ class EpisodeState:
         ci = np.arange(cols.size)
         # per column: count, min/max and the rows of the first and the last k out-of-band samples
         nn = np.add.reduce(sm.view(np.int8), axis=0, dtype=np.int16).astype(np.int64)
-        vmin = np.minimum.reduce(np.where(sm, sv, np.inf), axis=0).astype(np.float64)
-        vmax = np.maximum.reduce(np.where(sm, sv, -np.inf), axis=0).astype(np.float64)
+        vmin = np.minimum.reduce(sv, axis=0, where=sm, initial=np.inf).astype(np.float64)
+        vmax = np.maximum.reduce(sv, axis=0, where=sm, initial=-np.inf).astype(np.float64)
         rows = np.arange(1, n + 1, dtype=np.int16)[:, None]
         idx = sm * rows  # 1-based row where out of band, else 0
         last = []  # last[j]: row of the j-th newest out-of-band sample (-1: none)
@@ -379,7 +379,8 @@ def to_frame(episodes: Episodes, labels: Any) -> Any:
             "min_hz": ep.min_hz.astype(np.float64),
             "max_hz": ep.max_hz.astype(np.float64),
             "samples_outside": ep.samples_outside.astype(np.int64),
-        }
+        },
+        copy=False,
     )
 
 

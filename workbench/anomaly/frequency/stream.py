@@ -92,6 +92,7 @@ class FrequencyDetector:
             raise AnomalyInputError(f"expected path 'block' or 'samples'; found {path!r}")
         self.path = path
         self._labels = label_array(self.pmus)
+        self._empty = to_frame(Episodes.empty(), self._labels)
         self._mask_buf = np.empty((0, self.pmus.size), bool)
         self._mask_tmp = self._mask_buf
 
@@ -189,6 +190,8 @@ class FrequencyDetector:
         return out_of_band(v, q, self.lo, self.hi, self._mask_buf[:n], self._mask_tmp[:n])
 
     def _frame(self, episodes: Episodes) -> Any:
+        if episodes.group.size == 0:  # most batches close nothing: copy a ready empty frame
+            return self._empty.copy()
         return to_frame(episodes, self._labels)
 
 
