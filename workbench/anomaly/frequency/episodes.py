@@ -240,7 +240,6 @@ class EpisodeState:
         )
         act &= ~brk
         tn[brk] = 0
-        old_t, old_v = self.tail_t[cols], self.tail_v[cols]
         # clusters not yet in an episode: the first group of `count` spanning <= window starts
         # at a carried sample (checked against the first new ones) or at the first new sample
         start_j = np.full(cols.size, -1, np.int64)  # index in the cluster (tail, then new)
@@ -264,24 +263,26 @@ class EpisodeState:
                     continue
                 qr = firsts[np.clip(q, 0, m - 1), li]
                 slot = k - ltn + j
-                tail_time = old_t[look, np.clip(slot, 0, k - 1)]
+                tail_time = self.tail_t[cols[look], np.clip(slot, 0, k - 1)]
                 hit = ok & (t[np.minimum(qr, n - 1)] - tail_time <= w)
                 start_j[look[hit]] = j
         at_new = ~act & (start_j < 0) & (nn >= self.count)
         start_j[at_new] = tn[at_new]
         trig = start_j >= 0
         # statistics of the newly triggered episodes (carried samples from start_j on)
-        in_tail = trig & (start_j < tn)
-        start_t = t[first0].copy()
+        start_t = t[first0]
         cnt = nn.copy()
-        for s in range(k):  # slot s holds cluster index s - (k - tn)
-            j_of_slot = s - (k - tn)
-            use = in_tail & (j_of_slot >= start_j) & (j_of_slot >= 0)
-            cnt += use
-            vmin = np.where(use, np.minimum(vmin, old_v[ci, s]), vmin)
-            vmax = np.where(use, np.maximum(vmax, old_v[ci, s]), vmax)
-            first_use = in_tail & (j_of_slot == start_j)
-            start_t = np.where(first_use, old_t[ci, s], start_t)
+        it = np.flatnonzero(trig & (start_j < tn))
+        if it.size:
+            itn, isj, g_it = tn[it], start_j[it], cols[it]
+            for s in range(k):  # slot s holds cluster index s - (k - tn)
+                j_of_slot = s - (k - itn)
+                use = j_of_slot >= isj
+                ov = self.tail_v[g_it, s]
+                cnt[it] += use
+                vmin[it] = np.where(use, np.minimum(vmin[it], ov), vmin[it])
+                vmax[it] = np.where(use, np.maximum(vmax[it], ov), vmax[it])
+                start_t[it] = np.where(j_of_slot == isj, self.tail_t[g_it, s], start_t[it])
         gc = cols[act]  # continued episodes
         cnt[act] += self.ep_count[gc]
         vmin[act] = np.minimum(vmin[act], self.ep_min[gc])
@@ -295,15 +296,24 @@ class EpisodeState:
         self.ep_max[cols] = np.where(live, vmax, -np.inf)
         self.last_t[cols] = t[last[0]]
         # the carried tail: the newest k samples of the cluster (new ones, then older carried)
-        new_tt, new_tv = np.full((cols.size, k), NO_TIME, np.int64), np.zeros((cols.size, k))
-        for j in range(k):  # j-th newest goes to slot k - 1 - j
-            s = k - 1 - j
-            from_new = j < nn
-            r = np.maximum(last[min(j, k - 1)], 0)
-            src = np.clip(k - 1 - (j - nn), 0, k - 1)  # the old slot of the (j - nn)-th newest
-            from_old = ~from_new & (j - nn < tn)
-            new_tt[:, s] = np.where(from_new, t[r], np.where(from_old, old_t[ci, src], NO_TIME))
-            new_tv[:, s] = np.where(from_new, sv[r, ci], np.where(from_old, old_v[ci, src], 0.0))
+        newest = np.maximum(np.stack(last[::-1]), 0)  # (k, cols), oldest of the k first
+        new_tt, new_tv = t[newest].T, sv[newest, ci].T.astype(np.float64)
+        few = np.flatnonzero(nn < k)  # fewer than k new samples: older carried ones fill in
+        if few.size:
+            fnn, ftn, g_few = nn[few], tn[few], cols[few]
+            old_t, old_v = self.tail_t[g_few], self.tail_v[g_few]
+            fi = np.arange(few.size)
+            for j in range(k):  # j-th newest goes to slot k - 1 - j
+                s = k - 1 - j
+                src = np.clip(k - 1 - (j - fnn), 0, k - 1)  # old slot of the (j - nn)-th newest
+                from_old = (j >= fnn) & (j - fnn < ftn)
+                keep_new = j < fnn
+                new_tt[few, s] = np.where(
+                    keep_new, new_tt[few, s], np.where(from_old, old_t[fi, src], NO_TIME)
+                )
+                new_tv[few, s] = np.where(
+                    keep_new, new_tv[few, s], np.where(from_old, old_v[fi, src], 0.0)
+                )
         self.tail_t[cols] = new_tt
         self.tail_v[cols] = new_tv
         self.tail_n[cols] = np.minimum(tn + nn, k)
