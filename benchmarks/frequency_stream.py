@@ -10,7 +10,7 @@ dropped and counted). Both sides get the same batches in the same run and are ti
   outside the band per PMU per batch, keep the last ``window`` seconds of counts in a ring, and
   alert where the ring holds ``count`` or more.
 
-Prints samples/s of both, their ratio and the stream's p50/p99 per batch, per repetition and as
+Prints samples/s of both, their ratio and the p50/p99 per batch (wall clock and thread CPU time), per repetition and as
 min/median/max, with the load average (the machine may be shared: the ratio within one run is
 the figure to compare; samples per CPU-second of the thread are printed too, as they depend
 less on the other jobs). Goals (issue 17): >= 150M samples/s on one core, p99 < 5 ms per batch.
@@ -96,12 +96,13 @@ def time_stream(batches: list, pmus: list[str], lateness: str) -> dict[str, floa
     from workbench.anomaly.frequency.stream import FrequencyDetector
 
     det = FrequencyDetector(pmus, count=COUNT, window=f"{WINDOW_S}s", allowed_lateness=lateness)
-    lat, episodes = [], 0
+    lat, lat_cpu, episodes = [], [], 0
     total0, cpu0 = time.perf_counter(), time.thread_time()
     for t, v in batches:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         episodes += len(det.push(t, v))
         lat.append(time.perf_counter() - t0)
+        lat_cpu.append(time.thread_time() - c0)
     episodes += len(det.flush())
     total, cpu = time.perf_counter() - total0, time.thread_time() - cpu0
     samples = sum(v.size for _, v in batches)
@@ -111,6 +112,8 @@ def time_stream(batches: list, pmus: list[str], lateness: str) -> dict[str, floa
         "cpu_msps": samples / cpu / 1e6,
         "p50": float(np.percentile(lat_ms, 50)),
         "p99": float(np.percentile(lat_ms, 99)),
+        "cpu_p50": float(np.percentile(np.array(lat_cpu) * 1e3, 50)),
+        "cpu_p99": float(np.percentile(np.array(lat_cpu) * 1e3, 99)),
         "episodes": episodes,
         "late": det.late_rows,
     }
@@ -118,12 +121,13 @@ def time_stream(batches: list, pmus: list[str], lateness: str) -> dict[str, floa
 
 def time_reference(batches: list, n_pmu: int) -> dict[str, float]:
     ref = ReferenceCounter(n_pmu)
-    lat = []
+    lat, lat_cpu = [], []
     total0, cpu0 = time.perf_counter(), time.thread_time()
     for t, v in batches:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         ref.push(t, v)
         lat.append(time.perf_counter() - t0)
+        lat_cpu.append(time.thread_time() - c0)
     total, cpu = time.perf_counter() - total0, time.thread_time() - cpu0
     samples = sum(v.size for _, v in batches)
     lat_ms = np.array(lat) * 1e3
@@ -132,6 +136,8 @@ def time_reference(batches: list, n_pmu: int) -> dict[str, float]:
         "cpu_msps": samples / cpu / 1e6,
         "p50": float(np.percentile(lat_ms, 50)),
         "p99": float(np.percentile(lat_ms, 99)),
+        "cpu_p50": float(np.percentile(np.array(lat_cpu) * 1e3, 50)),
+        "cpu_p99": float(np.percentile(np.array(lat_cpu) * 1e3, 99)),
         "alerts": ref.alerts,
     }
 
@@ -170,10 +176,11 @@ def main() -> None:
             print(
                 f"[{rep + 1}] {label:32s} stream {st['msps']:6.1f} M/s "
                 f"({st['cpu_msps']:5.1f} per CPU-s) "
-                f"p50 {st['p50']:5.2f} p99 {st['p99']:5.2f} ms ({st['episodes']} episodes, "
+                f"p50 {st['p50']:5.2f} p99 {st['p99']:5.2f} ms (CPU {st['cpu_p50']:4.2f} / "
+                f"{st['cpu_p99']:4.2f}; {st['episodes']} episodes, "
                 f"{st['late']} late rows) | reference {ref['msps']:6.1f} M/s "
                 f"({ref['cpu_msps']:5.1f} per CPU-s) "
-                f"p99 {ref['p99']:5.2f} ms ({ref['alerts']} alerts) | "
+                f"p99 {ref['p99']:5.2f} ms (CPU {ref['cpu_p99']:4.2f}; {ref['alerts']} alerts) | "
                 f"ratio {st['msps'] / ref['msps']:4.2f}"
             )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
@@ -191,6 +198,10 @@ def main() -> None:
         print(f"    reference M/CPU-s     {mmm([r['cpu_msps'] for _, r in runs])}")
         print(f"    stream p50 ms         {mmm([s['p50'] for s, _ in runs])}")
         print(f"    stream p99 ms         {mmm([s['p99'] for s, _ in runs])}")
+        print(f"    stream CPU p50 ms     {mmm([s['cpu_p50'] for s, _ in runs])}")
+        print(f"    stream CPU p99 ms     {mmm([s['cpu_p99'] for s, _ in runs])}")
+        print(f"    reference p99 ms      {mmm([r['p99'] for _, r in runs])}")
+        print(f"    reference CPU p99 ms  {mmm([r['cpu_p99'] for _, r in runs])}")
 
 
 if __name__ == "__main__":
