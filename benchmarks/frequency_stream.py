@@ -10,8 +10,8 @@ dropped and counted). Both sides get the same batches in the same run and are ti
   outside the band per PMU per batch, keep the last ``window`` seconds of counts in a ring, and
   alert where the ring holds ``count`` or more.
 
-Prints samples/s of both, their ratio and the p50/p99 per batch (wall clock and thread CPU time), per repetition and as
-min/median/max, with the load average (the machine may be shared: the ratio within one run is
+Prints samples/s of both, their ratio and the p50/p99 per batch (wall clock and thread CPU
+time), per repetition and as min/median/max, with the load average (the machine may be shared: the ratio within one run is
 the figure to compare; samples per CPU-second of the thread are printed too, as they depend
 less on the other jobs). Goals (issue 17): >= 150M samples/s on one core, p99 < 5 ms per batch.
 
