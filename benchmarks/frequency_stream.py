@@ -11,9 +11,10 @@ dropped and counted). Both sides get the same batches in the same run and are ti
   alert where the ring holds ``count`` or more.
 
 Prints samples/s of both, their ratio and the p50/p99 per batch (wall clock and thread CPU
-time), per repetition and as min/median/max, with the load average (the machine may be shared: the ratio within one run is
-the figure to compare; samples per CPU-second of the thread are printed too, as they depend
-less on the other jobs). Goals (issue 17): >= 150M samples/s on one core, p99 < 5 ms per batch.
+time), per repetition and as min/median/max, with the load average. The machine may be shared:
+the ratio within one run is the figure to compare, and the thread's CPU time (samples per
+CPU-second, CPU ms per batch) depends less on the other jobs than the wall clock.
+Goals (issue 17): >= 150M samples/s on one core, p99 < 5 ms per batch.
 
     .venv/bin/python benchmarks/frequency_stream.py [--pmus 10000] [--seconds 60] [--repeat 5]
 """
