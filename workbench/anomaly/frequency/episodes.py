@@ -8,7 +8,11 @@ a quiet spell of at least one window (no out-of-band sample for ``>= window``).
 Everything therefore depends only on the sorted out-of-band samples of each series: this module
 works on those (sparse) samples, vectorised across series, and carries a small per-series state
 from one call to the next (:class:`EpisodeState`), so the same code serves a stream (one call per
-batch) and a batch (one call, then :meth:`EpisodeState.close_all`).
+batch) and a batch (one call, then :meth:`EpisodeState.close_all`). The stream's default path,
+:meth:`EpisodeState.update_block`, updates the same state from a dense time-ordered block spanning
+less than a window: within such a block there is no quiet spell, so a group of ``count`` can only
+start at a carried sample or at the block's first out-of-band sample, and per series the count,
+min/max and the first and last few out-of-band samples are all it needs.
 
 Conventions (exact, integer nanoseconds):
 

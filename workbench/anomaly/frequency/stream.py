@@ -1,9 +1,14 @@
-"""Streaming frequency-excursion detector: many PMUs, one numpy pass per batch.
+"""Streaming frequency-excursion detector: many PMUs, a few numpy passes per batch.
 
 A batch is a 2-D block ``time x pmu`` (a second of a 10,000-PMU feed at 60 fps is 60 x 10,000).
 Rows may arrive late or out of order: a reorder buffer holds them until the watermark
 ``max time seen - allowed_lateness`` passes, then releases them in time order to the episode rule
-(:mod:`workbench.anomaly.frequency.episodes`), which works on the few out-of-band samples only.
+(:mod:`workbench.anomaly.frequency.episodes`). A batch already in time order (checked in O(n))
+with nothing buffered skips the reorder buffer. The released block is cut into runs spanning less
+than the window and each run is reduced over its time axis
+(:meth:`~workbench.anomaly.frequency.episodes.EpisodeState.update_block`): per PMU, the count,
+min/max and first/last out-of-band samples; the cost does not grow with the number of samples
+out of band. The out-of-band mask and the reordered block live in reused buffers.
 
 Late data: a row whose time is at or before the last row already released cannot be processed in
 order; it is dropped and counted in :attr:`FrequencyDetector.late_rows` (never silently). Rows with
@@ -226,7 +231,7 @@ class FrequencyDetector:
 
     def _frame(self, episodes: Episodes) -> Any:
         if episodes.group.size == 0:  # most batches close nothing: copy a ready empty frame
-            return self._empty.copy()
+            return self._empty.copy(deep=False)  # no rows: nothing a caller could share
         return to_frame(episodes, self._labels)
 
 
