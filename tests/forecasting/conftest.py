@@ -38,3 +38,9 @@ def seed_store(folder: Path, template: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, folder / "mlflow.db")
     return folder
+
+
+@pytest.fixture
+def registry_root(tmp_path: Path, mlflow_template: Path) -> Path:
+    """A registry folder (``ModelRegistry(root)``) holding a fresh copy of the empty store."""
+    return seed_store(tmp_path / "registry", mlflow_template)
