@@ -31,7 +31,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(autouse=True)
 def workbench_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh WORKBENCH_HOME per test; the project's catalog; no ambient warehouse or MLflow URL."""
+    """A fresh WORKBENCH_HOME per test; the project's catalog; no ambient warehouse/MLflow URL."""
     home = tmp_path / "workbench-home"
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
     monkeypatch.setenv("WORKBENCH_CATALOG", str(CATALOG))
