@@ -120,3 +120,25 @@ def test_the_cli_backtest_logs_a_run_and_prints_its_id(mlflow_home, tmp_path):
     assert "expected a reachable MLflow tracking store" in failing.stderr
     assert "Traceback" not in failing.stderr
     assert (tmp_path / "out.parquet").is_file()  # the forecasts were written before logging
+
+
+def test_a_catalog_use_case_backtest_logs_a_run(ci_gold_catalog, mlflow_template, tmp_path,
+                                                monkeypatch):  # fmt: skip
+    import shutil
+
+    from workbench.forecasting.tracking import backtest_usecase
+    from workbench.forecasting.usecases.load import load_usecase
+
+    store = tmp_path / "mlflow.db"  # the shared ci lakehouse stays read-only
+    shutil.copyfile(mlflow_template, store)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+    case = load_usecase(ci_gold_catalog, "NORTH")
+    issues = issue_schedule("2024-03-12", "2024-03-14", case.issue_time, case.spec.tz)
+    result, run_id = backtest_usecase(case, "seasonal_naive", issues, retrain="never")
+    run = _client(f"sqlite:///{store}").get_run(run_id)
+    assert run.data.tags["usecase"] == case.name
+    assert run.data.params["spec.tz"] == "America/Chicago"
+    assert run.data.params["spec.future_covariates"] == "temperature_f,relative_humidity_pct"
+    assert run.data.metrics["mae"] == pytest.approx(result.metrics()["model"]["mae"])
+    _, none = backtest_usecase(case, "seasonal_naive", issues, retrain="never", track=False)
+    assert none is None

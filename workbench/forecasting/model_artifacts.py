@@ -9,7 +9,9 @@ Artifacts are written by the model's own format when it has one:
 * anything else: :mod:`joblib` (pickle) — ``joblib``.
 
 Lineage: :func:`data_version` hashes the training data, :func:`code_version` names the package
-version and git commit.
+version and git commit, :func:`backtest_record` keeps the score and window the promotion guard
+compares, :func:`current_user` names who forced a promotion. :class:`ModelVersion` is what the
+registry returns for a version.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 import pickle
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,50 @@ from workbench.core.errors import WorkbenchError
 
 class RegistryError(WorkbenchError):
     """A registry operation failed: unknown model, version or alias, refused promotion, bad name."""
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version of a model.
+
+    Attributes
+    ----------
+    name : str
+        The registered model name.
+    version : int
+        Monotonic version number, from 1.
+    stage : str
+        One of ``none``, ``challenger``, ``champion``, ``archived``.
+    metadata : dict
+        The version's metadata (see :meth:`ModelRegistry.register`).
+    uri : str
+        The version's source: its artifact folder in the MLflow artifact store.
+    tags : dict
+        The MLflow model version tags (lineage, promotion records).
+    """
+
+    name: str
+    version: int
+    stage: str
+    metadata: dict[str, Any] = field(repr=False)
+    uri: str = field(repr=False, default="")
+    tags: dict[str, str] = field(repr=False, default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """A flat dict for tables: name, version, stage, model class, created, window, metrics."""
+        meta = self.metadata
+        window = meta.get("training_window") or {}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "stage": self.stage,
+            "model_class": (meta.get("model") or {}).get("class"),
+            "created_at": meta.get("created_at"),
+            "train_start": window.get("start"),
+            "train_end": window.get("end"),
+            "data_version": meta.get("data_version"),
+            "metrics": meta.get("metrics") or {},
+        }
 
 
 #: What a damaged, truncated or incompatible artifact raises while it is read back.

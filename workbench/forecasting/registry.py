@@ -39,12 +39,12 @@ import re
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.forecasting.model_artifacts import (
     UNREADABLE,
+    ModelVersion,
     RegistryError,
     backtest_record,
     class_path,
@@ -90,50 +90,6 @@ def check_stage(stage: str) -> str:
     return stage
 
 
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered version of a model.
-
-    Attributes
-    ----------
-    name : str
-        The registered model name.
-    version : int
-        Monotonic version number, from 1.
-    stage : str
-        One of ``none``, ``challenger``, ``champion``, ``archived``.
-    metadata : dict
-        The version's metadata (see :meth:`ModelRegistry.register`).
-    uri : str
-        The version's source: its artifact folder in the MLflow artifact store.
-    tags : dict
-        The MLflow model version tags (lineage, promotion records).
-    """
-
-    name: str
-    version: int
-    stage: str
-    metadata: dict[str, Any] = field(repr=False)
-    uri: str = field(repr=False, default="")
-    tags: dict[str, str] = field(repr=False, default_factory=dict)
-
-    def summary(self) -> dict[str, Any]:
-        """A flat dict for tables: name, version, stage, model class, created, window, metrics."""
-        meta = self.metadata
-        window = meta.get("training_window") or {}
-        return {
-            "name": self.name,
-            "version": self.version,
-            "stage": self.stage,
-            "model_class": (meta.get("model") or {}).get("class"),
-            "created_at": meta.get("created_at"),
-            "train_start": window.get("start"),
-            "train_end": window.get("end"),
-            "data_version": meta.get("data_version"),
-            "metrics": meta.get("metrics") or {},
-        }
-
-
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
@@ -168,7 +124,13 @@ class ModelRegistry:
 
     def list_models(self) -> list[str]:
         """Names of the registered models with at least one version, sorted."""
-        names = [m.name for m in self._client.search_registered_models(max_results=1000)]
+        names, token = [], None
+        while True:
+            page = self._client.search_registered_models(max_results=1000, page_token=token)
+            names.extend(m.name for m in page)
+            token = page.token
+            if not token:
+                break
         return sorted(n for n in names if self._versions_of(n))
 
     def _versions_of(self, name: str) -> list[int]:

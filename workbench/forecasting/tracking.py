@@ -262,3 +262,54 @@ def log_backtest(
         ) from exc
     mlflow_client.set_terminated(run_id, "FINISHED")
     return run_id
+
+
+def backtest_usecase(
+    case: Any,
+    model: Any,
+    issues: Any,
+    *,
+    retrain: str = "monthly",
+    model_params: Mapping[str, Any] | None = None,
+    track: bool = True,
+    experiment: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> tuple[Any, str | None]:
+    """Backtest a catalog use case and log the run; returns ``(result, run_id)``.
+
+    Parameters
+    ----------
+    case : UseCase
+        A :class:`workbench.forecasting.usecases.UseCase` (its data, spec, name and the model
+        parameters that suit it).
+    model : str or Forecaster
+        Model name or instance, as for :func:`workbench.forecasting.backtest.backtest`.
+    issues : pandas.DatetimeIndex
+        Issue times.
+    retrain : str
+        Refit schedule (``never``, ``monthly``, ``weekly``, ``every``).
+    model_params : mapping, optional
+        Parameters of a named model; default the use case's ``model_params[model]``.
+    track : bool
+        Log to MLflow (experiment ``case.name`` unless ``experiment`` is given); ``False`` runs
+        the backtest only and returns ``run_id=None``.
+    tags : mapping, optional
+        Extra run tags.
+    """
+    from workbench.forecasting.backtest import backtest
+
+    params = dict(model_params or {})
+    if not params and isinstance(model, str):
+        params = dict(case.model_params.get(model, {}))
+    result = backtest(case.data, case.spec, model, issues, retrain=retrain, model_params=params)
+    if not track:
+        return result, None
+    run_tags = {"usecase": case.name, "notes": "; ".join(case.notes) or "-", **dict(tags or {})}
+    run_id = log_backtest(
+        result,
+        experiment=experiment or case.name,
+        tags=run_tags,
+        retrain=retrain,
+        model_params=params,
+    )
+    return result, run_id
