@@ -129,6 +129,16 @@ def test_versions_are_monotonic_and_aliases_move(registry_root: Path, training) 
     assert all(e["by"] for e in events)
     assert reg.register("wind", _fitted_ridge(x, y)) == 4
     assert reg.list_models() == ["wind"]
+    # one challenger at a time: a new one displaces the previous, and the events say so
+    v5 = reg.register("wind", _fitted_ridge(x, y), stage="challenger")
+    v6 = reg.register("wind", _fitted_ridge(x, y), stage="challenger")
+    assert (reg.get("wind", version=v5).stage, reg.get("wind", stage="challenger").version) == (
+        "none", v6
+    )  # fmt: skip
+    assert [(e["version"], e["from"], e["to"]) for e in reg.events("wind")[-2:]] == [
+        (5, "challenger", "none"),
+        (6, "none", "challenger"),
+    ]
 
 
 def test_a_worse_challenger_is_refused(registry_root: Path, training, monkeypatch) -> None:

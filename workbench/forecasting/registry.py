@@ -410,6 +410,13 @@ class ModelRegistry:
                 {"version": champion, "from": "champion", "to": "archived", "at": now,
                  "by": current_user(), "reason": f"version {version} promoted to champion"},
             )  # fmt: skip
+        displaced = aliases.get("challenger")
+        if stage == "challenger" and displaced is not None and displaced != version:
+            self._event(
+                name,
+                {"version": displaced, "from": "challenger", "to": "none", "at": now,
+                 "by": current_user(), "reason": f"version {version} is the challenger"},
+            )  # fmt: skip
         if stage in ("champion", "challenger"):
             client.set_registered_model_alias(name, stage, v)
         elif stage == "archived":
