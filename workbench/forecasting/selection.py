@@ -47,6 +47,7 @@ class AutoForecaster(Forecaster):
     """
 
     name = "auto"
+    member_params_arg = "candidate_params"
 
     def __init__(
         self,

@@ -269,41 +269,48 @@ def backtest_usecase(
     model: Any,
     issues: Any,
     *,
-    retrain: str = "monthly",
+    retrain: str = "never",
+    baseline: str | None = "seasonal_naive",
     model_params: Mapping[str, Any] | None = None,
     track: bool = True,
     experiment: str | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> tuple[Any, str | None]:
-    """Backtest a catalog use case and log the run; returns ``(result, run_id)``.
+    """:func:`~workbench.forecasting.backtest.backtest_case`, logged to MLflow.
+
+    Returns ``(result, run_id)``.
 
     Parameters
     ----------
     case : UseCase
-        A :class:`workbench.forecasting.usecases.UseCase` (its data, spec, name and the model
-        parameters that suit it).
+        A :class:`workbench.forecasting.pipeline.UseCase` (a catalog use case from
+        :mod:`workbench.forecasting.usecases`): data, spec, name and per-model parameters.
     model : str or Forecaster
-        Model name or instance, as for :func:`workbench.forecasting.backtest.backtest`.
+        Model name or instance.
     issues : pandas.DatetimeIndex
         Issue times.
-    retrain : str
-        Refit schedule (``never``, ``monthly``, ``weekly``, ``every``).
-    model_params : mapping, optional
-        Parameters of a named model; default the use case's ``model_params[model]``.
+    retrain, baseline, model_params
+        As for :func:`~workbench.forecasting.backtest.backtest_case`.
     track : bool
         Log to MLflow (experiment ``case.name`` unless ``experiment`` is given); ``False`` runs
         the backtest only and returns ``run_id=None``.
     tags : mapping, optional
         Extra run tags.
     """
-    from workbench.forecasting.backtest import backtest
+    from workbench.forecasting.backtest import backtest_case
 
-    params = dict(model_params or {})
-    if not params and isinstance(model, str):
-        params = dict(case.model_params.get(model, {}))
-    result = backtest(case.data, case.spec, model, issues, retrain=retrain, model_params=params)
+    result = backtest_case(
+        case,
+        model,
+        issues,
+        retrain=retrain,
+        baseline=baseline,
+        model_params=dict(model_params) if model_params is not None else None,
+    )
     if not track:
         return result, None
+    params = dict(case.model_params.get(model, {})) if isinstance(model, str) else {}
+    params.update(model_params or {})
     run_tags = {"usecase": case.name, "notes": "; ".join(case.notes) or "-", **dict(tags or {})}
     run_id = log_backtest(
         result,

@@ -5,7 +5,7 @@ registry (:class:`workbench.forecasting.registry.ModelRegistry`, MLflow's Model 
 version behind its ``champion`` alias.
 
 - a **champion** trained on data up to (or before) the issue time is used as is;
-- with **none**, a model of the job's kind (:func:`workbench.forecasting.base.make_forecaster`)
+- with **none**, a model of the job's kind (:func:`workbench.forecasting.pipeline.fit_forecaster`)
   is fitted on the history known at the issue time and registered as **champion**;
 - when the champion cannot serve the job (a shorter horizon, other covariates), a model is
   fitted and promoted with ``force`` — the event says the job did it and why;
@@ -21,31 +21,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.forecasting.pipeline import UseCase
+    from workbench.forecasting.usecases import CatalogReader
 
 
-def _fit(kind: str, params: Mapping[str, Any], data: Any, spec: Any, issue_time: Any) -> Any:
-    from workbench.forecasting.base import make_forecaster
-
-    model = make_forecaster(kind, **params)
-    return model.fit(data, spec, until=issue_time)
-
-
-def _case_inputs(
-    case: Any, y: Any, spec: Any, params: Mapping[str, Any] | None, kind: str
-) -> tuple[Any, Any, dict[str, Any]]:
-    """The use case's data (covariates, zone, model parameters) on the job's target grid."""
+def _case_inputs(case: UseCase, y: Any, spec: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """The use case's data (covariates, zone) and model parameters on the job's target grid."""
     from workbench.forecasting.base import ForecastData
 
     data = ForecastData(y=y, past=None, future=case.data.future)
     spec = case.spec.replace(
         horizon=spec.horizon, lead=0, quantiles=spec.quantiles, past_covariates=()
     )
-    return data, spec, {**case.model_params.get(kind, {}), **dict(params or {})}
+    return data, spec, case.model_params
 
 
 def forecast_with_registry(
-    cat: Any,
+    cat: CatalogReader,
     name: str,
     job: Any,
     past: Any,
@@ -55,7 +50,7 @@ def forecast_with_registry(
     *,
     model_kind: str = "lightgbm",
     model_params: Mapping[str, Any] | None = None,
-    cases: Mapping[str, Any] | None = None,
+    cases: Mapping[str, UseCase] | None = None,
 ) -> tuple[Any, str, dict[str, Any]]:
     """Forecast every series of ``past`` with its registry champion; see the module doc.
 
@@ -69,6 +64,7 @@ def forecast_with_registry(
     import pandas as pd
 
     from workbench.forecasting.base import ForecastData, ForecastSpec
+    from workbench.forecasting.pipeline import fit_forecaster
     from workbench.forecasting.registry import ModelRegistry
 
     registry = ModelRegistry()
@@ -93,9 +89,9 @@ def forecast_with_registry(
         model_name = f"{name}-{series}"
         case = (cases or {}).get(str(series))
         if case is not None:
-            data, spec_s, params = _case_inputs(case, y, spec, model_params, model_kind)
+            data, spec_s, case_params = _case_inputs(case, y, spec)
         else:
-            data, spec_s, params = ForecastData(y=y), spec, dict(model_params or {})
+            data, spec_s, case_params = ForecastData(y=y), spec, {}
         model, source = None, ""
         if registry.alias_version(model_name, "champion") is not None:
             model, version = registry.load_version(model_name, "champion")
@@ -115,7 +111,9 @@ def forecast_with_registry(
             source = "trained and registered as champion"
         if model is None:
             known = y[y.index <= spec.last_known_label([issue])[0]]
-            model = _fit(model_kind, params, data, spec_s, issue)
+            model = fit_forecaster(
+                model_kind, data, spec_s, issue, case_params=case_params, params=model_params
+            )
             if not source.startswith("fitted for this backfill"):
                 number = registry.register(
                     model_name,
