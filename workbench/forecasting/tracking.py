@@ -14,6 +14,7 @@ Part of the shell: it writes files and talks to MLflow; the forecasting core nev
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import tempfile
@@ -86,6 +87,9 @@ def client(uri: str | None = None) -> Any:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # creating a store logs its migrations at INFO on stderr: keep the CLI's stderr for errors
+    for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         from mlflow import MlflowClient
 
