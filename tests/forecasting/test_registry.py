@@ -347,3 +347,14 @@ def test_models_cli_lists_shows_and_promotes(mlflow_home: Path, training) -> Non
     assert missing.returncode == 1
     assert "registered: wind_a" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_reading_a_store_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
+    reg = ModelRegistry(tmp_path / "nowhere")
+    assert reg.list_models() == []
+    assert reg.alias_version("load") is None
+    with pytest.raises(RegistryError, match="registered: none yet"):
+        reg.load("load")
+    with pytest.raises(RegistryError, match="expected a stage among"):
+        reg.get("load", stage="golden")
+    assert not (tmp_path / "nowhere").exists()

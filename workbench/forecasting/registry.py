@@ -106,14 +106,29 @@ class ModelRegistry:
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        from workbench.forecasting.tracking import TrackingError, client, store_for
+        from workbench.forecasting.tracking import store_for
 
         self._uri, self._artifact_root = store_for(root)
-        try:
-            self._client = client(self._uri)
-        except TrackingError as exc:
-            raise RegistryError(str(exc)) from exc
+        self._mlflow: Any = None
         self._experiment: str | None = None
+
+    @property
+    def _client(self) -> Any:
+        """The MLflow client, opened on first use (a new local store is created then)."""
+        if self._mlflow is None:
+            from workbench.forecasting.tracking import TrackingError, client
+
+            try:
+                self._mlflow = client(self._uri)
+            except TrackingError as exc:
+                raise RegistryError(str(exc)) from exc
+        return self._mlflow
+
+    def _empty(self) -> bool:
+        """Whether the store is a local SQLite file not created yet (reading must not create it)."""
+        if self._mlflow is not None or not self._uri.startswith("sqlite:///"):
+            return False
+        return not Path(self._uri.removeprefix("sqlite:///")).exists()
 
     @property
     def root(self) -> str:
@@ -124,6 +139,8 @@ class ModelRegistry:
 
     def list_models(self) -> list[str]:
         """Names of the registered models with at least one version, sorted."""
+        if self._empty():
+            return []
         names, token = [], None
         while True:
             page = self._client.search_registered_models(max_results=1000, page_token=token)
@@ -134,6 +151,8 @@ class ModelRegistry:
         return sorted(n for n in names if self._versions_of(n))
 
     def _versions_of(self, name: str) -> list[int]:
+        if self._empty():
+            return []
         found = self._client.search_model_versions(f"name = '{name}'", max_results=10000)
         return sorted(int(mv.version) for mv in found)
 
@@ -169,8 +188,11 @@ class ModelRegistry:
         from mlflow.exceptions import MlflowException
 
         self._check_name(name)
+        alias = check_stage(alias)
+        if self._empty():
+            return None
         try:
-            return self._aliases(name).get(check_stage(alias))
+            return self._aliases(name).get(alias)
         except MlflowException as exc:
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None
