@@ -31,11 +31,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(autouse=True)
 def workbench_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh WORKBENCH_HOME per test; the project's catalog; no ambient warehouse URL."""
+    """A fresh WORKBENCH_HOME per test; the project's catalog; no ambient warehouse/MLflow URL."""
     home = tmp_path / "workbench-home"
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
     monkeypatch.setenv("WORKBENCH_CATALOG", str(CATALOG))
-    for var in ("WORKBENCH_WAREHOUSE", "WORKBENCH_LAKE", "WORKBENCH_DEBUG"):
+    for var in ("WORKBENCH_WAREHOUSE", "WORKBENCH_LAKE", "WORKBENCH_DEBUG", "MLFLOW_TRACKING_URI"):
         monkeypatch.delenv(var, raising=False)
     return home
 

@@ -319,20 +319,20 @@ comparison.round(3)
 # ## The model registry
 # A registered version keeps the fitted model and what it needs to be trusted later: the
 # parameters, the spec, the features, the training window, a hash of the training data, the code
-# version and the backtest metrics. Versions are immutable; the **stage** (`staging`,
-# `production`, `archived`) moves. Jobs load "the production version of `name`" from the
+# version and the backtest metrics. Versions are immutable; the **alias** (`challenger`,
+# `champion`, or the `archived` tag) moves. Jobs load "the champion of `name`" from the MLflow
 # registry under `WORKBENCH_HOME`, so promoting there is how a model goes live — which a
 # tutorial must never do by accident. This notebook registers into a **scratch registry** in a
 # temporary folder, deleted at the end; `workbench models promote` is the deliberate way.
 #
 # Both LightGBM versions are candidates, each refitted on everything known now and registered
-# in `staging` with its metrics on the test period — the same issues for both. The promotion
+# as `challenger` with its metrics on the test period — the same issues for both. The promotion
 # rule: the lower test MAPE wins, and it must also beat the seasonal-naive baseline. Tuning
-# that does not pay off on unseen data stays in staging.
+# that does not pay off on unseen data is never promoted.
 
 # %%
 scratch = Path(tempfile.mkdtemp(prefix="gridmind-tutorial-registry-"))
-registry = ModelRegistry(scratch)  # not WORKBENCH_HOME/registry: the jobs read that one
+registry = ModelRegistry(scratch)  # not WORKBENCH_HOME/mlflow: the jobs read that one
 name = f"load_{region.lower()}"
 keys = ("mae", "mape_pct", "pinball", "coverage_80")
 candidates = {
@@ -349,7 +349,7 @@ for label, (build, scores) in candidates.items():
         data=data,
         training_window=(data.y.index[0], data.y.index[-1]),
         metrics={k: scores[k] for k in keys},
-        stage="staging",
+        stage="challenger",
     )  # fmt: skip
 test_mape = pd.Series({label: scores["mape_pct"] for label, (_, scores) in candidates.items()})
 test_mape["seasonal_naive"] = metrics["baseline"]["mape_pct"]
@@ -364,16 +364,16 @@ print(f"promoted {winner} (v{versions[winner]}): the lowest test MAPE")
 pd.DataFrame([v.summary() for v in registry.history(name)]).drop(columns="metrics")
 
 # %% [markdown]
-# Loading back by name and stage returns the winner: the production version is the one with the
+# Loading back by name and alias returns the winner: the champion is the version with the
 # lowest test MAPE of the candidates, and its forecast for the last test issue is identical to a
 # fresh fit of the same parameters (an in-sample forecast here: the check is the round trip).
 
 # %%
-loaded, info = registry.load_version(name, "production")
+loaded, info = registry.load_version(name, "champion")
 assert info.version == versions[winner]
 assert info.metadata["metrics"]["mape_pct"] == test_mape.drop("seasonal_naive").min()
 others = [v for v in registry.history(name) if v.version != info.version]
-assert all(v.stage == "staging" for v in others)  # the loser was not promoted
+assert all(v.stage != "champion" for v in others)  # the loser was not promoted
 final = candidates[winner][0]().fit(data, spec)
 last = issues[-1:]
 same = np.allclose(loaded.predict(data, last)["y_pred"], final.predict(data, last)["y_pred"])
@@ -390,7 +390,7 @@ pd.DataFrame(registry.events(name)).tail(4)
 # - The rolling-origin backtest scores LightGBM against the seasonal-naive baseline by step and
 #   hour, with calibrated 10-90 % bands.
 # - Optuna tunes on the training window only; the test period judges the result.
-# - The registry versions the model with its metadata; jobs load the production stage by name.
+# - The registry versions the model with its metadata; jobs load the champion alias by name.
 #   A tutorial registers into a scratch registry and promotes only the candidate that wins on
 #   the same test backtest — here the tuned or the default parameters, whichever scored better.
 #

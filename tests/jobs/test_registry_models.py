@@ -1,9 +1,11 @@
-"""Forecast jobs through the model registry: train and promote once, reuse, never leak."""
+"""Forecast jobs through the model registry (MLflow): the champion serves, reuse, never leak."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from workbench.forecasting.base import Forecaster, forecast_grid
@@ -43,9 +45,15 @@ def test_model():
     base._MODEL_NAMES.pop("test_hourly_mean", None)
 
 
-def test_production_model_is_trained_once_then_reused_and_backfills_do_not_leak(
-    job_home, test_model
-):
+@pytest.fixture
+def local_store(job_home, monkeypatch):
+    """The job home's own MLflow store (never a server named in the environment)."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return job_home
+
+
+def test_champion_is_trained_once_then_reused_and_backfills_do_not_leak(local_store, test_model):
+    job_home = local_store
     from workbench import open_catalog
     from workbench.forecasting.registry import ModelRegistry
     from workbench.jobs.models import forecast_series
@@ -62,24 +70,71 @@ def test_production_model_is_trained_once_then_reused_and_backfills_do_not_leak(
 
     frame, label, info = forecast(date(2024, 3, 18))
     assert label == "test_hourly_mean"
-    assert info["model_source"] == "trained and registered as production (5 series)"
+    assert info["model_source"] == "trained and registered as champion (5 series)"
     assert len(frame) == 5 * 48
     assert (frame["q0.1"] < frame["q0.9"]).all()
     registry = ModelRegistry()
-    assert registry.root.startswith(str(job_home))  # the private copy, not the shared fixture
+    assert registry.root == f"sqlite:///{job_home / 'mlflow' / 'mlflow.db'}"  # the private copy
     assert sorted(registry.list_models()) == sorted(
         f"load_test-{r}" for r in ("COAST", "HOUSTON", "NORTH", "SOUTH", "WEST")
     )
-    assert registry.get("load_test-NORTH").stage == "production"
+    assert registry.get("load_test-NORTH").stage == "champion"
 
     _, _, info = forecast(date(2024, 3, 20))
-    assert info["model_source"] == "production model (5 series)"
+    assert info["model_source"] == "champion model (5 series)"
     assert info["model_versions"] == dict.fromkeys(info["model_versions"], 1)
 
-    # an issue before the production model's training window ended: fit for it, keep production
+    # an issue before the champion's training window ended: fit for it, keep the champion
     _, _, info = forecast(date(2024, 3, 12))
     assert info["model_source"] == "fitted for this backfill issue (not registered) (5 series)"
     assert [v.version for v in registry.history("load_test-NORTH")] == [1]
+
+
+def test_the_job_forecasts_with_the_champion_read_from_mlflow(local_store, test_model):
+    import copy
+
+    from workbench import open_catalog
+    from workbench.forecasting.registry import ModelRegistry
+    from workbench.jobs.models import forecast_series
+
+    cat, job, tz = open_catalog(read_only=True), JOBS["load"], "America/Chicago"
+
+    def forecast(day: date):
+        issue = issue_time_for(day, tz, 10)
+        past = history(cat, job, issue, 14)
+        frame, _, info = forecast_series(
+            cat, "load_test", job, past, issue, target_hours(day, tz, 48), (0.1, 0.5, 0.9),
+            model_kind=test_model,
+        )  # fmt: skip
+        return frame.sort_values(["series", "timestamp"]).reset_index(drop=True), info
+
+    forecast(date(2024, 3, 18))  # trains v1 of every series and makes it champion
+    registry = ModelRegistry()
+    champion, v1 = registry.load_version("load_test-NORTH")
+    assert v1.version == 1
+    before, info = forecast(date(2024, 3, 20))
+    assert info["model_versions"]["NORTH"] == 1
+    # v2: the same model shifted by 100 MW, registered as challenger: the job ignores it
+    shifted = copy.deepcopy(champion)
+    shifted.by_hour_ = shifted.by_hour_ + 100.0
+    v2 = registry.register(
+        "load_test-NORTH", shifted, training_window=v1.metadata["training_window"],
+        stage="challenger",
+    )  # fmt: skip
+    assert v2 == 2
+    with_challenger, info = forecast(date(2024, 3, 20))
+    pd.testing.assert_frame_equal(with_challenger, before)
+    assert info["model_versions"]["NORTH"] == 1
+    # promoted (forced: v1, trained by the job, has no backtest to compare): the job follows
+    registry.promote("load_test-NORTH", v2, force=True, reason="test: shifted by 100 MW")
+    after, info = forecast(date(2024, 3, 20))
+    assert info["model_versions"]["NORTH"] == 2
+    assert info["model_source"] == "champion model (5 series)"
+    north = after.series == "NORTH"
+    cols = ["q0.1", "q0.5", "q0.9"]
+    np.testing.assert_allclose(after.loc[north, cols], before.loc[north, cols] + 100.0)
+    pd.testing.assert_frame_equal(after[~north], before[~north])
+    assert registry.events("load_test-NORTH")[-1]["reason"] == "test: shifted by 100 MW"
 
 
 def test_an_unknown_model_is_refused_never_replaced_by_the_baseline(ci_gold_catalog):

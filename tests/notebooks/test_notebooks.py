@@ -185,7 +185,7 @@ def test_load_tutorial_promotes_only_the_winner_in_a_scratch_registry(
         progress_bar=False,
         request_save_on_cell_execute=False,
     )
-    jobs_registry = ModelRegistry(notebook_home / "registry")
+    jobs_registry = ModelRegistry(notebook_home / "mlflow")  # the jobs' default store
     assert jobs_registry.list_models() == []  # nothing registered where the jobs look
     text = "\n".join(
         "".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"]

@@ -62,6 +62,9 @@ def backtest_cmd(
     coerce: bool = typer.Option(
         False, "--coerce", help="Turn non-numeric and infinite values into missing ones (counted)."
     ),
+    no_track: bool = typer.Option(
+        False, "--no-track", help="Do not log the run to MLflow (MLFLOW_TRACKING_URI or local)."
+    ),
 ) -> None:
     """Backtest a model with one issue per day and write forecasts (and a report)."""
     from workbench.forecasting.data import DataPreparationError
@@ -106,6 +109,12 @@ def backtest_cmd(
     for note in run.data_report.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     _summary(rep, output)
+    if not no_track:
+        from workbench.forecasting.tracking import log_backtest, tracking_uri
+
+        tags = {"source": str(data), "target": target, "output": str(output)}
+        run_id = log_backtest(run, tags=tags, retrain=retrain)
+        console.print(f"MLflow run {run_id} in {tracking_uri()}", highlight=False)
 
 
 def _summary(rep: dict, output: Path) -> None:

@@ -1,4 +1,4 @@
-"""``workbench models``: list, inspect and promote versions in the model registry."""
+"""``workbench models``: list, inspect and promote versions in the model registry (MLflow)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from workbench.cli.console import console
 from workbench.cli.output import emit, format_option
 
 app = typer.Typer(
-    help="The model registry: versions, metadata and stages (none/staging/production/archived).",
+    help="The model registry (MLflow): versions, metadata, aliases champion/challenger, archived.",
     no_args_is_help=True,
 )
 
 ROOT_OPTION = typer.Option(
-    None, "--registry", help="Registry folder or fsspec URL (default: WORKBENCH_HOME/registry)."
+    None,
+    "--registry",
+    help="Registry folder or MLflow URI (default: MLFLOW_TRACKING_URI or WORKBENCH_HOME/mlflow).",
 )
 
 
@@ -53,18 +55,18 @@ def list_models(
         rows = []
         for model in names:
             versions = reg.history(model)
-            prod = [str(v.version) for v in versions if v.stage == "production"]
-            staging = [str(v.version) for v in versions if v.stage == "staging"]
+            champion = [str(v.version) for v in versions if v.stage == "champion"]
+            challenger = [str(v.version) for v in versions if v.stage == "challenger"]
             rows.append(
                 {
                     "model": model,
                     "versions": len(versions),
-                    "production": ",".join(prod) or None,
-                    "staging": ",".join(staging) or None,
+                    "champion": ",".join(champion) or None,
+                    "challenger": ",".join(challenger) or None,
                     "latest_created": versions[-1].metadata.get("created_at"),
                 }
             )
-        emit(rows, fmt, ["model", "versions", "production", "staging", "latest_created"])
+        emit(rows, fmt, ["model", "versions", "champion", "challenger", "latest_created"])
         return
     rows = []
     for mv in reg.history(name):
@@ -87,12 +89,12 @@ def show(
     name: str = typer.Argument(..., help="Registered model name."),
     version: int = typer.Option(None, "--version", "-v", min=1, help="Version number."),
     stage: str = typer.Option(
-        None, "--stage", help="Latest version in this stage (default: production)."
+        None, "--stage", help="The version in this stage or alias (default: champion)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the metadata as JSON."),
     registry: str = ROOT_OPTION,
 ) -> None:
-    """Show one version's metadata (default: the production version)."""
+    """Show one version's metadata (default: the champion)."""
     mv = _registry(registry).get(name, stage=stage, version=version)
     if as_json:
         typer.echo(json.dumps({"stage": mv.stage, **mv.metadata}, indent=2))
@@ -106,6 +108,8 @@ def show(
         ("features", ", ".join(meta.get("features") or []) or "-"),
         ("training window", json.dumps(meta.get("training_window"))),
         ("metrics", json.dumps(meta.get("metrics"))),
+        ("backtest", json.dumps(meta.get("backtest"))),
+        ("source", mv.uri),
         ("data version", meta.get("data_version")),
         ("code version", json.dumps(meta.get("code_version"))),
         ("created at", meta.get("created_at")),
@@ -122,19 +126,31 @@ def promote(
     name: str = typer.Argument(..., help="Registered model name."),
     version: int = typer.Argument(..., min=1, help="Version to move."),
     stage: str = typer.Option(
-        "production", "--stage", help="Target stage: none, staging, production or archived."
+        "champion", "--stage", help="Target: champion, challenger, archived or none."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Promote to champion even if its backtest is worse or not comparable.",
+    ),
+    reason: str = typer.Option(None, "--reason", help="Why (required with --force; recorded)."),
     registry: str = ROOT_OPTION,
 ) -> None:
-    """Move a version to a stage; promoting to production archives the previous one."""
+    """Move a version to a stage; a new champion must beat or tie the current one (or --force)."""
     from workbench.forecasting.registry import check_stage
 
     check_stage(stage)  # before the history look-up, so a bad stage is named first
     reg = _registry(registry)
     before = {mv.version: mv.stage for mv in reg.history(name)}
-    mv = reg.transition(name, version, stage)
+    mv = reg.promote(name, version, stage, force=force, reason=reason)
     after = {v.version: v.stage for v in reg.history(name)}
     console.print(f"{name} v{mv.version}: {before[version]} -> {mv.stage}", highlight=False)
     for other, old in before.items():
         if other != version and after[other] != old:
             console.print(f"{name} v{other}: {old} -> {after[other]}", highlight=False)
+    last = reg.events(name)[-1]
+    if last.get("forced"):
+        console.print(
+            f"forced by {last['by']}: {last['reason']} (refused: {last['refused_because']})",
+            highlight=False,
+        )

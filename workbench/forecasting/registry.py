@@ -1,468 +1,160 @@
-"""A model registry on disk: versioned artifacts, metadata and stages.
+"""The model registry: MLflow's Model Registry with the workbench's artifacts and lineage.
 
-Layout under the root (default ``WORKBENCH_HOME/registry``; any fsspec URL works too)::
+A version of ``name`` is an MLflow model version. Its source is the artifact folder written by
+:func:`workbench.forecasting.model_artifacts.save_artifact` (formats ``custom``, ``darts``,
+``joblib``) plus ``metadata.json``, logged to an MLflow run of the experiment
+``workbench-models``; the lineage (data hash, code version, training window, metrics, backtest)
+is on the version as tags and on the run as parameters and metrics.
 
-    <root>/<name>/versions/<N>/metadata.json   immutable: what was trained, on what, by which code
-    <root>/<name>/versions/<N>/artifact...     the model (joblib, or the model's own save format)
-    <root>/<name>/stages.json                  mutable: the stage of each version + transition log
+Stages are aliases and one tag:
 
-Versions are monotonic integers per name, allocated by an atomic rename of a fully written
-temporary folder (a crash never leaves a half-written version). Stages are ``none``,
-``staging``, ``production`` and ``archived``; at most one version is in ``production`` — promoting
-another archives the previous one.
+* ``champion`` — the version jobs load (:meth:`ModelRegistry.load`); at most one;
+* ``challenger`` — the candidate; at most one;
+* ``archived`` — a tag; a champion replaced by another is archived;
+* ``none`` — the rest.
 
-Artifacts are written by the model's own format when it has one:
+The old stage names are accepted as synonyms: ``production`` is ``champion``, ``staging`` is
+``challenger``. Promotion to champion is guarded: the challenger's backtest metric (recorded at
+register time with its window, see :func:`backtest_record`) must be no worse than the
+champion's on the same window, unless forced with a reason, which the events record with the
+user. Every stage change is an event (a tag of the registered model), listed by
+:meth:`ModelRegistry.events`.
 
-* objects with ``save_artifact(folder)`` and a class method ``load_artifact(folder)`` (the
-  workbench's darts-backed forecasters in :mod:`workbench.forecasting.deep`) — format ``custom``;
-* darts torch models (``TorchForecastingModel``): ``model.save`` / ``Class.load`` — ``darts``;
-* anything else: :mod:`joblib` (pickle) — ``joblib``.
+The store is :func:`workbench.forecasting.tracking.tracking_uri` by default (SQLite under
+``WORKBENCH_HOME/mlflow``, or ``MLFLOW_TRACKING_URI``).
 
 >>> from workbench.forecasting.registry import ModelRegistry
 >>> reg = ModelRegistry()  # doctest: +SKIP
->>> v = reg.register("load_north", model, data=train, metrics={"mape": 2.1})  # doctest: +SKIP
+>>> v = reg.register("load_north", model, backtest=backtest_record(result))  # doctest: +SKIP
 >>> reg.promote("load_north", v)  # doctest: +SKIP
->>> model = reg.load("load_north")  # the production version  # doctest: +SKIP
+>>> model = reg.load("load_north")  # the champion  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import hashlib
-import importlib
 import json
 import os
-import pickle
 import re
-import shutil
-import subprocess
 import tempfile
-import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import WorkbenchError
-
-STAGES = ("none", "staging", "production", "archived")
-#: What a damaged, truncated or incompatible artifact raises while it is read back.
-_UNREADABLE = (
-    OSError,
-    EOFError,
-    ValueError,
-    TypeError,
-    AttributeError,
-    ImportError,
-    KeyError,
-    pickle.UnpicklingError,
+from workbench.forecasting.model_artifacts import (
+    UNREADABLE,
+    ModelVersion,
+    RegistryError,
+    backtest_record,
+    class_path,
+    code_version,
+    current_user,
+    data_version,
+    jsonable,
+    load_artifact,
+    model_features,
+    model_params,
+    save_artifact,
 )
-#: What a duck-typed probe of a third-party model (``get_params()``, ``.item()``, feature names)
-#: raises when the object does not support it; the metadata then records what else is known.
-_DUCK_TYPING_ERRORS = (TypeError, ValueError, AttributeError, NotImplementedError)
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+__all__ = [
+    "STAGES",
+    "ModelRegistry",
+    "ModelVersion",
+    "RegistryError",
+    "backtest_record",
+    "check_stage",
+    "code_version",
+    "data_version",
+]
+
+STAGES = ("none", "challenger", "champion", "archived")
+#: Old stage names and the aliases they now mean.
+SYNONYMS = {"staging": "challenger", "production": "champion"}
+EXPERIMENT = "workbench-models"
 METADATA_FILE = "metadata.json"
-STAGES_FILE = "stages.json"
+_ARCHIVED_TAG = "workbench.archived"
+_METADATA_TAG = "workbench.metadata"
+_EVENT_PREFIX = "workbench.event."
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
-def check_stage(stage: str) -> None:
-    """Refuse a stage name that is not one of :data:`STAGES`."""
+def check_stage(stage: str) -> str:
+    """The stage ``stage`` names (synonyms mapped); refuses one that is not a stage."""
+    stage = SYNONYMS.get(stage, stage)
     if stage not in STAGES:
-        msg = f"expected a stage among {', '.join(STAGES)}; found {stage!r}"
+        known = ", ".join([*STAGES, *(f"{k} (= {v})" for k, v in SYNONYMS.items())])
+        msg = f"expected a stage among {known}; found {stage!r}"
         raise RegistryError(msg)
+    return stage
 
 
-class RegistryError(WorkbenchError):
-    """A registry operation failed: unknown model, version or stage, or a bad name."""
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered version of a model.
-
-    Attributes
-    ----------
-    name : str
-        The registered model name.
-    version : int
-        Monotonic version number, from 1.
-    stage : str
-        One of ``none``, ``staging``, ``production``, ``archived``.
-    metadata : dict
-        The version's metadata (see :meth:`ModelRegistry.register`).
-    uri : str
-        Where the version's folder is.
-    """
-
-    name: str
-    version: int
-    stage: str
-    metadata: dict[str, Any] = field(repr=False)
-    uri: str = field(repr=False, default="")
-
-    def summary(self) -> dict[str, Any]:
-        """A flat dict for tables: name, version, stage, model class, created, window, metrics."""
-        meta = self.metadata
-        window = meta.get("training_window") or {}
-        return {
-            "name": self.name,
-            "version": self.version,
-            "stage": self.stage,
-            "model_class": (meta.get("model") or {}).get("class"),
-            "created_at": meta.get("created_at"),
-            "train_start": window.get("start"),
-            "train_end": window.get("end"),
-            "data_version": meta.get("data_version"),
-            "metrics": meta.get("metrics") or {},
-        }
-
-
-# --------------------------------------------------------------------------------------------
-# storage: a local folder (atomic os.replace) or any fsspec file system
-
-
-class _Store:
-    """Minimal file operations on a local folder or an fsspec URL."""
-
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        text = os.fspath(root)
-        if "://" in text and not text.startswith("file://"):
-            from fsspec.core import url_to_fs
-
-            self.fs, self.root = url_to_fs(text)
-            self.local = False
-        else:
-            self.fs = None
-            self.root = str(Path(text.removeprefix("file://")).expanduser().resolve())
-            self.local = True
-        self.url = text
-
-    def join(self, *parts: str) -> str:
-        return "/".join([self.root.rstrip("/"), *parts])
-
-    def exists(self, path: str) -> bool:
-        return os.path.exists(path) if self.local else self.fs.exists(path)
-
-    def listdir(self, path: str) -> list[str]:
-        if self.local:
-            return sorted(os.listdir(path)) if os.path.isdir(path) else []
-        if not self.fs.exists(path):
-            return []
-        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False))
-
-    def read_text(self, path: str) -> str:
-        if self.local:
-            return Path(path).read_text(encoding="utf-8")
-        with self.fs.open(path, "r", encoding="utf-8") as fh:
-            return fh.read()
-
-    def write_text_atomic(self, path: str, text: str) -> None:
-        """Write ``text`` to a temporary sibling, then rename it over ``path``."""
-        tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-        if self.local:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        else:
-            with self.fs.open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            self.fs.mv(tmp, path)
-
-    def publish_dir(self, local_dir: Path, dest: str) -> bool:
-        """Move a fully written local folder to ``dest``; ``False`` if ``dest`` already exists."""
-        if self.local:
-            Path(dest).parent.mkdir(parents=True, exist_ok=True)
-            staging = f"{Path(dest).parent}/.tmp-{uuid.uuid4().hex}"
-            shutil.copytree(local_dir, staging)
-            try:
-                os.rename(staging, dest)  # atomic; fails when dest exists and is not empty
-            except OSError:
-                shutil.rmtree(staging, ignore_errors=True)
-                return False
-            return True
-        if self.fs.exists(dest):
-            return False
-        staging = f"{dest.rsplit('/', 1)[0]}/.tmp-{uuid.uuid4().hex}"
-        self.fs.put(str(local_dir), staging, recursive=True)
-        self.fs.mv(staging, dest, recursive=True)
-        return True
-
-    @contextlib.contextmanager
-    def fetch_dir(self, path: str) -> Iterator[Path]:
-        """A local folder with the contents of ``path`` (the folder itself when local)."""
-        if self.local:
-            yield Path(path)
-            return
-        with tempfile.TemporaryDirectory(prefix="workbench-registry-") as tmp:
-            self.fs.get(path.rstrip("/") + "/", tmp + "/", recursive=True)
-            yield Path(tmp)
-
-    @contextlib.contextmanager
-    def lock(self, path: str, timeout_s: float = 30.0) -> Iterator[None]:
-        """An exclusive lock file for read-modify-write of stages (local folders only)."""
-        if not self.local:
-            yield
-            return
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                break
-            except FileExistsError:
-                with contextlib.suppress(FileNotFoundError):
-                    if time.time() - os.path.getmtime(path) > timeout_s:
-                        os.unlink(path)  # stale lock of a crashed process
-                        continue
-                if time.monotonic() > deadline:
-                    msg = (
-                        f"expected the registry lock {path} to be released; it is still held"
-                        " — delete it if no other process is running"
-                    )
-                    raise RegistryError(msg) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-
-
-# --------------------------------------------------------------------------------------------
-# metadata helpers
-
-
-def data_version(data: Any) -> str | None:
-    """A content hash of the training data: ``sha256:<16 hex>``, ``None`` without data.
-
-    Accepts a pandas Series or DataFrame, a :class:`~workbench.forecasting.base.ForecastData`
-    (its target and covariates), a mapping or sequence of those, or a numpy array. The hash
-    covers values, index and column names, so any change to the training data changes it.
-    """
-    if data is None:
-        return None
-    import numpy as np
-    import pandas as pd
-
-    digest = hashlib.sha256()
-
-    def feed(obj: Any) -> None:
-        if obj is None:
-            digest.update(b"<none>")
-        elif isinstance(obj, pd.Series | pd.DataFrame):
-            names = list(obj.columns) if isinstance(obj, pd.DataFrame) else [obj.name]
-            digest.update(repr(names).encode())
-            hashed = pd.util.hash_pandas_object(obj, index=True)
-            digest.update(np.ascontiguousarray(hashed.to_numpy()).tobytes())
-        elif isinstance(obj, np.ndarray):
-            digest.update(str(obj.dtype).encode() + repr(obj.shape).encode())
-            digest.update(np.ascontiguousarray(obj).tobytes())
-        elif isinstance(obj, Mapping):
-            for key in sorted(obj, key=str):
-                digest.update(str(key).encode())
-                feed(obj[key])
-        elif isinstance(obj, list | tuple):
-            for item in obj:
-                feed(item)
-        elif hasattr(obj, "__dataclass_fields__"):
-            for name in obj.__dataclass_fields__:
-                digest.update(name.encode())
-                feed(getattr(obj, name))
-        else:
-            digest.update(repr(obj).encode())
-
-    feed(data)
-    return "sha256:" + digest.hexdigest()[:16]
-
-
-def code_version() -> dict[str, Any]:
-    """The package version and, when run from a git checkout, its commit and dirty flag."""
-    from workbench import __version__
-
-    info: dict[str, Any] = {"package": __version__, "git_sha": None, "git_dirty": None}
-    here = Path(__file__).resolve().parent
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return info
-    info["git_sha"] = sha or None
-    info["git_dirty"] = bool(dirty)
-    return info
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` made JSON-safe: timestamps as ISO text, numpy scalars as Python, else repr."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, _dt.datetime | _dt.date):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item") and callable(value.item):
-        with contextlib.suppress(*_DUCK_TYPING_ERRORS):
-            return _jsonable(value.item())
-    if hasattr(value, "__dataclass_fields__"):
-        return {n: _jsonable(getattr(value, n)) for n in value.__dataclass_fields__}
-    return repr(value)
-
-
-def _model_params(model: Any) -> dict[str, Any]:
-    """Hyper-parameters of ``model``: ``get_params()``, a ``params`` dict, or simple attributes."""
-    params: Any = None
-    if callable(getattr(model, "get_params", None)):
-        with contextlib.suppress(*_DUCK_TYPING_ERRORS):
-            params = model.get_params()
-    if params is None and isinstance(getattr(model, "params", None), Mapping):
-        params = dict(model.params)
-    if params is None:
-        params = (
-            {
-                k: v
-                for k, v in vars(model).items()
-                if not k.startswith("_")
-                and not k.endswith("_")
-                and isinstance(v, bool | int | float | str | tuple | type(None))
-            }
-            if hasattr(model, "__dict__")
-            else {}
-        )
-    return _jsonable(params)
-
-
-def _model_features(model: Any) -> list[str] | None:
-    for attr in ("feature_names_", "feature_names", "feature_name_"):
-        value = getattr(model, attr, None)
-        if callable(value):
-            with contextlib.suppress(*_DUCK_TYPING_ERRORS):
-                value = value()
-        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-            return list(value)
-    return None
-
-
-def _class_path(obj: Any) -> str:
-    cls = obj if isinstance(obj, type) else type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _import_class(path: str) -> type:
-    module, _, qualname = path.rpartition(".")
-    try:
-        obj: Any = importlib.import_module(module)
-    except ImportError as exc:
-        msg = f"expected the model class {path} to be importable; its module failed: {exc}"
-        raise RegistryError(msg) from exc
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _is_darts_torch_model(model: Any) -> bool:
-    for cls in type(model).__mro__:
-        if cls.__name__ == "TorchForecastingModel" and cls.__module__.startswith("darts"):
-            return True
-    return False
-
-
-def _save_artifact(model: Any, folder: Path) -> dict[str, str]:
-    if callable(getattr(model, "save_artifact", None)) and callable(
-        getattr(type(model), "load_artifact", None)
-    ):
-        (folder / "artifact").mkdir()
-        model.save_artifact(folder / "artifact")
-        return {"format": "custom", "path": "artifact", "class": _class_path(model)}
-    if _is_darts_torch_model(model):
-        (folder / "artifact").mkdir()
-        model.save(str(folder / "artifact" / "model.pt"))
-        return {"format": "darts", "path": "artifact/model.pt", "class": _class_path(model)}
-    import joblib
-
-    joblib.dump(model, folder / "model.joblib")
-    return {"format": "joblib", "path": "model.joblib", "class": _class_path(model)}
-
-
-def _load_artifact(folder: Path, artifact: Mapping[str, str]) -> Any:
-    fmt = artifact.get("format")
-    target = folder / artifact["path"]
-    if fmt == "custom":
-        return _import_class(artifact["class"]).load_artifact(target)
-    if fmt == "darts":
-        return _import_class(artifact["class"]).load(str(target), map_location="cpu")
-    if fmt == "joblib":
-        import joblib
-
-        return joblib.load(target)
-    msg = f"expected an artifact format custom, darts or joblib; found {fmt!r} in {folder}"
-    raise RegistryError(msg)
-
-
-# --------------------------------------------------------------------------------------------
-# the registry
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 class ModelRegistry:
-    """Versioned models with metadata and stages, under a folder or an fsspec URL.
+    """Versioned models with metadata, aliases and guarded promotion, in MLflow.
 
     Parameters
     ----------
     root : str or path, optional
-        Where the registry lives; default ``WORKBENCH_HOME/registry``. ``memory://``,
-        ``s3://...`` etc. work through fsspec (version allocation is then atomic only as far as
-        the file system's rename is).
+        ``None``: the default store (:func:`workbench.forecasting.tracking.tracking_uri`). A
+        folder: a SQLite store ``<root>/mlflow.db`` with artifacts in ``<root>/artifacts``
+        (e.g. a scratch registry). A URI (``sqlite:///…``, ``http://…``): that MLflow store.
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        if root is None:
-            from workbench.core.config import workbench_home
+        from workbench.forecasting.tracking import store_for
 
-            root = workbench_home() / "registry"
-        self._store = _Store(root)
+        self._uri, self._artifact_root = store_for(root)
+        self._mlflow: Any = None
+        self._experiment: str | None = None
+
+    @property
+    def _client(self) -> Any:
+        """The MLflow client, opened on first use (a new local store is created then)."""
+        if self._mlflow is None:
+            from workbench.forecasting.tracking import TrackingError, client
+
+            try:
+                self._mlflow = client(self._uri)
+            except TrackingError as exc:
+                raise RegistryError(str(exc)) from exc
+        return self._mlflow
+
+    def _empty(self) -> bool:
+        """Whether the store is a local SQLite file not created yet (reading must not create it)."""
+        if self._mlflow is not None or not self._uri.startswith("sqlite:///"):
+            return False
+        return not Path(self._uri.removeprefix("sqlite:///")).exists()
 
     @property
     def root(self) -> str:
-        """The registry's location."""
-        return self._store.url
+        """The MLflow store's URI."""
+        return self._uri
 
     # ---- names and versions
 
     def list_models(self) -> list[str]:
-        """Names of the registered models, sorted."""
-        return [
-            n
-            for n in self._store.listdir(self._store.root)
-            if _NAME_RE.match(n) and self._versions_of(n)
-        ]
+        """Names of the registered models with at least one version, sorted."""
+        if self._empty():
+            return []
+        names, token = [], None
+        while True:
+            page = self._client.search_registered_models(max_results=1000, page_token=token)
+            names.extend(m.name for m in page)
+            token = page.token
+            if not token:
+                break
+        return sorted(n for n in names if self._versions_of(n))
 
     def _versions_of(self, name: str) -> list[int]:
-        entries = self._store.listdir(self._store.join(name, "versions"))
-        return sorted(int(e) for e in entries if e.isdigit())
+        if self._empty():
+            return []
+        found = self._client.search_model_versions(f"name = '{name}'", max_results=10000)
+        return sorted(int(mv.version) for mv in found)
 
     def _check_name(self, name: str) -> None:
         if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -485,11 +177,43 @@ class ModelRegistry:
             raise RegistryError(msg)
         return versions
 
-    def _stages(self, name: str) -> dict[str, Any]:
-        path = self._store.join(name, STAGES_FILE)
-        if not self._store.exists(path):
-            return {"stages": {}, "events": []}
-        return json.loads(self._store.read_text(path))
+    def _check_version(self, name: str, version: Any, versions: list[int]) -> int:
+        if not isinstance(version, int) or isinstance(version, bool) or version not in versions:
+            msg = f"expected a version of {name!r} among {versions}; found {version!r}"
+            raise RegistryError(msg)
+        return version
+
+    def alias_version(self, name: str, alias: str = "champion") -> int | None:
+        """The version behind ``alias`` of ``name``; ``None`` when unset or not registered."""
+        from mlflow.exceptions import MlflowException
+
+        self._check_name(name)
+        alias = check_stage(alias)
+        if self._empty():
+            return None
+        try:
+            return self._aliases(name).get(alias)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+
+    def _aliases(self, name: str) -> dict[str, int]:
+        model = self._client.get_registered_model(name)
+        return {alias: int(v) for alias, v in (model.aliases or {}).items()}
+
+    def _stage_of(self, version: int, aliases: Mapping[str, int], tags: Mapping[str, str]) -> str:
+        for alias in ("champion", "challenger"):
+            if aliases.get(alias) == version:
+                return alias
+        return "archived" if tags.get(_ARCHIVED_TAG) == "true" else "none"
+
+    def _experiment_id(self) -> str:
+        if self._experiment is None:
+            from workbench.forecasting.tracking import experiment_id
+
+            self._experiment = experiment_id(self._client, EXPERIMENT, self._artifact_root)
+        return self._experiment
 
     # ---- writing
 
@@ -503,6 +227,7 @@ class ModelRegistry:
         features: Sequence[str] | None = None,
         training_window: tuple[Any, Any] | Mapping[str, Any] | None = None,
         metrics: Mapping[str, Any] | None = None,
+        backtest: Mapping[str, Any] | None = None,
         stage: str = "none",
     ) -> int:
         """Save ``model`` as the next version of ``name``; returns the version number.
@@ -525,11 +250,14 @@ class ModelRegistry:
             First and last training timestamps [UTC].
         metrics : mapping, optional
             Validation or backtest scores, e.g. ``{"mape": 2.3}``.
+        backtest : mapping, optional
+            The backtest the promotion guard compares (:func:`backtest_record`):
+            ``metric``, ``value`` and the window ``start`` / ``end`` of its issues.
         stage : str
-            Initial stage; ``production`` archives the current production version.
+            Initial stage; ``champion`` goes through the promotion guard of :meth:`promote`.
         """
         self._check_name(name)
-        self._check_stage(stage)
+        stage = check_stage(stage)
         extra = dict(metadata or {})
         features = features if features is not None else extra.pop("features", None)
         training_window = training_window or extra.pop("training_window", None)
@@ -537,99 +265,234 @@ class ModelRegistry:
         params = extra.pop("params", None)
         if isinstance(training_window, tuple | list):
             training_window = {"start": training_window[0], "end": training_window[1]}
+        if backtest is not None:
+            missing = {"metric", "value", "start", "end"} - set(backtest)
+            if missing:
+                msg = (
+                    "expected a backtest record with metric, value, start, end; "
+                    f"missing {sorted(missing)}"
+                )
+                raise RegistryError(msg)
         spec = getattr(model, "spec_", None) or getattr(model, "spec", None)
         meta: dict[str, Any] = {
             "name": name,
             "version": None,
-            "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "created_at": _now(),
             "model": {
-                "class": _class_path(model),
-                "params": _jsonable(params) if params is not None else _model_params(model),
+                "class": class_path(model),
+                "params": jsonable(params) if params is not None else model_params(model),
             },
-            "spec": _jsonable(spec) if spec is not None and not callable(spec) else None,
-            "features": list(features) if features is not None else _model_features(model),
-            "fit_info": _jsonable(getattr(model, "fit_info", None)),
-            "training_window": _jsonable(training_window),
-            "metrics": _jsonable(dict(metrics or {})),
+            "spec": jsonable(spec) if spec is not None and not callable(spec) else None,
+            "features": list(features) if features is not None else model_features(model),
+            "fit_info": jsonable(getattr(model, "fit_info", None)),
+            "training_window": jsonable(training_window),
+            "metrics": jsonable(dict(metrics or {})),
+            "backtest": jsonable(dict(backtest)) if backtest is not None else None,
             "data_version": data_version(data),
             "code_version": code_version(),
-            "extra": _jsonable(extra),
+            "extra": jsonable(extra),
         }
         with tempfile.TemporaryDirectory(prefix="workbench-registry-") as tmp:
-            folder = Path(tmp) / "v"
-            folder.mkdir()
-            meta["artifact"] = _save_artifact(model, folder)
-            for _attempt in range(100):
-                existing = self._versions_of(name)
-                version = (existing[-1] if existing else 0) + 1
-                meta["version"] = version
-                (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-                dest = self._store.join(name, "versions", str(version))
-                if self._store.publish_dir(folder, dest):
-                    break
-            else:  # pragma: no cover - 100 concurrent writers
-                msg = f"expected to allocate a version of {name!r}; 100 attempts collided"
-                raise RegistryError(msg)
+            folder = Path(tmp)
+            meta["artifact"] = save_artifact(model, folder)  # fails before anything is created
+            version = self._publish(name, folder, meta)
         if stage != "none":
             self.transition(name, version, stage)
         return version
 
-    def _check_stage(self, stage: str) -> None:
-        check_stage(stage)
+    def _publish(self, name: str, folder: Path, meta: dict[str, Any]) -> int:
+        """Log ``folder`` to a run and create the model version whose source it is."""
+        from mlflow.entities import Metric, Param
 
-    def transition(self, name: str, version: int, stage: str) -> ModelVersion:
-        """Move ``version`` of ``name`` to ``stage``; production archives the previous one."""
-        self._check_stage(stage)
+        client = self._client
+        run = client.create_run(
+            self._experiment_id(), tags={"workbench.kind": "model", "mlflow.runName": name}
+        )
+        run_id = run.info.run_id
+        flat = {f"model.{k}": v for k, v in (meta["model"]["params"] or {}).items()}
+        params = [Param(k, str(v)[:6000]) for k, v in flat.items()]
+        scores = [
+            Metric(k, float(v), run.info.start_time, 0)
+            for k, v in (meta["metrics"] or {}).items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        for start in range(0, len(params), 100):
+            client.log_batch(run_id, params=params[start : start + 100])
+        if scores:
+            client.log_batch(run_id, metrics=scores)
+        (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        client.log_artifacts(run_id, str(folder), artifact_path="model")
+        client.set_terminated(run_id, "FINISHED")
+        self._ensure_registered(name)
+        window = meta.get("training_window") or {}
+        backtest = meta.get("backtest") or {}
+        tags = {
+            "workbench.model_class": meta["model"]["class"],
+            "workbench.artifact_format": meta["artifact"]["format"],
+            "workbench.data_version": meta.get("data_version") or "",
+            "workbench.git_sha": meta["code_version"].get("git_sha") or "",
+            "workbench.train_start": str(window.get("start") or ""),
+            "workbench.train_end": str(window.get("end") or ""),
+            **{f"workbench.backtest.{k}": str(v) for k, v in backtest.items()},
+            _METADATA_TAG: json.dumps(meta),  # the version number is MLflow's, added on read
+        }
+        mv = client.create_model_version(
+            name, source=f"{run.info.artifact_uri}/model", run_id=run_id, tags=tags
+        )
+        return int(mv.version)
+
+    def _ensure_registered(self, name: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self._client.create_registered_model(name)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+
+    def _event(self, name: str, event: Mapping[str, Any]) -> None:
+        key = f"{_EVENT_PREFIX}{_dt.datetime.now(_dt.UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+        self._client.set_registered_model_tag(name, key, json.dumps(jsonable(dict(event))))
+
+    def _guard(self, name: str, version: int, champion: int, force: bool, reason: str | None):
+        """Refuse ``version`` as champion when its backtest is worse than ``champion``'s."""
+        new, old = self.get(name, version=version), self.get(name, version=champion)
+        a, b = new.metadata.get("backtest"), old.metadata.get("backtest")
+        problem = None
+        if not a or not b:
+            lacking = [f"v{v.version}" for v, r in ((new, a), (old, b)) if not r]
+            problem = (
+                f"expected backtest scores of challenger v{version} and champion v{champion} on "
+                f"the same window; found none recorded for {', '.join(lacking)}"
+            )
+        elif (a["start"], a["end"]) != (b["start"], b["end"]) or a["metric"] != b["metric"]:
+            problem = (
+                f"expected the challenger v{version} and the champion v{champion} backtested on "
+                f"the same window and metric; found {a['metric']} on {a['start']}..{a['end']} vs "
+                f"{b['metric']} on {b['start']}..{b['end']}"
+            )
+        elif float(a["value"]) > float(b["value"]):
+            problem = (
+                f"expected a challenger no worse than the champion on the same backtest window; "
+                f"found {a['metric'].upper()} {float(a['value']):.6g} (v{version}) vs "
+                f"{float(b['value']):.6g} (v{champion}) on {a['start']}..{a['end']}"
+            )
+        if problem is None:
+            return None
+        if not force:
+            raise RegistryError(f"{problem}. Pass force=True (--force) to promote anyway")
+        if not reason or not reason.strip():
+            msg = "expected a reason for a forced promotion (reason=..., --reason); found none"
+            raise RegistryError(msg)
+        return problem
+
+    def transition(
+        self,
+        name: str,
+        version: int,
+        stage: str,
+        *,
+        force: bool = False,
+        reason: str | None = None,
+    ) -> ModelVersion:
+        """Move ``version`` of ``name`` to ``stage``; a new champion archives the previous one.
+
+        Parameters
+        ----------
+        name, version : str, int
+            The model version.
+        stage : str
+            ``champion``, ``challenger``, ``archived`` or ``none`` (or a synonym).
+        force : bool
+            Promote to champion even when the guard refuses (see :meth:`promote`).
+        reason : str, optional
+            Why; required with ``force``; recorded in the events.
+        """
+        stage = check_stage(stage)
         versions = self._require_model(name)
         self._check_version(name, version, versions)
-        path = self._store.join(name, STAGES_FILE)
-        with self._store.lock(self._store.join(name, ".stages.lock")):
-            state = self._stages(name)
-            stages: dict[str, str] = state.setdefault("stages", {})
-            events: list[dict[str, Any]] = state.setdefault("events", [])
-            now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-            if stage == "production":
-                for other, current in list(stages.items()):
-                    if current == "production" and int(other) != version:
-                        stages[other] = "archived"
-                        events.append(
-                            {
-                                "version": int(other),
-                                "from": "production",
-                                "to": "archived",
-                                "at": now,
-                                "reason": f"version {version} promoted to production",
-                            }
-                        )
-            previous = stages.get(str(version), "none")
-            stages[str(version)] = stage
-            events.append({"version": version, "from": previous, "to": stage, "at": now})
-            self._store.write_text_atomic(path, json.dumps(state, indent=2))
+        client, v = self._client, str(version)
+        aliases = self._aliases(name)
+        tags = dict(client.get_model_version(name, v).tags or {})
+        previous = self._stage_of(version, aliases, tags)
+        champion = aliases.get("champion")
+        forced_over = None
+        if stage == "champion" and champion is not None and champion != version:
+            forced_over = self._guard(name, version, champion, force, reason)
+        now = _now()
+        for alias, held in aliases.items():
+            if held == version and alias in ("champion", "challenger") and alias != stage:
+                client.delete_registered_model_alias(name, alias)
+        if tags.get(_ARCHIVED_TAG) == "true" and stage != "archived":
+            client.delete_model_version_tag(name, v, _ARCHIVED_TAG)
+        if stage == "champion" and champion is not None and champion != version:
+            client.set_model_version_tag(name, str(champion), _ARCHIVED_TAG, "true")
+            self._event(
+                name,
+                {"version": champion, "from": "champion", "to": "archived", "at": now,
+                 "by": current_user(), "reason": f"version {version} promoted to champion"},
+            )  # fmt: skip
+        displaced = aliases.get("challenger")
+        if stage == "challenger" and displaced is not None and displaced != version:
+            self._event(
+                name,
+                {"version": displaced, "from": "challenger", "to": "none", "at": now,
+                 "by": current_user(), "reason": f"version {version} is the challenger"},
+            )  # fmt: skip
+        if stage in ("champion", "challenger"):
+            client.set_registered_model_alias(name, stage, v)
+        elif stage == "archived":
+            client.set_model_version_tag(name, v, _ARCHIVED_TAG, "true")
+        event: dict[str, Any] = {"version": version, "from": previous, "to": stage, "at": now}
+        event["by"] = current_user()
+        if forced_over is not None:
+            event.update(forced=True, reason=reason, refused_because=forced_over)
+            client.set_model_version_tag(name, v, "workbench.forced_by", event["by"])
+            client.set_model_version_tag(name, v, "workbench.forced_reason", str(reason))
+            client.set_model_version_tag(name, v, "workbench.forced_at", now)
+        elif reason:
+            event["reason"] = reason
+        self._event(name, event)
         return self.get(name, version=version)
 
-    def promote(self, name: str, version: int, stage: str = "production") -> ModelVersion:
-        """Shorthand for :meth:`transition` to ``production`` (or another stage)."""
-        return self.transition(name, version, stage)
+    def promote(
+        self,
+        name: str,
+        version: int,
+        to: str = "champion",
+        *,
+        force: bool = False,
+        reason: str | None = None,
+    ) -> ModelVersion:
+        """Make ``version`` the champion (or move it to ``to``), guarded.
 
-    def _check_version(self, name: str, version: Any, versions: list[int]) -> int:
-        if not isinstance(version, int) or isinstance(version, bool) or version not in versions:
-            msg = f"expected a version of {name!r} among {versions}; found {version!r}"
-            raise RegistryError(msg)
-        return version
+        A new champion must have a backtest (:func:`backtest_record`) on the same window and
+        metric as the current champion, and score no worse; otherwise a :class:`RegistryError`
+        says what differs. ``force=True`` with a ``reason`` promotes anyway and records who
+        (``WORKBENCH_USER`` or the login name) and why, in the events and as version tags.
+        """
+        return self.transition(name, version, to, force=force, reason=reason)
 
     # ---- reading
 
     def _resolve(self, name: str, stage: str | None, version: int | None) -> int:
         if stage is not None:
-            self._check_stage(stage)
+            stage = check_stage(stage)
         versions = self._require_model(name)
         if version is not None:
             return self._check_version(name, version, versions)
-        stage = stage or "production"
-        stages = self._stages(name).get("stages", {})
-        matching = [v for v in versions if stages.get(str(v), "none") == stage]
+        stage = stage or "champion"
+        aliases = self._aliases(name)
+        if stage in aliases:
+            return aliases[stage]
+        matching = []
+        held = {}
+        for number in versions:
+            tags = dict(self._client.get_model_version(name, str(number)).tags or {})
+            held[number] = self._stage_of(number, aliases, tags)
+            if held[number] == stage:
+                matching.append(number)
         if not matching:
-            held = {v: stages.get(str(v), "none") for v in versions}
             listing = ", ".join(f"v{v}={s}" for v, s in held.items())
             msg = (
                 f"expected a version of {name!r} in stage {stage!r}; found none ({listing}); "
@@ -641,28 +504,41 @@ class ModelRegistry:
     def get(
         self, name: str, *, stage: str | None = None, version: int | None = None
     ) -> ModelVersion:
-        """The metadata of a version (by number, or the latest in ``stage``, default production)."""
+        """A version (by number, or the one in ``stage``, default the champion)."""
         number = self._resolve(name, stage, version)
-        folder = self._store.join(name, "versions", str(number))
-        meta = json.loads(self._store.read_text(f"{folder}/{METADATA_FILE}"))
-        current = self._stages(name).get("stages", {}).get(str(number), "none")
-        return ModelVersion(name, number, current, meta, folder)
+        mv = self._client.get_model_version(name, str(number))
+        tags = dict(mv.tags or {})
+        if _METADATA_TAG not in tags:
+            msg = (
+                f"expected the workbench metadata on {name!r} v{number} (tag {_METADATA_TAG}); "
+                f"found a version registered outside the workbench or half-written: archive it"
+            )
+            raise RegistryError(msg)
+        meta = {**json.loads(tags.pop(_METADATA_TAG)), "version": number}
+        stage_now = self._stage_of(number, self._aliases(name), tags)
+        return ModelVersion(name, number, stage_now, meta, mv.source, tags)
 
     def load(self, name: str, stage: str | None = None, *, version: int | None = None) -> Any:
-        """The model object of a version (default: the production one)."""
+        """The model object of a version (default: the champion)."""
         return self.load_version(name, stage, version=version)[0]
 
     def load_version(
         self, name: str, stage: str | None = None, *, version: int | None = None
     ) -> tuple[Any, ModelVersion]:
-        """The model and its :class:`ModelVersion`."""
+        """The model and its :class:`ModelVersion` (default: the champion)."""
+        from mlflow.artifacts import download_artifacts
+        from mlflow.exceptions import MlflowException
+
         info = self.get(name, stage=stage, version=version)
-        with self._store.fetch_dir(info.uri) as folder:
+        with tempfile.TemporaryDirectory(prefix="workbench-registry-") as tmp:
             try:
-                model = _load_artifact(folder, info.metadata["artifact"])
+                folder = download_artifacts(
+                    artifact_uri=info.uri, dst_path=tmp, tracking_uri=self._uri
+                )
+                model = load_artifact(Path(folder), info.metadata["artifact"])
             except RegistryError:
                 raise
-            except _UNREADABLE as exc:  # anything else (a bug, a library error) propagates as is
+            except (*UNREADABLE, MlflowException) as exc:  # anything else propagates as is
                 msg = (
                     f"expected to load {name!r} v{info.version} from {info.uri}; "
                     f"found an unreadable artifact ({type(exc).__name__}: {exc})"
@@ -676,16 +552,18 @@ class ModelRegistry:
         return [self.get(name, version=v) for v in versions]
 
     def events(self, name: str) -> list[dict[str, Any]]:
-        """The stage transitions of ``name``, oldest first."""
+        """The stage changes of ``name``, oldest first (``version, from, to, at, by``, …)."""
         self._require_model(name)
-        return list(self._stages(name).get("events", []))
+        tags = self._client.get_registered_model(name).tags or {}
+        keys = sorted(k for k in tags if k.startswith(_EVENT_PREFIX))
+        return [json.loads(tags[k]) for k in keys]
 
 
 # module-level shorthands on the default registry ------------------------------------------
 
 
 def default_registry() -> ModelRegistry:
-    """The registry under the current ``WORKBENCH_HOME``."""
+    """The registry in the default MLflow store."""
     return ModelRegistry()
 
 
@@ -709,6 +587,6 @@ def history(name: str) -> list[ModelVersion]:
     return default_registry().history(name)
 
 
-def transition(name: str, version: int, stage: str) -> ModelVersion:
+def transition(name: str, version: int, stage: str, **kw: Any) -> ModelVersion:
     """:meth:`ModelRegistry.transition` on the default registry."""
-    return default_registry().transition(name, version, stage)
+    return default_registry().transition(name, version, stage, **kw)

@@ -1,10 +1,11 @@
-"""The model a forecast job uses: the registry's production model, else one trained and registered.
+"""The model a forecast job uses: the registry's champion model, else one trained and registered.
 
 :func:`forecast_series` is the jobs' one entry point. It goes through
-:mod:`workbench.jobs.registry_models`: the production version per series, or one fitted on the
-history known at the issue time and registered as production. ``model=seasonal_baseline`` asks
-for :func:`seasonal_baseline`: the same hour one season before (a week for load, a day
-otherwise), the latest one known at the issue time, with quantiles from its own recent errors.
+:mod:`workbench.jobs.registry_models`: the champion version per series (MLflow alias), or one
+fitted on the history known at the issue time and registered as champion.
+``model=seasonal_baseline`` asks for :func:`seasonal_baseline`: the same hour one season before
+(a week for load, a day otherwise), the latest one known at the issue time, with quantiles from
+its own recent errors.
 
 No silent fallback: an unknown model name is refused before anything runs
 (:func:`check_model_name`, the ``choices_from: forecast_models`` of a job parameter). The

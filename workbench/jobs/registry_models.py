@@ -1,14 +1,16 @@
-"""Forecasts through the forecasting layer: the registry's production model per series.
+"""Forecasts through the forecasting layer: the registry's champion model per series.
 
 For each series (region, plant, node) the model ``<name>-<series>`` is looked up in the model
-registry (:class:`workbench.forecasting.registry.ModelRegistry`):
+registry (:class:`workbench.forecasting.registry.ModelRegistry`, MLflow's Model Registry): the
+version behind its ``champion`` alias.
 
-- a **production** version trained on data up to (or before) the issue time is used as is;
+- a **champion** trained on data up to (or before) the issue time is used as is;
 - with **none**, a model of the job's kind (:func:`workbench.forecasting.pipeline.fit_forecaster`)
-  is fitted on the history known at the issue time and registered as **production**;
-- when the production version was trained on data *after* the issue time (a backfill into the
-  past), using it would leak the future: a model is fitted for this issue only and not
-  registered.
+  is fitted on the history known at the issue time and registered as **champion**;
+- when the champion cannot serve the job (a shorter horizon, other covariates), a model is
+  fitted and promoted with ``force`` — the event says the job did it and why;
+- when the champion was trained on data *after* the issue time (a backfill into the past),
+  using it would leak the future: a model is fitted for this issue only and not registered.
 
 Each forecaster is fitted for issues at the job's issue hour with lead 0 and a horizon reaching
 the last target, so one model serves 23-, 24- and 25-hour local days alike; the rows outside the
@@ -50,7 +52,7 @@ def forecast_with_registry(
     model_params: Mapping[str, Any] | None = None,
     cases: Mapping[str, UseCase] | None = None,
 ) -> tuple[Any, str, dict[str, Any]]:
-    """Forecast every series of ``past`` with its registry model; see the module doc.
+    """Forecast every series of ``past`` with its registry champion; see the module doc.
 
     ``cases`` maps a series id to its catalog use case
     (:class:`workbench.forecasting.usecases.UseCase`): its future covariates (weather forecasts
@@ -63,7 +65,7 @@ def forecast_with_registry(
 
     from workbench.forecasting.base import ForecastData, ForecastSpec
     from workbench.forecasting.pipeline import fit_forecaster
-    from workbench.forecasting.registry import ModelRegistry, RegistryError
+    from workbench.forecasting.registry import ModelRegistry
 
     registry = ModelRegistry()
     issue = pd.Timestamp(issue_time).tz_convert("UTC")
@@ -91,8 +93,8 @@ def forecast_with_registry(
         else:
             data, spec_s, case_params = ForecastData(y=y), spec, {}
         model, source = None, ""
-        try:
-            model, version = registry.load_version(model_name, "production")
+        if registry.alias_version(model_name, "champion") is not None:
+            model, version = registry.load_version(model_name, "champion")
             end = (version.metadata.get("training_window") or {}).get("end")
             fitted_spec = getattr(model, "spec", None)
             if end is not None and pd.Timestamp(end) > issue:
@@ -104,22 +106,29 @@ def forecast_with_registry(
             ):
                 model, source = None, "retrained and promoted"
             else:
-                source, versions[str(series)] = "production model", version.version
-        except RegistryError:
-            source = "trained and registered as production"
+                source, versions[str(series)] = "champion model", version.version
+        else:
+            source = "trained and registered as champion"
         if model is None:
             known = y[y.index <= spec.last_known_label([issue])[0]]
             model = fit_forecaster(
                 model_kind, data, spec_s, issue, case_params=case_params, params=model_params
             )
             if not source.startswith("fitted for this backfill"):
-                versions[str(series)] = registry.register(
+                number = registry.register(
                     model_name,
                     model,
                     data=known,
                     training_window=(known.index[0], known.index[-1]),
-                    stage="production",
                 )
+                registry.promote(
+                    model_name,
+                    number,
+                    force=source == "retrained and promoted",
+                    reason=f"job {name}: the champion cannot serve a {horizon}-step horizon "
+                    f"with covariates {list(spec_s.future_covariates)}",
+                )
+                versions[str(series)] = number
         pred = model.predict(data, [issue])
         pred = pred[pred.target_time.isin(wanted)]
         out = pd.DataFrame({"series": series, "timestamp": pred.target_time.to_numpy()})
