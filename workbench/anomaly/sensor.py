@@ -87,7 +87,8 @@ def detect_sensor_anomalies(
         raise AnomalyInputError(f"expected a method among {list(METHODS)}; found {method!r}")
     series = long_series(frame, time_col, value_col, group_col)
     if method in LEARNED_METHODS:
-        from workbench.anomaly.detectors.learned import LearnedDetector, combine
+        from workbench.anomaly.detectors.ensemble import combine
+        from workbench.anomaly.detectors.learned import LearnedDetector
         from workbench.anomaly.detectors.rules import RuleSet
 
         reference = None

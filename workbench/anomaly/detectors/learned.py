@@ -31,6 +31,7 @@ from workbench.anomaly.detectors.signals import (
     copy_signal,
     residual,
     rolling,
+    swing,
     whiteness,
     wiggle,
 )
@@ -39,7 +40,9 @@ from workbench.anomaly.inputs import LongSeries
 
 SIGNALS = tuple(SIGNAL_KINDS)
 #: samples of persistence (centred rolling median) per signal before thresholding
-PERSIST = {"copy": 1, "level": 31, "white": 45, "wiggle": 15}
+PERSIST = {"copy": 1, "level": 31, "white": 45, "wiggle": 9}
+#: flagged samples at most this many times ``gap`` apart merge (a drift wanders near its threshold)
+GAP_FACTOR = {"copy": 1, "level": 6, "white": 1, "wiggle": 1}
 
 
 class LearnedDetector:
@@ -107,6 +110,7 @@ class LearnedDetector:
             "level": rolling(r, g, self.level_window),
             "white": whiteness(v, g),
             "wiggle": wiggle(v, g),
+            "swing": swing(v, g),
         }
 
     # ------------------------------------------------------------------ fit
@@ -169,7 +173,8 @@ class LearnedDetector:
                 )
             xs = x[sel]
             out["level"][sel] = np.abs(raw["level"][sel]) / (p["level"][0] + p["level"][1] * xs)
-            out["wiggle"][sel] = raw["wiggle"][sel] / (p["wiggle"][0] + p["wiggle"][1] * xs)
+            amp = raw["wiggle"][sel] / (p["wiggle"][0] + p["wiggle"][1] * xs)
+            out["wiggle"][sel] = np.sqrt(np.fmax(amp, 0.0)) * np.fmax(raw["swing"][sel], 0.0)
             white = raw["white"][sel] / max(p["white"][0], 1e-3)
             out["white"][sel] = np.where(xs > p["white"][1], white, 0.0)
         out["copy"] = copy_signal(raw["pairs"], out["level"], g)
@@ -198,7 +203,7 @@ class LearnedDetector:
                                                       1 - np.logspace(-4, -7, 10)]))  # fmt: skip
             chosen = float(vals.max()) * 1.01 + 1e-9
             for c in cands:
-                if len(self._runs(series, sig[s] >= c)) <= allowed:
+                if len(self._runs(series, sig[s] >= c, GAP_FACTOR[s])) <= allowed:
                     chosen = float(c)
                     break
             self.thresholds[s] = max(chosen, 1e-9)
@@ -233,14 +238,15 @@ class LearnedDetector:
         return out
 
     # ------------------------------------------------------------------ events
-    def _runs(self, series: LongSeries, flags: np.ndarray) -> list[tuple[int, int]]:
+    def _runs(self, series: LongSeries, flags: np.ndarray,
+              gap_factor: int = 1) -> list[tuple[int, int]]:  # fmt: skip
         """(first, last) sample index of merged flagged runs lasting >= ``min_duration``."""
         idx = np.flatnonzero(flags)
         if idx.size == 0:
             return []
         g, t = series.group[idx], series.time[idx]
         new = np.ones(idx.size, bool)
-        new[1:] = (g[1:] != g[:-1]) | (t[1:] - t[:-1] > self.gap_ns)
+        new[1:] = (g[1:] != g[:-1]) | (t[1:] - t[:-1] > self.gap_ns * gap_factor)
         first = np.flatnonzero(new)
         last = np.append(first[1:] - 1, idx.size - 1)
         keep = t[last] - t[first] >= self.min_ns
@@ -251,14 +257,14 @@ class LearnedDetector:
         sc = self.score(series, reference)
         frames = []
         for s in SIGNALS:
-            runs = self._runs(series, sc[s] >= 1.0)
+            runs = self._runs(series, sc[s] >= 1.0, GAP_FACTOR[s])
             if not runs:
                 continue
             a = np.array(runs)
             best = np.array([sc[s][i : j + 1].max() for i, j in runs])
             kinds = [SIGNAL_KINDS[s]] * len(runs)
             if s == "level":
-                kinds = [_level_kind(sc["residual"][i : j + 1]) for i, j in runs]
+                kinds = [_level_kind(series, sc, i, j) for i, j in runs]
             ev = events_frame(series.labels[series.group[a[:, 0]]], series.time[a[:, 0]],
                               series.time[a[:, 1]], best, kinds)  # fmt: skip
             frames.append(ev.assign(detector=f"learned:{s}"))
@@ -268,11 +274,20 @@ class LearnedDetector:
         return drop_shadowed(ev)
 
 
-def _level_kind(res: np.ndarray) -> str:
-    """bias_step when the residual is already near full size in the event's first quarter."""
-    q = max(len(res) // 4, 1)
-    head, tail = np.abs(np.median(res[:q])), np.abs(np.median(res[-q:]))
-    return "bias_step" if head >= 0.7 * max(tail, 1e-12) else "calibration_drift"
+def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int) -> str:
+    """stuck_with_noise when the variation inside is white (half the whiteness threshold on
+    average: a frozen value drifting away from its reference); else bias_step when the residual
+    stepped: 3-15 minutes before the event it was under a third of its size in the event; a
+    residual already on its way there is a calibration_drift."""
+    if float(np.mean(sc["white"][i : j + 1])) >= 0.5:
+        return "stuck_with_noise"
+    t, g, res = series.time, series.group, sc["residual"]
+    before = (g == g[i]) & (t >= t[i] - 900e9) & (t <= t[i] - 180e9)
+    inside = abs(float(np.median(res[i : j + 1])))
+    if not before.any():
+        return "bias_step"
+    pre = abs(float(np.median(res[before])))
+    return "bias_step" if pre < 0.35 * max(inside, 1e-12) else "calibration_drift"
 
 
 def drop_shadowed(events: Any) -> Any:
@@ -348,45 +363,3 @@ def asset_days(series: LongSeries) -> float:
         t = series.time[series.group == gi]
         total += (t[-1] - t[0]) / 86_400e9
     return max(total, 1e-9)
-
-
-def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0) -> Any:
-    """Rules + learned events with provenance; overlapping events of a group merged.
-
-    Events of one group that overlap (or are at most ``tolerance_ns`` apart) become one: its
-    kind is the rule's when a rule found it (rules are exact on their faults), else the kind of
-    the highest-scoring member; ``detector`` lists every detector that found it and ``scores``
-    their scores (``name=score;...``); ``score`` is the highest.
-    """
-    import pandas as pd
-
-    r = rule_events.assign(detector="rules:" + rule_events["kind"].astype(str), rule=True)
-    lrn = learned_events.assign(rule=False)
-    ev = (
-        pd.concat([x for x in (r, lrn) if len(x)], ignore_index=True) if len(r) + len(lrn) else None
-    )
-    if ev is None:
-        return empty_events().assign(detector=pd_string([]), scores=pd_string([]))
-    ev = ev.sort_values(["group", "start"], kind="stable", ignore_index=True)
-    start, end = ev["start"].astype("int64").to_numpy(), ev["end"].astype("int64").to_numpy()
-    grp = ev["group"].astype(str).to_numpy(object)
-    cluster = np.zeros(len(ev), np.int64)
-    reach = end[0]
-    for i in range(1, len(ev)):
-        same = grp[i] == grp[i - 1] and start[i] <= reach + tolerance_ns
-        cluster[i] = cluster[i - 1] + (0 if same else 1)
-        reach = max(reach, end[i]) if same else end[i]
-    rows = []
-    for _, c in ev.groupby(cluster, sort=True):
-        lead = c[c["rule"]] if c["rule"].any() else c
-        top = lead.loc[lead["score"].idxmax()]
-        rows.append({
-            "group": top["group"], "start": c["start"].min(), "end": c["end"].max(),
-            "score": float(c["score"].max()), "kind": top["kind"],
-            "detector": "+".join(dict.fromkeys(c["detector"].astype(str))),
-            "scores": ";".join(f"{d}={x:.2f}" for d, x in zip(c["detector"], c["score"])),
-        })  # fmt: skip
-    out = pd.DataFrame(rows)
-    for col in ("group", "kind", "detector", "scores"):
-        out[col] = out[col].astype("string")
-    return out

@@ -15,7 +15,9 @@ white      whiteness of the local variation:      stuck_with_noise (a frozen val
            mean squared difference / (2 x local   white transducer noise; the healthy process
            variance); 1 for white noise           is correlated, well below 1)
 wiggle     local median |difference| / the        intermittent_oscillation (bursts of a
-           asset's typical |difference|           12-60 s sine)
+           asset's typical |difference|, times    12-60 s sine: larger differences that
+           the negative autocorrelation of the    alternate in sign)
+           differences at lags of 2-8 samples
 ========== ====================================== ==========================================
 
 The reference is what the value should be (a state estimate, a schedule, the 5-minute meter
@@ -110,3 +112,20 @@ def wiggle(values: np.ndarray, group: np.ndarray, window: int = 15) -> np.ndarra
     """Rolling median of |first difference| (value units)."""
     v = np.nan_to_num(values.astype(np.float64))
     return rolling(np.abs(group_diff(v, group)), group, window, "median")
+
+
+def swing(values: np.ndarray, group: np.ndarray, window: int = 30,
+          lags: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)) -> np.ndarray:  # fmt: skip
+    """Minus the lowest autocorrelation of the first differences at ``lags`` samples, over a
+    rolling ``window``: a sine of period 2 x lag x interval drives it towards 1, a healthy
+    process (AR noise, white transducer noise: differences uncorrelated beyond lag 1) keeps it
+    near 0."""
+    v = np.nan_to_num(values.astype(np.float64))
+    d = group_diff(v, group)
+    power = np.fmax(rolling(d * d, group, window), 1e-12)
+    lowest = np.zeros(v.size)
+    for k in lags:
+        prev = np.zeros(v.size)
+        prev[k:] = np.where(group[k:] == group[:-k], d[:-k], 0.0)
+        lowest = np.minimum(lowest, rolling(d * prev, group, window) / power)
+    return -lowest
