@@ -109,6 +109,7 @@ def spikes_to_bursts(rule_events: Any, gap_ns: int, min_spikes: int = 2) -> Any:
     one ``intermittent_oscillation`` event (a real spike is rare: under 2 per asset-day)."""
     import pandas as pd
 
+    rule_events = rule_events.reset_index(drop=True)  # labels below must be unique
     spikes = rule_events[rule_events["kind"] == "spike"].sort_values(["group", "start"])
     if len(spikes) < min_spikes:
         return rule_events
