@@ -92,7 +92,7 @@ def test_train_then_score_a_later_period_without_peeking(periods, model):
 
 
 def test_the_model_depends_on_training_and_validation_only(periods, model):
-    train, val, test = periods
+    train, val, _ = periods
     again = fit_learned(
         pd.concat([train, val]), "timestamp", "value", "asset",
         split=T0 + pd.Timedelta("24h"), reference_col="ref",

@@ -39,7 +39,8 @@ def test_train_then_detect_with_the_model(files):
     assert out.returncode == 0, out.stderr
     assert "left out as labelled or rule-detected faults" in out.stdout
     meta = json.loads((files / "model.joblib.json").read_text())
-    assert meta["kind"] == "workbench.anomaly.learned" and meta["version"] == 1
+    assert meta["kind"] == "workbench.anomaly.learned"
+    assert meta["version"] == 1
     assert meta["training_window"][1].startswith("2024-03-02 00:00:00")
     assert meta["excluded"]["training_samples_left_out"] > 900  # the labelled hour, widened
     events = files / "events.parquet"
@@ -49,7 +50,8 @@ def test_train_then_detect_with_the_model(files):
     ev = pd.read_parquet(events)
     assert list(ev.columns[:6]) == ["group", "start", "end", "score", "kind", "detector"]
     step = ev[(ev["group"] == "A1") & (ev["kind"] == "bias_step")]
-    assert len(step) == 1 and "learned:level" in step["detector"].iloc[0]
+    assert len(step) == 1
+    assert "learned:level" in step["detector"].iloc[0]
 
 
 def test_a_model_of_the_wrong_version_or_columns_is_refused(files):
@@ -63,8 +65,8 @@ def test_a_model_of_the_wrong_version_or_columns_is_refused(files):
     old = files / "old.joblib"
     old.write_bytes(model.read_bytes())
     (files / "old.joblib.json").write_text(json.dumps({**meta, "version": 0}))
-    out = run("detect", str(files / "new.csv"), *COLS, "--reference-col", "ref",
-              "--method", "ensemble", "--model", str(old), "--output", str(files / "x.parquet"))  # fmt: skip
+    out = run("detect", str(files / "new.csv"), *COLS, "--reference-col", "ref", "--method",
+              "ensemble", "--model", str(old), "--output", str(files / "x.parquet"))  # fmt: skip
     _one_line_error(out, "expected model version 1; found 0")
     out = run("detect", str(files / "new.csv"), *COLS, "--method", "rules",
               "--model", str(model), "--output", str(files / "x.parquet"))  # fmt: skip
@@ -77,7 +79,8 @@ def test_unsupervised_detect_on_a_file_without_labels(files):
     out = run("detect", str(files / "unlabelled.csv"), *COLS, "--method", "ensemble",
               "--output", str(events))  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert "unsupervised (no --model)" in out.stdout and "contamination 0.01" in out.stdout
+    assert "unsupervised (no --model)" in out.stdout
+    assert "contamination 0.01" in out.stdout
     ev = pd.read_parquet(events)
     a1 = ev[ev["group"] == "A1"]
     hit = (a1["start"] <= T0 + pd.Timedelta("41h")) & (a1["end"] >= T0 + pd.Timedelta("40h"))

@@ -62,9 +62,10 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
     Events of one group that overlap (or are at most ``tolerance_ns`` apart) become one: its
     kind is the rule's when a rule other than the spike rule found it (those rules are exact on
     their faults), else the kind of the highest-scoring learned member (a spike inside a learned
-    event is part of that fault), else the spike. Spikes that come in bursts (:func:`spikes_to_bursts`) are an
-    oscillation, not spikes. ``detector`` lists every detector that found it and ``scores``
-    their scores (``name=score;...``); ``score`` is the highest.
+    event is part of that fault), else the spike. Spikes that come in bursts
+    (:func:`spikes_to_bursts`) are an oscillation, not spikes. ``detector`` lists every
+    detector that found it and ``scores`` their scores (``name=score;...``); ``score`` is the
+    highest.
     """
     import pandas as pd
 
@@ -96,7 +97,9 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
             "group": top["group"], "start": c["start"].min(), "end": c["end"].max(),
             "score": float(c["score"].max()), "kind": top["kind"],
             "detector": "+".join(dict.fromkeys(c["detector"].astype(str))),
-            "scores": ";".join(f"{d}={x:.2f}" for d, x in zip(c["detector"], c["score"], strict=True)),
+            "scores": ";".join(
+                f"{d}={x:.2f}" for d, x in zip(c["detector"], c["score"], strict=True)
+            ),
         })  # fmt: skip
     out = pd.DataFrame(rows)
     for col in ("group", "kind", "detector", "scores"):

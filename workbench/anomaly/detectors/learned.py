@@ -147,7 +147,7 @@ class LearnedDetector:
                 "white": (
                     float(np.quantile(raw["white"][sel][busy], 0.5)) if busy.any() else 1.0,
                     0.05 * max(hi, 1e-9),
-                ),  # fmt: skip
+                ),
             }
         return self
 
