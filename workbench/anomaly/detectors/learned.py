@@ -277,13 +277,19 @@ class LearnedDetector:
 def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int) -> str:
     """stuck_with_noise when the variation inside is white (half the whiteness threshold on
     average: a frozen value drifting away from its reference); else bias_step when the residual
-    stepped: 3-15 minutes before the event it was under a third of its size in the event; a
-    residual already on its way there is a calibration_drift."""
+    stepped: 3-15 minutes before the event it was under a third of its size in the event and
+    it does not keep growing (second half over first by less than 30 % of its size); a
+    residual already on its way there, or still growing, is a calibration_drift."""
     if float(np.mean(sc["white"][i : j + 1])) >= 0.5:
         return "stuck_with_noise"
     t, g, res = series.time, series.group, sc["residual"]
     before = (g == g[i]) & (t >= t[i] - 900e9) & (t <= t[i] - 180e9)
     inside = abs(float(np.median(res[i : j + 1])))
+    inside_res = np.abs(res[i : j + 1])
+    half = max(inside_res.size // 2, 1)
+    growth = float(np.median(inside_res[half:]) - np.median(inside_res[:half]))
+    if growth > 0.3 * max(inside, 1e-12):  # still growing: a ramp, not a step
+        return "calibration_drift"
     if not before.any():
         return "bias_step"
     pre = abs(float(np.median(res[before])))
