@@ -12,7 +12,8 @@ from typing import Any
 
 from workbench.anomaly.base import AnomalyInputError, duration_ns
 from workbench.anomaly.detectors.base import SensorDetector
-from workbench.anomaly.inputs import long_series
+from workbench.anomaly.inputs import long_series, parse_times
+from workbench.core.errors import MissingColumnsError
 
 METHODS = ("rules", "iforest", "lstm", "learned", "ensemble")
 #: methods that run the learned detectors (with a fitted model, or unsupervised without one)
@@ -141,8 +142,10 @@ def fit_learned(
 
     cut = pd.Timestamp(split)
     cut = cut.tz_localize("UTC") if cut.tz is None else cut.tz_convert("UTC")
-    times = pd.to_datetime(frame[time_col], utc=True)
-    parts = [frame[(times < cut).to_numpy()], frame[(times >= cut).to_numpy()]]
+    if time_col not in frame.columns:
+        raise MissingColumnsError("anomaly input", [time_col], [str(c) for c in frame.columns])
+    times = parse_times(frame[time_col], time_col)
+    parts = [frame[times < cut.value], frame[times >= cut.value]]
     for name, part in zip(("training", "validation"), parts, strict=True):
         if len(part) < 2:
             msg = (

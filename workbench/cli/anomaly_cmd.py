@@ -178,8 +178,12 @@ def train(
     """Fit learned detectors on a training period and calibrate them on the rest."""
     import pandas as pd
 
+    from workbench.anomaly.inputs import parse_times
     from workbench.anomaly.sensor import fit_learned
 
+    if output.suffix != ".joblib":
+        msg = f"expected a model path ending in .joblib; found {output.name!r}. Rename it"
+        raise AnomalyFileError(msg)
     frame = _read_table(data)
     _check_series(frame, data, time_col, value_col)
     lab = None
@@ -196,7 +200,7 @@ def train(
         raise AnomalyFileError(
             f"expected a column {time_col!r} in {data.name}; found {list(frame.columns)}"
         )
-    times = pd.to_datetime(frame[time_col], utc=True)
+    times = pd.DatetimeIndex(parse_times(frame[time_col], time_col), tz="UTC")
     cut = split if split is not None else times.min() + (times.max() - times.min()) * 2 / 3
     det = fit_learned(frame, time_col, value_col, group_col, split=cut, labels=lab,
                       reference_col=reference_col, target_rate=target_rate)  # fmt: skip
@@ -212,7 +216,9 @@ def train(
     ex = det.excluded
     console.print(
         f"trained on {ex['training_samples']} samples ({ex['training_samples_left_out']} left "
-        f"out as labelled or rule-detected faults), calibrated to {target_rate} false events "
+        f"out as labelled or rule-detected faults, margins included: "
+        f"{ex['training_labelled_samples']} labelled, {ex['training_rule_flagged_samples']} "
+        f"rule-flagged), calibrated to {target_rate} false events "
         f"per asset-day; model written to {output}"
     )
 

@@ -83,6 +83,7 @@ class LearnedDetector:
         self.params: dict[str, dict[str, tuple[float, ...]]] = {}
         self.thresholds: dict[str, float] = {}
         self.excluded: dict[str, int] = {}
+        self.last_mask_counts: dict[str, int] = {}
         self.uses_reference: bool | None = None
 
     # ------------------------------------------------------------------ raw signals
@@ -95,9 +96,11 @@ class LearnedDetector:
             for rule in (FlatlineRule(), SpikeRule(), OutOfRangeRule()):
                 bad |= rule.score(series) >= 1.0
             bad |= ~np.isfinite(series.values)
-            self.excluded["rule_flagged_samples"] = int(bad.sum())
+        self.last_mask_counts = {"rule_flagged": int(bad.sum()), "labelled": 0}
         if labels is not None and len(labels):
-            bad |= label_mask(series, labels, self.margin_ns)
+            labelled = label_mask(series, labels, self.margin_ns)
+            self.last_mask_counts["labelled"] = int(labelled.sum())
+            bad |= labelled
         return _widen(bad, series, self.margin_ns)
 
     def _raw(self, series: LongSeries, reference: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -121,6 +124,8 @@ class LearnedDetector:
         bad = self._mask(series, labels)
         share = 1.0 - bad.mean() if bad.size else 0.0
         self.excluded["training_samples_left_out"] = int(bad.sum())
+        self.excluded["training_rule_flagged_samples"] = self.last_mask_counts["rule_flagged"]
+        self.excluded["training_labelled_samples"] = self.last_mask_counts["labelled"]
         self.excluded["training_samples"] = int(bad.size)
         if share < self.min_clean_share:
             msg = (
