@@ -21,7 +21,10 @@ LEARNED_METHODS = ("learned", "ensemble")
 
 
 def make_detector(method: str, gap_tolerance: Any = "0s", seed: int = 0) -> SensorDetector:
-    """The detector for a method name (see :data:`METHODS`)."""
+    """The detector for a method name among ``rules``, ``iforest``, ``lstm`` and
+    ``ensemble_scores`` (the maximum of those three's scores: the pre-issue-17 ensemble, kept
+    for notebooks that compare scores); ``learned`` and ``ensemble`` are not single detectors,
+    see :func:`detect_sensor_anomalies`."""
     from workbench.anomaly.detectors.ensemble import EnsembleDetector
     from workbench.anomaly.detectors.iforest import IsolationForestDetector
     from workbench.anomaly.detectors.lstm_ae import LSTMAutoencoderDetector
