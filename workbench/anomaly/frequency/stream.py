@@ -1,9 +1,14 @@
-"""Streaming frequency-excursion detector: many PMUs, one numpy pass per batch.
+"""Streaming frequency-excursion detector: many PMUs, a few numpy passes per batch.
 
 A batch is a 2-D block ``time x pmu`` (a second of a 10,000-PMU feed at 60 fps is 60 x 10,000).
 Rows may arrive late or out of order: a reorder buffer holds them until the watermark
 ``max time seen - allowed_lateness`` passes, then releases them in time order to the episode rule
-(:mod:`workbench.anomaly.frequency.episodes`), which works on the few out-of-band samples only.
+(:mod:`workbench.anomaly.frequency.episodes`). A batch already in time order (checked in O(n))
+with nothing buffered skips the reorder buffer. The released block is cut into runs spanning less
+than the window and each run is reduced over its time axis
+(:meth:`~workbench.anomaly.frequency.episodes.EpisodeState.update_block`): per PMU, the count,
+min/max and first/last out-of-band samples; the cost does not grow with the number of samples
+out of band. The out-of-band mask and the reordered block live in reused buffers.
 
 Late data: a row whose time is at or before the last row already released cannot be processed in
 order; it is dropped and counted in :attr:`FrequencyDetector.late_rows` (never silently). Rows with
@@ -15,7 +20,7 @@ Bad-quality samples (``quality != 0``) are ignored: they neither trigger nor ext
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -24,6 +29,7 @@ from workbench.anomaly.frequency.episodes import (
     NO_TIME,
     Episodes,
     EpisodeState,
+    label_array,
     out_of_band,
     to_frame,
 )
@@ -48,6 +54,11 @@ class FrequencyDetector:
         episode.
     allowed_lateness : str, Timedelta or float
         How long [s] a row may trail the newest row seen and still be processed in order.
+    path : {"block", "samples"}
+        ``"block"`` (default) reduces each released block over its time axis
+        (:meth:`EpisodeState.update_block`, cost independent of how many samples are out of
+        band); ``"samples"`` lists the out-of-band samples and runs the batch detector's
+        :meth:`EpisodeState.update`. Both give the same episodes; the second is the reference.
 
     Examples
     --------
@@ -64,6 +75,7 @@ class FrequencyDetector:
         count: int = 3,
         window: Any = "5s",
         allowed_lateness: Any = "0s",
+        path: str = "block",
     ) -> None:
         validate_rule(nominal_hz, band_hz, count)
         self.pmus = np.asarray(list(pmus), dtype=object)
@@ -75,12 +87,20 @@ class FrequencyDetector:
             raise AnomalyInputError(f"expected window > 0; found {window!r}")
         self.lateness_ns = duration_ns(allowed_lateness, "allowed_lateness")
         self.state = EpisodeState(self.pmus.size, int(count), self.window_ns)
-        self._buf: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+        self._buf: list[_Piece] = []
         self._max_seen = NO_TIME
         self._released = NO_TIME
         self.late_rows = 0
         self.duplicate_rows = 0
         self.rows_processed = 0
+        if path not in ("block", "samples"):
+            raise AnomalyInputError(f"expected path 'block' or 'samples'; found {path!r}")
+        self.path = path
+        self._labels = label_array(self.pmus)
+        self._empty = to_frame(Episodes.empty(), self._labels)
+        self._mask_buf = np.empty((0, self.pmus.size), bool)
+        self._mask_tmp = self._mask_buf
+        self._bufs: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ public API
     def push(self, times: Any, values: Any, quality: Any = None) -> Any:
@@ -108,15 +128,15 @@ class FrequencyDetector:
         q = None if quality is None else np.asarray(quality).reshape(v.shape)
         if t.size == 0:
             return self._frame(Episodes.empty())
+        rows = None  # the rows of the batch still pending (None: all), kept without a copy
         late = t <= self._released
         if late.any():
             self.late_rows += int(late.sum())
-            keep = ~late
-            t, v, q = t[keep], v[keep], None if q is None else q[keep]
-            if t.size == 0:
+            rows = np.flatnonzero(~late)
+            if rows.size == 0:
                 return self._frame(Episodes.empty())
-        self._buf.append((t, v, q))
-        self._max_seen = max(self._max_seen, int(t.max()))
+        self._buf.append(_Piece(t, v, q, rows))
+        self._max_seen = max(self._max_seen, int(t.max() if rows is None else t[rows].max()))
         return self._frame(self._release(self._max_seen - self.lateness_ns))
 
     def flush(self) -> Any:
@@ -128,43 +148,116 @@ class FrequencyDetector:
     def _release(self, watermark: int | None) -> Episodes:
         if not self._buf:
             return Episodes.empty()
-        if len(self._buf) == 1:
-            t, v, q = self._buf[0]
-        else:
-            t = np.concatenate([b[0] for b in self._buf])
-            v = np.concatenate([b[1] for b in self._buf])
-            q = None
-            if any(b[2] is not None for b in self._buf):
-                q = np.concatenate(
-                    [np.zeros(b[1].shape, np.int8) if b[2] is None else b[2] for b in self._buf]
-                )
-        if not np.all(t[1:] > t[:-1]):
-            order = np.argsort(t, kind="stable")
-            t, v, q = t[order], v[order], None if q is None else q[order]
-            dup = np.zeros(t.size, bool)
-            dup[1:] = t[1:] == t[:-1]
-            if dup.any():
-                self.duplicate_rows += int(dup.sum())
-                t, v, q = t[~dup], v[~dup], None if q is None else q[~dup]
-        n_out = t.size if watermark is None else int(np.searchsorted(t, watermark, side="right"))
-        self._buf = [] if n_out == t.size else [(t[n_out:], v[n_out:], _tail(q, n_out))]
+        one = self._buf[0]
+        if len(self._buf) == 1 and one.rows is None and np.all(one.t[1:] > one.t[:-1]):
+            # in-order fast path: the batch is released as it is (an O(n) check, no sort)
+            t, v, q = one.t, one.v, one.q
+            n_out = t.size if watermark is None else int(np.searchsorted(t, watermark, "right"))
+            self._buf = [] if n_out == t.size else [_Piece(t, v, q, np.arange(n_out, t.size))]
+            if n_out == 0:
+                return Episodes.empty()
+            return self._process(t[:n_out], v[:n_out], None if q is None else q[:n_out])
+        # general path: sort the pending rows of every piece by time, drop duplicates, gather
+        # the released rows into a reused block and keep the rest as row indices (no copy)
+        tt = np.concatenate([p.t if p.rows is None else p.t[p.rows] for p in self._buf])
+        rr = np.concatenate([np.arange(p.t.size) if p.rows is None else p.rows for p in self._buf])
+        sizes = [p.t.size if p.rows is None else p.rows.size for p in self._buf]
+        pid = np.repeat(np.arange(len(self._buf)), sizes)
+        order = np.argsort(tt, kind="stable")  # arrival order among equal times: first wins
+        tt, rr, pid = tt[order], rr[order], pid[order]
+        dup = np.zeros(tt.size, bool)
+        dup[1:] = tt[1:] == tt[:-1]
+        if dup.any():
+            self.duplicate_rows += int(dup.sum())
+            tt, rr, pid = tt[~dup], rr[~dup], pid[~dup]
+        n_out = tt.size if watermark is None else int(np.searchsorted(tt, watermark, "right"))
+        pieces, self._buf = self._buf, []
+        for j, p in enumerate(pieces):
+            pending = rr[n_out:][pid[n_out:] == j]
+            if pending.size:
+                self._buf.append(_Piece(p.t, p.v, p.q, np.sort(pending)))
         if n_out == 0:
             return Episodes.empty()
-        t, v, q = t[:n_out], v[:n_out], None if q is None else q[:n_out]
+        dtype = np.result_type(*(p.v.dtype for p in pieces))
+        v = self._work("v", (n_out, self.pmus.size), dtype)
+        q = None
+        if any(p.q is not None for p in pieces):
+            q_dtype = np.result_type(np.int8, *(p.q.dtype for p in pieces if p.q is not None))
+            q = self._work("q", (n_out, self.pmus.size), q_dtype)
+        for j, p in enumerate(pieces):
+            at = np.flatnonzero(pid[:n_out] == j)
+            if at.size:
+                v[at] = p.v[rr[:n_out][at]]
+                if q is not None:
+                    q[at] = 0 if p.q is None else p.q[rr[:n_out][at]]
+        return self._process(tt[:n_out], v, q)
+
+    def _work(self, name: str, shape: tuple[int, int], dtype: Any) -> np.ndarray:
+        """A reused C-contiguous work array (blocks of up to 4,096 rows; longer ones are new)."""
+        size = shape[0] * shape[1]
+        buf = self._bufs.get(name)
+        if buf is None or buf.dtype != dtype or buf.size < size:
+            if shape[0] > _REUSE_ROWS:
+                return np.empty(shape, dtype)
+            buf = self._bufs[name] = np.empty(size, dtype)
+        return buf[:size].reshape(shape)
+
+    def _process(self, t: np.ndarray, v: np.ndarray, q: np.ndarray | None) -> Episodes:
+        """Run the episode rule over released rows in time order."""
+        n_out = t.size
         self._released = int(t[-1])
         self.rows_processed += n_out
-        mask = out_of_band(v, q, self.lo, self.hi)
-        # nonzero of the (pmu x time) view lists samples by PMU, then time: no sort needed
-        pi, ti = np.nonzero(mask.T)
-        closed = self.state.update(pi.astype(np.int64), t[ti], v[ti, pi].astype(np.float64))
-        return Episodes.concat([closed, self.state.close_quiet(self._released)])
+        mask = self._mask(v, q)
+        if self.path == "samples":
+            # nonzero of the (pmu x time) view lists samples by PMU, then time: no sort needed
+            pi, ti = np.nonzero(mask.T)
+            closed = [self.state.update(pi.astype(np.int64), t[ti], v[ti, pi].astype(np.float64))]
+        else:
+            closed = [
+                self.state.update_block(t[a:b], v[a:b], mask[a:b])
+                for a, b in _spans(t, self.window_ns)
+            ]
+        return Episodes.concat([*closed, self.state.close_quiet(self._released)])
+
+    def _mask(self, v: np.ndarray, q: np.ndarray | None) -> np.ndarray:
+        """Out-of-band mask of ``v``, in reused buffers for blocks of up to 4,096 rows."""
+        n = v.shape[0]
+        if n > self._mask_buf.shape[0] and n <= _REUSE_ROWS:
+            self._mask_buf = np.empty((n, v.shape[1]), bool)
+            self._mask_tmp = np.empty_like(self._mask_buf)
+        if n > self._mask_buf.shape[0]:  # a long block (a flush): no buffer kept for it
+            return out_of_band(v, q, self.lo, self.hi)
+        return out_of_band(v, q, self.lo, self.hi, self._mask_buf[:n], self._mask_tmp[:n])
 
     def _frame(self, episodes: Episodes) -> Any:
-        return to_frame(episodes, self.pmus)
+        if episodes.group.size == 0:  # most batches close nothing: copy a ready empty frame
+            return self._empty.copy(deep=False)  # no rows: nothing a caller could share
+        return to_frame(episodes, self._labels)
 
 
-def _tail(q: np.ndarray | None, n: int) -> np.ndarray | None:
-    return None if q is None else q[n:]
+_REUSE_ROWS = 4096
+
+
+def _spans(t: np.ndarray, window_ns: int, max_rows: int = 32_000) -> list[tuple[int, int]]:
+    """Split sorted rows into runs spanning less than the window (no quiet spell inside one)."""
+    if t[-1] - t[0] < window_ns and t.size <= max_rows:
+        return [(0, t.size)]
+    out, a = [], 0
+    while a < t.size:
+        b = int(np.searchsorted(t, t[a] + window_ns, side="left"))
+        b = min(b, a + max_rows)
+        out.append((a, b))
+        a = b
+    return out
+
+
+class _Piece(NamedTuple):
+    """A pushed batch waiting in the reorder buffer: its arrays and its pending rows."""
+
+    t: np.ndarray
+    v: np.ndarray
+    q: np.ndarray | None
+    rows: np.ndarray | None  # pending rows (None: all of them)
 
 
 def validate_rule(nominal_hz: float, band_hz: float, count: int) -> None:

@@ -1,0 +1,128 @@
+"""The stream's block path (dense reductions per batch) against its sample path and the batch
+detector, on randomized streams with gaps, late and duplicate rows, bad quality and excursions
+spanning batch boundaries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.anomaly.base import AnomalyInputError
+from workbench.anomaly.frequency.batch import detect_frequency_frame
+from workbench.anomaly.frequency.stream import FrequencyDetector
+
+T0 = np.datetime64("2024-01-01T00:00:00", "ns").astype(np.int64)
+
+
+def _random_stream(rng, n_pmu, n_rows):
+    """Row times [ns] with jitter and gaps (some longer than the window), values [Hz] with
+    bursts of excursions of random length, NaNs and bad-quality samples."""
+    step = rng.choice([1e9 / 60, 0.1e9, 0.7e9], size=n_rows, p=[0.6, 0.3, 0.1])
+    gaps = rng.random(n_rows) < 0.01
+    step[gaps] += rng.uniform(1e9, 12e9, gaps.sum())  # a gap, often longer than the window
+    t = T0 + np.cumsum(np.round(step).astype(np.int64))
+    v = (60.0 + rng.normal(0, 0.02, (n_rows, n_pmu))).astype(np.float32)
+    for _ in range(n_rows // 20):  # bursts: a run of rows on a few PMUs, up or down
+        r0, length = int(rng.integers(0, n_rows)), int(rng.integers(1, 80))
+        cols = rng.random(n_pmu) < 0.4
+        v[r0 : r0 + length, cols] += np.float32(rng.choice([-0.2, 0.15]))
+    v[rng.random(v.shape) < 0.03] = np.nan
+    q = (rng.random(v.shape) < 0.05).astype(np.int8)
+    return t, v, q
+
+
+def _feed(det, t, v, q, rng, shuffle_rows, late_share):
+    """Push in random-size batches, rows shuffled within ``shuffle_rows``, some rows held back
+    and sent far too late; return the concatenated episodes."""
+    perm = np.arange(t.size)
+    for i in range(0, t.size, shuffle_rows):
+        perm[i : i + shuffle_rows] = rng.permutation(perm[i : i + shuffle_rows])
+    out, i = [], 0
+    held = []
+    while i < t.size:
+        b = int(rng.integers(1, 90))
+        rows = perm[i : i + b]
+        late = rng.random(rows.size) < late_share
+        held.extend(rows[late].tolist())
+        rows = rows[~late]
+        if held and rng.random() < 0.3:  # the held rows arrive now, long after their time
+            rows, held = np.r_[rows, held], []
+        if rng.random() < 0.1 and rows.size:  # a duplicate row (the first one wins)
+            rows = np.r_[rows, rows[:1]]
+        out.append(det.push(t[rows], v[rows], q[rows]))
+        i += b
+    out.append(det.flush())
+    return pd.concat(out, ignore_index=True)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize(("count", "window"), [(3, "5s"), (1, "2s"), (4, "0.3s"), (6, "1s")])
+def test_block_and_sample_paths_give_identical_episodes(seed, count, window):
+    rng = np.random.default_rng(seed)
+    t, v, q = _random_stream(rng, n_pmu=9, n_rows=3000)
+    pmus = [f"P{k}" for k in range(9)]
+    shuffle_rows = int(rng.choice([1, 5, 40]))
+    late_share = float(rng.choice([0.0, 0.01]))
+    results = []
+    for path in ("block", "samples"):
+        det = FrequencyDetector(
+            pmus, count=count, window=window, allowed_lateness="0.5s", band_hz=0.05, path=path
+        )
+        events = _feed(det, t, v, q, np.random.default_rng(seed + 100), shuffle_rows, late_share)
+        results.append((events, det.late_rows, det.duplicate_rows, det.rows_processed))
+    (block, *block_counts), (samples, *sample_counts) = results
+    pd.testing.assert_frame_equal(block, samples)
+    assert block_counts == sample_counts
+    assert len(block) > 0
+    if late_share:
+        assert block_counts[0] > 0  # the late rows were really exercised
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_in_order_stream_with_gaps_matches_the_batch_detector(seed):
+    rng = np.random.default_rng(seed)
+    t, v, q = _random_stream(rng, n_pmu=6, n_rows=4000)
+    pmus = [f"P{k}" for k in range(6)]
+    det = FrequencyDetector(pmus, count=3, window="5s")
+    out, i = [], 0
+    while i < t.size:  # in time order, batches of 1-120 rows: excursions straddle batches
+        b = int(rng.integers(1, 121))
+        out.append(det.push(t[i : i + b], v[i : i + b], q[i : i + b]))
+        i += b
+    out.append(det.flush())
+    stream = pd.concat(out).sort_values(["group", "start"], ignore_index=True)
+    frame = pd.DataFrame(
+        {
+            "t": np.repeat(t, 6).view("datetime64[ns]"),
+            "pmu": np.tile(pmus, t.size),
+            "f": v.ravel(),
+            "q": q.ravel(),
+        }
+    )
+    batch = detect_frequency_frame(frame, "t", "f", "pmu", "q", count=3, window="5s")
+    pd.testing.assert_frame_equal(stream, batch)
+    assert len(batch) > 5
+    assert det.late_rows == 0
+
+
+def test_an_episode_spanning_many_batches_is_one_episode():
+    det = FrequencyDetector(["A", "B"], window="5s")
+    step = int(1e9 // 60)
+    out = []
+    for s in range(10):  # B is out of band in rows 150-389 (2.5-6.5 s), fed a second at a time
+        rows = s * 60 + np.arange(60)
+        t = T0 + rows * step
+        v = np.full((60, 2), 60.0, np.float32)
+        v[(rows >= 150) & (rows < 390), 1] = 59.9
+        out.append(det.push(t, v))
+    out.append(det.flush())
+    events = pd.concat(out, ignore_index=True)
+    assert events["group"].tolist() == ["B"]
+    assert events["samples_outside"].tolist() == [240]
+    assert events["start"].iloc[0] == pd.Timestamp(T0 + 150 * step, tz="UTC")
+
+
+def test_unknown_path_is_rejected():
+    with pytest.raises(AnomalyInputError, match="path"):
+        FrequencyDetector(["P1"], path="fast")
