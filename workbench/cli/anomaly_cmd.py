@@ -88,27 +88,184 @@ def _check_window(data: Path | None, start: str | None, end: str | None) -> None
         raise AnomalyFileError(msg)
 
 
+MODEL_KIND = "workbench.anomaly.learned"
+MODEL_VERSION = 1
+
+
+def _meta_path(model: Path) -> Path:
+    return model.with_name(model.name + ".json")
+
+
+def _save_model(det: Any, model: Path, meta: dict[str, Any]) -> None:
+    import json
+
+    import joblib
+
+    if model.suffix != ".joblib":
+        msg = f"expected a model path ending in .joblib; found {model.name!r}. Rename it"
+        raise AnomalyFileError(msg)
+    try:
+        model.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(det, model)
+        _meta_path(model).write_text(json.dumps(meta, indent=2, default=str))
+    except OSError as exc:
+        raise AnomalyFileError(f"cannot write {model}: {exc}") from exc
+
+
+def _load_model(model: Path, time_col: str, value_col: str, group_col: str | None,
+                reference_col: str | None) -> Any:  # fmt: skip
+    """A model written by ``workbench anomaly train``: kind, version and columns checked."""
+    import json
+
+    import joblib
+
+    meta_file = _meta_path(model)
+    if not model.is_file() or not meta_file.is_file():
+        msg = (
+            f"expected a model from 'workbench anomaly train' ({model.name} and "
+            f"{meta_file.name}); found no {model.name if not model.is_file() else meta_file.name}"
+        )
+        raise AnomalyFileError(msg)
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise AnomalyFileError(f"expected JSON metadata in {meta_file}; found {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("kind") != MODEL_KIND:
+        found = meta.get("kind") if isinstance(meta, dict) else type(meta).__name__
+        raise AnomalyFileError(f"expected a model of kind {MODEL_KIND!r}; found {found!r}")
+    if meta.get("version") != MODEL_VERSION:
+        msg = (
+            f"expected model version {MODEL_VERSION}; found {meta.get('version')!r}. "
+            "Retrain it with 'workbench anomaly train'"
+        )
+        raise AnomalyFileError(msg)
+    want = {"time_col": time_col, "value_col": value_col, "group_col": group_col,
+            "reference_col": reference_col}  # fmt: skip
+    diff = {k: (meta.get(k), v) for k, v in want.items() if meta.get(k) != v}
+    if diff:
+        k, (trained, given) = next(iter(diff.items()))
+        msg = f"expected --{k.replace('_', '-')} {trained!r} as in training; found {given!r}"
+        raise AnomalyFileError(msg)
+    from workbench.anomaly.detectors.learned import LearnedDetector
+
+    try:
+        det = joblib.load(model)
+    except (OSError, ValueError, EOFError) as exc:
+        raise AnomalyFileError(f"expected a joblib model in {model}; found {exc}") from exc
+    if not isinstance(det, LearnedDetector):
+        raise AnomalyFileError(f"expected a LearnedDetector in {model}; found {type(det).__name__}")
+    return det
+
+
+@app.command("train")
+def train(
+    data: Path = typer.Argument(..., help="CSV or Parquet file, one row per sample."),
+    time_col: str = typer.Option(..., "--time-col", help="Timestamp column (UTC if naive)."),
+    value_col: str = typer.Option(..., "--value-col", help="Numeric value column."),
+    group_col: str | None = typer.Option(None, "--group-col", help="Series id column."),
+    reference_col: str | None = typer.Option(
+        None, "--reference-col", help="Expected value column (schedule, state estimate)."
+    ),
+    labels: Path | None = typer.Option(
+        None, "--labels", help="Known faults (target_id, start, end) to leave out."
+    ),
+    split: str | None = typer.Option(
+        None, "--split", help="First validation time (UTC); default two thirds into the data."
+    ),
+    target_rate: float = typer.Option(0.05, help="False events per asset-day allowed."),
+    output: Path = typer.Option(..., "--output", help="Model file to write (.joblib)."),
+) -> None:
+    """Fit learned detectors on a training period and calibrate them on the rest."""
+    import pandas as pd
+
+    from workbench.anomaly.inputs import parse_times
+    from workbench.anomaly.sensor import fit_learned
+
+    if output.suffix != ".joblib":
+        msg = f"expected a model path ending in .joblib; found {output.name!r}. Rename it"
+        raise AnomalyFileError(msg)
+    frame = _read_table(data)
+    _check_series(frame, data, time_col, value_col)
+    lab = None
+    if labels is not None:
+        lab = _read_table(labels)
+        missing = {"target_id", "start", "end"} - set(lab.columns)
+        if missing:
+            msg = (
+                f"expected label columns target_id, start, end in {labels.name}; found no "
+                f"{sorted(missing)}"
+            )
+            raise AnomalyFileError(msg)
+    if time_col not in frame.columns:
+        raise AnomalyFileError(
+            f"expected a column {time_col!r} in {data.name}; found {list(frame.columns)}"
+        )
+    times = pd.DatetimeIndex(parse_times(frame[time_col], time_col), tz="UTC")
+    cut = split if split is not None else times.min() + (times.max() - times.min()) * 2 / 3
+    det = fit_learned(frame, time_col, value_col, group_col, split=cut, labels=lab,
+                      reference_col=reference_col, target_rate=target_rate)  # fmt: skip
+    meta = {
+        "kind": MODEL_KIND, "version": MODEL_VERSION, "time_col": time_col,
+        "value_col": value_col, "group_col": group_col, "reference_col": reference_col,
+        "training_window": [str(times.min()), str(pd.Timestamp(cut))],
+        "validation_window": [str(pd.Timestamp(cut)), str(times.max())],
+        "calibration_target_events_per_asset_day": target_rate,
+        "thresholds": det.thresholds, "excluded": det.excluded, "groups": sorted(det.params),
+    }  # fmt: skip
+    _save_model(det, output, meta)
+    ex = det.excluded
+    console.print(
+        f"trained on {ex['training_samples']} samples ({ex['training_samples_left_out']} left "
+        f"out as labelled or rule-detected faults, margins included: "
+        f"{ex['training_labelled_samples']} labelled, {ex['training_rule_flagged_samples']} "
+        f"rule-flagged), calibrated to {target_rate} false events "
+        f"per asset-day; model written to {output}"
+    )
+
+
 @app.command("detect")
 def detect(
     data: Path = typer.Argument(..., help="CSV or Parquet file, one row per sample."),
     time_col: str = typer.Option(..., "--time-col", help="Timestamp column (UTC if naive)."),
     value_col: str = typer.Option(..., "--value-col", help="Numeric value column."),
     group_col: str | None = typer.Option(None, "--group-col", help="Series id column."),
-    method: str = typer.Option("rules", help="rules, iforest, lstm or ensemble."),
+    reference_col: str | None = typer.Option(
+        None, "--reference-col", help="Expected value column (as in training)."
+    ),
+    method: str = typer.Option("rules", help="rules, iforest, lstm, learned or ensemble."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Model from 'anomaly train'; without it learned runs unsupervised."
+    ),
+    contamination: float = typer.Option(0.01, help="Unsupervised: share of samples alarming."),
     gap: str = typer.Option("0s", help="Merge flagged samples at most this far apart."),
     output: Path = typer.Option(..., "--output", help="Events Parquet file to write."),
 ) -> None:
     """Sensor anomalies (flatline, spike, out of range, stale; or learned) as events."""
-    from workbench.anomaly.sensor import detect_sensor_anomalies
+    from workbench.anomaly.sensor import LEARNED_METHODS, detect_sensor_anomalies
 
     _check_output(output)
+    if model is not None and method not in LEARNED_METHODS:
+        msg = f"expected --model only with --method learned or ensemble; found --method {method}"
+        raise AnomalyFileError(msg)
+    det = None
+    if model is not None:
+        det = _load_model(model, time_col, value_col, group_col, reference_col)
     frame = _read_table(data)
     _check_series(frame, data, time_col, value_col)
     events = detect_sensor_anomalies(
-        frame, time_col, value_col, group_col, method=method, gap_tolerance=gap
-    )
+        frame, time_col, value_col, group_col, method=method, gap_tolerance=gap, model=det,
+        reference_col=reference_col, contamination=contamination,
+    )  # fmt: skip
     _write(events, output)
     console.print(f"{len(events)} anomaly events ({method}) written to {output}")
+    if method in LEARNED_METHODS and det is None:
+        kinds = events["kind"].value_counts().to_dict() if len(events) else {}
+        groups = events["group"].nunique() if len(events) else 0
+        console.print(
+            f"unsupervised (no --model): fitted on the file itself, contamination "
+            f"{contamination}; {len(events)} events on {groups} series: "
+            + (", ".join(f"{k} {n}" for k, n in kinds.items()) or "none")
+        )
 
 
 @app.command("frequency")

@@ -1,4 +1,5 @@
-"""Combine detectors: normalised scores (1.0 = each detector's threshold), max or voting."""
+"""Combine detectors: normalised scores (1.0 = each detector's threshold), max or voting; and
+events of the rules and the learned detectors, merged with provenance (:func:`combine`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError
 from workbench.anomaly.detectors.base import SensorDetector
+from workbench.anomaly.events import empty_events
 from workbench.anomaly.inputs import LongSeries
 
 
@@ -51,3 +53,81 @@ class EnsembleDetector(SensorDetector):
     def score(self, series: LongSeries) -> np.ndarray:
         scores = np.sort(self.member_scores(series), axis=0)
         return scores[-self.min_votes]
+
+
+def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
+            burst_gap_ns: int = 300_000_000_000) -> Any:  # fmt: skip
+    """Rules + learned events with provenance; overlapping events of a group merged.
+
+    Events of one group that overlap (or are at most ``tolerance_ns`` apart) become one: its
+    kind is the rule's when a rule other than the spike rule found it (those rules are exact on
+    their faults), else the kind of the highest-scoring learned member (a spike inside a learned
+    event is part of that fault), else the spike. Spikes that come in bursts
+    (:func:`spikes_to_bursts`) are an oscillation, not spikes. ``detector`` lists every
+    detector that found it and ``scores`` their scores (``name=score;...``); ``score`` is the
+    highest.
+    """
+    import pandas as pd
+
+    from workbench.anomaly.detectors.learned import pd_string
+
+    rule_events = spikes_to_bursts(rule_events, burst_gap_ns)
+    r = rule_events.assign(detector="rules:" + rule_events["kind"].astype(str), rule=True)
+    lrn = learned_events.assign(rule=False)
+    ev = (
+        pd.concat([x for x in (r, lrn) if len(x)], ignore_index=True) if len(r) + len(lrn) else None
+    )
+    if ev is None:
+        return empty_events().assign(detector=pd_string([]), scores=pd_string([]))
+    ev = ev.sort_values(["group", "start"], kind="stable", ignore_index=True)
+    start, end = ev["start"].astype("int64").to_numpy(), ev["end"].astype("int64").to_numpy()
+    grp = ev["group"].astype(str).to_numpy(object)
+    cluster = np.zeros(len(ev), np.int64)
+    reach = end[0]
+    for i in range(1, len(ev)):
+        same = grp[i] == grp[i - 1] and start[i] <= reach + tolerance_ns
+        cluster[i] = cluster[i - 1] + (0 if same else 1)
+        reach = max(reach, end[i]) if same else end[i]
+    rows = []
+    for _, c in ev.groupby(cluster, sort=True):
+        exact = c["rule"] & (c["kind"] != "spike")  # a spike inside a learned event is its part
+        lead = c[exact] if exact.any() else c[~c["rule"]] if (~c["rule"]).any() else c
+        top = lead.loc[lead["score"].idxmax()]
+        rows.append({
+            "group": top["group"], "start": c["start"].min(), "end": c["end"].max(),
+            "score": float(c["score"].max()), "kind": top["kind"],
+            "detector": "+".join(dict.fromkeys(c["detector"].astype(str))),
+            "scores": ";".join(
+                f"{d}={x:.2f}" for d, x in zip(c["detector"], c["score"], strict=True)
+            ),
+        })  # fmt: skip
+    out = pd.DataFrame(rows)
+    for col in ("group", "kind", "detector", "scores"):
+        out[col] = out[col].astype("string")
+    return out
+
+
+def spikes_to_bursts(rule_events: Any, gap_ns: int, min_spikes: int = 2) -> Any:
+    """Spike events of a group that come ``min_spikes`` or more at most ``gap_ns`` apart become
+    one ``intermittent_oscillation`` event (a real spike is rare: under 2 per asset-day)."""
+    import pandas as pd
+
+    rule_events = rule_events.reset_index(drop=True)  # labels below must be unique
+    spikes = rule_events[rule_events["kind"] == "spike"].sort_values(["group", "start"])
+    if len(spikes) < min_spikes:
+        return rule_events
+    g = spikes["group"].astype(str).to_numpy(object)
+    st, en = spikes["start"].astype("int64").to_numpy(), spikes["end"].astype("int64").to_numpy()
+    new = np.ones(len(spikes), bool)
+    new[1:] = (g[1:] != g[:-1]) | (st[1:] - en[:-1] > gap_ns)
+    run = np.cumsum(new)
+    size = np.bincount(run)[run]
+    burst = spikes[size >= min_spikes]
+    if burst.empty:
+        return rule_events
+    agg = burst.groupby(run[size >= min_spikes]).agg(
+        group=("group", "first"), start=("start", "min"), end=("end", "max"), score=("score", "max")
+    )
+    agg["kind"] = pd.array(["intermittent_oscillation"] * len(agg), dtype="string")
+    rest = rule_events.drop(index=burst.index)
+    return pd.concat([rest, agg.reset_index(drop=True)], ignore_index=True)

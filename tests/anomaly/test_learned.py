@@ -1,0 +1,182 @@
+"""Learned detectors: fitted on a training period, calibrated on a validation period, scored on
+a later test period (no peeking), typed, merged with the rules with provenance."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.anomaly.base import AnomalyInputError
+from workbench.anomaly.detectors.ensemble import combine, spikes_to_bursts
+from workbench.anomaly.detectors.learned import LearnedDetector, asset_days
+from workbench.anomaly.events import events_frame
+from workbench.anomaly.inputs import long_series
+from workbench.anomaly.sensor import detect_sensor_anomalies, fit_learned
+
+T0 = pd.Timestamp("2024-03-01", tz="UTC")
+STEP_S = 4.0
+
+
+def telemetry(start: pd.Timestamp, hours: float, seed: int, assets: int = 3) -> pd.DataFrame:
+    """Healthy telemetry: a daily swing (the reference) + AR(1) process noise (tau 60 s) +
+    white transducer noise, every 4 s, per asset."""
+    rng = np.random.default_rng(seed)
+    n = int(hours * 3600 / STEP_S)
+    rows = []
+    for a in range(assets):
+        t = start + pd.to_timedelta(np.arange(n) * STEP_S + a * 0.7, unit="s")
+        secs = (t - T0).total_seconds().to_numpy()
+        ref = 200.0 + 50 * a + 60.0 * np.sin(2 * np.pi * secs / 86_400.0)
+        phi = np.exp(-STEP_S / 60.0)
+        ar = np.zeros(n)
+        shocks = rng.standard_normal(n) * np.sqrt(1 - phi**2)
+        for i in range(1, n):
+            ar[i] = phi * ar[i - 1] + shocks[i]
+        value = np.round(ref + 1.5 * ar + 0.1 * rng.standard_normal(n), 3)
+        rows.append(pd.DataFrame({"timestamp": t, "asset": f"A{a}", "value": value, "ref": ref}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def state(det: LearnedDetector) -> tuple:
+    return copy.deepcopy((det.params, det.thresholds, det.excluded))
+
+
+@pytest.fixture(scope="module")
+def periods():
+    train = telemetry(T0, 24, seed=1)
+    val = telemetry(T0 + pd.Timedelta("24h"), 12, seed=2)
+    test = telemetry(T0 + pd.Timedelta("36h"), 12, seed=3)
+    return train, val, test
+
+
+@pytest.fixture(scope="module")
+def model(periods):
+    train, val, _ = periods
+    return fit_learned(
+        pd.concat([train, val]), "timestamp", "value", "asset",
+        split=T0 + pd.Timedelta("24h"), reference_col="ref", target_rate=0.05,
+    )  # fmt: skip
+
+
+def series_ref(frame: pd.DataFrame):
+    return (
+        long_series(frame, "timestamp", "value", "asset"),
+        long_series(frame, "timestamp", "ref", "asset").values,
+    )
+
+
+def test_train_then_score_a_later_period_without_peeking(periods, model):
+    _, _, test = periods
+    before = state(model)
+    faulty = test.copy()
+    hit = (faulty["asset"] == "A1") & faulty["timestamp"].between(
+        T0 + pd.Timedelta("40h"), T0 + pd.Timedelta("41h")
+    )
+    faulty.loc[hit, "value"] += 25.0  # a bias step of 25 MW for an hour
+    s, ref = series_ref(faulty)
+    events = model.detect(s, ref)
+    assert state(model) == before  # scoring the test period changed nothing fitted
+    s2, ref2 = series_ref(test.assign(value=test["value"] * 1.3))
+    model.detect(s2, ref2)
+    assert state(model) == before
+    found = events[(events["group"] == "A1") & (events["kind"] == "bias_step")]
+    assert len(found) == 1, events
+    assert set(found["detector"]) == {"learned:level"}
+    assert found["start"].iloc[0] <= T0 + pd.Timedelta("40h") + pd.Timedelta("10min")
+    assert found["end"].iloc[0] >= T0 + pd.Timedelta("41h") - pd.Timedelta("10min")
+    clean = model.detect(*series_ref(test))
+    assert len(clean) <= 1  # no bias step where there is none
+
+
+def test_the_model_depends_on_training_and_validation_only(periods, model):
+    train, val, _ = periods
+    again = fit_learned(
+        pd.concat([train, val]), "timestamp", "value", "asset",
+        split=T0 + pd.Timedelta("24h"), reference_col="ref",
+    )  # fmt: skip
+    assert state(again) == state(model)
+    shaken = val.assign(value=val["value"] + np.where(val["asset"] == "A0", 40.0, 0.0))
+    moved = fit_learned(
+        pd.concat([train, shaken]), "timestamp", "value", "asset",
+        split=T0 + pd.Timedelta("24h"), reference_col="ref",
+    )  # fmt: skip
+    assert moved.params == model.params  # validation data does not fit the scales
+    assert moved.thresholds != model.thresholds  # it does set the thresholds
+
+
+def test_calibration_holds_the_false_event_target_on_clean_data(periods, model):
+    _, val, _ = periods
+    s, ref = series_ref(val)
+    rate = len(model.detect(s, ref)) / asset_days(s)
+    assert rate <= 0.05 + 1e-9
+    fresh, fresh_ref = series_ref(telemetry(T0 + pd.Timedelta("48h"), 24, seed=9))
+    assert len(model.detect(fresh, fresh_ref)) / asset_days(fresh) <= 0.5
+
+
+def test_a_training_window_full_of_labelled_faults_is_refused(periods):
+    train, _, _ = periods
+    s, ref = series_ref(train)
+    labels = pd.DataFrame(
+        {"target_id": ["A0", "A1", "A2"], "start": [T0] * 3, "end": [T0 + pd.Timedelta("20h")] * 3}
+    )
+    with pytest.raises(AnomalyInputError, match="free of labelled or rule-detected faults"):
+        LearnedDetector().fit(s, ref, labels)
+    few = labels.iloc[:1].assign(end=T0 + pd.Timedelta("1h"))
+    det = LearnedDetector().fit(s, ref, few)
+    assert det.excluded["training_samples_left_out"] > 3600 / STEP_S  # the hour, widened
+
+
+def test_unsupervised_mode_on_data_without_labels(periods):
+    _, _, test = periods
+    faulty = test.copy()
+    hit = (faulty["asset"] == "A2") & faulty["timestamp"].between(
+        T0 + pd.Timedelta("38h"), T0 + pd.Timedelta("38h30min")
+    )
+    faulty.loc[hit, "value"] = faulty.loc[hit, "value"].iloc[0] + np.round(
+        0.1 * np.random.default_rng(5).standard_normal(int(hit.sum())), 3
+    )  # frozen value plus transducer-size noise
+    events = detect_sensor_anomalies(faulty, "timestamp", "value", "asset", method="ensemble")
+    assert list(events.columns[:6]) == ["group", "start", "end", "score", "kind", "detector"]
+    mine = events[events["group"] == "A2"]
+    overlap = (mine["start"] <= T0 + pd.Timedelta("38h30min")) & (
+        mine["end"] >= T0 + pd.Timedelta("38h")
+    )
+    assert overlap.any(), events
+
+
+def _ev(group, start_min, end_min, kind, score):
+    return events_frame(
+        [group], [(T0 + pd.Timedelta(minutes=start_min)).value],
+        [(T0 + pd.Timedelta(minutes=end_min)).value], [score], kind,
+    )  # fmt: skip
+
+
+def test_ensemble_merges_overlaps_and_keeps_provenance():
+    rules = pd.concat([_ev("A", 0, 30, "flatline", 3.0), _ev("B", 100, 100.1, "spike", 2.0)])
+    learned = pd.concat(
+        [
+            _ev("A", 20, 50, "bias_step", 1.5).assign(detector="learned:level"),
+            _ev("A", 200, 230, "stuck_with_noise", 1.2).assign(detector="learned:white"),
+            _ev("B", 90, 120, "intermittent_oscillation", 1.1).assign(detector="learned:wiggle"),
+        ]
+    )
+    out = combine(rules, learned).set_index(["group", "kind"])
+    assert len(out) == 3
+    a = out.loc[("A", "flatline")]
+    assert a["detector"] == "rules:flatline+learned:level"
+    assert a["scores"] == "rules:flatline=3.00;learned:level=1.50"
+    assert a["score"] == 3.0
+    assert a["end"] == T0 + pd.Timedelta(minutes=50)
+    assert out.loc[("A", "stuck_with_noise"), "detector"] == "learned:white"
+    b = out.loc[("B", "intermittent_oscillation")]  # the spike is part of the oscillation
+    assert b["detector"] == "learned:wiggle+rules:spike"
+
+
+def test_spikes_in_bursts_are_an_oscillation():
+    spikes = pd.concat([_ev("A", m, m + 0.1, "spike", 2.0) for m in (0, 2, 4, 60)])
+    out = spikes_to_bursts(spikes, gap_ns=300 * 10**9).sort_values("start")
+    assert list(out["kind"]) == ["intermittent_oscillation", "spike"]
+    assert out["end"].iloc[0] == T0 + pd.Timedelta(minutes=4.1)

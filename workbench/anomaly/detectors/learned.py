@@ -1,0 +1,376 @@
+"""Learned detectors of the silent SCADA faults: fitted per asset, calibrated, typed.
+
+:class:`LearnedDetector` turns the signals of :mod:`.signals` into events in three steps:
+
+1. **fit** on a training period known to be good: per asset (group) it learns the scale of the
+   level residual and of the local variation as a line in |expected value| (noise grows with
+   output), and the normal whiteness. Samples inside labelled faults (widened by ``margin``) or
+   flagged by the rules are left out, and how many were left out is recorded
+   (:attr:`LearnedDetector.excluded`); a training window that keeps less than
+   ``min_clean_share`` of its samples is refused.
+2. **calibrate** on a later validation period: one threshold per signal (signals are already
+   per-asset scale-free), the lowest whose events stay at or below ``target_rate`` false events
+   per asset-day on the validation data (its labelled and rule-flagged samples masked).
+3. **detect**: a signal's score is its value over its threshold (1.0 = alarm); flagged samples
+   merge into events (``gap``), shorter than ``min_duration`` dropped; each event is typed from
+   its signal and, for the level residual, its shape (a residual already at full size when the
+   event starts is a ``bias_step``, one that grows is a ``calibration_drift``). A level event
+   that overlaps a copy, whiteness or wiggle event is the same fault seen twice and is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from workbench.anomaly.base import AnomalyInputError, duration_ns
+from workbench.anomaly.detectors.signals import (
+    SIGNAL_KINDS,
+    copy_pairs,
+    copy_signal,
+    residual,
+    rolling,
+    swing,
+    whiteness,
+    wiggle,
+)
+from workbench.anomaly.events import concat_events, empty_events, events_frame
+from workbench.anomaly.inputs import LongSeries
+
+SIGNALS = tuple(SIGNAL_KINDS)
+#: samples of persistence (centred rolling median) per signal before thresholding
+PERSIST = {"copy": 1, "level": 31, "white": 45, "wiggle": 9}
+#: flagged samples at most this many times ``gap`` apart merge (a drift wanders near its threshold)
+GAP_FACTOR = {"copy": 1, "level": 6, "white": 1, "wiggle": 1}
+
+
+class LearnedDetector:
+    """Per-asset residual, whiteness, wiggle and copy detectors with calibrated thresholds.
+
+    Parameters
+    ----------
+    target_rate : float
+        False events per asset-day allowed on the validation period (per signal).
+    level_window : int
+        Samples averaged into the level residual (75 x 4 s = 5 min).
+    gap, min_duration : str, Timedelta or float
+        Flagged samples at most ``gap`` apart [s] merge; shorter events [s] are dropped.
+    margin : str, Timedelta or float
+        Widening [s] of labelled faults and rule events left out of training and calibration.
+    min_clean_share : float
+        Fewest share of training samples that must remain once faults are left out.
+    rules : bool
+        Mask samples the rules flag (flatline, spike, out of range): they are the rules' events.
+    """
+
+    kind = "learned"
+
+    def __init__(self, target_rate: float = 0.05, level_window: int = 75, gap: Any = "300s",
+                 min_duration: Any = "60s", margin: Any = "600s", min_clean_share: float = 0.5,
+                 rules: bool = True) -> None:  # fmt: skip
+        if not target_rate > 0:
+            raise AnomalyInputError(
+                f"expected target_rate > 0 events/asset-day; found {target_rate!r}"
+            )
+        self.target_rate, self.level_window = float(target_rate), int(level_window)
+        self.gap_ns, self.min_ns = (
+            duration_ns(gap, "gap"),
+            duration_ns(min_duration, "min_duration"),
+        )
+        self.margin_ns, self.min_clean_share = duration_ns(margin, "margin"), float(min_clean_share)
+        self.rules = bool(rules)
+        self.params: dict[str, dict[str, tuple[float, ...]]] = {}
+        self.thresholds: dict[str, float] = {}
+        self.excluded: dict[str, int] = {}
+        self.last_mask_counts: dict[str, int] = {}
+        self.uses_reference: bool | None = None
+
+    # ------------------------------------------------------------------ raw signals
+    def _mask(self, series: LongSeries, labels: Any) -> np.ndarray:
+        """Samples to ignore: rule-flagged and (if given) labelled, widened by ``margin``."""
+        bad = np.zeros(series.time.size, bool)
+        if self.rules:
+            from workbench.anomaly.detectors.rules import FlatlineRule, OutOfRangeRule, SpikeRule
+
+            for rule in (FlatlineRule(), SpikeRule(), OutOfRangeRule()):
+                bad |= rule.score(series) >= 1.0
+            bad |= ~np.isfinite(series.values)
+        self.last_mask_counts = {"rule_flagged": int(bad.sum()), "labelled": 0}
+        if labels is not None and len(labels):
+            labelled = label_mask(series, labels, self.margin_ns)
+            self.last_mask_counts["labelled"] = int(labelled.sum())
+            bad |= labelled
+        return _widen(bad, series, self.margin_ns)
+
+    def _raw(self, series: LongSeries, reference: np.ndarray | None) -> dict[str, np.ndarray]:
+        g, v = series.group, series.values.astype(np.float64)
+        r = residual(v, g, reference)
+        expected = np.abs(np.nan_to_num(v if reference is None else reference))
+        return {
+            "x": expected,
+            "pairs": copy_pairs(v, g, series.time),
+            "level": rolling(r, g, self.level_window),
+            "white": whiteness(v, g),
+            "wiggle": wiggle(v, g),
+            "swing": swing(v, g),
+        }
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, series: LongSeries, reference: np.ndarray | None = None,
+            labels: Any = None) -> LearnedDetector:  # fmt: skip
+        """Learn the per-asset scales from a training period (faults left out)."""
+        self.uses_reference = reference is not None
+        bad = self._mask(series, labels)
+        share = 1.0 - bad.mean() if bad.size else 0.0
+        self.excluded["training_samples_left_out"] = int(bad.sum())
+        self.excluded["training_rule_flagged_samples"] = self.last_mask_counts["rule_flagged"]
+        self.excluded["training_labelled_samples"] = self.last_mask_counts["labelled"]
+        self.excluded["training_samples"] = int(bad.size)
+        if share < self.min_clean_share:
+            msg = (
+                f"expected a training period with at least {self.min_clean_share:.0%} of samples "
+                f"free of labelled or rule-detected faults; found {share:.0%} "
+                f"({int(bad.sum())} of {bad.size} left out). Pick a cleaner training window"
+            )
+            raise AnomalyInputError(msg)
+        raw = self._raw(series, reference)
+        for gi, label in enumerate(series.labels):
+            sel = (series.group == gi) & ~bad
+            if sel.sum() < 100:
+                raise AnomalyInputError(
+                    f"expected at least 100 clean training samples for {label!r}; found "
+                    f"{int(sel.sum())}"
+                )
+            x = raw["x"][sel]
+            hi = float(np.quantile(x, 0.95))
+            top = float(np.quantile(np.abs(np.nan_to_num(series.values[sel])), 0.999))
+            busy = x > 0.05 * max(hi, 1e-9)
+            self.params[str(label)] = {
+                "level": _scale_line(x, np.abs(raw["level"][sel]), 0.003 * top),
+                "wiggle": _scale_line(x, raw["wiggle"][sel], 0.001 * top),
+                "white": (
+                    float(np.quantile(raw["white"][sel][busy], 0.5)) if busy.any() else 1.0,
+                    0.05 * max(hi, 1e-9),
+                ),
+            }
+        return self
+
+    # ------------------------------------------------------------------ scores
+    def signals(self, series: LongSeries, reference: np.ndarray | None = None,
+                mask: np.ndarray | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+        """Per-asset normalised signals (before thresholds), masked samples set to 0."""
+        if not self.params:
+            raise AnomalyInputError("expected a fitted learned detector; call fit() first")
+        if (reference is not None) != self.uses_reference:
+            want = "with" if self.uses_reference else "without"
+            msg = f"expected data {want} a reference column, as in training; found the opposite"
+            raise AnomalyInputError(msg)
+        raw = self._raw(series, reference)
+        g, x = series.group, raw["x"]
+        out = {s: np.zeros(x.size) for s in SIGNALS}
+        for gi, label in enumerate(series.labels):
+            p = self.params.get(str(label))
+            sel = g == gi
+            if p is None:
+                raise AnomalyInputError(
+                    f"expected groups seen in training; found {label!r} (train on it first)"
+                )
+            xs = x[sel]
+            out["level"][sel] = np.abs(raw["level"][sel]) / (p["level"][0] + p["level"][1] * xs)
+            amp = raw["wiggle"][sel] / (p["wiggle"][0] + p["wiggle"][1] * xs)
+            out["wiggle"][sel] = np.sqrt(np.fmax(amp, 0.0)) * np.fmax(raw["swing"][sel], 0.0)
+            white = raw["white"][sel] / max(p["white"][0], 1e-3)
+            out["white"][sel] = np.where(xs > p["white"][1], white, 0.0)
+        out["copy"] = copy_signal(raw["pairs"], out["level"], g)
+        if mask is None:
+            mask = self._mask(series, None)
+        for s in SIGNALS:
+            if PERSIST[s] > 1:
+                out[s] = rolling(out[s], g, PERSIST[s], "median")
+            out[s] = np.where(mask, 0.0, np.nan_to_num(out[s]))
+        out["residual"] = raw["level"]
+        return out
+
+    def calibrate(self, series: LongSeries, reference: np.ndarray | None = None,
+                  labels: Any = None) -> LearnedDetector:  # fmt: skip
+        """Thresholds per signal: the lowest with <= ``target_rate`` events per asset-day."""
+        mask = self._mask(series, labels)
+        sig = self.signals(series, reference, mask)
+        days = asset_days(series)
+        allowed = self.target_rate * days
+        for s in SIGNALS:
+            vals = sig[s][sig[s] > 0]
+            if vals.size == 0:
+                self.thresholds[s] = 1.0
+                continue
+            cands = np.unique(np.quantile(vals, np.r_[np.linspace(0.5, 0.999, 40),
+                                                      1 - np.logspace(-4, -7, 10)]))  # fmt: skip
+            chosen = float(vals.max()) * 1.01 + 1e-9
+            for c in cands:
+                if len(self._runs(series, sig[s] >= c, GAP_FACTOR[s])) <= allowed:
+                    chosen = float(c)
+                    break
+            self.thresholds[s] = max(chosen, 1e-9)
+        self.calibration = {"asset_days": days, "target_rate": self.target_rate,
+                            "masked_samples": int(mask.sum())}  # fmt: skip
+        return self
+
+    def calibrate_unsupervised(self, series: LongSeries, reference: np.ndarray | None = None,
+                               contamination: float = 0.01) -> LearnedDetector:  # fmt: skip
+        """Thresholds without labels or a clean period: per signal the larger of the
+        ``1 - contamination`` quantile and median + 8 x 1.4826 MAD (robust) of the signal on
+        the data itself, so at most about ``contamination`` of the samples alarm."""
+        if not 0.0 < contamination < 0.5:
+            raise AnomalyInputError(f"expected 0 < contamination < 0.5; found {contamination!r}")
+        sig = self.signals(series, reference)
+        for s in SIGNALS:
+            v = sig[s]
+            med = float(np.median(v))
+            mad = 1.4826 * float(np.median(np.abs(v - med)))
+            robust = med + 8.0 * mad if s != "copy" else 0.5
+            self.thresholds[s] = max(float(np.quantile(v, 1.0 - contamination)), robust, 1e-9)
+        self.calibration = {"contamination": contamination, "asset_days": asset_days(series)}
+        return self
+
+    def score(self, series: LongSeries, reference: np.ndarray | None = None) -> dict[str, Any]:
+        """Scores per signal (1.0 = its calibrated threshold) and the signed residual."""
+        if not self.thresholds:
+            raise AnomalyInputError("expected a calibrated learned detector; call calibrate()")
+        sig = self.signals(series, reference)
+        out = {s: sig[s] / self.thresholds[s] for s in SIGNALS}
+        out["residual"] = sig["residual"]
+        return out
+
+    # ------------------------------------------------------------------ events
+    def _runs(self, series: LongSeries, flags: np.ndarray,
+              gap_factor: int = 1) -> list[tuple[int, int]]:  # fmt: skip
+        """(first, last) sample index of merged flagged runs lasting >= ``min_duration``."""
+        idx = np.flatnonzero(flags)
+        if idx.size == 0:
+            return []
+        g, t = series.group[idx], series.time[idx]
+        new = np.ones(idx.size, bool)
+        new[1:] = (g[1:] != g[:-1]) | (t[1:] - t[:-1] > self.gap_ns * gap_factor)
+        first = np.flatnonzero(new)
+        last = np.append(first[1:] - 1, idx.size - 1)
+        keep = t[last] - t[first] >= self.min_ns
+        return list(zip(idx[first[keep]], idx[last[keep]], strict=True))
+
+    def detect(self, series: LongSeries, reference: np.ndarray | None = None) -> Any:
+        """Typed events: group, start, end, score, kind, detector (``learned:<signal>``)."""
+        sc = self.score(series, reference)
+        frames = []
+        for s in SIGNALS:
+            runs = self._runs(series, sc[s] >= 1.0, GAP_FACTOR[s])
+            if not runs:
+                continue
+            a = np.array(runs)
+            best = np.array([sc[s][i : j + 1].max() for i, j in runs])
+            kinds = [SIGNAL_KINDS[s]] * len(runs)
+            if s == "level":
+                kinds = [_level_kind(series, sc, i, j) for i, j in runs]
+            ev = events_frame(series.labels[series.group[a[:, 0]]], series.time[a[:, 0]],
+                              series.time[a[:, 1]], best, kinds)  # fmt: skip
+            frames.append(ev.assign(detector=f"learned:{s}"))
+        if not frames:
+            return empty_events().assign(detector=pd_string([]))
+        ev = concat_events(frames)
+        return drop_shadowed(ev)
+
+
+def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int) -> str:
+    """stuck_with_noise when the variation inside is white (half the whiteness threshold on
+    average: a frozen value drifting away from its reference); else bias_step when the residual
+    stepped: 3-15 minutes before the event it was under a third of its size in the event and
+    it does not keep growing (second half over first by less than 30 % of its size); a
+    residual already on its way there, or still growing, is a calibration_drift."""
+    if float(np.mean(sc["white"][i : j + 1])) >= 0.5:
+        return "stuck_with_noise"
+    t, g, res = series.time, series.group, sc["residual"]
+    before = (g == g[i]) & (t >= t[i] - 900e9) & (t <= t[i] - 180e9)
+    inside = abs(float(np.median(res[i : j + 1])))
+    inside_res = np.abs(res[i : j + 1])
+    half = max(inside_res.size // 2, 1)
+    growth = float(np.median(inside_res[half:]) - np.median(inside_res[:half]))
+    if growth > 0.3 * max(inside, 1e-12):  # still growing: a ramp, not a step
+        return "calibration_drift"
+    if not before.any():
+        return "bias_step"
+    pre = abs(float(np.median(res[before])))
+    return "bias_step" if pre < 0.35 * max(inside, 1e-12) else "calibration_drift"
+
+
+def drop_shadowed(events: Any) -> Any:
+    """Drop level events overlapping a copy/white/wiggle event of the same group."""
+    level = events["detector"] == "learned:level"
+    if not level.any() or level.all():
+        return events.reset_index(drop=True)
+    other = events[~level]
+    keep = np.ones(len(events), bool)
+    for i in np.flatnonzero(level.to_numpy()):
+        r = events.iloc[i]
+        o = other[other["group"] == r["group"]]
+        if ((o["start"] <= r["end"]) & (o["end"] >= r["start"])).any():
+            keep[i] = False
+    return events[keep].reset_index(drop=True)
+
+
+def pd_string(values: list[str]) -> Any:
+    import pandas as pd
+
+    return pd.array(values, dtype="string")
+
+
+def _scale_line(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float]:
+    """``a + b x`` through the medians of y in quintiles of x; ``a`` floored at ``floor`` (a
+    fraction of the asset's largest value: an asset idle in training must not look noiseless)."""
+    edges = np.unique(np.quantile(x, [0, 0.2, 0.4, 0.6, 0.8, 1.0]))
+    floor = max(floor, 0.1 * float(np.median(y)), 1e-6)
+    if edges.size < 3:
+        return max(float(np.median(y)), floor), 0.0
+    bins = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, edges.size - 2)
+    xm = np.array([np.median(x[bins == b]) for b in range(edges.size - 1) if (bins == b).any()])
+    ym = np.array([np.median(y[bins == b]) for b in range(edges.size - 1) if (bins == b).any()])
+    b, a = np.polyfit(xm, ym, 1) if xm.size >= 2 else (0.0, float(np.median(y)))
+    return max(float(a), floor), max(float(b), 0.0)
+
+
+def _widen(flags: np.ndarray, series: LongSeries, margin_ns: int) -> np.ndarray:
+    """Flags widened by ``margin_ns`` on both sides within each group."""
+    if margin_ns <= 0 or not flags.any():
+        return flags
+    key = series.group.astype(np.float64) * 1e19 + series.time.astype(np.float64)
+    on = np.flatnonzero(flags)
+    lo = np.searchsorted(key, key[on] - margin_ns, "left")
+    hi = np.searchsorted(key, key[on] + margin_ns, "right")
+    delta = np.zeros(flags.size + 1, np.int64)
+    np.add.at(delta, lo, 1)
+    np.add.at(delta, hi, -1)
+    return np.cumsum(delta[:-1]) > 0
+
+
+def label_mask(series: LongSeries, labels: Any, margin_ns: int = 0) -> np.ndarray:
+    """Samples inside labelled events (``target_id``, ``start``, ``end``) of their group."""
+    import pandas as pd
+
+    out = np.zeros(series.time.size, bool)
+    pos = {str(lab): i for i, lab in enumerate(series.labels)}
+    start = pd.DatetimeIndex(pd.to_datetime(labels["start"], utc=True)).as_unit("ns").asi8
+    end = pd.DatetimeIndex(pd.to_datetime(labels["end"], utc=True)).as_unit("ns").asi8
+    for tid, s, e in zip(labels["target_id"].astype(str), start, end, strict=True):
+        gi = pos.get(tid)
+        if gi is None:
+            continue
+        sel = series.group == gi
+        out[sel] |= (series.time[sel] >= s - margin_ns) & (series.time[sel] <= e + margin_ns)
+    return out
+
+
+def asset_days(series: LongSeries) -> float:
+    """Sum over groups of the span covered [days]."""
+    total = 0.0
+    for gi in np.unique(series.group):
+        t = series.time[series.group == gi]
+        total += (t[-1] - t[0]) / 86_400e9
+    return max(total, 1e-9)
