@@ -1,0 +1,427 @@
+"""LEAR: LASSO-estimated autoregressive day-ahead price model (Lago et al. 2021, epftoolbox).
+
+The strongest simple benchmark of the electricity-price literature, fitted to our Forecaster
+contract. For each target local day ``d`` (days of ``spec.tz``) and time-of-day slot ``s`` (24
+hourly, 48 half-hourly; a slot is local clock time, so DST days of 23 or 25 hours keep their slots):
+
+* inputs: the full daily price profiles of the three most recent local days whose every value is
+  known at the issue (``d-1, d-2, d-3`` when known; otherwise the latest known ones: the
+  availability lag of ``y`` is respected exactly), the price of slot ``s`` on ``d-7`` (or the most
+  recent known week before), each future covariate's full profile for ``d``, ``d-1`` and ``d-7``
+  (versioned covariates as issued at or before the issue minus their lag, read with
+  :func:`~workbench.forecasting.features.build_features`), and 7 day-of-week dummies of ``d``;
+* one LASSO per slot (and per *gap* ``d - last known day``: a 48 h horizon from 00:00 has two),
+  alpha chosen by AIC on the LARS path (``sklearn.linear_model.LassoLarsIC``, as epftoolbox does);
+* a variance-stabilising transform per calibration window: each input column and each slot of the
+  target are centred by their median, scaled by their MAD (normal-consistent) and passed through
+  ``asinh``; forecasts are transformed back with ``sinh``;
+* the forecast is the average over several calibration windows (``windows_days``, the most recent
+  56, 84, 1092 and 1456 days by default); windows longer than the history are dropped and
+  ``fit_info["windows_days"]`` says which were used.
+
+Inputs that are missing (a gap in the data, the skipped hour of a spring DST day, a covariate
+version that does not reach back to ``d-7``) count as the window median, i.e. 0 after the
+transform, so they add nothing. The AIC's noise variance is the variance of the transformed target
+of the slot (sklearn < 1.1's rule, the one epftoolbox's published results used); it also lets a
+56-day window fit more inputs than it has days. Quantiles come from the conformal calibration of
+:class:`~workbench.forecasting.base.PointForecaster`.
+
+References
+----------
+Lago, J., Marcjasz, G., De Schutter, B., Weron, R. (2021). Forecasting day-ahead electricity
+prices: A review of state-of-the-art algorithms, best practices and an open-access benchmark.
+Applied Energy 293, 116983.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.forecasting.base import (
+    ForecastData,
+    ForecastError,
+    ForecastSpec,
+    InsufficientDataError,
+    PointForecaster,
+    forecast_grid,
+)
+from workbench.forecasting.calibration import known_target
+from workbench.forecasting.features import FeatureConfig, build_features, steps_per_day
+
+#: Calibration windows of Lago et al. (2021) [days].
+DEFAULT_WINDOWS: tuple[int, ...] = (56, 84, 1092, 1456)
+#: Most recent fully known local days whose price profiles are inputs.
+PRICE_DAYS = 3
+#: Days looked back for the exogenous profiles (d, d-1, d-7).
+EXOG_DAYS: tuple[int, ...] = (0, 1, 7)
+#: Normal-consistent MAD factor (1 / Phi^-1(0.75)).
+MAD_SCALE = 1.482602218505602
+_NS_DAY = 86_400 * 10**9
+
+
+# ------------------------------------------------------------------------------- transform
+@dataclass
+class AsinhScaler:
+    """Column-wise median / MAD standardisation followed by ``asinh``, and its inverse.
+
+    ``z = asinh((x - median) / mad)``; ``mad`` is the normal-consistent median absolute deviation
+    of each column (a column whose MAD is 0, e.g. irradiance at night, uses its standard
+    deviation, and a constant column 1, so it maps to 0 rather than to NaN).
+    """
+
+    median: np.ndarray
+    mad: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> AsinhScaler:
+        """Median and MAD of each column of ``x`` ``(n, k)`` (NaN ignored; all-NaN -> 0, 1)."""
+        import warnings
+
+        x = np.asarray(x, dtype=float)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: handled below
+            med = np.nanmedian(x, axis=0)
+            med = np.where(np.isfinite(med), med, 0.0)
+            mad = MAD_SCALE * np.nanmedian(np.abs(x - med), axis=0)
+            std = np.nanstd(x, axis=0)
+        mad = np.where(np.isfinite(mad) & (mad > 1e-12), mad, std)
+        mad = np.where(np.isfinite(mad) & (mad > 1e-12), mad, 1.0)
+        return cls(median=np.asarray(med, dtype=float), mad=np.asarray(mad, dtype=float))
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """``asinh((x - median) / mad)``; NaN stays NaN."""
+        return np.arcsinh((np.asarray(x, dtype=float) - self.median) / self.mad)
+
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        """``sinh(z) * mad + median`` (the exact inverse of :meth:`transform`)."""
+        return np.sinh(np.asarray(z, dtype=float)) * self.mad + self.median
+
+
+# ------------------------------------------------------------------------------- day layout
+class DayLayout:
+    """Local days and time-of-day slots of ``spec.tz`` on the target's UTC grid.
+
+    A local day is an integer (days since 1970-01-01 of the local date), a slot is
+    ``local time of day // freq``. :meth:`labels` gives the UTC label of ``(day, slot)`` —
+    NaT for the skipped hour of a spring DST day, the first (summer-time) occurrence of a
+    repeated autumn hour.
+    """
+
+    def __init__(self, spec: ForecastSpec) -> None:
+        self.spec = spec
+        self.per_day = steps_per_day(spec.freq)
+        self.step = spec.freq.value
+
+    def day_slot(self, times: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Local day and slot of UTC instants."""
+        local = pd.DatetimeIndex(times).tz_convert(self.spec.tz).tz_localize(None)
+        ns = local.as_unit("ns").asi8
+        day = np.floor_divide(ns, _NS_DAY)
+        slot = np.minimum((ns - day * _NS_DAY) // self.step, self.per_day - 1)
+        return day.astype(np.int64), slot.astype(np.int64)
+
+    def last_complete_day(self, issue_times: Any, column: str = "y") -> np.ndarray:
+        """The latest local day whose every label of ``column`` is known at each issue."""
+        known = self.spec.last_known_label(issue_times, column) + self.spec.freq
+        day, _ = self.day_slot(known)
+        return day - 1
+
+    def labels(self, days: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """UTC label [int ns, NaT as ``iNaT``] of each ``(local day, slot)``."""
+        naive = pd.DatetimeIndex(
+            (np.asarray(days, dtype=np.int64) * _NS_DAY + np.asarray(slots) * self.step).astype(
+                "datetime64[ns]"
+            )
+        )
+        first = np.ones(len(naive), dtype=bool)
+        local = naive.tz_localize(self.spec.tz, ambiguous=first, nonexistent="NaT")
+        return local.tz_convert("UTC").as_unit("ns").asi8
+
+
+def _take(y: pd.Series, labels_ns: np.ndarray) -> np.ndarray:
+    """Values of ``y`` at UTC labels (NaN off the grid or at NaT)."""
+    idx = y.index.as_unit("ns").asi8
+    vals = y.to_numpy(dtype=float)
+    out = np.full(labels_ns.shape, np.nan)
+    if not len(idx):
+        return out
+    step = idx[1] - idx[0] if len(idx) > 1 else 1
+    valid = labels_ns != np.iinfo(np.int64).min
+    pos = np.full(labels_ns.shape, -1, dtype=np.int64)
+    pos[valid] = (labels_ns[valid] - idx[0]) // step
+    ok = valid & (pos >= 0) & (pos < len(idx))
+    out[ok] = vals[pos[ok]]
+    return out
+
+
+# ------------------------------------------------------------------------------- the model
+class LEARForecaster(PointForecaster):
+    """LASSO per slot on recent daily profiles and exogenous forecasts (see the module doc).
+
+    Parameters
+    ----------
+    windows_days : tuple of int
+        Calibration windows [days]; the forecast averages one model per window. Windows longer
+        than the history are dropped; at least one must fit.
+    criterion : {"aic", "bic"}
+        Information criterion choosing each LASSO's alpha on its LARS path.
+    max_iter : int
+        Maximum LARS steps per fit.
+    """
+
+    name = "lear"
+
+    def __init__(
+        self,
+        windows_days: tuple[int, ...] | list[int] = DEFAULT_WINDOWS,
+        criterion: str = "aic",
+        max_iter: int = 500,
+        **params: Any,
+    ) -> None:
+        windows = tuple(int(w) for w in windows_days)
+        if not windows or min(windows) < 7:
+            raise ForecastError(
+                f"expected calibration windows of at least 7 days; found {list(windows_days)}"
+            )
+        if criterion not in ("aic", "bic"):
+            raise ForecastError(f"expected criterion 'aic' or 'bic'; found {criterion!r}")
+        super().__init__(windows_days=windows, criterion=criterion, max_iter=max_iter, **params)
+
+    # ---- inputs -------------------------------------------------------------------------
+    def feature_names(self, spec: ForecastSpec) -> list[str]:
+        """Names of the day-level inputs (the same-slot ``d-7`` price comes last, per slot)."""
+        per_day = steps_per_day(spec.freq)
+        names = [f"y_lag{k}_s{s:02d}" for k in range(1, PRICE_DAYS + 1) for s in range(per_day)]
+        for c in spec.future_covariates:
+            names += [f"{c}_d{j}_s{s:02d}" for j in EXOG_DAYS for s in range(per_day)]
+        names += [f"dow_{i}" for i in range(7)]
+        return [*names, "y_week_same_slot"]
+
+    def _day_inputs(
+        self,
+        data: ForecastData,
+        spec: ForecastSpec,
+        y: pd.Series,
+        issue: pd.DatetimeIndex,
+        day: np.ndarray,
+    ) -> np.ndarray:
+        """Inputs of each ``(issue, target day)`` pair, one row per pair (without the week lag)."""
+        lay = DayLayout(spec)
+        per_day = lay.per_day
+        n = len(day)
+        ref = lay.last_complete_day(issue)  # most recent local day fully known at the issue
+        ref = np.minimum(ref, day - 1)
+        slots = np.arange(per_day)
+        blocks = []
+        for k in range(PRICE_DAYS):
+            d = np.repeat(ref - k, per_day)
+            blocks.append(_take(y, lay.labels(d, np.tile(slots, n))).reshape(n, per_day))
+        fut = list(spec.future_covariates)
+        if fut:
+            blocks.append(self._exog(data, spec, lay, issue, day))
+        dummies = np.zeros((n, 7))
+        dummies[np.arange(n), (day + 3) % 7] = 1.0  # 1970-01-01 was a Thursday (Monday = 0)
+        blocks.append(dummies)
+        return np.hstack(blocks)
+
+    def _exog(
+        self,
+        data: ForecastData,
+        spec: ForecastSpec,
+        lay: DayLayout,
+        issue: pd.DatetimeIndex,
+        day: np.ndarray,
+    ) -> np.ndarray:
+        """Covariate profiles of ``d``, ``d-1``, ``d-7`` as known at each issue."""
+        per_day, n = lay.per_day, len(day)
+        slots = np.tile(np.arange(per_day), n * len(EXOG_DAYS))
+        days = np.concatenate([np.repeat(day - j, per_day) for j in EXOG_DAYS])
+        rep_issue = np.tile(np.repeat(issue.as_unit("ns").asi8, per_day), len(EXOG_DAYS))
+        labels = lay.labels(days, slots)
+        ok = labels != np.iinfo(np.int64).min
+        fut = list(spec.future_covariates)
+        vals = np.full((len(labels), len(fut)), np.nan)
+        if ok.any() and data.future is not None:
+            grid = pd.DataFrame(
+                {
+                    "issue_time": pd.DatetimeIndex(rep_issue[ok], tz="UTC"),
+                    "target_time": pd.DatetimeIndex(labels[ok], tz="UTC"),
+                    "step": np.ones(int(ok.sum()), dtype=np.int64),
+                }
+            )
+            only_future = spec.replace(past_covariates=())
+            frame = build_features(data, only_future, None, FeatureConfig(), grid=grid)
+            for i, c in enumerate(fut):
+                vals[ok, i] = frame[f"f_fut_{c}"].to_numpy(dtype=float)
+        # rows: (lag j, pair, slot) -> columns per covariate: (c, j, slot) for each pair
+        cube = vals.reshape(len(EXOG_DAYS), n, per_day, len(fut))
+        return cube.transpose(1, 3, 0, 2).reshape(n, len(fut) * len(EXOG_DAYS) * per_day)
+
+    def _rows(
+        self, data: ForecastData, spec: ForecastSpec, y: pd.Series, issue_times: Any
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """Forecast rows with their pair, slot, gap and week-lag price; and the pair inputs."""
+        lay = DayLayout(spec)
+        g = forecast_grid(issue_times, spec)
+        issue = pd.DatetimeIndex(g["issue_time"])
+        target = pd.DatetimeIndex(g["target_time"])
+        day, slot = lay.day_slot(target)
+        ref = np.minimum(lay.last_complete_day(issue), day - 1)
+        pair_key = pd.MultiIndex.from_arrays([issue.as_unit("ns").asi8, day])
+        codes, uniq = pd.factorize(pair_key)
+        pair_issue = pd.DatetimeIndex(uniq.get_level_values(0), tz="UTC")
+        pair_day = uniq.get_level_values(1).to_numpy(dtype=np.int64)
+        x = self._day_inputs(data, spec, y, pair_issue, pair_day)
+        gap = day - ref
+        weeks = np.maximum(1, -(-gap // 7))
+        week = _take(y, lay.labels(day - 7 * weeks, slot))
+        g["pair"] = codes
+        g["day"] = day
+        g["slot"] = slot
+        g["gap"] = gap
+        g["week"] = week
+        return g, x, pair_day
+
+    # ---- fit / predict ------------------------------------------------------------------
+    def _training_issues(self, spec: ForecastSpec, first: pd.Timestamp, until: pd.Timestamp):
+        """Daily issues at ``until``'s local time of day, strictly before ``until``."""
+        local_until = until.tz_convert(spec.tz)
+        offset = local_until - local_until.normalize()
+        lo = (first + pd.Timedelta(days=PRICE_DAYS + 7)).tz_convert(spec.tz).tz_localize(None)
+        hi = local_until.tz_localize(None)
+        days = pd.date_range(lo.normalize(), hi.normalize(), freq="D")
+        local = (days + offset).tz_localize(spec.tz, nonexistent="shift_forward", ambiguous=True)
+        utc = local.tz_convert("UTC")
+        return utc[(utc >= first) & (utc < until)]
+
+    def _fit_point(self, data: ForecastData, spec: ForecastSpec, until: pd.Timestamp) -> None:
+        from sklearn.linear_model import LassoLarsIC
+
+        y_known = known_target(data, spec, until)
+        windows = self.params["windows_days"]
+        if y_known.empty:
+            raise InsufficientDataError(
+                f"expected at least {min(windows)} days of target history for lear before "
+                f"{until}; found 0 days. Give the model more history."
+            )
+        y_fit = y_known.reindex(data.y.index[data.y.index <= y_known.index[-1]])
+        issues = self._training_issues(spec, y_known.index[0], until)
+        rows, x, pair_day = self._rows(data, spec, y_fit, issues)
+        truth = _take(y_fit, pd.DatetimeIndex(rows["target_time"]).as_unit("ns").asi8)
+        rows["y"] = truth
+        rows = rows[np.isfinite(truth)]
+        days_per_gap = rows.groupby("gap")["day"].nunique()
+        available = int(days_per_gap.max()) if len(days_per_gap) else 0
+        used = tuple(w for w in windows if w <= available)
+        if not used:
+            raise InsufficientDataError(
+                f"expected at least {min(windows)} days of target history for lear (its "
+                f"shortest calibration window) before {until}; found {available} days. Give "
+                "the model more history or pass shorter windows_days."
+            )
+        # most common gap first; a rare one (the odd step of a DST-day issue) gets no model
+        ranked = days_per_gap.sort_values(ascending=False, kind="stable")
+        gaps = [int(g) for g, n in ranked.items() if n >= min(used)]
+        last_day = int(rows["day"].max())
+        crit = self.params["criterion"]
+        models: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        for gap in gaps:
+            at_gap = rows[rows["gap"] == gap]
+            for w in used:
+                win = at_gap[at_gap["day"] > last_day - w]
+                pairs = np.unique(win["pair"].to_numpy())
+                sx = AsinhScaler.fit(x[pairs, :-7])
+                for s, part in win.groupby("slot"):
+                    sw = AsinhScaler.fit(part["week"].to_numpy()[:, None])
+                    sy = AsinhScaler.fit(part["y"].to_numpy()[:, None])
+                    z = self._design(x[part["pair"].to_numpy()], part["week"].to_numpy(), sx, sw)
+                    target = sy.transform(part["y"].to_numpy()[:, None])[:, 0]
+                    noise = float(np.var(target)) if np.var(target) > 0 else 1.0
+                    lasso = LassoLarsIC(
+                        criterion=crit, max_iter=int(self.params["max_iter"]), noise_variance=noise
+                    )
+                    lasso.fit(z, target)
+                    models.setdefault((gap, int(s)), []).append(
+                        {
+                            "window": w,
+                            "coef": lasso.coef_.copy(),
+                            "intercept": float(lasso.intercept_),
+                            "alpha": float(lasso.alpha_),
+                            "sx": sx,
+                            "sw": sw,
+                            "sy": sy,
+                        }
+                    )
+        self.models_ = models
+        self.feature_names_ = self.feature_names(spec)
+        self.fallback_ = float(y_known.median())
+        nonzero = [int(np.count_nonzero(m["coef"])) for ms in models.values() for m in ms]
+        self.fit_info.update(
+            windows_days=list(used),
+            windows_dropped=[w for w in windows if w not in used],
+            history_days=available,
+            gaps=gaps,
+            slots=len({s for _, s in models}),
+            lasso_fits=len(nonzero),
+            mean_nonzero_coefs=float(np.mean(nonzero)) if nonzero else 0.0,
+            features=len(self.feature_names_),
+        )
+
+    @staticmethod
+    def _design(x: np.ndarray, week: np.ndarray, sx: AsinhScaler, sw: AsinhScaler) -> np.ndarray:
+        """Transformed inputs: scaled day inputs, the 7 dummies as they are, the week lag."""
+        z = np.hstack([sx.transform(x[:, :-7]), x[:, -7:], sw.transform(week[:, None])])
+        return np.where(np.isfinite(z), z, 0.0)  # missing input = the window median
+
+    def _predict_point(self, data: ForecastData, issue_times: Any) -> pd.DataFrame:
+        spec = self._require_fitted()
+        rows, x, _ = self._rows(data, spec, data.y, issue_times)
+        pred = np.full(len(rows), np.nan)
+        slot = rows["slot"].to_numpy()
+        gap = rows["gap"].to_numpy()
+        pair = rows["pair"].to_numpy()
+        week = rows["week"].to_numpy()
+        fitted = {}
+        for g, s in self.models_:
+            fitted.setdefault(s, []).append(g)
+        for (g, s), idx in pd.Series(np.arange(len(rows))).groupby([gap, slot]):
+            if s not in fitted:
+                raise ForecastError(
+                    f"expected a lear model for time-of-day slot {s}; found models for slots "
+                    f"{sorted(fitted)}. Refit on a history that covers every slot."
+                )
+            # a gap never seen in training (the odd step of a DST-day issue) uses the nearest
+            # fitted gap on the most recent known days
+            near = min(fitted[s], key=lambda k: (abs(k - g), -k))
+            idx = idx.to_numpy()
+            out = np.zeros(len(idx))
+            for m in self.models_[(near, s)]:
+                z = self._design(x[pair[idx]], week[idx], m["sx"], m["sw"])
+                zy = z @ m["coef"] + m["intercept"]
+                out += m["sy"].inverse(zy[:, None])[:, 0]
+            pred[idx] = out / len(self.models_[(near, s)])
+        pred[~np.isfinite(pred)] = self.fallback_
+        out_frame = rows[["issue_time", "target_time", "step"]].copy()
+        out_frame["y_pred"] = pred
+        return out_frame
+
+    def coefficients(self, slot: int, gap: int | None = None) -> pd.DataFrame:
+        """Fitted coefficients (transformed scale) of one slot, one column per window.
+
+        Parameters
+        ----------
+        slot : int
+            Local time-of-day slot (hour for hourly data).
+        gap : int, optional
+            Target day minus the last known day (default: the most common fitted gap).
+        """
+        self._require_fitted()
+        gap = self.fit_info["gaps"][0] if gap is None else gap
+        ms = self.models_[(gap, slot)]
+        return pd.DataFrame(
+            {f"w{m['window']}": m["coef"] for m in ms}, index=pd.Index(self.feature_names_)
+        )
