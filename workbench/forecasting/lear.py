@@ -6,12 +6,16 @@ hourly, 48 half-hourly; a slot is local clock time, so DST days of 23 or 25 hour
 
 * inputs: the full daily price profiles of the three most recent local days whose every value is
   known at the issue (``d-1, d-2, d-3`` when known; otherwise the latest known ones: the
-  availability lag of ``y`` is respected exactly), the price of slot ``s`` on ``d-7`` (or the most
-  recent known week before), each future covariate's full profile for ``d``, ``d-1`` and ``d-7``
+  availability lag of ``y`` is respected exactly) and of ``d-7`` (or ``d-14``... when ``d-7`` is
+  not known yet; epftoolbox's full profile, which contains the same slot of ``d-7`` and keeps one
+  input matrix for all slots), each future covariate's full profile for ``d``, ``d-1`` and ``d-7``
   (versioned covariates as issued at or before the issue minus their lag, read with
   :func:`~workbench.forecasting.features.build_features`), and 7 day-of-week dummies of ``d``;
 * one LASSO per slot (and per *gap* ``d - last known day``: a 48 h horizon from 00:00 has two),
-  alpha chosen by AIC on the LARS path (``sklearn.linear_model.LassoLarsIC``, as epftoolbox does);
+  alpha chosen by AIC on the LARS path, as epftoolbox's ``LassoLarsIC(criterion="aic")`` does;
+  the path is computed on the Gram matrix shared by the slots and followed only until the
+  criterion's minimum is behind it (see :meth:`LEARForecaster._lasso`; same alpha, about 3x
+  fewer LARS steps);
 * a variance-stabilising transform per calibration window: each input column and each slot of the
   target are centred by their median, scaled by their MAD (normal-consistent) and passed through
   ``asinh``; forecasts are transformed back with ``sinh``;
@@ -23,8 +27,9 @@ Inputs that are missing (a gap in the data, the skipped hour of a spring DST day
 version that does not reach back to ``d-7``) count as the window median, i.e. 0 after the
 transform, so they add nothing. The AIC's noise variance is the variance of the transformed target
 of the slot (sklearn < 1.1's rule, the one epftoolbox's published results used); it also lets a
-56-day window fit more inputs than it has days. Quantiles come from the conformal calibration of
-:class:`~workbench.forecasting.base.PointForecaster`.
+56-day window fit more inputs than it has days. Training pairs are daily issues at the local time
+of day of the fit's cut-off, each with every local day its horizon touches. Quantiles come from
+the conformal calibration of :class:`~workbench.forecasting.base.PointForecaster`.
 
 References
 ----------
@@ -60,6 +65,8 @@ PRICE_DAYS = 3
 EXOG_DAYS: tuple[int, ...] = (0, 1, 7)
 #: Normal-consistent MAD factor (1 / Phi^-1(0.75)).
 MAD_SCALE = 1.482602218505602
+#: LARS steps per block, and how far before the path's end the criterion's minimum must lie.
+LARS_BLOCK, LARS_PATIENCE = 48, 12
 _NS_DAY = 86_400 * 10**9
 
 
@@ -193,40 +200,55 @@ class LEARForecaster(PointForecaster):
 
     # ---- inputs -------------------------------------------------------------------------
     def feature_names(self, spec: ForecastSpec) -> list[str]:
-        """Names of the day-level inputs (the same-slot ``d-7`` price comes last, per slot)."""
+        """Names of the inputs, in the order of the coefficients."""
         per_day = steps_per_day(spec.freq)
         names = [f"y_lag{k}_s{s:02d}" for k in range(1, PRICE_DAYS + 1) for s in range(per_day)]
+        names += [f"y_week_s{s:02d}" for s in range(per_day)]
         for c in spec.future_covariates:
             names += [f"{c}_d{j}_s{s:02d}" for j in EXOG_DAYS for s in range(per_day)]
-        names += [f"dow_{i}" for i in range(7)]
-        return [*names, "y_week_same_slot"]
+        return [*names, *(f"dow_{i}" for i in range(7))]
 
-    def _day_inputs(
-        self,
-        data: ForecastData,
-        spec: ForecastSpec,
-        y: pd.Series,
-        issue: pd.DatetimeIndex,
-        day: np.ndarray,
-    ) -> np.ndarray:
-        """Inputs of each ``(issue, target day)`` pair, one row per pair (without the week lag)."""
+    def _pairs(
+        self, data: ForecastData, spec: ForecastSpec, y: pd.Series, issue_times: Any
+    ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """Forecast rows, the ``(issue, target day)`` pairs they fall in, and each pair's inputs.
+
+        Returns
+        -------
+        rows : pandas.DataFrame
+            :func:`forecast_grid` rows plus ``pair`` (row of ``pairs``) and ``slot``.
+        pairs : pandas.DataFrame
+            ``issue_time``, ``day`` (local day), ``gap`` (day minus the latest local day fully
+            known at the issue).
+        x : numpy.ndarray
+            Inputs per pair (:meth:`feature_names` order), untransformed, NaN where missing.
+        """
         lay = DayLayout(spec)
-        per_day = lay.per_day
-        n = len(day)
-        ref = lay.last_complete_day(issue)  # most recent local day fully known at the issue
-        ref = np.minimum(ref, day - 1)
-        slots = np.arange(per_day)
-        blocks = []
-        for k in range(PRICE_DAYS):
-            d = np.repeat(ref - k, per_day)
-            blocks.append(_take(y, lay.labels(d, np.tile(slots, n))).reshape(n, per_day))
-        fut = list(spec.future_covariates)
-        if fut:
-            blocks.append(self._exog(data, spec, lay, issue, day))
+        rows = forecast_grid(issue_times, spec)
+        issue = pd.DatetimeIndex(rows["issue_time"])
+        day, slot = lay.day_slot(pd.DatetimeIndex(rows["target_time"]))
+        key = pd.MultiIndex.from_arrays([issue.as_unit("ns").asi8, day])
+        codes, uniq = pd.factorize(key)
+        rows["pair"] = codes
+        rows["slot"] = slot
+        p_issue = pd.DatetimeIndex(uniq.get_level_values(0), tz="UTC")
+        p_day = uniq.get_level_values(1).to_numpy(dtype=np.int64)
+        # the most recent local day fully known at the issue (always before the target day)
+        ref = np.minimum(lay.last_complete_day(p_issue), p_day - 1)
+        pairs = pd.DataFrame({"issue_time": p_issue, "day": p_day, "gap": p_day - ref})
+        n, per_day = len(p_day), lay.per_day
+        slots = np.tile(np.arange(per_day), n)
+        weeks = np.maximum(1, -(-(p_day - ref) // 7))  # d-7, or d-14 ... when d-7 is not known
+        back = [ref - k for k in range(PRICE_DAYS)] + [p_day - 7 * weeks]
+        blocks = [
+            _take(y, lay.labels(np.repeat(d, per_day), slots)).reshape(n, per_day) for d in back
+        ]
+        if spec.future_covariates:
+            blocks.append(self._exog(data, spec, lay, p_issue, p_day))
         dummies = np.zeros((n, 7))
-        dummies[np.arange(n), (day + 3) % 7] = 1.0  # 1970-01-01 was a Thursday (Monday = 0)
+        dummies[np.arange(n), (p_day + 3) % 7] = 1.0  # 1970-01-01 was a Thursday (Monday = 0)
         blocks.append(dummies)
-        return np.hstack(blocks)
+        return rows, pairs, np.hstack(blocks)
 
     def _exog(
         self,
@@ -257,64 +279,38 @@ class LEARForecaster(PointForecaster):
             frame = build_features(data, only_future, None, FeatureConfig(), grid=grid)
             for i, c in enumerate(fut):
                 vals[ok, i] = frame[f"f_fut_{c}"].to_numpy(dtype=float)
-        # rows: (lag j, pair, slot) -> columns per covariate: (c, j, slot) for each pair
+        # rows (lag j, pair, slot) x covariate -> per pair: covariate, then lag j, then slot
         cube = vals.reshape(len(EXOG_DAYS), n, per_day, len(fut))
         return cube.transpose(1, 3, 0, 2).reshape(n, len(fut) * len(EXOG_DAYS) * per_day)
 
-    def _rows(
-        self, data: ForecastData, spec: ForecastSpec, y: pd.Series, issue_times: Any
-    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        """Forecast rows with their pair, slot, gap and week-lag price; and the pair inputs."""
-        lay = DayLayout(spec)
-        g = forecast_grid(issue_times, spec)
-        issue = pd.DatetimeIndex(g["issue_time"])
-        target = pd.DatetimeIndex(g["target_time"])
-        day, slot = lay.day_slot(target)
-        ref = np.minimum(lay.last_complete_day(issue), day - 1)
-        pair_key = pd.MultiIndex.from_arrays([issue.as_unit("ns").asi8, day])
-        codes, uniq = pd.factorize(pair_key)
-        pair_issue = pd.DatetimeIndex(uniq.get_level_values(0), tz="UTC")
-        pair_day = uniq.get_level_values(1).to_numpy(dtype=np.int64)
-        x = self._day_inputs(data, spec, y, pair_issue, pair_day)
-        gap = day - ref
-        weeks = np.maximum(1, -(-gap // 7))
-        week = _take(y, lay.labels(day - 7 * weeks, slot))
-        g["pair"] = codes
-        g["day"] = day
-        g["slot"] = slot
-        g["gap"] = gap
-        g["week"] = week
-        return g, x, pair_day
-
     # ---- fit / predict ------------------------------------------------------------------
-    def _training_issues(self, spec: ForecastSpec, first: pd.Timestamp, until: pd.Timestamp):
+    def _training_issues(
+        self, spec: ForecastSpec, first: pd.Timestamp, until: pd.Timestamp
+    ) -> pd.DatetimeIndex:
         """Daily issues at ``until``'s local time of day, strictly before ``until``."""
         local_until = until.tz_convert(spec.tz)
         offset = local_until - local_until.normalize()
         lo = (first + pd.Timedelta(days=PRICE_DAYS + 7)).tz_convert(spec.tz).tz_localize(None)
-        hi = local_until.tz_localize(None)
-        days = pd.date_range(lo.normalize(), hi.normalize(), freq="D")
+        days = pd.date_range(lo.normalize(), local_until.tz_localize(None).normalize(), freq="D")
         local = (days + offset).tz_localize(spec.tz, nonexistent="shift_forward", ambiguous=True)
         utc = local.tz_convert("UTC")
         return utc[(utc >= first) & (utc < until)]
 
     def _fit_point(self, data: ForecastData, spec: ForecastSpec, until: pd.Timestamp) -> None:
-        from sklearn.linear_model import LassoLarsIC
-
         y_known = known_target(data, spec, until)
         windows = self.params["windows_days"]
-        if y_known.empty:
-            raise InsufficientDataError(
-                f"expected at least {min(windows)} days of target history for lear before "
-                f"{until}; found 0 days. Give the model more history."
-            )
-        y_fit = y_known.reindex(data.y.index[data.y.index <= y_known.index[-1]])
-        issues = self._training_issues(spec, y_known.index[0], until)
-        rows, x, pair_day = self._rows(data, spec, y_fit, issues)
-        truth = _take(y_fit, pd.DatetimeIndex(rows["target_time"]).as_unit("ns").asi8)
-        rows["y"] = truth
-        rows = rows[np.isfinite(truth)]
-        days_per_gap = rows.groupby("gap")["day"].nunique()
+        # only values known at `until` exist for the fit (inputs and targets alike)
+        y_fit = y_known.reindex(data.y.index[data.y.index <= until])
+        issues = self._training_issues(spec, y_known.index[0], until) if len(y_known) else []
+        _, pairs, x = self._pairs(data, spec, y_fit, issues)
+        lay = DayLayout(spec)
+        per_day = lay.per_day
+        days = pairs["day"].to_numpy()
+        slots = np.tile(np.arange(per_day), len(pairs))
+        y_mat = _take(y_fit, lay.labels(np.repeat(days, per_day), slots)).reshape(-1, per_day)
+        seen = np.isfinite(y_mat).any(axis=1)
+        pairs, x, y_mat = pairs[seen].reset_index(drop=True), x[seen], y_mat[seen]
+        days_per_gap = pairs.groupby("gap")["day"].nunique()
         available = int(days_per_gap.max()) if len(days_per_gap) else 0
         used = tuple(w for w in windows if w <= available)
         if not used:
@@ -326,35 +322,21 @@ class LEARForecaster(PointForecaster):
         # most common gap first; a rare one (the odd step of a DST-day issue) gets no model
         ranked = days_per_gap.sort_values(ascending=False, kind="stable")
         gaps = [int(g) for g, n in ranked.items() if n >= min(used)]
-        last_day = int(rows["day"].max())
-        crit = self.params["criterion"]
+        last_day = int(pairs["day"].max())
         models: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        steps = []
         for gap in gaps:
-            at_gap = rows[rows["gap"] == gap]
             for w in used:
-                win = at_gap[at_gap["day"] > last_day - w]
-                pairs = np.unique(win["pair"].to_numpy())
-                sx = AsinhScaler.fit(x[pairs, :-7])
-                for s, part in win.groupby("slot"):
-                    sw = AsinhScaler.fit(part["week"].to_numpy()[:, None])
-                    sy = AsinhScaler.fit(part["y"].to_numpy()[:, None])
-                    z = self._design(x[part["pair"].to_numpy()], part["week"].to_numpy(), sx, sw)
-                    target = sy.transform(part["y"].to_numpy()[:, None])[:, 0]
-                    noise = float(np.var(target)) if np.var(target) > 0 else 1.0
-                    lasso = LassoLarsIC(
-                        criterion=crit, max_iter=int(self.params["max_iter"]), noise_variance=noise
-                    )
-                    lasso.fit(z, target)
-                    models.setdefault((gap, int(s)), []).append(
-                        {
-                            "window": w,
-                            "coef": lasso.coef_.copy(),
-                            "intercept": float(lasso.intercept_),
-                            "alpha": float(lasso.alpha_),
-                            "sx": sx,
-                            "sw": sw,
-                            "sy": sy,
-                        }
+                keep = ((pairs["gap"] == gap) & (pairs["day"] > last_day - w)).to_numpy()
+                sx = AsinhScaler.fit(x[keep, :-7])
+                sy = AsinhScaler.fit(y_mat[keep])
+                z = self._design(x[keep], sx)
+                zy = sy.transform(y_mat[keep])
+                for s in range(per_day):
+                    coef, intercept, n_steps = self._lasso(z, zy[:, s])
+                    steps.append(n_steps)
+                    models.setdefault((gap, s), []).append(
+                        {"window": w, "coef": coef, "intercept": intercept, "sx": sx, "sy": sy}
                     )
         self.models_ = models
         self.feature_names_ = self.feature_names(spec)
@@ -365,29 +347,64 @@ class LEARForecaster(PointForecaster):
             windows_dropped=[w for w in windows if w not in used],
             history_days=available,
             gaps=gaps,
-            slots=len({s for _, s in models}),
             lasso_fits=len(nonzero),
-            mean_nonzero_coefs=float(np.mean(nonzero)) if nonzero else 0.0,
+            mean_nonzero_coefs=round(float(np.mean(nonzero)), 2),
+            mean_lars_steps=round(float(np.mean(steps)), 1),
             features=len(self.feature_names_),
         )
 
+    def _lasso(self, z: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float, int]:
+        """LASSO on the LARS path, alpha by AIC/BIC: ``(coef, intercept, LARS steps)``.
+
+        The path is followed in blocks of :data:`LARS_BLOCK` steps until the criterion's
+        minimum lies at least :data:`LARS_PATIENCE` steps before the path's end (or the path
+        ends, or ``max_iter``): on price data the minimum comes after a few dozen steps, and
+        each LARS step costs about a millisecond in sklearn's Python loop.
+        """
+        from sklearn.linear_model import lars_path_gram
+
+        ok = np.isfinite(target)
+        zc, t = z[ok], target[ok]
+        n = len(t)
+        if n < 3 or np.var(t) <= 0:
+            return np.zeros(z.shape[1]), float(np.mean(t)) if n else 0.0, 0
+        mean_z, mean_t = zc.mean(axis=0), float(t.mean())
+        zc = zc - mean_z
+        tc = t - mean_t
+        gram, xy = zc.T @ zc, zc.T @ tc
+        noise = float(np.var(tc))  # sklearn < 1.1 / epftoolbox: the target's variance
+        penalty = 2.0 if self.params["criterion"] == "aic" else np.log(n)
+        cap = min(LARS_BLOCK, int(self.params["max_iter"]))
+        while True:
+            _, _, path = lars_path_gram(
+                xy, gram, n_samples=n, method="lasso", max_iter=cap, copy_Gram=True
+            )
+            rss = tc @ tc - 2.0 * path.T @ xy + np.einsum("ik,ij,jk->k", path, gram, path)
+            crit = rss / noise + penalty * (np.abs(path) > 0).sum(axis=0)
+            best = int(np.argmin(crit))
+            ended = path.shape[1] < cap + 1 or cap >= int(self.params["max_iter"])
+            if ended or best < path.shape[1] - LARS_PATIENCE:
+                break
+            cap = min(4 * cap, int(self.params["max_iter"]))
+        coef = path[:, best].copy()
+        return coef, mean_t - float(mean_z @ coef), path.shape[1] - 1
+
     @staticmethod
-    def _design(x: np.ndarray, week: np.ndarray, sx: AsinhScaler, sw: AsinhScaler) -> np.ndarray:
-        """Transformed inputs: scaled day inputs, the 7 dummies as they are, the week lag."""
-        z = np.hstack([sx.transform(x[:, :-7]), x[:, -7:], sw.transform(week[:, None])])
-        return np.where(np.isfinite(z), z, 0.0)  # missing input = the window median
+    def _design(x: np.ndarray, sx: AsinhScaler) -> np.ndarray:
+        """Transformed inputs: the scaled price and covariate profiles, then the 7 dummies."""
+        z = np.hstack([sx.transform(x[:, :-7]), x[:, -7:]])
+        return np.where(np.isfinite(z), z, 0.0)  # a missing input counts as the window median
 
     def _predict_point(self, data: ForecastData, issue_times: Any) -> pd.DataFrame:
         spec = self._require_fitted()
-        rows, x, _ = self._rows(data, spec, data.y, issue_times)
-        pred = np.full(len(rows), np.nan)
-        slot = rows["slot"].to_numpy()
-        gap = rows["gap"].to_numpy()
-        pair = rows["pair"].to_numpy()
-        week = rows["week"].to_numpy()
-        fitted = {}
+        rows, pairs, x = self._pairs(data, spec, data.y, issue_times)
+        fitted: dict[int, list[int]] = {}
         for g, s in self.models_:
             fitted.setdefault(s, []).append(g)
+        slot = rows["slot"].to_numpy()
+        gap = pairs["gap"].to_numpy()[rows["pair"].to_numpy()]
+        pair = rows["pair"].to_numpy()
+        pred = np.full(len(rows), np.nan)
         for (g, s), idx in pd.Series(np.arange(len(rows))).groupby([gap, slot]):
             if s not in fitted:
                 raise ForecastError(
@@ -395,27 +412,26 @@ class LEARForecaster(PointForecaster):
                     f"{sorted(fitted)}. Refit on a history that covers every slot."
                 )
             # a gap never seen in training (the odd step of a DST-day issue) uses the nearest
-            # fitted gap on the most recent known days
+            # fitted gap, on the most recent known days
             near = min(fitted[s], key=lambda k: (abs(k - g), -k))
             idx = idx.to_numpy()
-            out = np.zeros(len(idx))
+            total = np.zeros(len(idx))
             for m in self.models_[(near, s)]:
-                z = self._design(x[pair[idx]], week[idx], m["sx"], m["sw"])
-                zy = z @ m["coef"] + m["intercept"]
-                out += m["sy"].inverse(zy[:, None])[:, 0]
-            pred[idx] = out / len(self.models_[(near, s)])
+                zy = self._design(x[pair[idx]], m["sx"]) @ m["coef"] + m["intercept"]
+                total += np.sinh(zy) * m["sy"].mad[s] + m["sy"].median[s]
+            pred[idx] = total / len(self.models_[(near, s)])
         pred[~np.isfinite(pred)] = self.fallback_
-        out_frame = rows[["issue_time", "target_time", "step"]].copy()
-        out_frame["y_pred"] = pred
-        return out_frame
+        out = rows[["issue_time", "target_time", "step"]].copy()
+        out["y_pred"] = pred
+        return out
 
     def coefficients(self, slot: int, gap: int | None = None) -> pd.DataFrame:
-        """Fitted coefficients (transformed scale) of one slot, one column per window.
+        """Fitted coefficients (on the transformed scale) of one slot, one column per window.
 
         Parameters
         ----------
         slot : int
-            Local time-of-day slot (hour for hourly data).
+            Local time-of-day slot (the hour for hourly data).
         gap : int, optional
             Target day minus the last known day (default: the most common fitted gap).
         """

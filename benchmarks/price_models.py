@@ -1,0 +1,131 @@
+"""Day-ahead price models on the catalog's nodes: LEAR next to LightGBM and the naive baselines.
+
+For each node, the DA use case (:func:`workbench.forecasting.usecases.price.price_usecase`:
+issued at 10:00 local for the next local day, weather forecasts as covariates) is backtested on
+daily origins over the last ``days`` of the data with monthly refits, for each model. Printed per
+node and model: MAE, the MAE ratio to the better of the two seasonal naive models (daily and
+weekly) on the same issues, 80 % coverage, and the backtest wall time; then the mean ratio per
+model and, for LEAR, the calibration windows it used. Usage::
+
+    WORKBENCH_HOME=/tmp/figures-demo .venv/bin/python benchmarks/price_models.py [--days 90]
+        [--models lear,lightgbm,seasonal_naive,seasonal_naive_weekly] [--market DA]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any
+
+import pandas as pd
+
+from workbench.forecasting.backtest import backtest, issue_schedule
+
+MODELS = ("lear", "lightgbm", "seasonal_naive", "seasonal_naive_weekly")
+NAIVE = ("seasonal_naive", "seasonal_naive_weekly")
+
+
+def price_models(
+    models: tuple[str, ...] = MODELS,
+    days: int = 90,
+    market: str = "DA",
+    nodes: list[str] | None = None,
+    model_params: dict[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Backtest price models per node; return one row per ``(node, model)``.
+
+    Parameters
+    ----------
+    models : tuple of str
+        Registry names; the two seasonal naive models are always added (the ratio needs them).
+    days : int
+        Length of the test period at the end of the data [days]; one issue per day.
+    market : {"DA", "RT"}
+        Market of the price use case.
+    nodes : list of str, optional
+        Nodes to run (default: every node of ``gold.fact_market_prices``).
+    model_params : dict, optional
+        Extra parameters per model name (on top of the use case's own).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``node, model, mae [USD/MWh], ratio_vs_best_naive, coverage_80, wall_s, issues, fits,
+        note`` (LEAR: the calibration windows used).
+    """
+    from workbench.forecasting.usecases.price import price_usecase
+    from workbench.io.catalog import open_catalog
+
+    models = tuple(dict.fromkeys([*models, *NAIVE]))
+    cat = open_catalog(read_only=True)
+    try:
+        if nodes is None:
+            frame = cat.read("gold.fact_market_prices", columns=["node"])
+            nodes = sorted(frame["node"].unique())
+        cases = [price_usecase(cat, n, market) for n in nodes]
+    finally:
+        cat.close()
+    rows = []
+    for uc in cases:
+        idx = uc.data.y.index
+        end = idx[-1] - (uc.spec.lead + uc.spec.horizon) * uc.spec.freq
+        start = end - pd.Timedelta(days=days - 1)
+        issues = issue_schedule(start, end, uc.issue_time, uc.spec.tz)
+        for model in models:
+            params = {**uc.model_params.get(model, {}), **(model_params or {}).get(model, {})}
+            t0 = time.perf_counter()
+            res = backtest(
+                uc.data, uc.spec, model, issues, retrain="monthly", baseline=None,
+                model_params=params,
+            )  # fmt: skip
+            wall = time.perf_counter() - t0
+            m = res.metrics()["model"]
+            note = ""
+            if model == "lear":
+                used = sorted({tuple(f.get("windows_days", ())) for f in res.fits})
+                note = f"windows {used}"
+            rows.append(
+                {
+                    "node": uc.name.split(":")[1],
+                    "model": model,
+                    "mae": m["mae"],
+                    "coverage_80": m.get("coverage_80", float("nan")),
+                    "wall_s": wall,
+                    "issues": len(issues),
+                    "fits": len(res.fits),
+                    "note": note,
+                }
+            )
+            print(f"  {rows[-1]['node']:<12} {model:<22} MAE {m['mae']:8.3f}  {wall:6.1f} s {note}")
+    out = pd.DataFrame(rows)
+    best = out[out["model"].isin(NAIVE)].groupby("node")["mae"].min()
+    out["ratio_vs_best_naive"] = out["mae"] / out["node"].map(best)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--market", default="DA")
+    args = parser.parse_args()
+    print(f"== {args.market} price models, last {args.days} days, monthly refits "
+          f"(WORKBENCH_HOME={os.environ.get('WORKBENCH_HOME')})")  # fmt: skip
+    out = price_models(tuple(args.models.split(",")), args.days, args.market)
+    cols = ["node", "model", "mae", "ratio_vs_best_naive", "coverage_80", "wall_s", "fits"]
+    with pd.option_context("display.width", 160, "display.precision", 3):
+        print(out[cols].to_string(index=False))
+        summary = out.groupby("model").agg(
+            mean_ratio=("ratio_vs_best_naive", "mean"),
+            worst_ratio=("ratio_vs_best_naive", "max"),
+            wall_s=("wall_s", "sum"),
+        )
+        print(summary.sort_values("mean_ratio").to_string())
+    lear = out[out["model"] == "lear"]
+    if len(lear):
+        print(f"  lear windows used: {sorted(set(lear['note']))}")
+
+
+if __name__ == "__main__":
+    main()
