@@ -229,3 +229,21 @@ def test_transform_round_trips():
     np.testing.assert_allclose(np.median(z[:, 0]), 0.0, atol=1e-12)
     assert abs(z[3, 0]) < 10  # a 3000 spike is compressed, not dominating
     assert (z[:, 2] == 0).all()
+
+
+@pytest.mark.parametrize("n", [40, 400])
+def test_lasso_is_sklearns_lassolarsic_aic(n):
+    """The Gram-based, early-stopped path picks the same model as LassoLarsIC(criterion='aic')."""
+    from sklearn.linear_model import LassoLarsIC
+
+    from workbench.forecasting.lear import _centred
+
+    rng = np.random.default_rng(n)
+    z = rng.normal(size=(n, 120))
+    z[:, 1:30] += z[:, :1]  # correlated inputs, as neighbouring hours are
+    target = 0.8 * z[:, 0] - 0.5 * z[:, 7] + 0.3 * z[:, 60] + rng.normal(0, 0.5, n)
+    coef, intercept, _ = LEARForecaster()._lasso(z, target, _centred(z))
+    ref = LassoLarsIC(criterion="aic", noise_variance=np.var(target)).fit(z, target)
+    np.testing.assert_allclose(coef, ref.coef_, atol=1e-8)
+    assert intercept == pytest.approx(ref.intercept_, abs=1e-8)
+    assert np.count_nonzero(coef) < 30

@@ -165,6 +165,13 @@ def _take(y: pd.Series, labels_ns: np.ndarray) -> np.ndarray:
     return out
 
 
+def _centred(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column means, the centred matrix and its Gram matrix ``zc.T @ zc``."""
+    mean = z.mean(axis=0)
+    zc = z - mean
+    return mean, zc, zc.T @ zc
+
+
 # ------------------------------------------------------------------------------- the model
 class LEARForecaster(PointForecaster):
     """LASSO per slot on recent daily profiles and exogenous forecasts (see the module doc).
@@ -332,8 +339,9 @@ class LEARForecaster(PointForecaster):
                 sy = AsinhScaler.fit(y_mat[keep])
                 z = self._design(x[keep], sx)
                 zy = sy.transform(y_mat[keep])
+                shared = _centred(z)  # one Gram for every slot with no missing target
                 for s in range(per_day):
-                    coef, intercept, n_steps = self._lasso(z, zy[:, s])
+                    coef, intercept, n_steps = self._lasso(z, zy[:, s], shared)
                     steps.append(n_steps)
                     models.setdefault((gap, s), []).append(
                         {"window": w, "coef": coef, "intercept": intercept, "sx": sx, "sy": sy}
@@ -353,25 +361,28 @@ class LEARForecaster(PointForecaster):
             features=len(self.feature_names_),
         )
 
-    def _lasso(self, z: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float, int]:
+    def _lasso(
+        self, z: np.ndarray, target: np.ndarray, shared: tuple[np.ndarray, ...]
+    ) -> tuple[np.ndarray, float, int]:
         """LASSO on the LARS path, alpha by AIC/BIC: ``(coef, intercept, LARS steps)``.
 
-        The path is followed in blocks of :data:`LARS_BLOCK` steps until the criterion's
-        minimum lies at least :data:`LARS_PATIENCE` steps before the path's end (or the path
-        ends, or ``max_iter``): on price data the minimum comes after a few dozen steps, and
-        each LARS step costs about a millisecond in sklearn's Python loop.
+        ``shared`` is :func:`_centred` of ``z`` (used when no target value is missing). The path
+        is followed in blocks of :data:`LARS_BLOCK` steps until the criterion's minimum lies at
+        least :data:`LARS_PATIENCE` steps before the path's end (or the path ends, or
+        ``max_iter``): on price data the minimum comes after a few dozen steps, and each LARS
+        step costs about a millisecond in sklearn's Python loop.
         """
         from sklearn.linear_model import lars_path_gram
 
         ok = np.isfinite(target)
-        zc, t = z[ok], target[ok]
+        t = target[ok]
         n = len(t)
         if n < 3 or np.var(t) <= 0:
             return np.zeros(z.shape[1]), float(np.mean(t)) if n else 0.0, 0
-        mean_z, mean_t = zc.mean(axis=0), float(t.mean())
-        zc = zc - mean_z
+        mean_z, zc, gram = shared if ok.all() else _centred(z[ok])
+        mean_t = float(t.mean())
         tc = t - mean_t
-        gram, xy = zc.T @ zc, zc.T @ tc
+        xy = zc.T @ tc
         noise = float(np.var(tc))  # sklearn < 1.1 / epftoolbox: the target's variance
         penalty = 2.0 if self.params["criterion"] == "aic" else np.log(n)
         cap = min(LARS_BLOCK, int(self.params["max_iter"]))
@@ -379,7 +390,7 @@ class LEARForecaster(PointForecaster):
             _, _, path = lars_path_gram(
                 xy, gram, n_samples=n, method="lasso", max_iter=cap, copy_Gram=True
             )
-            rss = tc @ tc - 2.0 * path.T @ xy + np.einsum("ik,ij,jk->k", path, gram, path)
+            rss = tc @ tc - 2.0 * path.T @ xy + ((gram @ path) * path).sum(axis=0)
             crit = rss / noise + penalty * (np.abs(path) > 0).sum(axis=0)
             best = int(np.argmin(crit))
             ended = path.shape[1] < cap + 1 or cap >= int(self.params["max_iter"])
