@@ -32,6 +32,7 @@ def price_models(
     market: str = "DA",
     nodes: list[str] | None = None,
     model_params: dict[str, dict[str, Any]] | None = None,
+    variants: dict[str, tuple[str, dict[str, Any]]] | None = None,
 ) -> pd.DataFrame:
     """Backtest price models per node; return one row per ``(node, model)``.
 
@@ -47,6 +48,9 @@ def price_models(
         Nodes to run (default: every node of ``gold.fact_market_prices``).
     model_params : dict, optional
         Extra parameters per model name (on top of the use case's own).
+    variants : dict, optional
+        More rows: ``label -> (model name, parameters)``, e.g.
+        ``{"lear_window": ("lear", {"centre": "window"})}``.
 
     Returns
     -------
@@ -72,8 +76,10 @@ def price_models(
         end = idx[-1] - (uc.spec.lead + uc.spec.horizon) * uc.spec.freq
         start = end - pd.Timedelta(days=days - 1)
         issues = issue_schedule(start, end, uc.issue_time, uc.spec.tz)
-        for model in models:
-            params = {**uc.model_params.get(model, {}), **(model_params or {}).get(model, {})}
+        runs = [(m, m, (model_params or {}).get(m, {})) for m in models]
+        runs += [(label, m, p) for label, (m, p) in (variants or {}).items()]
+        for label, model, extra in runs:
+            params = {**uc.model_params.get(model, {}), **extra}
             t0 = time.perf_counter()
             res = backtest(
                 uc.data, uc.spec, model, issues, retrain="monthly", baseline=None,
@@ -82,13 +88,13 @@ def price_models(
             wall = time.perf_counter() - t0
             m = res.metrics()["model"]
             note = ""
-            if model == "lear":
+            if model == "lear" and res.fits:
                 used = sorted({tuple(f.get("windows_days", ())) for f in res.fits})
                 note = f"windows {used}"
             rows.append(
                 {
                     "node": uc.name.split(":")[1],
-                    "model": model,
+                    "model": label,
                     "mae": m["mae"],
                     "coverage_80": m.get("coverage_80", float("nan")),
                     "wall_s": wall,
@@ -97,7 +103,7 @@ def price_models(
                     "note": note,
                 }
             )
-            print(f"  {rows[-1]['node']:<12} {model:<22} MAE {m['mae']:8.3f}  {wall:6.1f} s {note}")
+            print(f"  {rows[-1]['node']:<12} {label:<22} MAE {m['mae']:8.3f}  {wall:6.1f} s {note}")
     out = pd.DataFrame(rows)
     best = out[out["model"].isin(NAIVE)].groupby("node")["mae"].min()
     out["ratio_vs_best_naive"] = out["mae"] / out["node"].map(best)
@@ -109,10 +115,20 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--market", default="DA")
+    parser.add_argument(
+        "--lear-variants", action="store_true",
+        help="also run lear with centre='window' (as published) and with longer windows",
+    )  # fmt: skip
     args = parser.parse_args()
     print(f"== {args.market} price models, last {args.days} days, monthly refits "
           f"(WORKBENCH_HOME={os.environ.get('WORKBENCH_HOME')})")  # fmt: skip
-    out = price_models(tuple(args.models.split(",")), args.days, args.market)
+    variants = None
+    if args.lear_variants:
+        variants = {
+            "lear_centre_window": ("lear", {"centre": "window"}),
+            "lear_windows_1y_2y": ("lear", {"windows_days": (56, 84, 364, 728)}),
+        }
+    out = price_models(tuple(args.models.split(",")), args.days, args.market, variants=variants)
     cols = ["node", "model", "mae", "ratio_vs_best_naive", "coverage_80", "wall_s", "fits"]
     with pd.option_context("display.width", 160, "display.precision", 3):
         print(out[cols].to_string(index=False))
