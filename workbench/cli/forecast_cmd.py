@@ -64,14 +64,14 @@ def backtest_cmd(
     ),
 ) -> None:
     """Backtest a model with one issue per day and write forecasts (and a report)."""
-    from workbench.forecasting.data import read_table
+    from workbench.forecasting.data import DataPreparationError
     from workbench.forecasting.user_backtest import backtest_table
-    from workbench.io.files import check_output_path
+    from workbench.io.files import check_output_path, read_table
 
     check_output_path(output, (".parquet", ".csv"), error=ForecastCliError)
     if report is not None:
         check_output_path(report, None, error=ForecastCliError, option="--report")
-    frame = read_table(data)
+    frame = read_table(data, error=DataPreparationError, allow_empty=True)
     run = backtest_table(
         frame,
         time_col,
