@@ -14,7 +14,7 @@ hourly, 48 half-hourly; a slot is local clock time, so DST days of 23 or 25 hour
 * one LASSO per slot (and per *gap* ``d - last known day``: a 48 h horizon from 00:00 has two),
   alpha chosen by AIC on the LARS path, as epftoolbox's ``LassoLarsIC(criterion="aic")`` does;
   the path is computed on the Gram matrix shared by the slots and followed only until the
-  criterion's minimum is behind it (see :meth:`LEARForecaster._lasso`; same alpha, about 3x
+  criterion's minimum is behind it (see :meth:`LEARForecaster.lasso`; same alpha, about 3x
   fewer LARS steps);
 * a variance-stabilising transform per calibration window: each input column and each slot of the
   target are centred by their median, scaled by their MAD (normal-consistent) and passed through
@@ -34,7 +34,7 @@ transform, so they add nothing. The AIC's noise variance is the variance of the 
 of the slot (sklearn < 1.1's rule, the one epftoolbox's published results used); it also lets a
 56-day window fit more inputs than it has days. Training pairs are daily issues at the local time
 of day of the fit's cut-off, each with every local day its horizon touches. Quantiles come from
-the conformal calibration of :class:`~workbench.forecasting.base.PointForecaster`.
+the conformal calibration of :class:`~workbench.forecasting.calibration.PointForecaster`.
 
 References
 ----------
@@ -57,11 +57,11 @@ from workbench.forecasting.base import (
     ForecastError,
     ForecastSpec,
     InsufficientDataError,
-    PointForecaster,
     forecast_grid,
 )
-from workbench.forecasting.calibration import known_target
+from workbench.forecasting.calibration import PointForecaster
 from workbench.forecasting.features import FeatureConfig, build_features, steps_per_day
+from workbench.forecasting.windows import Grid, known_target
 
 #: Calibration windows of Lago et al. (2021) [days].
 DEFAULT_WINDOWS: tuple[int, ...] = (56, 84, 1092, 1456)
@@ -74,6 +74,7 @@ MAD_SCALE = 1.482602218505602
 #: LARS steps per block, and how far before the path's end the criterion's minimum must lie.
 LARS_BLOCK, LARS_PATIENCE = 48, 12
 _NS_DAY = 86_400 * 10**9
+NAT = np.iinfo(np.int64).min  # NaT as int ns
 
 
 # ------------------------------------------------------------------------------- transform
@@ -154,22 +155,17 @@ class DayLayout:
 
 
 def _take(y: pd.Series, labels_ns: np.ndarray) -> np.ndarray:
-    """Values of ``y`` at UTC labels (NaN off the grid or at NaT)."""
-    idx = y.index.as_unit("ns").asi8
-    vals = y.to_numpy(dtype=float)
+    """Values of ``y`` (on its regular grid) at UTC labels [int ns]; NaN off the grid or at NaT."""
     out = np.full(labels_ns.shape, np.nan)
-    if not len(idx):
+    if len(y) < 2:
         return out
-    step = idx[1] - idx[0] if len(idx) > 1 else 1
-    valid = labels_ns != np.iinfo(np.int64).min
-    pos = np.full(labels_ns.shape, -1, dtype=np.int64)
-    pos[valid] = (labels_ns[valid] - idx[0]) // step
-    ok = valid & (pos >= 0) & (pos < len(idx))
-    out[ok] = vals[pos[ok]]
+    grid = Grid(y.index, pd.Timedelta(y.index[1] - y.index[0]))
+    valid = labels_ns != NAT
+    out[valid] = grid.take(y.to_numpy(dtype=float), grid.pos(labels_ns[valid]))
     return out
 
 
-def _centred(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def centred_gram(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Column means, the centred matrix and its Gram matrix ``zc.T @ zc``."""
     mean = z.mean(axis=0)
     zc = z - mean
@@ -291,7 +287,7 @@ class LEARForecaster(PointForecaster):
         days = np.concatenate([np.repeat(day - j, per_day) for j in EXOG_DAYS])
         rep_issue = np.tile(np.repeat(issue.as_unit("ns").asi8, per_day), len(EXOG_DAYS))
         labels = lay.labels(days, slots)
-        ok = labels != np.iinfo(np.int64).min
+        ok = labels != NAT
         fut = list(spec.future_covariates)
         vals = np.full((len(labels), len(fut)), np.nan)
         if ok.any() and data.future is not None:
@@ -363,9 +359,9 @@ class LEARForecaster(PointForecaster):
                 sy = AsinhScaler.fit(y_mat[keep])
                 z = self._design(x[keep], sx)
                 zy = sy.transform(y_mat[keep])
-                shared = _centred(z)  # one Gram for every slot with no missing target
+                shared = centred_gram(z)  # one Gram for every slot with no missing target
                 for s in range(per_day):
-                    coef, intercept, n_steps = self._lasso(z, zy[:, s], shared)
+                    coef, intercept, n_steps = self.lasso(z, zy[:, s], shared)
                     steps.append(n_steps)
                     models.setdefault((gap, s), []).append(
                         {"window": w, "coef": coef, "intercept": intercept, "sx": sx, "sy": sy}
@@ -385,12 +381,12 @@ class LEARForecaster(PointForecaster):
             features=len(self.feature_names_),
         )
 
-    def _lasso(
+    def lasso(
         self, z: np.ndarray, target: np.ndarray, shared: tuple[np.ndarray, ...]
     ) -> tuple[np.ndarray, float, int]:
         """LASSO on the LARS path, alpha by AIC/BIC: ``(coef, intercept, LARS steps)``.
 
-        ``shared`` is :func:`_centred` of ``z`` (used when no target value is missing). The path
+        ``shared`` is :func:`centred_gram` of ``z`` (used when no target value is missing). The path
         is followed in blocks of :data:`LARS_BLOCK` steps until the criterion's minimum lies at
         least :data:`LARS_PATIENCE` steps before the path's end (or the path ends, or
         ``max_iter``): on price data the minimum comes after a few dozen steps, and each LARS
@@ -403,7 +399,7 @@ class LEARForecaster(PointForecaster):
         n = len(t)
         if n < 3 or np.var(t) <= 0:
             return np.zeros(z.shape[1]), float(np.mean(t)) if n else 0.0, 0
-        mean_z, zc, gram = shared if ok.all() else _centred(z[ok])
+        mean_z, zc, gram = shared if ok.all() else centred_gram(z[ok])
         mean_t = float(t.mean())
         tc = t - mean_t
         xy = zc.T @ tc
