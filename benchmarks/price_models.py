@@ -9,6 +9,10 @@ model and, for LEAR, the calibration windows it used. Usage::
 
     WORKBENCH_HOME=/tmp/figures-demo .venv/bin/python benchmarks/price_models.py [--days 90]
         [--models lear,lightgbm,seasonal_naive,seasonal_naive_weekly] [--market DA]
+        [--lear-variants] [--year] [--skip-catalog]
+
+``--year`` times a year of daily origins with monthly refits on a synthetic 6-year hourly price
+series (every LEAR window in use) for ``lear`` and ``lightgbm``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import os
 import time
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from workbench.forecasting.backtest import backtest, issue_schedule
@@ -110,11 +115,53 @@ def price_models(
     return out
 
 
+def year_of_origins(models: tuple[str, ...] = ("lear", "lightgbm"), years: int = 6) -> None:
+    """Time a year of daily origins with monthly refits on a synthetic hourly price series.
+
+    ``years`` of history (so every default LEAR window, up to 1456 days, is used), three exact
+    future covariates (like the weather of the price use case), DA-like issues at 10:00
+    America/Chicago with a 14 h lead; prints wall time and MAE per model.
+    """
+    from workbench.forecasting.base import ForecastData, ForecastSpec
+    from workbench.forecasting.synthetic import synthetic_load
+
+    tz = "America/Chicago"
+    days = 365 * years
+    load = synthetic_load(days=days, tz=tz, seed=7, start="2020-01-01")
+    rng = np.random.default_rng(7)
+    temp = 60 + 20 * np.sin(2 * np.pi * np.arange(len(load)) / (24 * 365.25))
+    temp = temp + rng.normal(0, 3, len(load))
+    wind = np.abs(rng.normal(8, 3, len(load)))
+    price = 0.03 * load.to_numpy() + 0.01 * (temp - 60) ** 2 - 0.8 * wind
+    price = price + rng.normal(0, 2, len(load)) + (rng.random(len(load)) < 0.005) * 200
+    y = pd.Series(price, index=load.index, name="price")
+    future = pd.DataFrame({"temp": temp, "wind": wind, "load_fc": load.to_numpy()}, index=y.index)
+    data = ForecastData(y=y, future=future)
+    spec = ForecastSpec(
+        freq="1h", horizon=24, lead=14, future_covariates=tuple(future.columns), tz=tz
+    )
+    end = y.index[-1] - pd.Timedelta("2D")
+    issues = issue_schedule(end - pd.Timedelta("364D"), end, "10:00", tz)
+    print(f"\n== a year of daily origins ({len(issues)}), monthly refits, synthetic hourly prices, "
+          f"{years} years of history")  # fmt: skip
+    for model in models:
+        res = backtest(data, spec, model, issues, retrain="monthly", baseline="seasonal_naive")
+        m = res.metrics()
+        windows = sorted({tuple(f.get("windows_days", ())) for f in res.fits})
+        print(
+            f"  {model:<10} {res.wall_time_s:6.1f} s for {len(res.fits)} fits; MAE "
+            f"{m['model']['mae']:.3f} (seasonal naive {m['baseline']['mae']:.3f})"
+            + (f"; windows {windows}" if model == "lear" else "")
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--market", default="DA")
+    parser.add_argument("--skip-catalog", action="store_true")
+    parser.add_argument("--year", action="store_true", help="time a year of origins (synthetic)")
     parser.add_argument(
         "--lear-variants", action="store_true",
         help="also run lear with centre='window' (as published) and with longer windows",
@@ -122,6 +169,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"== {args.market} price models, last {args.days} days, monthly refits "
           f"(WORKBENCH_HOME={os.environ.get('WORKBENCH_HOME')})")  # fmt: skip
+    if args.year:
+        year_of_origins()
+    if args.skip_catalog:
+        return
     variants = None
     if args.lear_variants:
         variants = {
