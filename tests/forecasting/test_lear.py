@@ -87,7 +87,7 @@ def test_recovers_sparse_drivers_and_beats_naive(prices):
     assert cross >= 18
 
 
-def test_future_covariate_only_changes_through_it(prices):
+def test_the_covariate_carries_the_gain(prices):
     """Without the covariate LEAR loses its edge: the coefficients above are not luck."""
     y, cov = prices
     spec = ForecastSpec(freq=H, horizon=24)
