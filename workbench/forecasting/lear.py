@@ -310,10 +310,16 @@ class LEARForecaster(PointForecaster):
     def _training_issues(
         self, spec: ForecastSpec, first: pd.Timestamp, until: pd.Timestamp
     ) -> pd.DatetimeIndex:
-        """Daily issues at ``until``'s local time of day, strictly before ``until``."""
+        """Daily issues at ``until``'s local time of day, strictly before ``until``.
+
+        From 10 days after the first known value (the inputs reach 7 days back), but no further
+        back than the longest window plus 3 weeks: older days would not be used.
+        """
         local_until = until.tz_convert(spec.tz)
         offset = local_until - local_until.normalize()
-        lo = (first + pd.Timedelta(days=PRICE_DAYS + 7)).tz_convert(spec.tz).tz_localize(None)
+        oldest = until - pd.Timedelta(days=max(self.params["windows_days"]) + 21)
+        lo = max(first + pd.Timedelta(days=PRICE_DAYS + 7), oldest)
+        lo = lo.tz_convert(spec.tz).tz_localize(None)
         days = pd.date_range(lo.normalize(), local_until.tz_localize(None).normalize(), freq="D")
         local = (days + offset).tz_localize(spec.tz, nonexistent="shift_forward", ambiguous=True)
         utc = local.tz_convert("UTC")
@@ -373,7 +379,7 @@ class LEARForecaster(PointForecaster):
         self.fit_info.update(
             windows_days=list(used),
             windows_dropped=[w for w in windows if w not in used],
-            history_days=available,
+            history_days=available,  # complete days, counted up to the longest window + 3 weeks
             gaps=gaps,
             lasso_fits=len(nonzero),
             mean_nonzero_coefs=round(float(np.mean(nonzero)), 2),
