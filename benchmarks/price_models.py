@@ -167,12 +167,12 @@ def main() -> None:
         help="also run lear with centre='window' (as published) and with longer windows",
     )  # fmt: skip
     args = parser.parse_args()
-    print(f"== {args.market} price models, last {args.days} days, monthly refits "
-          f"(WORKBENCH_HOME={os.environ.get('WORKBENCH_HOME')})")  # fmt: skip
     if args.year:
         year_of_origins()
     if args.skip_catalog:
         return
+    print(f"== {args.market} price models, last {args.days} days, monthly refits "
+          f"(WORKBENCH_HOME={os.environ.get('WORKBENCH_HOME')})")  # fmt: skip
     variants = None
     if args.lear_variants:
         variants = {
