@@ -20,7 +20,7 @@ def y():
     return synthetic_load(days=60, seed=5, start="2024-01-01")
 
 
-@pytest.mark.parametrize("model", ["lightgbm", "seasonal_naive", "climatology", "auto"])
+@pytest.mark.parametrize("model", ["lightgbm", "seasonal_naive", "climatology", "auto", "lear"])
 def test_future_replaced_by_noise_changes_nothing_before(y, model):
     spec = ForecastSpec(freq=H, horizon=24, availability_lag={"y": pd.Timedelta("2h")})
     issues = issue_schedule("2024-02-10", "2024-02-20", "06:00")
@@ -30,6 +30,7 @@ def test_future_replaced_by_noise_changes_nothing_before(y, model):
     noisy[after] = np.random.default_rng(1).normal(0, 5000, after.sum())
     params = FAST if model == "lightgbm" else {"candidate_params": {"lightgbm": FAST}}
     params = {} if model in ("seasonal_naive", "climatology") else params
+    params = {"windows_days": (14, 28)} if model == "lear" else params
     clean = backtest(ForecastData(y=y), spec, model, issues, retrain="weekly", model_params=params)
     dirty = backtest(
         ForecastData(y=noisy), spec, model, issues, retrain="weekly", model_params=params

@@ -482,6 +482,7 @@ _MODEL_NAMES: dict[str, Callable[..., Forecaster] | str] = {
     "seasonal_naive_weekly": "workbench.forecasting.baselines:weekly_seasonal_naive",
     "climatology": "workbench.forecasting.baselines:Climatology",
     "lightgbm": "workbench.forecasting.lgbm:LightGBMForecaster",
+    "lear": "workbench.forecasting.lear:LEARForecaster",
     "auto": "workbench.forecasting.selection:AutoForecaster",
 }
 
