@@ -477,6 +477,7 @@ _MODEL_NAMES: dict[str, Callable[..., Forecaster] | str] = {
     "climatology": "workbench.forecasting.baselines:Climatology",
     "lightgbm": "workbench.forecasting.lgbm:LightGBMForecaster",
     "auto": "workbench.forecasting.selection:AutoForecaster",
+    "combination": "workbench.forecasting.ensemble:Combination",
 }
 
 #: Modules imported (once, on first lookup) so they can call :func:`add_model`.
