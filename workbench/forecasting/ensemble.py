@@ -171,8 +171,9 @@ class Combination(PointForecaster):
             cols.append(pred["y_pred"].to_numpy(dtype=float))
         x = np.column_stack(cols)
         assert grid is not None
-        truth = data.y.reindex(pd.DatetimeIndex(grid["target_time"])).to_numpy(dtype=float, copy=True)
-        truth[pd.DatetimeIndex(grid["target_time"]) > spec.last_known_label([until])[0]] = np.nan
+        target = pd.DatetimeIndex(grid["target_time"])
+        truth = data.y.reindex(target).to_numpy(dtype=float, copy=True)
+        truth[target > spec.last_known_label([until])[0]] = np.nan
         if self.params["method"] == "weights":
             self.weights_ = simplex_weights(x, truth)
         ok = np.isfinite(truth)

@@ -1,4 +1,4 @@
-"""``auto``: the best seasonal naive unless a richer model beats it significantly before the cut-off.
+"""``auto``: the best seasonal naive unless a richer model beats it significantly on validation.
 
 Validation (never touching anything after the training cut-off): every candidate is fitted on the
 training window the way it would be anyway — a point forecaster fits a clone at the start of its
@@ -179,7 +179,8 @@ class AutoForecaster(Forecaster):
         for name in self.params["candidates"]:
             model = self._make(name)
             if isinstance(model, Combination):
-                model.use_fitted({n: m for n, m in fitted.items() if isinstance(m, PointForecaster)})
+                points = {n: m for n, m in fitted.items() if isinstance(m, PointForecaster)}
+                model.use_fitted(points)
             try:
                 model.fit(data, spec, until=until)
             except ForecastError as exc:  # e.g. too little history for this model
