@@ -72,6 +72,7 @@ __all__ = [
     "available_models",
     "forecast_grid",
     "make_forecaster",
+    "model_class",
     "quantile_column",
 ]
 
@@ -379,6 +380,11 @@ class Forecaster(ABC):
     #: Says which outside parameters :meth:`library_params` holds (for error messages).
     library_note: ClassVar[str] = ""
 
+    #: For models built from other models (``auto``, ``combination``): the constructor argument
+    #: that takes ``{member name: parameters}``, filled from a use case's ``model_params`` by
+    #: :func:`workbench.forecasting.pipeline.build_forecaster`. ``None`` for plain models.
+    member_params_arg: ClassVar[str | None] = None
+
     def __init__(self, **params: Any) -> None:
         type(self).check_params(params, self.name)
         self.params: dict[str, Any] = dict(params)
@@ -537,6 +543,22 @@ def _resolve(entry: Callable[..., Forecaster] | str) -> Callable[..., Forecaster
         module, _, attr = entry.partition(":")
         return getattr(importlib.import_module(module), attr)
     return entry
+
+
+def model_class(name: str) -> type[Forecaster] | None:
+    """The Forecaster class behind a plain model name; ``None`` for a factory function or prefix.
+
+    An unknown name raises :class:`UnknownModelError` with the list.
+    """
+    if name not in _MODEL_NAMES:
+        _load_plugins()
+    if name in _MODEL_NAMES:
+        factory = _resolve(_MODEL_NAMES[name])
+        return factory if isinstance(factory, type) and issubclass(factory, Forecaster) else None
+    prefix, sep, rest = name.partition(":")
+    if sep and f"{prefix}:" in _MODEL_NAMES and rest:
+        return None
+    raise UnknownModelError(name, available_models())
 
 
 def make_forecaster(name: str, **params: Any) -> Forecaster:

@@ -115,6 +115,7 @@ class AutoForecaster(Forecaster):
     """
 
     name = "auto"
+    member_params_arg = "candidate_params"
 
     def __init__(
         self,
