@@ -41,17 +41,6 @@ DEFAULT_MODELS = "seasonal_naive,seasonal_naive_weekly,lightgbm,combination,auto
 ROWS: list[dict[str, Any]] = []
 
 
-def params_for(model: str, lgb: dict[str, Any]) -> dict[str, Any]:
-    """Model parameters: LightGBM's (holidays) also for its use inside auto and combination."""
-    if model == "lightgbm":
-        return dict(lgb)
-    if model == "auto":
-        return {"candidate_params": {"lightgbm": dict(lgb)}} if lgb else {}
-    if model == "combination":
-        return {"member_params": {"lightgbm": dict(lgb)}} if lgb else {}
-    return {}
-
-
 def run_series(
     series: str,
     data: ForecastData,
@@ -61,7 +50,11 @@ def run_series(
     retrain: str,
     lgb: dict[str, Any] | None = None,
 ) -> dict[str, BacktestResult]:
-    """Backtest every model (naives always) on the same issues; add one table row per model."""
+    """Backtest every model (naives always) on the same issues; add one table row per model.
+
+    ``lgb`` (LightGBM's parameters, e.g. holidays) reach LightGBM alone and inside ``auto`` and
+    ``combination`` through the use-case parameters (``build_forecaster``).
+    """
     results: dict[str, BacktestResult] = {}
     for model in dict.fromkeys([*NAIVES, *models]):
         results[model] = backtest(
@@ -71,7 +64,7 @@ def run_series(
             issues,
             retrain=retrain,
             baseline=None,
-            model_params=params_for(model, lgb or {}),
+            case_params={"lightgbm": dict(lgb)} if lgb else None,
         )
     scores = {m: r.metrics()["model"] for m, r in results.items()}
     best = min(NAIVES, key=lambda n: scores[n]["mae"])

@@ -110,3 +110,10 @@ def test_bad_members_and_methods_are_refused():
         Combination(members=("lightgbm",))
     with pytest.raises(ForecastError, match="expected point forecasters as members"):
         Combination(members=("auto", "seasonal_naive"))
+
+
+def test_use_case_parameters_reach_the_members():
+    from workbench.forecasting.pipeline import build_forecaster
+
+    model = build_forecaster("combination", case_params={"lightgbm": {"n_estimators": 7}})
+    assert model.members_["lightgbm"].params["n_estimators"] == 7

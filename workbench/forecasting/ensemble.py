@@ -106,6 +106,7 @@ class Combination(PointForecaster):
     """
 
     name = "combination"
+    member_params_arg = "member_params"
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ From the temperature forecast the features derive (:func:`~workbench.forecasting
 weather_features`) its smoothed and day-before path, heating and cooling degrees (base 65 °F)
 and their working-day interactions; the US/Texas holiday calendar gives the day type (working
 day, weekend, holiday, bridge day) and its interaction with the hour. The same LightGBM
-parameters go to LightGBM inside ``combination`` and ``auto``.
+parameters go to LightGBM inside ``combination`` and ``auto`` (through ``build_forecaster``).
 """
 
 from __future__ import annotations
@@ -106,9 +106,4 @@ def load_usecase(
     )
     data = ForecastData(y=y, future=future)
     params = {"holidays_country": "US", "holidays_subdiv": "TX"}
-    per_model = {
-        "lightgbm": params,
-        "combination": {"member_params": {"lightgbm": params}},
-        "auto": {"candidate_params": {"lightgbm": params}},
-    }
-    return UseCase(f"load:{region_id}", data, spec, issue_time, per_model, notes)
+    return UseCase(f"load:{region_id}", data, spec, issue_time, {"lightgbm": params}, notes)
