@@ -19,7 +19,8 @@ model added later is one ``--models`` entry away. Usage::
 
     WORKBENCH_HOME=/tmp/figures-demo .venv/bin/python benchmarks/forecast_accuracy.py
         [--models seasonal_naive,seasonal_naive_weekly,lightgbm,combination,auto,lear]
-        [--days 91] [--skip-taylor] [--skip-demo] [--skip-year] [--year-only-timing]
+        [--days 91] [--nodes BUS_NORTH,BUS_WEST] [--skip-taylor] [--skip-demo] [--skip-year]
+        [--year-only-timing]
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def taylor(models: list[str]) -> None:
     run_series("taylor GB demand", data, spec, issues, models, "weekly", {"holidays_country": "GB"})
 
 
-def demo(models: list[str], days: int) -> None:
+def demo(models: list[str], days: int, only_nodes: list[str] | None = None) -> None:
     from workbench.forecasting.usecases.load import load_usecase
     from workbench.forecasting.usecases.price import price_usecase
     from workbench.io.catalog import open_catalog
@@ -117,6 +118,7 @@ def demo(models: list[str], days: int) -> None:
     cat = open_catalog(read_only=True)
     regions = sorted(cat.read("gold.dim_regions")["region_id"])
     nodes = sorted(cat.read("gold.fact_market_prices", columns=["node"])["node"].unique())
+    nodes = [n for n in nodes if not only_nodes or n in only_nodes]
     cases = [load_usecase(cat, r) for r in regions]
     cases += [price_usecase(cat, n, mk) for n in nodes for mk in ("DA", "RT")]
     cat.close()
@@ -223,6 +225,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=DEFAULT_MODELS)
     ap.add_argument("--days", type=int, default=91, help="Test window of the demo series [days].")
+    ap.add_argument("--nodes", default="", help="Demo price nodes (comma list; default all).")
     ap.add_argument("--skip-taylor", action="store_true")
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--skip-year", action="store_true")
@@ -237,7 +240,7 @@ def main() -> None:
     if not args.skip_taylor:
         taylor(models)
     if not args.skip_demo:
-        demo(models, args.days)
+        demo(models, args.days, [n for n in args.nodes.split(",") if n])
     if not args.skip_year:
         year(["lightgbm", "auto"] if args.year_only_timing else models)
     table()
