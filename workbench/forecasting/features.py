@@ -14,6 +14,11 @@ features that use only what is known at its issue time:
 * future covariates at the target time — exact ones as given, versioned ones as forecast by the
   latest forecast issued at or before ``issue - lag`` — and their change since the time of
   ``sh_1`` (``fut_<c>_vs_sh1``: a hotter afternoon than the one the lag comes from);
+* temperature forecasts (future covariates whose name contains ``temp``): the forecast path
+  smoothed exponentially and one day earlier, heating and cooling degrees of the smoothed path
+  (base 65 °F, or 18.33 °C for a ``_c`` column), see :func:`weather_features`;
+* the day type (working day, weekend, holiday, bridge day; :func:`day_types`) crossed with the
+  hour of day (``hour_x_day_type``);
 * past covariates, each with its own availability lag: last known value, 24 h mean, the value
   at the same local time on the most recent known day, and the last / same-time values minus the
   covariate's own 7-day level (anomalies: trees cannot subtract two features themselves).
