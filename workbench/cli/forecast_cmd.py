@@ -126,6 +126,9 @@ def _summary(rep: dict, output: Path) -> None:
         f"{s['first_issue']} .. {s['last_issue']}, {s['horizon_steps']} steps of {s['freq']}, "
         f"{s['refits']} fits, {rep['wall_time_s']:.1f} s"
     )
+    if rep.get("chosen_because"):  # auto: why the last fit chose its model
+        why = rep["chosen_because"][-1]
+        console.print(f"chosen because (last fit): {why}", highlight=False, soft_wrap=True)
     table = Table("metric", "model", "seasonal naive", "skill")
     m, b, sk = rep["metrics"]["model"], rep["metrics"].get("baseline", {}), rep["metrics"]["skill"]
     for key in ("mae", "rmse", "mape_pct", "smape_pct", "pinball", "crps", "coverage_80"):

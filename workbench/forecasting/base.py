@@ -484,6 +484,7 @@ _MODEL_NAMES: dict[str, Callable[..., Forecaster] | str] = {
     "lightgbm": "workbench.forecasting.lgbm:LightGBMForecaster",
     "lear": "workbench.forecasting.lear:LEARForecaster",
     "auto": "workbench.forecasting.selection:AutoForecaster",
+    "combination": "workbench.forecasting.ensemble:Combination",
 }
 
 #: Modules imported (once, on first lookup) so they can call :func:`add_model`.

@@ -104,6 +104,22 @@ class PointForecaster(Forecaster):
     def _predict_point(self, data: ForecastData, issue_times: Any) -> pd.DataFrame:
         """``forecast_grid(issue_times, spec)`` plus a ``y_pred`` column."""
 
+    def validation_point(
+        self, data: ForecastData, spec: ForecastSpec, issues: pd.DatetimeIndex
+    ) -> pd.DataFrame | None:
+        """Out-of-sample point forecasts of the validation ``issues`` (``None``: too little data).
+
+        A clone fitted at ``issues[0]`` predicts them. A model made of other models (the
+        combination) overrides this to fit its members once and learn from their forecasts.
+        """
+        inner = self.clone()
+        try:
+            inner._fit_point(data, spec, issues[0])
+        except InsufficientDataError:
+            return None
+        inner.spec = spec
+        return inner._predict_point(data, issues)
+
     def fit(
         self, data: ForecastData, spec: ForecastSpec, *, until: pd.Timestamp | None = None
     ) -> Self:
@@ -261,16 +277,12 @@ def fit_calibrated(
         )
     issues = validation_issues(spec, until, y_known.index[0], model.params.get("calibration_days"))
     method = "split-conformal"
-    pred = None
-    if len(issues):
-        inner = model.clone()
-        try:
-            inner._fit_point(data, spec, issues[0])
-        except InsufficientDataError:
-            issues = issues[:0]
-        else:
-            inner.spec = spec
-            pred = inner._predict_point(data, issues)
+    pred = model.validation_point(data, spec, issues) if len(issues) else None
+    if pred is None:
+        issues = issues[:0]
+    # kept for reuse: ``auto`` scores candidates on these out-of-sample tail forecasts instead
+    # of fitting each candidate a second time (see workbench.forecasting.selection)
+    model.validation_pred_ = None if pred is None else pred.copy()
     model._fit_point(data, spec, until)
     model.spec = spec
     if pred is None:

@@ -14,6 +14,11 @@ features that use only what is known at its issue time:
 * future covariates at the target time — exact ones as given, versioned ones as forecast by the
   latest forecast issued at or before ``issue - lag`` — and their change since the time of
   ``sh_1`` (``fut_<c>_vs_sh1``: a hotter afternoon than the one the lag comes from);
+* temperature forecasts (future covariates whose name contains ``temp``): the forecast path
+  smoothed exponentially and one day earlier, heating and cooling degrees of the smoothed path
+  (base 65 °F, or 18.33 °C for a ``_c`` column), see :func:`weather_features`;
+* the day type (working day, weekend, holiday, bridge day; :func:`day_types`) crossed with the
+  hour of day (``hour_x_day_type``);
 * past covariates, each with its own availability lag: last known value, 24 h mean, the value
   at the same local time on the most recent known day, and the last / same-time values minus the
   covariate's own 7-day level (anomalies: trees cannot subtract two features themselves).
@@ -188,7 +193,56 @@ def calendar_features(
         out["dow_eff"] = np.where(out["holiday"] > 0, 6.0, out["dow"])
         if sh1_time is not None:
             out["holiday_sh1"] = _local_holidays(sh1_time, spec, cfg)
+        out["day_type"] = _local_day_types(target, spec, cfg)
+    else:
+        out["day_type"] = out["weekend"].copy()
+    # hour x day type in one feature: the daily profile of a working day, a weekend, a holiday,
+    # a bridge day (trees would need many splits to find this interaction themselves)
+    out["hour_x_day_type"] = out["hour"] + 24.0 * out["day_type"]
     return out
+
+
+#: Codes of :func:`day_types`.
+WORKING_DAY, WEEKEND, HOLIDAY, BRIDGE = 0.0, 1.0, 2.0, 3.0
+
+
+def day_types(dates: pd.DatetimeIndex, country: str, subdiv: str | None) -> np.ndarray:
+    """Type of each local date: working day 0, weekend 1, public holiday 2, bridge day 3.
+
+    A bridge day is a working day between a holiday and a weekend (the Friday after US
+    Thanksgiving, a Monday before a Tuesday holiday): many take it off, so its load is closer to
+    a weekend's than to a working day's.
+
+    Parameters
+    ----------
+    dates : pandas.DatetimeIndex
+        Local dates (times are floored to the day; naive or tz-aware).
+    country, subdiv : str
+        Holiday calendar (``holidays`` package), e.g. ``"US"``, ``"TX"``.
+    """
+    days = pd.DatetimeIndex(dates).normalize()
+    days = (days.tz_localize(None) if days.tz is not None else days).as_unit("ns")
+    uniq, inv = np.unique(days.asi8, return_inverse=True)
+    u = pd.DatetimeIndex(uniq)
+    around = u.append([u - DAY, u + DAY])
+    hol = dict(zip(around.asi8, holiday_flags(around, country, subdiv), strict=True))
+
+    is_hol = np.array([hol[v] for v in u.asi8]) > 0
+    weekend = np.asarray(u.dayofweek >= 5)
+    prev_hol = np.array([hol[v] for v in (u - DAY).asi8]) > 0
+    next_hol = np.array([hol[v] for v in (u + DAY).asi8]) > 0
+    prev_we = np.asarray((u - DAY).dayofweek >= 5)
+    next_we = np.asarray((u + DAY).dayofweek >= 5)
+    bridge = ~weekend & ~is_hol & ((prev_hol & next_we) | (prev_we & next_hol))
+    code = np.where(is_hol, HOLIDAY, np.where(weekend, WEEKEND, WORKING_DAY))
+    code = np.where(bridge, BRIDGE, code)
+    return code[inv]
+
+
+def _local_day_types(times: pd.DatetimeIndex, spec: ForecastSpec, cfg: FeatureConfig) -> np.ndarray:
+    local = times.tz_convert(spec.tz).tz_localize(None)
+    assert cfg.holidays_country is not None
+    return day_types(local, cfg.holidays_country, cfg.holidays_subdiv)
 
 
 def _versioned(future: pd.DataFrame, cols: list[str], issue: Any, target: Any, lag: dict) -> dict:
@@ -292,6 +346,10 @@ def build_features(
     sh1_time = pd.DatetimeIndex(sh1_ns.astype("datetime64[ns]")).tz_localize("UTC")
     feats.update(calendar_features(target, issue, spec, cfg, sh1_time))
     feats.update(_covariates(data, spec, pos, issue, target, pt, per_day, sh1_time))
+    for c in temperature_columns(spec.future_covariates if data.future is not None else ()):
+        feats.update(weather_features(data, spec, pos, issue, g["step"].to_numpy(), c))
+    # the day type is in hour_x_day_type (thresholds at 24, 48, 72 recover it): one column less
+    del feats["day_type"]
     out = g[["issue_time", "target_time", "step"]].copy()
     out["level"] = level
     out["f_level"] = level
@@ -344,6 +402,96 @@ def _covariates(
         out[f"past_{c}_sh_1"] = sh
         out[f"past_{c}_sh_1_anom"] = sh - own_level
     return out
+
+
+#: Base of heating and cooling degrees [°F] (65 °F, the US convention; 18.33 °C for °C columns).
+DEGREE_BASE_F = 65.0
+#: Half-life of the exponential smoothing of a temperature forecast path [h] (thermal inertia).
+SMOOTH_HALF_LIFE_H = 4.0
+
+
+def temperature_columns(columns: Any) -> list[str]:
+    """Future covariates that are temperatures: the name contains ``temp`` (case-insensitive)."""
+    return [c for c in columns if "temp" in str(c).lower()]
+
+
+def degree_base(column: str) -> float:
+    """Degree base of a temperature column: 65 °F, or 18.33 °C when the name ends ``_c``."""
+    name = str(column).lower()
+    celsius = name.endswith(("_c", "_degc", "_celsius"))
+    return (DEGREE_BASE_F - 32.0) * 5.0 / 9.0 if celsius else DEGREE_BASE_F
+
+
+def degrees(temperature: np.ndarray, base: float) -> tuple[np.ndarray, np.ndarray]:
+    """Heating and cooling degrees ``(max(base - T, 0), max(T - base, 0))`` [unit of T].
+
+    NaN stays NaN.
+    """
+    t = np.asarray(temperature, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(t), np.nan, np.maximum(base - t, 0.0)), np.where(
+            np.isnan(t), np.nan, np.maximum(t - base, 0.0)
+        )
+
+
+def weather_features(
+    data: ForecastData,
+    spec: ForecastSpec,
+    pos: Grid,
+    issue: pd.DatetimeIndex,
+    steps: np.ndarray,
+    column: str,
+) -> dict[str, np.ndarray]:
+    """Features of a temperature forecast: smoothed, lagged, heating and cooling degrees.
+
+    The forecast path of each issue (the values known at the issue, as for ``fut_<c>``) is read
+    from one day before the first target to the last one; along it
+
+    * ``<c>_smooth``: exponential smoothing (half-life :data:`SMOOTH_HALF_LIFE_H`) up to the
+      target — buildings respond to the last hours' heat, not the instant's;
+    * ``<c>_lag1d``: the path one day before the target;
+    * ``hdd_<c>_smooth``, ``cdd_<c>_smooth``: heating and cooling degrees of the smoothed
+      path from :func:`degree_base` (load rises on both sides of a comfort temperature).
+
+    Degrees of the instant temperature are left out: for trees they are monotone transforms of
+    ``fut_<c>`` and add only training time (LightGBM's time grows with the number of columns:
+    ten weather and day-type columns cost +38 % CPU on the synthetic year, without gain).
+
+    Nothing here reads a value not known at the issue: the path is the latest forecast issued
+    at or before ``issue - lag`` (versioned), or the exact future covariate.
+    """
+    per_day = steps_per_day(spec.freq)
+    back = per_day
+    uniq, inv = np.unique(issue.as_unit("ns").asi8, return_inverse=True)
+    width = back + spec.horizon
+    rel = np.arange(width) - back + spec.lead  # path column j: target offset in steps
+    times = uniq[:, None] + rel[None, :] * spec.freq.value
+    flat_issue = pd.DatetimeIndex(np.repeat(uniq, width), tz="UTC")
+    flat_target = pd.DatetimeIndex(times.ravel(), tz="UTC")
+    if data.future_is_versioned:
+        lag = dict(spec.availability_lag)
+        vals = _versioned(data.future, [column], flat_issue, flat_target, lag)[column]
+    else:
+        vals = pos.take(data.future[column].to_numpy(dtype=float), pos.pos(flat_target))
+    path = vals.reshape(len(uniq), width)
+    alpha = 1.0 - 0.5 ** (spec.freq / pd.Timedelta(hours=SMOOTH_HALF_LIFE_H))
+    smooth = np.full_like(path, np.nan)
+    current = path[:, 0].copy()
+    for j in range(width):
+        v = path[:, j]
+        current = np.where(
+            np.isnan(current), v, np.where(np.isnan(v), current, alpha * v + (1 - alpha) * current)
+        )
+        smooth[:, j] = current
+    col = back + np.asarray(steps, dtype=np.int64) - 1
+    sm = smooth[inv, col]
+    hdd_s, cdd_s = degrees(sm, degree_base(column))
+    return {
+        f"{column}_smooth": sm,
+        f"{column}_lag1d": path[inv, col - per_day],
+        f"hdd_{column}_smooth": hdd_s,
+        f"cdd_{column}_smooth": cdd_s,
+    }
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -43,6 +43,8 @@ class TableBacktest:
         return {
             "model": self.result.model,
             "chosen_models": chosen,
+            # auto: why each fit chose its model (one line per fit; empty for other models)
+            "chosen_because": [f["reason"] for f in self.result.fits if f.get("reason")],
             "baseline": "seasonal_naive",
             "settings": {
                 "freq": str(spec.freq),

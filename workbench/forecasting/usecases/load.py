@@ -5,6 +5,12 @@ future covariates are the region's weather forecasts (temperature, humidity) as 
 each issue time — never the observed weather of ``gold.fact_load.temperature_f``. With
 ``source="silver"`` the target is read from ``silver.system_load`` (5-min, averaged hourly)
 instead, for a lakehouse without gold; nothing switches source on its own.
+
+From the temperature forecast the features derive (:func:`~workbench.forecasting.features.
+weather_features`) its smoothed and day-before path, heating and cooling degrees (base 65 °F)
+and their working-day interactions; the US/Texas holiday calendar gives the day type (working
+day, weekend, holiday, bridge day) and its interaction with the hour. The same LightGBM
+parameters go to LightGBM inside ``combination`` and ``auto`` (through ``build_forecaster``).
 """
 
 from __future__ import annotations
