@@ -7,6 +7,7 @@ import pytest
 
 from workbench.forecasting.backtest import backtest, issue_schedule
 from workbench.forecasting.features import build_features
+from workbench.forecasting.pipeline import build_forecaster
 from workbench.forecasting.usecases.load import load_usecase
 from workbench.forecasting.usecases.price import node_region, price_usecase
 
@@ -62,6 +63,12 @@ def test_day_ahead_price_targets_next_local_day(ci_gold_catalog):
     assert fc["y_true"].notna().mean() > 0.9
     rt = price_usecase(ci_gold_catalog, "BUS_COAST", "RT")
     assert rt.spec.lead == 0
+    # day-ahead prices: LEAR competes in auto and sits in the combination; RT keeps the defaults
+    auto = build_forecaster("auto", case_params=uc.model_params)
+    assert "lear" in auto.params["candidates"]
+    assert "lear" in auto.params["candidate_params"]["combination"]["members"]
+    assert auto.params["candidate_params"]["lightgbm"]["holidays_subdiv"] == "TX"
+    assert "lear" not in build_forecaster("auto", case_params=rt.model_params).params["candidates"]
 
 
 def test_rt_price_sees_day_ahead_prices_only_once_published(ci_gold_catalog):

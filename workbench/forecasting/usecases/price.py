@@ -13,6 +13,9 @@ Covariates, each with the availability rule it has in a real market:
   results in the early afternoon), plus the table's availability lag. At a 00:00 RT issue today's
   DA prices are known, tomorrow's are not: the model sees exactly that.
 
+For day-ahead prices the use case puts ``lear`` (:mod:`workbench.forecasting.lear`) among the
+candidates of ``auto`` and the members of ``combination``, next to LightGBM and the naives.
+
 Prices are known ``availability_lag`` after each hour. Missing tables are skipped and the use case
 says so in ``notes``. The region's past load was tried as a past covariate and measured no better
 on the demo (DA MAE 3.74 vs 3.72 at BUS_HOUSTON), so it is not used.
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
     from workbench.forecasting.usecases import CatalogReader
 
 SOURCE = "gold.fact_market_prices"
+#: The seasonal naives ``auto`` starts from (the default a richer model must beat).
+NAIVE_CANDIDATES = ("seasonal_naive", "seasonal_naive_weekly")
 #: Local time of day at which the day-ahead prices of the next local day are published.
 DA_PUBLISH_TIME = "13:00"
 WEATHER_COLUMNS = ["temperature_f", "wind_speed_100m_m_per_s", "ghi_w_per_m2"]
@@ -111,7 +116,10 @@ def price_usecase(
         tz=tz,
     )
     data = ForecastData(y=y, future=future)
-    params = {"lightgbm": {"holidays_country": "US", "holidays_subdiv": "TX"}}
+    params: dict[str, Any] = {"lightgbm": {"holidays_country": "US", "holidays_subdiv": "TX"}}
+    if market == "DA":  # the price-forecasting literature's strong simple benchmark joins in
+        params["combination"] = {"members": ("lightgbm", "lear", "seasonal_naive_weekly")}
+        params["auto"] = {"candidates": (*NAIVE_CANDIDATES, "lightgbm", "lear", "combination")}
     return UseCase(f"price:{node_id}:{market}", data, spec, issue_time, params, notes)
 
 
