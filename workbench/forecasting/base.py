@@ -530,6 +530,8 @@ _REGISTRY: dict[str, Callable[..., Forecaster] | str] = {
     "climatology": "workbench.forecasting.baselines:Climatology",
     "lightgbm": "workbench.forecasting.lgbm:LightGBMForecaster",
     "auto": "workbench.forecasting.selection:AutoForecaster",
+    "clearsky:": "workbench.forecasting.clearsky:clearsky_forecaster",
+    "smart_persistence": "workbench.forecasting.clearsky:smart_persistence",
 }
 
 #: Modules imported (once, on first lookup) so they can call :func:`register_model`.
