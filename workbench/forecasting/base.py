@@ -532,6 +532,7 @@ _REGISTRY: dict[str, Callable[..., Forecaster] | str] = {
     "auto": "workbench.forecasting.selection:AutoForecaster",
     "clearsky:": "workbench.forecasting.clearsky:clearsky_forecaster",
     "smart_persistence": "workbench.forecasting.clearsky:smart_persistence",
+    "satellite_nowcast": "workbench.forecasting.nowcast:SatelliteNowcast",
 }
 
 #: Modules imported (once, on first lookup) so they can call :func:`register_model`.
