@@ -6,13 +6,17 @@
    its exact future covariates, trained on the whole history: the clear-sky index ``kc`` per
    lead from the recent output, the time of day and the season;
 2. **correction** — per lead ``h``, a least-absolute-deviation linear model of the base's
-   index error ``kc(t + h) - kc_base ~ cloud features at the issue`` (no intercept: clear
-   skies leave the base alone) fitted on out-of-sample base forecasts over the last
+   index error ``kc(t + h) - kc_base ~ 1 + kc_base + cloud features at the issue`` fitted
+   on out-of-sample base forecasts over the last
    ``correction_days`` before the training cut-off (the base is first fitted at the start of
    that window, the LAD rows are its forecasts there, then the base is refitted at the
    cut-off). Satellite archives are short (days), so the correction has a few coefficients
    per lead rather than trees, and a lead keeps it only when it lowers the error in a
    leave-one-day-out cross-validation on those rows.
+
+The correction's rows come from a base fitted ``correction_days`` earlier: with little
+history (weeks) that base is weaker than the final one and the correction learned on it
+over-corrects; with months of output history (the demo's two years) the two agree.
 
 The cloud features are the spec's past covariates (the use case gives the cloud index of the
 latest satellite frame at and around the plant), each read at its last label known at the
@@ -182,7 +186,8 @@ class SatelliteNowcast(Forecaster):
 
     @staticmethod
     def _design(pred: pd.DataFrame, clouds: np.ndarray) -> np.ndarray:
-        return np.column_stack([clouds]) if clouds.size else np.empty((len(pred), 0))
+        kc = pred["y_pred"].to_numpy(float)
+        return np.column_stack([np.ones(len(pred)), kc, clouds])
 
     def predict(self, data: ForecastData, issue_times: Sequence[pd.Timestamp]) -> pd.DataFrame:
         """Base index forecast, corrected where the clouds are known, times the profile."""
