@@ -55,7 +55,8 @@ def test_night_steps_are_exactly_zero(model, params) -> None:
     fc = res.forecasts
     ghi = clear_sky_ghi(pd.DatetimeIndex(fc["target_time"]), LAT, LON, H)
     night = ghi == 0
-    assert night.sum() > 100 and (~night).sum() > 100
+    assert night.sum() > 100
+    assert (~night).sum() > 100
     for col in ("y_pred", "q0.1", "q0.5", "q0.9"):
         assert (fc.loc[night, col] == 0.0).all()
     assert (fc.loc[ghi > 100, "y_pred"] > 0).all()  # twilight may round to 0, the day not
@@ -157,8 +158,10 @@ def solar_csv(tmp_path):
         (["--latitude", "95", "--longitude", "0"], "expected latitude in [-90, 90] degrees"),
         (["--longitude", "200", "--latitude", "0"], "expected longitude in [-180, 180] degrees"),
         (["--latitude", "30"], "expected --latitude and --longitude together"),
-        (["--latitude", "30", "--longitude", "-97", "--model", "lightgbm"],
-         "expected --model clearsky:<inner> or smart_persistence"),  # fmt: skip
+        (
+            ["--latitude", "30", "--longitude", "-97", "--model", "lightgbm"],
+            "expected --model clearsky:<inner> or smart_persistence",
+        ),
     ],
 )
 def test_cli_refuses_bad_location(monkeypatch, capsys, tmp_path, solar_csv, extra, message):
@@ -183,7 +186,8 @@ def test_cli_clearsky_with_location(monkeypatch, capsys, tmp_path, solar_csv):
     assert code == 0, err
     fc = pd.read_parquet(out)
     night = clear_sky_ghi(pd.DatetimeIndex(fc["target_time"]), LAT, LON, H) == 0
-    assert (fc.loc[night, "y_pred"] == 0).all() and (fc.loc[~night, "y_pred"] > 0).any()
+    assert (fc.loc[night, "y_pred"] == 0).all()
+    assert (fc.loc[~night, "y_pred"] > 0).any()
 
 
 # ------------------------------------------------------------------------ satellite nowcast model
@@ -253,3 +257,73 @@ def test_nowcast_models_do_not_peek(model) -> None:
     peek = run(noisy_y, model, params, spec, issues[-1:], noisy_c).forecasts
     last = clean[clean["issue_time"] == cut].reset_index(drop=True)
     assert not np.allclose(peek["y_pred"], last["y_pred"])
+
+
+# ----------------------------------------------------------------------------- ci lakehouse
+@pytest.mark.slow
+def test_solar_nowcast_on_ci_beats_persistence(ci_gold_catalog) -> None:
+    from workbench.forecasting.usecases.nowcast import (
+        FRAME_COLUMNS,
+        nowcast_backtest,
+        nowcast_issues,
+        nowcast_usecase,
+    )
+
+    case = nowcast_usecase(ci_gold_catalog, "SOLAR_NORTH_01", kind="solar")
+    assert case.model == "satellite_nowcast"
+    assert case.spec.past_covariates == FRAME_COLUMNS
+    # the last frame of an hour (h:45) is known 15 min later: at the hour's end
+    assert case.spec.lag(FRAME_COLUMNS[0]) == pd.Timedelta(0)
+    assert case.spec.lag("y") == pd.Timedelta("1h")
+    assert case.data.past[FRAME_COLUMNS[0]].notna().sum() >= 8  # the ci satellite day
+    issues = nowcast_issues(case, "2024-03-20", "2024-03-21")
+    assert len(issues) >= 16  # daylight issues only (the horizon sees the sun)
+    table, results = nowcast_backtest(case, issues)
+    assert set(table.columns) == {"satellite_nowcast", "persistence", "smart_persistence"}
+    assert list(table.index) == [1, 2, 3, 4, 5, 6, "all"]
+    assert table.loc["all", "satellite_nowcast"] < 0.8 * table.loc["all", "persistence"]
+    fc = results["satellite_nowcast"].forecasts
+    assert fc["step"].max() == 6
+    assert fc["issue_time"].nunique() == len(issues)
+
+
+@pytest.mark.slow
+def test_wind_nowcast_on_ci_beats_persistence(ci_gold_catalog) -> None:
+    from workbench.forecasting.usecases.nowcast import (
+        nowcast_backtest,
+        nowcast_issues,
+        nowcast_usecase,
+    )
+
+    first = pd.Timestamp("2024-03-16", tz="UTC")
+    case = nowcast_usecase(ci_gold_catalog, "WIND_NORTH_01", kind="wind", train_end=first)
+    issues = nowcast_issues(case, "2024-03-16", "2024-03-19")
+    assert len(issues) == 4 * 24
+    table, _ = nowcast_backtest(case, issues)
+    assert table.loc["all", "lightgbm"] < 0.9 * table.loc["all", "persistence"]
+    with pytest.raises(ForecastError, match=r"expected horizon_h in 1\.\.6"):
+        nowcast_usecase(ci_gold_catalog, "WIND_NORTH_01", kind="wind", horizon_h=12)
+
+
+@pytest.mark.slow
+def test_cli_nowcast_usecase(ci_gold_catalog, monkeypatch, capsys, tmp_path) -> None:
+    import json
+
+    out, rep = tmp_path / "nowcast.parquet", tmp_path / "nowcast.json"
+    code, _, err = run_cli(
+        monkeypatch, capsys, "forecast", "backtest", "--usecase", "solar_nowcast", "--asset",
+        "SOLAR_NORTH_01", "--test-start", "2024-03-21", "--test-end", "2024-03-21",
+        "--output", str(out), "--report", str(rep),
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(rep.read_text())
+    assert report["model"] == "satellite_nowcast"
+    lead = report["mae_by_lead_mw"]
+    assert lead["satellite_nowcast"]["all"] < lead["persistence"]["all"]
+    assert pd.read_parquet(out)["step"].max() == 6
+    code, _, err = run_cli(
+        monkeypatch, capsys, "forecast", "backtest", "--usecase", "tidal_nowcast", "--asset",
+        "X", "--test-start", "2024-03-21", "--test-end", "2024-03-21", "--output", str(out),
+    )  # fmt: skip
+    assert code != 0
+    assert "expected --usecase in" in " ".join(err.split())

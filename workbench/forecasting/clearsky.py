@@ -11,7 +11,8 @@ target by a clear-sky output profile, lets an inner model forecast ``kc`` and mu
   any registered model (``clearsky:seasonal_naive``, ``clearsky:auto`` ...). Parameters other
   than the wrapper's own go to the inner model, which refuses the ones it does not take.
   LightGBM inside gets ``objective="regression_l1"`` unless told otherwise
-  (:data:`INNER_DEFAULTS`). Steps where the profile is below ``night_share`` of its peak (night, deep twilight) are
+  (:data:`INNER_DEFAULTS`). Steps where the profile is below ``night_share`` of its peak
+  (night, deep twilight) are
   forecast exactly 0; quantiles are the inner model's ``kc`` quantiles times the profile.
 * ``smart_persistence`` — ``clearsky:seasonal_naive``: the clear-sky index of the last known
   day times the clear-sky profile of the target day (with ``season="1h"``: the index of the
@@ -45,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from workbench.forecasting.base import ForecastData, ForecastError, ForecastSpec, Forecaster
+from workbench.forecasting.base import ForecastData, Forecaster, ForecastError, ForecastSpec
 from workbench.forecasting.calibration import known_target, resolve_until
 
 if TYPE_CHECKING:
@@ -312,7 +313,7 @@ class ClearSkyForecaster(Forecaster):
         return type(self)(**copy.deepcopy(self.params))
 
     def _index_data(self, data: ForecastData) -> tuple[ForecastData, np.ndarray]:
-        """The data with ``y`` as the clear-sky index (NaN where the sun is down) and the profile."""
+        """The data with ``y`` as the clear-sky index (NaN at night), and the profile."""
         assert self.profile_ is not None
         prof = self.profile_(data.y.index)
         day = self._daylight(data.y.index, prof)

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from workbench.forecasting.base import ForecastData, ForecastError, ForecastSpec, Forecaster
+from workbench.forecasting.base import ForecastData, Forecaster, ForecastError, ForecastSpec
 from workbench.forecasting.calibration import resolve_until
 from workbench.forecasting.clearsky import ClearSkyForecaster
 
@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 
 #: Correction rows need a clear-sky output of at least this share of the window's peak.
 BRIGHT_SHARE = 0.1
+#: Days of cloud rows a correction needs: on 3 days (the demo's archive before its test) the
+#: fitted coefficients swung from helping to doubling the lead-1 error between days.
+MIN_CV_DAYS = 4
 
 
 def lad(x: np.ndarray, y: np.ndarray, iterations: int = 40) -> np.ndarray:
@@ -63,9 +66,9 @@ def lad(x: np.ndarray, y: np.ndarray, iterations: int = 40) -> np.ndarray:
 def cross_validated_gain(x: np.ndarray, resid: np.ndarray, groups: np.ndarray) -> float:
     """Mean absolute error of the base minus that of the corrected base [kc], leaving out one
     group (day) at a time; positive when the correction helps out of sample. ``-inf`` with
-    fewer than 2 groups (nothing to validate on)."""
+    fewer than :data:`MIN_CV_DAYS` groups (too few days to trust a fit on the rest)."""
     labels = np.unique(groups)
-    if len(labels) < 2:
+    if len(labels) < MIN_CV_DAYS:
         return float("-inf")
     corrected = np.empty(len(resid))
     for g in labels:

@@ -268,7 +268,9 @@ def nowcast_backtest(
     results: dict[str, Any] = {}
     for label in labels:
         if label not in MODEL_NAMES:
-            raise ForecastError(f"expected a nowcast model in {sorted(MODEL_NAMES)}; found {label!r}")
+            raise ForecastError(
+                f"expected a nowcast model in {sorted(MODEL_NAMES)}; found {label!r}"
+            )
         params = case.model_params.get(label, {})
         res = backtest(case.data, case.spec, MODEL_NAMES[label], issues, retrain=retrain,
                        baseline=None, model_params=params)  # fmt: skip
