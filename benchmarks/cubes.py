@@ -132,7 +132,7 @@ def bench_satellite() -> None:
     t0 = time.perf_counter()
     frames = list(iter_satellite_frames(regions, weather, start, 1, size, np.random.default_rng(3)))
     sim_s = time.perf_counter() - t0
-    from workbench.io.satellite import _Grid as Grid
+    from workbench.io.satellite import FrameGrid as Grid
     from workbench.io.satellite import frames_dataset, lonlat_to_crs
 
     crs, transform, _, _ = satellite_grid(regions, size)

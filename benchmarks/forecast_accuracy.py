@@ -12,7 +12,7 @@ backtest wall time, for
 3. the goal "LightGBM backtest over a year of daily origins on one hourly series < 60 s on 2
    cores": a demo region when the demo has a year, else a synthetic hourly load series (2 years).
 
-Models are registry names, so models added later (``tft``, ``lstm``, ``sktime:...``) can be
+Models are model names, so models added later (``tft``, ``lstm``, ``sktime:...``) can be
 listed with ``--models``. Usage::
 
     WORKBENCH_HOME=/tmp/gridmind-demo .venv/bin/python benchmarks/forecast_accuracy.py

@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import open_catalog
-from workbench.forecasting.backtest import backtest, issue_schedule
+from workbench.forecasting.backtest import backtest_case, issue_schedule
 from workbench.forecasting.metrics import score_by, score_frame
 from workbench.forecasting.usecases.solar import (
     clear_sky_features,
@@ -213,12 +213,9 @@ else:
 
 # %%
 plain = build(plant_id, satellite=False)
-params = case.model_params["lightgbm"]
-runs = {
-    "LightGBM": backtest(plain.data, plain.spec, "lightgbm", issues, model_params=params),
-    "LightGBM + satellite": backtest(
-        case.data, case.spec, "lightgbm", issues, baseline=None, model_params=params
-    ),
+runs = {  # each use case's own model parameters, the way the forecast jobs build the model
+    "LightGBM": backtest_case(plain, "lightgbm", issues),
+    "LightGBM + satellite": backtest_case(case, "lightgbm", issues, baseline=None),
 }
 frames = {"seasonal naive": runs["LightGBM"].baseline}
 frames.update({k: r.forecasts for k, r in runs.items()})
@@ -282,8 +279,8 @@ if fleet_size and fleet_size < len(fleet_ids):
 rows = []
 for asset_id in fleet_ids:
     c = case if asset_id == plant_id else build(asset_id)
-    r = runs["LightGBM + satellite"] if asset_id == plant_id else backtest(
-        c.data, c.spec, "lightgbm", issues, model_params=params)  # fmt: skip
+    r = runs["LightGBM + satellite"] if asset_id == plant_id else backtest_case(
+        c, "lightgbm", issues)  # fmt: skip
     base = runs["LightGBM"].baseline if asset_id == plant_id else r.baseline
     rows.append(
         {

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import open_catalog
-from workbench.forecasting.backtest import backtest, issue_schedule
+from workbench.forecasting.backtest import backtest_case, issue_schedule
 from workbench.forecasting.metrics import score_by, score_frame
 from workbench.forecasting.plots import fan_chart
 from workbench.forecasting.usecases.solar import plant, weather_location
@@ -147,13 +147,12 @@ fig.tight_layout()
 #   in seconds on a CPU.
 
 # %%
-lgbm = backtest(case.data, case.spec, "lightgbm", issues,
-                model_params=case.model_params["lightgbm"])  # fmt: skip
-persistence = backtest(case.data, case.spec, "seasonal_naive", issues, baseline=None,
-                       model_params={"season": "1h"})  # fmt: skip
-lstm_params = {**case.model_params["lstm"], "n_epochs": lstm_epochs, "n_threads": 1}
+lgbm = backtest_case(case, "lightgbm", issues)  # the use case's parameters, as the jobs use
+persistence = backtest_case(case, "seasonal_naive", issues, baseline=None,
+                            model_params={"season": "1h"})  # fmt: skip
 t0 = time.perf_counter()
-lstm = backtest(case.data, case.spec, "lstm", issues, baseline=None, model_params=lstm_params)
+lstm = backtest_case(case, "lstm", issues, baseline=None,
+                     model_params={"n_epochs": lstm_epochs, "n_threads": 1})  # fmt: skip
 print(f"LSTM: {lstm_epochs} epochs in {time.perf_counter() - t0:.1f} s")
 frames = {
     "persistence": persistence.forecasts,
@@ -207,10 +206,9 @@ for asset_id in fleet_ids:
         c, r, p = case, lgbm, persistence
     else:
         c = build(asset_id)
-        r = backtest(c.data, c.spec, "lightgbm", issues, baseline=None,
-                     model_params=c.model_params["lightgbm"])  # fmt: skip
-        p = backtest(c.data, c.spec, "seasonal_naive", issues, baseline=None,
-                     model_params={"season": "1h"})  # fmt: skip
+        r = backtest_case(c, "lightgbm", issues, baseline=None)
+        p = backtest_case(c, "seasonal_naive", issues, baseline=None,
+                          model_params={"season": "1h"})  # fmt: skip
     cap = c.spec.capacity
     rows.append(
         {

@@ -13,10 +13,10 @@ from workbench.forecasting.base import (
     ForecastSpec,
     NotFittedError,
     UnknownModelError,
+    add_model,
     available_models,
     forecast_grid,
     make_forecaster,
-    register_model,
 )
 from workbench.forecasting.synthetic import synthetic_data
 
@@ -82,11 +82,11 @@ def test_registry_lists_names_and_accepts_plugins():
 
     from workbench.forecasting.baselines import SeasonalNaive
 
-    register_model("test_prefix:", lambda suffix, **p: SeasonalNaive(season=suffix, **p))
+    add_model("test_prefix:", lambda suffix, **p: SeasonalNaive(season=suffix, **p))
     model = make_forecaster("test_prefix:2D")
     assert model.season == pd.Timedelta("2D")
-    with pytest.raises(ForecastError, match="already registered"):
-        register_model("test_prefix:", lambda suffix: None)
+    with pytest.raises(ForecastError, match="already taken"):
+        add_model("test_prefix:", lambda suffix: None)
 
 
 @pytest.mark.parametrize("name", ["seasonal_naive", "seasonal_naive_weekly", "climatology"])

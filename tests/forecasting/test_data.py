@@ -14,8 +14,13 @@ from workbench.forecasting.data import (
     NonNumericError,
     TimestampError,
     prepare_frame,
-    read_table,
 )
+from workbench.io.files import read_table as read_file
+
+
+def read_table(path):
+    """What `workbench forecast backtest` does with the user's file before prepare_frame."""
+    return read_file(path, error=DataPreparationError, allow_empty=True)
 
 
 def _frame(stamps, values=None, **cols):

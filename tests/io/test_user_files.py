@@ -7,13 +7,8 @@ import pandas as pd
 import pytest
 
 from workbench.core.errors import DataAccessError
-from workbench.io.files import (
-    check_not_all_missing,
-    check_rows,
-    check_time_zones,
-    numeric_column,
-    read_table,
-)
+from workbench.core.timestamps import check_time_zones
+from workbench.io.files import check_not_all_missing, check_rows, numeric_column, read_table
 
 
 def test_csv_keeps_unknown_missing_words_as_text_so_they_are_refused(tmp_path):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.jobs import registry
+from workbench.jobs import runs as job_runs
 from workbench.jobs.runner import _descendants
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebook]
@@ -87,7 +87,7 @@ def _kill_at(home: Path, point: str, target: str, rows: int) -> set[int]:
         for pid in victims:
             os.kill(pid, signal.SIGKILL)
         runner.wait(timeout=30)
-        survivors = lambda: {p for p in tree if registry.pid_alive(p)}  # noqa: E731
+        survivors = lambda: {p for p in tree if job_runs.pid_alive(p)}  # noqa: E731
         _wait_for(lambda: not survivors(), 30, f"the run's processes to die ({survivors()})")
     finally:
         if runner.poll() is None:

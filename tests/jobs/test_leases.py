@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from workbench.jobs import registry
+from workbench.jobs import runs as job_runs
 from workbench.jobs.context import RUN_ID_ENV, RUNNER_PID_ENV, PublishError, publish
-from workbench.jobs.registry import JobRun
+from workbench.jobs.runs import JobRun
 
 
 def _running(run_id: str, *, host: str, pid: int, expires: datetime) -> JobRun:
@@ -17,7 +17,7 @@ def _running(run_id: str, *, host: str, pid: int, expires: datetime) -> JobRun:
     return JobRun(
         run_id=run_id,
         job="probe",
-        status=registry.RUNNING,
+        status=job_runs.RUNNING,
         parameters={"run_key": f"probe:{run_id}"},
         started_at=started,
         notebook_path=f"/nowhere/{run_id}.ipynb",
@@ -57,18 +57,18 @@ def _gold_rows(key: str) -> int:
 def test_stale_rows_from_any_host_are_reconciled_by_their_lease(job_home):
     # defect 4: a running row from another host stayed running forever
     now = datetime.now(UTC)
-    registry.record(
+    job_runs.record(
         _running("r-expired", host="elsewhere", pid=1, expires=now - timedelta(seconds=1))
     )
-    registry.record(_running("r-valid", host="elsewhere", pid=1, expires=now + timedelta(hours=1)))
+    job_runs.record(_running("r-valid", host="elsewhere", pid=1, expires=now + timedelta(hours=1)))
     published = _running("r-published", host="elsewhere", pid=1, expires=now - timedelta(seconds=1))
     published.rows_written = 12
     published.metrics["published_at"] = (now - timedelta(minutes=1)).isoformat()
-    registry.record(published)
+    job_runs.record(published)
 
-    ended = registry.reconcile()
+    ended = job_runs.reconcile()
     assert sorted(ended) == ["r-expired", "r-published"]
-    runs = registry.history("probe").set_index("run_id")
+    runs = job_runs.history("probe").set_index("run_id")
     assert runs.loc["r-valid", "status"] == "running"  # its runner elsewhere may be alive
     assert runs.loc["r-expired", "status"] == "failed"
     assert "lease expired" in runs.loc["r-expired", "error"]
@@ -77,19 +77,19 @@ def test_stale_rows_from_any_host_are_reconciled_by_their_lease(job_home):
     assert runs.loc["r-published", "status"] == "abandoned"
     assert runs.loc["r-published", "rows_written"] == 12  # gold holds them: said so
     assert "gold holds this run's rows" in runs.loc["r-published", "error"]
-    assert registry.reconcile() == []  # idempotent
+    assert job_runs.reconcile() == []  # idempotent
 
 
 def test_heartbeat_renews_the_lease_until_the_row_ends(job_home):
     now = datetime.now(UTC)
-    registry.record(_running("r-beat", host="here", pid=1, expires=now + timedelta(seconds=5)))
-    assert registry.heartbeat("r-beat")
-    renewed = registry.history("probe").iloc[0].metrics["lease_expires_at"]
+    job_runs.record(_running("r-beat", host="here", pid=1, expires=now + timedelta(seconds=5)))
+    assert job_runs.heartbeat("r-beat")
+    renewed = job_runs.history("probe").iloc[0].metrics["lease_expires_at"]
     assert pd.Timestamp(renewed) > pd.Timestamp(now + timedelta(seconds=60))
     run = _running("r-beat", host="here", pid=1, expires=now)
-    run.status = registry.FAILED
-    registry.record(run)
-    assert not registry.heartbeat("r-beat")  # ended rows are never revived
+    run.status = job_runs.FAILED
+    job_runs.record(run)
+    assert not job_runs.heartbeat("r-beat")  # ended rows are never revived
 
 
 def test_publish_commits_with_its_run_row_and_is_refused_for_a_reconciled_run(
@@ -99,14 +99,14 @@ def test_publish_commits_with_its_run_row_and_is_refused_for_a_reconciled_run(
 
     now = datetime.now(UTC)
     live = _running("r-live", host="here", pid=os.getpid(), expires=now + timedelta(hours=1))
-    registry.record(live)
+    job_runs.record(live)
     from workbench import open_catalog
 
     monkeypatch.setenv(RUN_ID_ENV, "r-live")
     monkeypatch.setenv(RUNNER_PID_ENV, str(os.getpid()))
     rows = publish(open_catalog(read_only=True), {"gold.load_forecasts": _frame()}, "k:live")
     assert rows == {"gold.load_forecasts": 4}
-    stored = registry.history("probe").iloc[0]
+    stored = job_runs.history("probe").iloc[0]
     assert stored.status == "running"  # the runner records the end
     assert stored.rows_written == 4  # ...but the row already says what gold holds
     assert stored.metrics["rows_by_table"] == {"gold.load_forecasts": 4}
@@ -114,15 +114,15 @@ def test_publish_commits_with_its_run_row_and_is_refused_for_a_reconciled_run(
 
     # a run reconciled as failed (its runner was gone) may not publish afterwards
     gone = _running("r-gone", host="here", pid=os.getpid(), expires=now + timedelta(hours=1))
-    gone.status = registry.FAILED
-    registry.record(gone)
+    gone.status = job_runs.FAILED
+    job_runs.record(gone)
     monkeypatch.setenv(RUN_ID_ENV, "r-gone")
     with pytest.raises(PublishError, match="found status 'failed', so nothing was published"):
         publish(open_catalog(read_only=True), {"gold.load_forecasts": _frame()}, "k:gone")
     assert _gold_rows("k:gone") == 0
 
     # nor a run whose runner process is gone (checked inside the transaction)
-    registry.record(_running("r-orphan", host="here", pid=1, expires=now + timedelta(hours=1)))
+    job_runs.record(_running("r-orphan", host="here", pid=1, expires=now + timedelta(hours=1)))
     monkeypatch.setenv(RUN_ID_ENV, "r-orphan")
     monkeypatch.setenv(RUNNER_PID_ENV, "999999999")
     with pytest.raises(PublishError, match="runner \\(pid 999999999\\)"):

@@ -38,9 +38,9 @@ class HourlyMean(Forecaster):
 def test_model():
     from workbench.forecasting import base
 
-    base.register_model("test_hourly_mean", HourlyMean, overwrite=True)
+    base.add_model("test_hourly_mean", HourlyMean, overwrite=True)
     yield "test_hourly_mean"
-    base._REGISTRY.pop("test_hourly_mean", None)
+    base._MODEL_NAMES.pop("test_hourly_mean", None)
 
 
 def test_production_model_is_trained_once_then_reused_and_backfills_do_not_leak(
@@ -113,7 +113,7 @@ def test_a_missing_extra_falls_back_only_when_declared_and_says_degraded(
     from workbench.jobs.context import SIDECAR_ENV, read_sidecar
     from workbench.jobs.models import forecast_series
 
-    base.register_model("test_needs_extra", _needs_extra, overwrite=True)
+    base.add_model("test_needs_extra", _needs_extra, overwrite=True)
     sidecar = tmp_path / "run.json"
     monkeypatch.setenv(SIDECAR_ENV, str(sidecar))
     try:
@@ -129,7 +129,7 @@ def test_a_missing_extra_falls_back_only_when_declared_and_says_degraded(
             *args, model_kind="test_needs_extra", fallback="seasonal_baseline"
         )
     finally:
-        base._REGISTRY.pop("test_needs_extra", None)
+        base._MODEL_NAMES.pop("test_needs_extra", None)
     assert label == "seasonal_baseline_1d"
     assert frame.series.nunique() == 5
     assert "'test_needs_extra' unavailable" in info["degraded"]

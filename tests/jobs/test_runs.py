@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.jobs.conftest import write_probe_job
-from workbench.jobs import registry
+from workbench.jobs import runs as job_runs
 from workbench.jobs.runner import run_job
 from workbench.jobs.spec import load_job_spec
 
@@ -66,7 +66,7 @@ def test_run_records_publishes_and_replaces_on_rerun(job_home, jobs_dir):
     rows = _gold_forecasts()
     assert [r[0] for r in rows] == ["probe:2024-03-10"] * 3
 
-    recorded = registry.history("probe")
+    recorded = job_runs.history("probe")
     assert list(recorded.status) == ["succeeded"]
     stored = recorded.iloc[0]
     assert stored.run_id == run.run_id
@@ -83,7 +83,7 @@ def test_run_records_publishes_and_replaces_on_rerun(job_home, jobs_dir):
     assert second.ok, second.last.error
     assert second.last.run_id != run.run_id
     assert _gold_forecasts() == rows
-    assert len(registry.history("probe")) == 2
+    assert len(job_runs.history("probe")) == 2
 
 
 def test_failing_run_retries_keeps_notebook_and_leaves_gold_alone(job_home, jobs_dir):
@@ -93,7 +93,7 @@ def test_failing_run_retries_keeps_notebook_and_leaves_gold_alone(job_home, jobs
     done = _cli("jobs", "run", "flaky", "-p", "fail=true")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "probe failure on purpose" in done.stdout + done.stderr
-    runs = registry.history("flaky")
+    runs = job_runs.history("flaky")
     assert list(runs.status) == ["failed", "failed"]  # the first attempt and one retry
     assert sorted(m["attempt"] for m in runs.metrics) == [1, 2]
     by_attempt = {m["attempt"]: m for m in runs.metrics}
@@ -115,7 +115,7 @@ def test_a_failure_not_declared_transient_fails_at_once(job_home, jobs_dir):
     write_probe_job(jobs_dir, name="strict", retries=2)
     result = run_job(load_job_spec(jobs_dir / "strict.yaml"), {"fail": "true"})
     assert [a.status for a in result.attempts] == ["failed"]
-    stored = registry.history("strict").iloc[0]
+    stored = job_runs.history("strict").iloc[0]
     assert stored.metrics["failure_kind"] == "RuntimeError"
     assert stored.metrics["retried"] is False
     assert "not a transient failure in retries.retry_on" in stored.metrics["retry_reason"]
@@ -142,7 +142,7 @@ def test_kernel_killed_mid_run_marks_the_run_failed(job_home, jobs_dir, tmp_path
     assert not result.ok
     run = result.last
     assert run.duration_s < 55  # it did not wait for the sleep
-    stored = registry.history("probe").iloc[0]
+    stored = job_runs.history("probe").iloc[0]
     assert stored.status == "failed"
     assert stored.error
     assert Path(stored.notebook_path).exists()  # the executed notebook is kept
@@ -154,7 +154,7 @@ def test_backfill_three_days(job_home, jobs_dir):
     assert done.returncode == 0, done.stdout + done.stderr
     keys = sorted({r[0] for r in _gold_forecasts()})
     assert keys == ["probe:2024-03-05", "probe:2024-03-06", "probe:2024-03-07"]
-    runs = registry.history("probe")
+    runs = job_runs.history("probe")
     assert list(runs.status) == ["succeeded"] * 3
     assert sorted(p["issue_date"] for p in runs.parameters) == [
         "2024-03-05",
@@ -180,7 +180,7 @@ def test_scheduler_runs_ticks_and_stops_cleanly_on_sigterm(job_home, tmp_path, m
     done = _cli("jobs", "scheduler", "--max-runs", "1")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "stopped after 1 run" in done.stdout
-    assert list(registry.history("probe").status) == ["succeeded"]
+    assert list(job_runs.history("probe").status) == ["succeeded"]
     gold_after_first = _gold_forecasts()
     assert len(gold_after_first) == 3
 
@@ -206,7 +206,7 @@ def test_scheduler_runs_ticks_and_stops_cleanly_on_sigterm(job_home, tmp_path, m
             proc.kill()
     assert proc.returncode == 0, out + err
     assert "received SIGTERM" in err
-    runs = registry.history("probe")
+    runs = job_runs.history("probe")
     assert list(runs.status) == ["failed", "succeeded"]
     assert "cancelled" in runs.iloc[0].error
     assert Path(runs.iloc[0].notebook_path).exists()
@@ -270,7 +270,7 @@ def test_a_declared_fallback_is_recorded_degraded_never_succeeded(job_home, jobs
     spec = load_job_spec(jobs_dir / "probe.yaml")
     result = run_job(spec, {"degrade": "model x unavailable; used the declared fallback"})
     assert result.ok  # its outputs were published...
-    stored = registry.history("probe").iloc[0]
+    stored = job_runs.history("probe").iloc[0]
     assert stored.status == "degraded"  # ...and the record says how
     assert stored.error == "degraded: model x unavailable; used the declared fallback"
     assert stored.rows_written == 3

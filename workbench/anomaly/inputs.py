@@ -137,7 +137,7 @@ def parse_times(column: Any, name: str) -> np.ndarray:
     """
     import pandas as pd
 
-    from workbench.io.files import check_time_zones
+    from workbench.core.timestamps import check_time_zones
 
     text = column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
     check_time_zones(column, name, error=AnomalyInputError)

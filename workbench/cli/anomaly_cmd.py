@@ -34,12 +34,8 @@ def _check_series(
     """
     import numpy as np
 
-    from workbench.io.files import (
-        check_not_all_missing,
-        check_rows,
-        check_time_zones,
-        numeric_column,
-    )
+    from workbench.core.timestamps import check_time_zones
+    from workbench.io.files import check_not_all_missing, check_rows, numeric_column
 
     check_rows(frame, data, error=AnomalyFileError)
     if time_col in frame.columns:

@@ -74,7 +74,7 @@ def demo(
 
 def _run_main_job(job: str = "day_ahead_load") -> None:
     """The workbench's main job, on the latest data: the day-ahead load forecast into gold."""
-    from workbench.cli.jobs_cmd import _summary
+    from workbench.cli.jobs_cmd import print_run_summary
     from workbench.core.config import default_warehouse_url
     from workbench.jobs.runner import run_job
     from workbench.jobs.spec import get_job_spec
@@ -82,7 +82,7 @@ def _run_main_job(job: str = "day_ahead_load") -> None:
     spec = get_job_spec(job)
     console.print(f"running the {job} job (papermill, kernel gridmind) on the latest data")
     result = run_job(spec, {spec.date_parameter: "auto"} if spec.date_parameter else {})
-    _summary(result)
+    print_run_summary(result)
     if not result.ok:
         raise typer.Exit(1)
     run = result.last

@@ -104,10 +104,11 @@ def backtest_cmd(
                 f"--longitude; found --model {model}. The location sets their clear-sky profile"
             )
         model_params = {"latitude": location[0], "longitude": location[1]}
-    from workbench.forecasting.data import read_table
+    from workbench.forecasting.data import DataPreparationError
     from workbench.forecasting.user_backtest import backtest_table
+    from workbench.io.files import read_table
 
-    frame = read_table(data)
+    frame = read_table(data, error=DataPreparationError, allow_empty=True)
     run = backtest_table(
         frame,
         time_col,

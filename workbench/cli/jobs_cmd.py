@@ -44,7 +44,7 @@ def _cancel_on_signals() -> threading.Event:
     return event
 
 
-def _summary(result) -> None:
+def print_run_summary(result) -> None:
     run = result.last
     colour = {"succeeded": "green", "degraded": "yellow"}.get(run.status, "red")
     console.print(
@@ -97,16 +97,16 @@ def run(
     jobs_dir: Path = JOBS_DIR,
 ) -> None:
     """Run a job now (retries as its spec says); exits 1 when the last attempt fails."""
-    from workbench.jobs import registry
+    from workbench.jobs import runs as job_runs
     from workbench.jobs.runner import resolve_parameters, run_job
     from workbench.jobs.spec import get_job_spec
 
     spec = get_job_spec(name, jobs_dir)
     # every parameter checked (model names against the factory) before anything runs
-    params = resolve_parameters(spec, _parse_params(param), registry.now_utc())
-    registry.reconcile()
+    params = resolve_parameters(spec, _parse_params(param), job_runs.now_utc())
+    job_runs.reconcile()
     result = run_job(spec, params, cancel=_cancel_on_signals())
-    _summary(result)
+    print_run_summary(result)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -134,19 +134,19 @@ def backfill(
         raise JobSpecError(msg) from None
     if last < first:
         raise JobSpecError(f"expected --end on or after --start; found {start} > {end}")
-    from workbench.jobs import registry
+    from workbench.jobs import runs as job_runs
     from workbench.jobs.runner import resolve_parameters
 
     base = _parse_params(param)
     # every parameter checked once, before the first day runs
-    resolve_parameters(spec, {**base, spec.date_parameter: first.isoformat()}, registry.now_utc())
-    registry.reconcile()
+    resolve_parameters(spec, {**base, spec.date_parameter: first.isoformat()}, job_runs.now_utc())
+    job_runs.reconcile()
     cancel = _cancel_on_signals()
     failed = []
     day = first
     while day <= last and not cancel.is_set():
         result = run_job(spec, {**base, spec.date_parameter: day.isoformat()}, cancel=cancel)
-        _summary(result)
+        print_run_summary(result)
         if not result.ok:
             failed.append(day.isoformat())
         day += timedelta(days=1)
@@ -163,14 +163,14 @@ def history(
 ) -> None:
     """The latest runs from ops.job_runs (stale running rows reconciled first)."""
     from workbench.cli.output import check_format
-    from workbench.jobs import registry
+    from workbench.jobs import runs as job_runs
     from workbench.jobs.spec import JobSpecError
 
     check_format(fmt)
     if limit < 1:
         raise JobSpecError(f"expected --limit of 1 or more; found {limit}")
-    registry.reconcile()
-    frame = registry.history(name, limit)
+    job_runs.reconcile()
+    frame = job_runs.history(name, limit)
     rows = []
     for row in frame.itertuples():
         rows_written = row.rows_written
@@ -201,7 +201,7 @@ def scheduler(
 ) -> None:
     """Run the cron schedules until SIGTERM/SIGINT (one scheduler at a time)."""
     from workbench.core.config import workbench_home
-    from workbench.jobs import registry
+    from workbench.jobs import runs as job_runs
     from workbench.jobs.scheduler import Scheduler
     from workbench.jobs.spec import load_job_specs
 
@@ -209,7 +209,7 @@ def scheduler(
     sched = Scheduler(specs, workbench_home())
     cancel = _cancel_on_signals()
     threading.Thread(target=lambda: (cancel.wait(), sched.stop()), daemon=True).start()
-    registry.reconcile()
+    job_runs.reconcile()
     console.print(
         f"scheduler: {len(sched.specs)} scheduled job(s); SIGTERM stops it", highlight=False
     )

@@ -32,7 +32,8 @@ def _series(frame: Any, time_col: str, value_col: str, path: Path) -> Any:
     import pandas as pd
 
     from workbench.core.errors import MissingColumnsError
-    from workbench.io.files import check_rows, check_time_zones, numeric_column
+    from workbench.core.timestamps import check_time_zones
+    from workbench.io.files import check_rows, numeric_column
 
     missing = {time_col, value_col} - set(frame.columns)
     if missing:

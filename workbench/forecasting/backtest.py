@@ -25,9 +25,9 @@ from workbench.forecasting.base import (
     Forecaster,
     ForecastError,
     ForecastSpec,
-    make_forecaster,
 )
 from workbench.forecasting.metrics import add_skill, score_by, score_frame
+from workbench.forecasting.pipeline import UseCase, build_forecaster
 
 Retrain = Literal["never", "monthly", "weekly", "every"]
 RETRAIN_CHOICES: tuple[str, ...] = ("never", "monthly", "weekly", "every")
@@ -160,6 +160,7 @@ def backtest(
     retrain: str = "never",
     baseline: str | None = "seasonal_naive",
     model_params: dict[str, Any] | None = None,
+    case_params: dict[str, dict[str, Any]] | None = None,
 ) -> BacktestResult:
     """Run a rolling-origin backtest.
 
@@ -168,16 +169,19 @@ def backtest(
     data, spec : ForecastData, ForecastSpec
         The series (it may run past the test end) and the problem.
     model : str or Forecaster
-        A registry name (see :func:`~workbench.forecasting.base.make_forecaster`) or an instance
+        A model name (see :func:`~workbench.forecasting.base.make_forecaster`) or an instance
         (cloned for each fit).
     issues : pandas.DatetimeIndex
         Issue times (see :func:`issue_schedule`).
     retrain : {"never", "monthly", "weekly", "every"}
         Refit schedule.
     baseline : str, optional
-        Registry name of the baseline scored on the same issues (``None`` to skip).
+        Model name of the baseline scored on the same issues (``None`` to skip).
     model_params : dict, optional
-        Parameters for a model given by name.
+        Parameters for a model given by name (they win over ``case_params``).
+    case_params : dict, optional
+        ``{model name: parameters}`` of the use case; the model is built by
+        :func:`~workbench.forecasting.pipeline.build_forecaster`, like in the jobs.
     """
     if not len(issues):
         raise ForecastError(
@@ -191,13 +195,40 @@ def backtest(
             f"found {issues[0]}. Move the test start later so the model has history to learn from."
         )
     groups = retrain_groups(issues, retrain, spec.tz)
-    inst = make_forecaster(model, **(model_params or {})) if isinstance(model, str) else model
+    inst = build_forecaster(model, case_params=case_params, params=model_params)
     t0 = time.perf_counter()
     pred, fits = _run(inst, data, spec, groups)
     wall = time.perf_counter() - t0
     base = None
     if baseline is not None:
-        base, _ = _run(make_forecaster(baseline), data, spec, [issues])
+        base, _ = _run(build_forecaster(baseline), data, spec, [issues])
     return BacktestResult(
         model=inst.name, forecasts=pred, baseline=base, spec=spec, fits=fits, wall_time_s=wall
+    )
+
+
+def backtest_case(
+    case: UseCase,
+    model: str | Forecaster,
+    issues: pd.DatetimeIndex,
+    *,
+    retrain: str = "never",
+    baseline: str | None = "seasonal_naive",
+    model_params: dict[str, Any] | None = None,
+) -> BacktestResult:
+    """:func:`backtest` on a use case: its data, spec and per-model parameters.
+
+    ``model_params`` override the use case's for ``model``; members of ``auto`` and
+    ``combination`` get the use case's parameters too (see
+    :func:`~workbench.forecasting.pipeline.build_forecaster`).
+    """
+    return backtest(
+        case.data,
+        case.spec,
+        model,
+        issues,
+        retrain=retrain,
+        baseline=baseline,
+        model_params=model_params,
+        case_params=case.model_params,
     )

@@ -9,9 +9,9 @@ Three objects make every model interchangeable (baselines, LightGBM, darts, skti
   ``(issue_time, target_time)`` MultiIndex).
 * :class:`Forecaster` — ``fit(data, spec, until=...)`` then ``predict(data, issue_times)``, which
   returns one row per ``(issue_time, target_time)`` with ``step``, ``y_pred`` and one column per
-  quantile (``"q0.1"``...). Every model outputs quantiles: natively, or through
-  :class:`PointForecaster`, which calibrates conformal quantiles per step on an inner validation
-  split of the training window (see :mod:`workbench.forecasting.calibration`).
+  quantile (``"q0.1"``...). Every model outputs quantiles: natively, or as a ``PointForecaster``
+  (:mod:`workbench.forecasting.calibration`), which calibrates conformal quantiles per step on an
+  inner validation split of the training window.
 
 Time conventions (DESIGN.md): labels are interval starts in tz-aware UTC. The value labelled ``t``
 covers ``[t, t + freq)`` and becomes known at ``t + freq + availability_lag[column]``. A forecast
@@ -20,8 +20,8 @@ values known at ``T`` (future-known covariates excepted: exact ones at any time,
 forecast by the latest issue at or before ``T``).
 
 Models are created by name with :func:`make_forecaster`; plug-ins add names with
-:func:`register_model` (a class, a factory, or a lazy ``"module:attr"`` path). A name with a
-prefix, ``"sktime:AutoETS"``, goes to the factory registered for ``"sktime:"`` with the suffix as
+:func:`add_model` (a class, a factory, or a lazy ``"module:attr"`` path). A name with a
+prefix, ``"sktime:AutoETS"``, goes to the factory added for ``"sktime:"`` with the suffix as
 first argument. Modules listed in :data:`PLUGIN_MODULES` are imported on first lookup so they can
 register their names; they must keep their own top level light.
 
@@ -66,17 +66,17 @@ __all__ = [
     "Forecaster",
     "InsufficientDataError",
     "NotFittedError",
-    "PointForecaster",
     "UnknownModelError",
     "UnknownParameterError",
+    "add_model",
     "available_models",
     "forecast_grid",
     "make_forecaster",
+    "model_class",
     "quantile_column",
-    "register_model",
 ]
 
-#: Parameters every :class:`PointForecaster` takes (see its docstring).
+#: Parameters every point forecaster (:mod:`workbench.forecasting.calibration`) takes.
 CALIBRATION_PARAMS: frozenset[str] = frozenset(
     {"calibration_days", "calibration_pool", "online_calibration", "clip_min"}
 )
@@ -380,6 +380,11 @@ class Forecaster(ABC):
     #: Says which outside parameters :meth:`library_params` holds (for error messages).
     library_note: ClassVar[str] = ""
 
+    #: For models built from other models (``auto``, ``combination``): the constructor argument
+    #: that takes ``{member name: parameters}``, filled from a use case's ``model_params`` by
+    #: :func:`workbench.forecasting.pipeline.build_forecaster`. ``None`` for plain models.
+    member_params_arg: ClassVar[str | None] = None
+
     def __init__(self, **params: Any) -> None:
         type(self).check_params(params, self.name)
         self.params: dict[str, Any] = dict(params)
@@ -470,61 +475,9 @@ class Forecaster(ABC):
         return f"{type(self).__name__}({args})"
 
 
-class PointForecaster(Forecaster):
-    """A forecaster that predicts points and gets its quantiles by conformal calibration.
-
-    Subclasses implement :meth:`_fit_point` and :meth:`_predict_point` (returning the
-    :func:`forecast_grid` rows plus ``y_pred``). :meth:`fit` then
-
-    1. fits a clone on the training window minus an inner validation tail, predicts daily issues
-       over that tail, and keeps the residual quantiles per step (pooled over neighbouring steps),
-    2. fits on the whole training window.
-
-    :meth:`predict` adds ``y_pred + residual quantile`` per step, updated online with the model's
-    own out-of-sample residuals known at each issue; quantiles are sorted so they never cross.
-    Calibration details are in :mod:`workbench.forecasting.calibration`; the validation coverage
-    lands in ``fit_info["calibration"]``.
-
-    Parameters accepted by every point forecaster (in ``params``): ``calibration_days`` (int,
-    length of the inner validation tail; default: automatic), ``clip_min`` (float or ``"auto"``:
-    clip predictions below at the training minimum when it is >= 0, e.g. solar),
-    ``online_calibration`` (bool, default True: update the offsets at each issue),
-    ``calibration_pool`` (steps pooled each side for the residual quantiles).
-    """
-
-    @classmethod
-    def extra_params(cls) -> frozenset[str]:
-        """The calibration parameters every point forecaster takes."""
-        return CALIBRATION_PARAMS
-
-    @abstractmethod
-    def _fit_point(self, data: ForecastData, spec: ForecastSpec, until: pd.Timestamp) -> None:
-        """Fit the point model on data known at ``until``."""
-
-    @abstractmethod
-    def _predict_point(self, data: ForecastData, issue_times: Any) -> pd.DataFrame:
-        """``forecast_grid(issue_times, spec)`` plus a ``y_pred`` column."""
-
-    def fit(
-        self, data: ForecastData, spec: ForecastSpec, *, until: pd.Timestamp | None = None
-    ) -> Self:
-        """Calibrate on an inner validation split, then fit on the whole window (see class doc)."""
-        from workbench.forecasting.calibration import fit_calibrated
-
-        fit_calibrated(self, data, spec, until)
-        return self
-
-    def predict(self, data: ForecastData, issue_times: Sequence[pd.Timestamp]) -> pd.DataFrame:
-        """Point forecast plus calibrated quantiles (see class doc)."""
-        from workbench.forecasting.calibration import predict_calibrated
-
-        self._require_fitted()
-        return predict_calibrated(self, data, issue_times)
-
-
-# ------------------------------------------------------------------------------------- registry
+# ---------------------------------------------------------------------------------- model names
 #: name -> class / factory / lazy "module:attr" path. Prefix entries end with ":".
-_REGISTRY: dict[str, Callable[..., Forecaster] | str] = {
+_MODEL_NAMES: dict[str, Callable[..., Forecaster] | str] = {
     "seasonal_naive": "workbench.forecasting.baselines:SeasonalNaive",
     "seasonal_naive_weekly": "workbench.forecasting.baselines:weekly_seasonal_naive",
     "climatology": "workbench.forecasting.baselines:Climatology",
@@ -535,7 +488,7 @@ _REGISTRY: dict[str, Callable[..., Forecaster] | str] = {
     "satellite_nowcast": "workbench.forecasting.nowcast:SatelliteNowcast",
 }
 
-#: Modules imported (once, on first lookup) so they can call :func:`register_model`.
+#: Modules imported (once, on first lookup) so they can call :func:`add_model`.
 #: A module that is not installed is skipped; other import errors propagate.
 PLUGIN_MODULES: list[str] = [
     "workbench.forecasting.deep",
@@ -544,7 +497,7 @@ PLUGIN_MODULES: list[str] = [
 _plugins_loaded = False
 
 
-def register_model(
+def add_model(
     name: str, factory: Callable[..., Forecaster] | str, *, overwrite: bool = False
 ) -> None:
     """Make ``make_forecaster(name, **params)`` build a model.
@@ -552,20 +505,20 @@ def register_model(
     Parameters
     ----------
     name : str
-        Registry name, e.g. ``"tft"``. A name ending with ``":"`` (``"sktime:"``) registers a
+        Model name, e.g. ``"tft"``. A name ending with ``":"`` (``"sktime:"``) adds a
         prefix: ``make_forecaster("sktime:AutoETS", **p)`` calls ``factory("AutoETS", **p)``.
     factory : callable or str
         A Forecaster subclass, a function returning a Forecaster, or a lazy ``"module:attr"``.
     overwrite : bool
         Replace an existing entry (otherwise a clash with a different factory raises).
     """
-    current = _REGISTRY.get(name)
+    current = _MODEL_NAMES.get(name)
     if current is not None and current != factory and not overwrite:
         raise ForecastError(
-            f"expected a new model name; found {name!r} already registered as {current!r}. "
+            f"expected a new model name; found {name!r} already taken by {current!r}. "
             "Pass overwrite=True to replace it."
         )
-    _REGISTRY[name] = factory
+    _MODEL_NAMES[name] = factory
 
 
 def _load_plugins() -> None:
@@ -584,7 +537,7 @@ def _load_plugins() -> None:
 def available_models() -> list[str]:
     """Registered model names (prefix entries end with ``":"``)."""
     _load_plugins()
-    return sorted(_REGISTRY)
+    return sorted(_MODEL_NAMES)
 
 
 def _resolve(entry: Callable[..., Forecaster] | str) -> Callable[..., Forecaster]:
@@ -592,6 +545,22 @@ def _resolve(entry: Callable[..., Forecaster] | str) -> Callable[..., Forecaster
         module, _, attr = entry.partition(":")
         return getattr(importlib.import_module(module), attr)
     return entry
+
+
+def model_class(name: str) -> type[Forecaster] | None:
+    """The Forecaster class behind a plain model name; ``None`` for a factory function or prefix.
+
+    An unknown name raises :class:`UnknownModelError` with the list.
+    """
+    if name not in _MODEL_NAMES:
+        _load_plugins()
+    if name in _MODEL_NAMES:
+        factory = _resolve(_MODEL_NAMES[name])
+        return factory if isinstance(factory, type) and issubclass(factory, Forecaster) else None
+    prefix, sep, rest = name.partition(":")
+    if sep and f"{prefix}:" in _MODEL_NAMES and rest:
+        return None
+    raise UnknownModelError(name, available_models())
 
 
 def make_forecaster(name: str, **params: Any) -> Forecaster:
@@ -602,15 +571,15 @@ def make_forecaster(name: str, **params: Any) -> Forecaster:
     >>> make_forecaster("lightgbm", n_estimators=300)  # doctest: +SKIP
     >>> make_forecaster("sktime:ThetaForecaster")  # doctest: +SKIP
     """
-    if name not in _REGISTRY:
+    if name not in _MODEL_NAMES:
         _load_plugins()
-    if name in _REGISTRY:
-        factory = _resolve(_REGISTRY[name])
+    if name in _MODEL_NAMES:
+        factory = _resolve(_MODEL_NAMES[name])
         if isinstance(factory, type) and issubclass(factory, Forecaster):
             # before the constructor: its TypeError would not list the valid names
             factory.check_params(params, name)
         return factory(**params)
     prefix, sep, rest = name.partition(":")
-    if sep and f"{prefix}:" in _REGISTRY and rest:
-        return _resolve(_REGISTRY[f"{prefix}:"])(rest, **params)
+    if sep and f"{prefix}:" in _MODEL_NAMES and rest:
+        return _resolve(_MODEL_NAMES[f"{prefix}:"])(rest, **params)
     raise UnknownModelError(name, available_models())

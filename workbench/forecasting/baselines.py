@@ -1,6 +1,6 @@
 """Baselines every model must beat: seasonal naive (daily or weekly season) and climatology.
 
-Both are :class:`~workbench.forecasting.base.PointForecaster` s, so their quantiles come from
+Both are :class:`~workbench.forecasting.calibration.PointForecaster` s, so their quantiles come from
 conformal calibration on backtest residuals inside the training window.
 """
 
@@ -11,15 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.forecasting.base import (
-    ForecastData,
-    ForecastError,
-    ForecastSpec,
-    PointForecaster,
-    forecast_grid,
-)
-from workbench.forecasting.calibration import known_target
-from workbench.forecasting.features import SeasonalLags, _ffill, _Grid
+from workbench.forecasting.base import ForecastData, ForecastError, ForecastSpec, forecast_grid
+from workbench.forecasting.calibration import PointForecaster
+from workbench.forecasting.features import seasonal_naive_values
+from workbench.forecasting.windows import known_target
 
 
 class SeasonalNaive(PointForecaster):
@@ -52,29 +47,11 @@ class SeasonalNaive(PointForecaster):
         self.fit_info["season"] = str(self.season)
 
     def _predict_point(self, data: ForecastData, issue_times: Any) -> pd.DataFrame:
-        spec = self._require_fitted()
-        g = forecast_grid(issue_times, spec)
-        pos = _Grid(data.y.index, spec.freq)
-        vals = data.y.to_numpy(dtype=float)
-        pa = pos.pos(spec.last_known_label(pd.DatetimeIndex(g["issue_time"])))
-        pt = pos.pos(pd.DatetimeIndex(g["target_time"]))
-        period = int(self.season / spec.freq)
-        lags = SeasonalLags(pd.DatetimeIndex(g["target_time"]), pt, pa, spec)
-        pred = pos.take(vals, lags.positions(period))
-        for extra in range(1, 5):
-            miss = ~np.isfinite(pred)
-            if not miss.any():
-                break
-            pred[miss] = pos.take(vals, lags.positions(period, extra))[miss]
-        miss = ~np.isfinite(pred)
-        if miss.any():
-            pred[miss] = pos.take(_ffill(vals), pa[miss])
-        g["y_pred"] = pred
-        return g
+        return seasonal_naive_values(data, self._require_fitted(), issue_times, self.season)
 
 
 def weekly_seasonal_naive(**params: Any) -> SeasonalNaive:
-    """Seasonal naive with a weekly season (registry name ``seasonal_naive_weekly``)."""
+    """Seasonal naive with a weekly season (model name ``seasonal_naive_weekly``)."""
     params.setdefault("season", "7D")
     return SeasonalNaive(**params)
 

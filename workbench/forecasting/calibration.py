@@ -28,34 +28,39 @@ The model is refitted on the whole window. When the window is too short for a sp
 :data:`MIN_INNER_TRAIN_DAYS` + 7 days) the window is split in halves; when even that fails, the
 residuals of the daily seasonal naive over the window are used, and ``fit_info`` says so.
 
-Everything here works on any :class:`~workbench.forecasting.base.PointForecaster`.
+Everything here works on any :class:`PointForecaster` (defined here: a point model plus this
+calibration).
 """
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from workbench.forecasting.base import (
+    CALIBRATION_PARAMS,
     ForecastData,
+    Forecaster,
     ForecastSpec,
     InsufficientDataError,
-    PointForecaster,
+    quantile_column,
+)
+from workbench.forecasting.features import seasonal_naive_values
+from workbench.forecasting.windows import (
+    DAY,
+    daily_issues,
+    known_target,
+    resolve_until,
+    validation_issues,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from typing import Self
 
-#: Fewest days of history the inner model needs before the validation tail.
-MIN_INNER_TRAIN_DAYS = 7
-#: Fewest days of history of the inner model on a short history (half/half split).
-MIN_SHORT_TRAIN_DAYS = 3
-#: Bounds of the automatic validation tail [days].
-MIN_CAL_DAYS, MAX_CAL_DAYS = 14, 56
-#: Share of the training window used as the automatic validation tail.
-CAL_FRACTION = 0.35
 #: Residuals of issues at most this old [days] calibrate an issue online (see the module doc).
 ONLINE_WINDOW_DAYS = 28
 #: Fewest distinct issues in the online window; below it all known residuals are used.
@@ -63,55 +68,53 @@ MIN_ONLINE_ISSUES = 7
 #: Step of the adaptive miss level per scored issue (see :class:`AdaptiveLevel`).
 ACI_GAMMA = 0.05
 
-DAY = pd.Timedelta("1D")
 
+class PointForecaster(Forecaster):
+    """A forecaster that predicts points and gets its quantiles by conformal calibration.
 
-def resolve_until(data: ForecastData, spec: ForecastSpec, until: Any) -> pd.Timestamp:
-    """The training cut-off: ``until`` in UTC, or when the last value of ``y`` became known."""
-    if until is None:
-        return data.y.index[-1] + spec.freq + spec.lag("y")
-    ts = pd.Timestamp(until)
-    if ts.tz is None:
-        raise InsufficientDataError(
-            f"expected a tz-aware `until`; found naive {ts}. Use pd.Timestamp(..., tz='UTC')."
-        )
-    return ts.tz_convert("UTC")
+    Subclasses implement :meth:`_fit_point` and :meth:`_predict_point` (returning the
+    :func:`forecast_grid` rows plus ``y_pred``). :meth:`fit` then
 
+    1. fits a clone on the training window minus an inner validation tail, predicts daily issues
+       over that tail, and keeps the residual quantiles per step (pooled over neighbouring steps),
+    2. fits on the whole training window.
 
-def known_target(data: ForecastData, spec: ForecastSpec, until: pd.Timestamp) -> pd.Series:
-    """The target values known at ``until``, NaN dropped."""
-    end = spec.last_known_label([until])[0]
-    y = data.y[data.y.index <= end]
-    return y.dropna()
+    :meth:`predict` adds ``y_pred + residual quantile`` per step, updated online with the model's
+    own out-of-sample residuals known at each issue; quantiles are sorted so they never cross.
+    Calibration details are in :mod:`workbench.forecasting.calibration`; the validation coverage
+    lands in ``fit_info["calibration"]``.
 
+    Parameters accepted by every point forecaster (in ``params``): ``calibration_days`` (int,
+    length of the inner validation tail; default: automatic), ``clip_min`` (float or ``"auto"``:
+    clip predictions below at the training minimum when it is >= 0, e.g. solar),
+    ``online_calibration`` (bool, default True: update the offsets at each issue),
+    ``calibration_pool`` (steps pooled each side for the residual quantiles).
+    """
 
-def daily_issues(anchor: pd.Timestamp, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
-    """Issue times at ``anchor``'s UTC time of day, every day in ``[start, end]``."""
-    if end < start:
-        return pd.DatetimeIndex([], tz="UTC")
-    offset = anchor - anchor.floor("D")
-    first = start.floor("D") + offset
-    if first < start:
-        first += DAY
-    return pd.date_range(first, end, freq="D")
+    @classmethod
+    def extra_params(cls) -> frozenset[str]:
+        """The calibration parameters every point forecaster takes."""
+        return CALIBRATION_PARAMS
 
+    @abstractmethod
+    def _fit_point(self, data: ForecastData, spec: ForecastSpec, until: pd.Timestamp) -> None:
+        """Fit the point model on data known at ``until``."""
 
-def validation_issues(
-    spec: ForecastSpec, until: pd.Timestamp, first_label: pd.Timestamp, days: int | None
-) -> pd.DatetimeIndex:
-    """Daily issues inside the training window whose whole horizon is known at ``until``."""
-    span_days = (until - first_label) / DAY
-    if days is None:
-        days = int(np.clip(round(CAL_FRACTION * span_days), MIN_CAL_DAYS, MAX_CAL_DAYS))
-    reach = (spec.lead + spec.horizon) * spec.freq + spec.freq + spec.lag("y")
-    last = until - reach
-    first = last - pd.Timedelta(days=days - 1)
-    if (first - first_label) / DAY >= MIN_INNER_TRAIN_DAYS:
-        return daily_issues(until, first, last)
-    # short history: half for the inner fit (at least MIN_SHORT_TRAIN_DAYS), the rest to validate
-    first = first_label + max(pd.Timedelta(days=MIN_SHORT_TRAIN_DAYS), (last - first_label) / 2)
-    issues = daily_issues(until, first, last)
-    return issues if len(issues) >= 2 else pd.DatetimeIndex([], tz="UTC")
+    @abstractmethod
+    def _predict_point(self, data: ForecastData, issue_times: Any) -> pd.DataFrame:
+        """``forecast_grid(issue_times, spec)`` plus a ``y_pred`` column."""
+
+    def fit(
+        self, data: ForecastData, spec: ForecastSpec, *, until: pd.Timestamp | None = None
+    ) -> Self:
+        """Calibrate on an inner validation split, then fit on the whole window (see class doc)."""
+        fit_calibrated(self, data, spec, until)
+        return self
+
+    def predict(self, data: ForecastData, issue_times: Sequence[pd.Timestamp]) -> pd.DataFrame:
+        """Point forecast plus calibrated quantiles (see class doc)."""
+        self._require_fitted()
+        return predict_calibrated(self, data, issue_times)
 
 
 def residual_frame(pred: pd.DataFrame, y: pd.Series, spec: ForecastSpec) -> pd.DataFrame:
@@ -274,17 +277,13 @@ def fit_calibrated(
         # too short for any split: residuals of the daily seasonal naive, which has no fitted
         # parameters, so its in-window residuals are honest (in-sample ones of a fitted model
         # are not: they collapsed LightGBM intervals to 3 % coverage on 10 days of history)
-        from workbench.forecasting.baselines import SeasonalNaive
-
         method = "seasonal-naive residuals (history too short for a validation split)"
         end = spec.last_known_label([until])[0]
         start = y_known.index[0] + DAY
         issues = daily_issues(until, start, end - (spec.lead + spec.horizon - 1) * spec.freq)
         if not len(issues):
             issues = daily_issues(until, y_known.index[0], end)
-        naive = SeasonalNaive()
-        naive.spec = spec
-        pred = naive._predict_point(data, issues)
+        pred = seasonal_naive_values(data, spec, issues, DAY)
     y_cal = y_known
     offsets, res = residual_offsets(pred, y_cal, spec, model.params.get("calibration_pool"))
     model.calibration_ = offsets
@@ -442,8 +441,6 @@ def coverage_table(
     pred: pd.DataFrame, quantiles: Sequence[float], y_col: str = "y_true"
 ) -> pd.DataFrame:
     """Observed share of values below each quantile column, next to the nominal level."""
-    from workbench.forecasting.base import quantile_column
-
     truth = pred[y_col].to_numpy(dtype=float)
     ok = np.isfinite(truth)
     rows = []

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.forecasting.base import ForecastData, Forecaster, ForecastError, ForecastSpec
-from workbench.forecasting.calibration import known_target, resolve_until
+from workbench.forecasting.windows import known_target, resolve_until
 
 if TYPE_CHECKING:
     from typing import Self

@@ -26,13 +26,13 @@ guessing is rejected with an error that says what to pass instead. The rules:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from workbench.core.errors import MissingColumnsError, WorkbenchError
+from workbench.core.timestamps import check_time_zones
 from workbench.forecasting.base import ForecastData, ForecastError
 
 DUPLICATE_POLICIES = ("error", "mean", "first", "last")
@@ -85,13 +85,6 @@ class DataReport:
         return asdict(self)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a ``.csv`` or ``.parquet`` file (a clear error for anything else)."""
-    from workbench.io.files import read_table as read_user_table
-
-    return read_user_table(path, error=DataPreparationError, allow_empty=True)
-
-
 def _examples(frame: pd.DataFrame, mask: np.ndarray, col: str, n: int = 3) -> str:
     rows = frame.loc[mask, col].head(n)
     return ", ".join(f"row {i + 1}: {v!r}" for i, v in zip(rows.index, rows, strict=True))
@@ -112,8 +105,6 @@ def parse_timestamps(
     if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(raw.dtype):
         parsed = pd.DatetimeIndex(raw)
     else:
-        from workbench.io.files import check_time_zones
-
         check_time_zones(raw, str(raw.name), error=TimestampError)
         parsed = _parse_text(raw.astype(str), report)
         bad = np.asarray(parsed.isna())

@@ -48,7 +48,7 @@ from workbench.forecasting.base import (
     ForecastError,
     ForecastSpec,
     InsufficientDataError,
-    register_model,
+    add_model,
 )
 
 if TYPE_CHECKING:
@@ -582,5 +582,5 @@ class LSTMForecaster(DartsForecaster):
         )
 
 
-register_model("tft", TFTForecaster)
-register_model("lstm", LSTMForecaster)
+add_model("tft", TFTForecaster)
+add_model("lstm", LSTMForecaster)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.forecasting.base import ForecastData, ForecastSpec, forecast_grid
+from workbench.forecasting.windows import Grid, ffill
 
 DAY = pd.Timedelta("1D")
 
@@ -52,32 +53,6 @@ class FeatureConfig:
     holidays_country: str | None = None
     holidays_subdiv: str | None = None
     level_days: int = 7
-
-
-class _Grid:
-    """Integer positions of timestamps on the target's regular grid."""
-
-    def __init__(self, index: pd.DatetimeIndex, freq: pd.Timedelta) -> None:
-        self.t0 = index[0].as_unit("ns").value if len(index) else 0
-        self.step = freq.value
-        self.n = len(index)
-
-    def pos(self, times: Any) -> np.ndarray:
-        ns = pd.DatetimeIndex(times).as_unit("ns").asi8
-        return (ns - self.t0) // self.step
-
-    def take(self, values: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        ok = (pos >= 0) & (pos < self.n)
-        out = np.full(pos.shape, np.nan)
-        out[ok] = values[pos[ok]]
-        return out
-
-
-def _ffill(values: np.ndarray) -> np.ndarray:
-    """Forward-fill NaN (the last observed value at each position)."""
-    idx = np.where(np.isfinite(values), np.arange(len(values)), 0)
-    np.maximum.accumulate(idx, out=idx)
-    return values[idx]
 
 
 class SeasonalLags:
@@ -115,6 +90,35 @@ class SeasonalLags:
         approx = self.ns - k * season_steps * self.step
         corr = (self.off_t - _utc_offset_ns(approx, self.spec.tz)) / self.step
         return back + np.round(corr).astype(np.int64)
+
+
+def seasonal_naive_values(
+    data: ForecastData, spec: ForecastSpec, issue_times: Any, season: pd.Timedelta
+) -> pd.DataFrame:
+    """Seasonal naive points: ``forecast_grid(issue_times, spec)`` plus ``y_pred``.
+
+    For a target ``t`` and last known label ``a``, the value ``y(t - k * season)`` with the
+    smallest ``k >= 1`` such that ``t - k * season <= a`` (local clock time of ``spec.tz``); a
+    missing value falls back on the season before (up to 4), then on the last known value.
+    """
+    g = forecast_grid(issue_times, spec)
+    pos = Grid(data.y.index, spec.freq)
+    vals = data.y.to_numpy(dtype=float)
+    pa = pos.pos(spec.last_known_label(pd.DatetimeIndex(g["issue_time"])))
+    pt = pos.pos(pd.DatetimeIndex(g["target_time"]))
+    period = int(season / spec.freq)
+    lags = SeasonalLags(pd.DatetimeIndex(g["target_time"]), pt, pa, spec)
+    pred = pos.take(vals, lags.positions(period))
+    for extra in range(1, 5):
+        miss = ~np.isfinite(pred)
+        if not miss.any():
+            break
+        pred[miss] = pos.take(vals, lags.positions(period, extra))[miss]
+    miss = ~np.isfinite(pred)
+    if miss.any():
+        pred[miss] = pos.take(ffill(vals), pa[miss])
+    g["y_pred"] = pred
+    return g
 
 
 def _is_fixed(tz: str) -> bool:
@@ -255,9 +259,9 @@ def build_features(
     cfg = cfg or FeatureConfig()
     g = forecast_grid(issue_times, spec) if grid is None else grid.reset_index(drop=True)
     y = data.y
-    pos = _Grid(y.index, spec.freq)
+    pos = Grid(y.index, spec.freq)
     vals = y.to_numpy(dtype=float)
-    filled = _ffill(vals)
+    filled = ffill(vals)
     issue = pd.DatetimeIndex(g["issue_time"])
     target = pd.DatetimeIndex(g["target_time"])
     pa = pos.pos(spec.last_known_label(issue, "y"))
@@ -267,10 +271,10 @@ def build_features(
     roll_level = s.rolling(cfg.level_days * per_day, min_periods=1).mean().to_numpy()
     roll_mean = s.rolling(per_day, min_periods=1).mean().to_numpy()
     roll_std = s.rolling(per_day, min_periods=2).std().to_numpy()
-    level = pos.take(_ffill(roll_level), pa)
+    level = pos.take(ffill(roll_level), pa)
     feats: dict[str, np.ndarray] = {"step": g["step"].to_numpy(dtype=float)}
     feats["last"] = pos.take(filled, pa) - level
-    feats["mean_1d"] = pos.take(_ffill(roll_mean), pa) - level
+    feats["mean_1d"] = pos.take(ffill(roll_mean), pa) - level
     feats["std_1d"] = pos.take(roll_std, pa)
     # same time of day on the most recent day known at the issue
     lags = SeasonalLags(target, pt, pa, spec)
@@ -301,7 +305,7 @@ def build_features(
 def _covariates(
     data: ForecastData,
     spec: ForecastSpec,
-    pos: _Grid,
+    pos: Grid,
     issue: pd.DatetimeIndex,
     target: pd.DatetimeIndex,
     pt: np.ndarray,
@@ -330,8 +334,8 @@ def _covariates(
         v = data.past[c].to_numpy(dtype=float)
         pc = pos.pos(spec.last_known_label(issue, c))
         own = pd.Series(v).rolling(7 * per_day, min_periods=1).mean().to_numpy()
-        own_level = pos.take(_ffill(own), pc)  # the covariate's own 7-day level at the issue
-        out[f"past_{c}_last"] = pos.take(_ffill(v), pc)
+        own_level = pos.take(ffill(own), pc)  # the covariate's own 7-day level at the issue
+        out[f"past_{c}_last"] = pos.take(ffill(v), pc)
         out[f"past_{c}_last_anom"] = out[f"past_{c}_last"] - own_level
         mean = pd.Series(v).rolling(per_day, min_periods=1).mean().to_numpy()
         out[f"past_{c}_mean_1d"] = pos.take(mean, pc)

@@ -9,7 +9,7 @@ information decays with lead time.
 
 The model learns ``y - level`` (level = 7-day mean known at the issue), which keeps it valid when
 the series drifts outside the training range. Quantiles are conformal per step (see
-:class:`~workbench.forecasting.base.PointForecaster`). Fits are deterministic: fixed seed,
+:class:`~workbench.forecasting.calibration.PointForecaster`). Fits are deterministic: fixed seed,
 ``deterministic=True``, a fixed thread count.
 """
 
@@ -24,15 +24,15 @@ from workbench.forecasting.base import (
     ForecastData,
     ForecastSpec,
     InsufficientDataError,
-    PointForecaster,
 )
-from workbench.forecasting.calibration import daily_issues, known_target
+from workbench.forecasting.calibration import PointForecaster
 from workbench.forecasting.features import (
     FeatureConfig,
     build_features,
     feature_columns,
     target_values,
 )
+from workbench.forecasting.windows import daily_issues, known_target
 
 #: LightGBM parameters unless overridden by ``LightGBMForecaster(**params)``.
 DEFAULT_PARAMS: dict[str, Any] = {

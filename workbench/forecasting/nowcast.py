@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.forecasting.base import ForecastData, Forecaster, ForecastError, ForecastSpec
-from workbench.forecasting.calibration import resolve_until
 from workbench.forecasting.clearsky import ClearSkyForecaster
+from workbench.forecasting.windows import resolve_until
 
 if TYPE_CHECKING:
     from typing import Self

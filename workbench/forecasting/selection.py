@@ -21,8 +21,8 @@ from workbench.forecasting.base import (
     ForecastSpec,
     make_forecaster,
 )
-from workbench.forecasting.calibration import known_target, resolve_until, validation_issues
 from workbench.forecasting.metrics import pinball_loss
+from workbench.forecasting.windows import known_target, resolve_until, validation_issues
 
 #: Candidates of ``auto`` unless given.
 #: Climatology is left out: its conformal median absorbs the level of the validation window,
@@ -38,7 +38,7 @@ class AutoForecaster(Forecaster):
     Parameters
     ----------
     candidates : sequence of str
-        Registry names to try; the last one is preferred unless another scores better by more
+        Model names to try; the last one is preferred unless another scores better by more
         than :data:`PREFERENCE_MARGIN` (less variance in the choice from one refit to the next).
     candidate_params : dict, optional
         ``{name: {param: value}}`` passed to :func:`make_forecaster`.
@@ -47,6 +47,7 @@ class AutoForecaster(Forecaster):
     """
 
     name = "auto"
+    member_params_arg = "candidate_params"
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ Gaps in the target window are interpolated and counted (``predict_info``).
 
 Quantiles: native ``predict_quantiles`` when the estimator has ``capability:pred_int`` (and
 ``quantiles`` is ``"auto"`` or ``"native"``), else conformal offsets per step from an inner
-validation split (:class:`~workbench.forecasting.base.PointForecaster`).
+validation split (:class:`~workbench.forecasting.calibration.PointForecaster`).
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ from workbench.forecasting.base import (
     ForecastError,
     ForecastSpec,
     InsufficientDataError,
-    PointForecaster,
     UnknownModelError,
     UnknownParameterError,
+    add_model,
     forecast_grid,
-    register_model,
 )
+from workbench.forecasting.calibration import PointForecaster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -318,7 +318,7 @@ class SktimeForecaster(PointForecaster):
         self, data: ForecastData, spec: ForecastSpec, *, until: pd.Timestamp | None = None
     ) -> Self:
         """Fit (per the refit mode); conformal calibration unless quantiles are native."""
-        from workbench.forecasting.calibration import resolve_until
+        from workbench.forecasting.windows import resolve_until
 
         if not self.native_quantiles:
             with _quiet():
@@ -355,4 +355,4 @@ class SktimeForecaster(PointForecaster):
         return out
 
 
-register_model("sktime:", make_sktime_forecaster)
+add_model("sktime:", make_sktime_forecaster)

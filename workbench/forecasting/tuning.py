@@ -37,7 +37,7 @@ from workbench.forecasting.base import (
     InsufficientDataError,
     make_forecaster,
 )
-from workbench.forecasting.calibration import resolve_until
+from workbench.forecasting.windows import resolve_until
 
 if TYPE_CHECKING:
     import optuna
@@ -107,7 +107,7 @@ class TuningResult:
     study_name, storage : str
         Where the study lives (reload it with ``optuna.load_study``).
     model : str
-        The tuned model's registry name.
+        The tuned model's name (see make_forecaster).
     best_params : dict
         The best trial's parameters (merged over ``fixed_params``).
     best_value : float

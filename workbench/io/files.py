@@ -3,13 +3,13 @@
 The command-line tools that take a user's file (``workbench forecast backtest``, ``workbench
 anomaly``, ``workbench market arbitrage``) read it here, each raising its own error class, and
 check its columns with the helpers below: :func:`numeric_column` (text that is not a number),
-:func:`check_not_all_missing`, :func:`check_time_zones` (stamps with and without an offset mixed)
+:func:`check_not_all_missing` and, from :mod:`workbench.core.timestamps`, ``check_time_zones``
+(stamps with and without an offset mixed)
 and :func:`check_rows` (a series needs two rows).
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,6 @@ SUFFIXES = (".csv", ".parquet", ".pq")
 MISSING_MARKERS = ("", "NA", "NaN", "nan", "null", "NULL")
 """CSV cells read as missing. Other text (``n/a``, ``-``, ``?``) stays text, so a numeric column
 holding it is refused by :func:`numeric_column` instead of silently becoming NaN."""
-
-_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?)$", re.I)
 
 
 def read_table(
@@ -158,37 +156,6 @@ def check_not_all_missing(values: np.ndarray, name: str, *, error: type[Workbenc
     if arr.size and np.isnan(arr).all():
         raise error(
             f"expected numeric values in column {name!r}; found all {arr.size} rows missing (NaN)"
-        )
-
-
-def check_time_zones(column: Any, name: str, *, error: type[WorkbenchError]) -> None:
-    """Refuse time text that mixes stamps with a UTC offset and stamps without one.
-
-    Different offsets are fine (a DST change: each is converted to UTC), but a naive stamp next
-    to an aware one has no defined instant relative to it.
-
-    Parameters
-    ----------
-    column : pandas.Series
-        The time column as read; only text is checked (parsed datetimes have one zone).
-    name : str
-        The column's name, for the message.
-    error : WorkbenchError subclass
-        Raised with a one-line message giving an example of each.
-    """
-    import pandas as pd
-
-    if not (column.dtype == object or pd.api.types.is_string_dtype(column.dtype)):
-        return
-    text = column.dropna().astype(str).str.strip()
-    text = text[text.str.contains(r"\d")]  # words ("not a time") are left to the parser
-    aware = text.str.contains(_OFFSET).to_numpy(bool)
-    if aware.any() and not aware.all():
-        raise error(
-            f"expected timestamps in column {name!r} all with a UTC offset or all without; "
-            f"found {int(aware.sum())} with one (e.g. {text[aware].iloc[0]!r}) and "
-            f"{int((~aware).sum())} without (e.g. {text[~aware].iloc[0]!r}). Write every time "
-            "with its offset (or all in one zone and pass it)."
         )
 
 

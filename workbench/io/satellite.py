@@ -67,12 +67,12 @@ class IngestReport:
 
 
 @dataclass(frozen=True)
-class _Grid:
+class FrameGrid:
     crs_wkt: str
     transform: tuple[float, ...]
     shape: tuple[int, int]
 
-    def matches(self, other: _Grid) -> bool:
+    def matches(self, other: FrameGrid) -> bool:
         same_transform = all(
             abs(a - b) <= 1e-6 * max(1.0, abs(a))
             for a, b in zip(self.transform, other.transform, strict=False)
@@ -84,7 +84,7 @@ class _Grid:
         return f"CRS {_crs_name(self.crs_wkt)}, transform {rounded}, shape {self.shape}"
 
 
-def _same_crs(a: _Grid, b: _Grid) -> bool:
+def _same_crs(a: FrameGrid, b: FrameGrid) -> bool:
     if a.crs_wkt == b.crs_wkt:
         return True
     from rasterio.crs import CRS
@@ -100,7 +100,7 @@ def _crs_name(wkt: str) -> str:
     return f"EPSG:{epsg}" if epsg else wkt[:60]
 
 
-def read_frame(path: str | Path) -> tuple[datetime, Any, _Grid]:
+def read_frame(path: str | Path) -> tuple[datetime, Any, FrameGrid]:
     """Read one single-band GeoTIFF fully: (time, float32 array, grid).
 
     Raises :class:`~workbench.core.errors.DataAccessError` naming the file when it cannot be
@@ -114,7 +114,7 @@ def read_frame(path: str | Path) -> tuple[datetime, Any, _Grid]:
         with rasterio.open(path) as src:
             if src.crs is None:
                 raise DataAccessError(f"{path}: expected a georeferenced GeoTIFF; found no CRS")
-            grid = _Grid(src.crs.to_wkt(), tuple(src.transform)[:6], (src.height, src.width))
+            grid = FrameGrid(src.crs.to_wkt(), tuple(src.transform)[:6], (src.height, src.width))
             when = frame_time(path, src.tags())
             array = src.read(1).astype(np.float32)
             if src.nodata is not None and not np.isnan(src.nodata):
@@ -128,14 +128,14 @@ def read_frame(path: str | Path) -> tuple[datetime, Any, _Grid]:
     return when, array, grid
 
 
-def _store_grid(zarr_path: str) -> tuple[_Grid, Any] | None:
+def _store_grid(zarr_path: str) -> tuple[FrameGrid, Any] | None:
     """The grid and time index of an existing store, or None when there is none."""
     if "://" not in zarr_path and not Path(zarr_path).exists():
         return None
     import xarray as xr
 
     ds = xr.open_zarr(zarr_path, chunks=None, consolidated=False)
-    grid = _Grid(
+    grid = FrameGrid(
         ds.attrs["crs_wkt"],
         tuple(float(v) for v in ds.attrs["transform"]),
         (ds.sizes["y"], ds.sizes["x"]),
@@ -143,7 +143,7 @@ def _store_grid(zarr_path: str) -> tuple[_Grid, Any] | None:
     return grid, ds.indexes["time"]
 
 
-def frames_dataset(times: list[datetime], arrays: list[Any], grid: _Grid) -> Any:
+def frames_dataset(times: list[datetime], arrays: list[Any], grid: FrameGrid) -> Any:
     """Frames on one grid as a Dataset (time, y, x) carrying the CRS, transform and lon/lat."""
     xr = require("xarray", feature="building a satellite cube")
     import numpy as np
@@ -249,7 +249,7 @@ def ingest_geotiffs(
     existing = _store_grid(store)
     stored_times = set() if existing is None else set(existing[1].asi8.tolist())
     last_stored = None if existing is None or not len(existing[1]) else existing[1][-1]
-    frames: list[tuple[Path, datetime, Any, _Grid]] = []
+    frames: list[tuple[Path, datetime, Any, FrameGrid]] = []
     for path in sorted([*folder.glob("*.tif"), *folder.glob("*.tiff")]):
         try:
             when, array, grid = read_frame(path)

@@ -202,17 +202,17 @@ def _claim_run(wh: Any, run_id: str, rows: Mapping[str, int]) -> None:
     no longer ``running`` (reconciled after its runner stopped), or when the runner process
     named by ``WORKBENCH_RUNNER_PID`` is gone.
     """
-    from workbench.jobs import registry
+    from workbench.jobs import runs as job_runs
 
     runner = os.environ.get(RUNNER_PID_ENV)
-    if runner and not registry.pid_alive(int(runner)):
+    if runner and not job_runs.pid_alive(int(runner)):
         msg = (
             f"expected the runner (pid {runner}) of run {run_id} alive; found it gone, so "
             "nothing was published (its run is reconciled as failed)"
         )
         raise PublishError(msg)
-    run = registry.read_run(wh, run_id)
-    if run is None or run.status != registry.RUNNING:
+    run = job_runs.read_run(wh, run_id)
+    if run is None or run.status != job_runs.RUNNING:
         found = "no row" if run is None else f"status {run.status!r}"
         msg = (
             f"expected run {run_id} recorded 'running' in {RUNS_TABLE}; found {found}, so "
@@ -222,10 +222,10 @@ def _claim_run(wh: Any, run_id: str, rows: Mapping[str, int]) -> None:
     run.rows_written = int(sum(rows.values()))
     run.metrics = {
         **run.metrics,
-        "published_at": registry.now_utc().isoformat(),
+        "published_at": job_runs.now_utc().isoformat(),
         "rows_by_table": {k: int(v) for k, v in rows.items()},
     }
-    registry.write_run(wh, run)
+    job_runs.write_run(wh, run)
 
 
 def _replace_run(wh: Any, specs: Mapping[str, Any], frames: Mapping[str, Any], run_key: str):

@@ -4,7 +4,7 @@ For each series (region, plant, node) the model ``<name>-<series>`` is looked up
 registry (:class:`workbench.forecasting.registry.ModelRegistry`):
 
 - a **production** version trained on data up to (or before) the issue time is used as is;
-- with **none**, a model of the job's kind (:func:`workbench.forecasting.base.make_forecaster`)
+- with **none**, a model of the job's kind (:func:`workbench.forecasting.pipeline.fit_forecaster`)
   is fitted on the history known at the issue time and registered as **production**;
 - when the production version was trained on data *after* the issue time (a backfill into the
   past), using it would leak the future: a model is fitted for this issue only and not
@@ -19,31 +19,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.forecasting.pipeline import UseCase
+    from workbench.forecasting.usecases import CatalogReader
 
 
-def _fit(kind: str, params: Mapping[str, Any], data: Any, spec: Any, issue_time: Any) -> Any:
-    from workbench.forecasting.base import make_forecaster
-
-    model = make_forecaster(kind, **params)
-    return model.fit(data, spec, until=issue_time)
-
-
-def _case_inputs(
-    case: Any, y: Any, spec: Any, params: Mapping[str, Any] | None, kind: str
-) -> tuple[Any, Any, dict[str, Any]]:
-    """The use case's data (covariates, zone, model parameters) on the job's target grid."""
+def _case_inputs(case: UseCase, y: Any, spec: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """The use case's data (covariates, zone) and model parameters on the job's target grid."""
     from workbench.forecasting.base import ForecastData
 
     data = ForecastData(y=y, past=None, future=case.data.future)
     spec = case.spec.replace(
         horizon=spec.horizon, lead=0, quantiles=spec.quantiles, past_covariates=()
     )
-    return data, spec, {**case.model_params.get(kind, {}), **dict(params or {})}
+    return data, spec, case.model_params
 
 
 def forecast_with_registry(
-    cat: Any,
+    cat: CatalogReader,
     name: str,
     job: Any,
     past: Any,
@@ -53,7 +48,7 @@ def forecast_with_registry(
     *,
     model_kind: str = "lightgbm",
     model_params: Mapping[str, Any] | None = None,
-    cases: Mapping[str, Any] | None = None,
+    cases: Mapping[str, UseCase] | None = None,
 ) -> tuple[Any, str, dict[str, Any]]:
     """Forecast every series of ``past`` with its registry model; see the module doc.
 
@@ -67,6 +62,7 @@ def forecast_with_registry(
     import pandas as pd
 
     from workbench.forecasting.base import ForecastData, ForecastSpec
+    from workbench.forecasting.pipeline import fit_forecaster
     from workbench.forecasting.registry import ModelRegistry, RegistryError
 
     registry = ModelRegistry()
@@ -91,9 +87,9 @@ def forecast_with_registry(
         model_name = f"{name}-{series}"
         case = (cases or {}).get(str(series))
         if case is not None:
-            data, spec_s, params = _case_inputs(case, y, spec, model_params, model_kind)
+            data, spec_s, case_params = _case_inputs(case, y, spec)
         else:
-            data, spec_s, params = ForecastData(y=y), spec, dict(model_params or {})
+            data, spec_s, case_params = ForecastData(y=y), spec, {}
         model, source = None, ""
         try:
             model, version = registry.load_version(model_name, "production")
@@ -113,7 +109,9 @@ def forecast_with_registry(
             source = "trained and registered as production"
         if model is None:
             known = y[y.index <= spec.last_known_label([issue])[0]]
-            model = _fit(model_kind, params, data, spec_s, issue)
+            model = fit_forecaster(
+                model_kind, data, spec_s, issue, case_params=case_params, params=model_params
+            )
             if not source.startswith("fitted for this backfill"):
                 versions[str(series)] = registry.register(
                     model_name,

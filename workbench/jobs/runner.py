@@ -47,7 +47,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from workbench.core.errors import WorkbenchError
-from workbench.jobs import registry
+from workbench.jobs import runs as job_runs
 from workbench.jobs.context import (
     RUN_ID_ENV,
     RUN_KEY_ENV,
@@ -55,7 +55,7 @@ from workbench.jobs.context import (
     SIDECAR_ENV,
     read_sidecar,
 )
-from workbench.jobs.registry import DEGRADED, FAILED, RUNNING, SUCCEEDED, JobRun
+from workbench.jobs.runs import DEGRADED, FAILED, RUNNING, SUCCEEDED, JobRun
 from workbench.jobs.spec import JobSpec, JobSpecError
 
 log = logging.getLogger("workbench.jobs")
@@ -254,10 +254,10 @@ def _heartbeat(run_id: str, stop: threading.Event) -> None:
     """Renew the run's lease every third of the lease until ``stop`` is set."""
     from workbench.core.errors import WarehouseError
 
-    period = registry.lease_s() / 3
+    period = job_runs.lease_s() / 3
     while not stop.wait(period):
         try:
-            registry.heartbeat(run_id)
+            job_runs.heartbeat(run_id)
         except WarehouseError as exc:  # the lock was busy for long: the next beat retries
             log.warning("heartbeat of run %s not recorded: %s", run_id, exc)
 
@@ -367,7 +367,7 @@ def run_once(
     *,
     attempt: int = 1,
     cancel: threading.Event | None = None,
-    now: Callable[[], datetime] = registry.now_utc,
+    now: Callable[[], datetime] = job_runs.now_utc,
 ) -> tuple[JobRun, list[str]]:
     """One attempt: record it running, execute, record how it ended. Returns (run, alerts)."""
     cancel = cancel or threading.Event()
@@ -382,16 +382,16 @@ def run_once(
         parameters={**params, "run_key": run_key},
         started_at=started,
         notebook_path=str(folder / f"{run_id}.ipynb"),
-        metrics={**registry.runner_identity(started), "attempt": attempt},
+        metrics={**job_runs.runner_identity(started), "attempt": attempt},
     )
-    registry.record(run)
+    job_runs.record(run)
     t0 = time.perf_counter()
     try:
         error, kind, side = _execute(spec, run, run_key, params, cancel)
     except Exception as exc:  # the runner itself failed: still record the run, then re-raise
         run.status, run.error, run.ended_at = FAILED, f"the runner failed: {exc}", now()
         run.metrics = {**run.metrics, "failure_kind": "runner_error"}
-        registry.finish(run)
+        job_runs.finish(run)
         raise
     metrics = {**side["metrics"], "attempt": attempt, "rows_by_table": side["rows"]}
     alerts = [msg for a in spec.alerts if (msg := a.fired(metrics))] if error is None else []
@@ -410,7 +410,7 @@ def run_once(
     run.duration_s = time.perf_counter() - t0
     run.rows_written = sum(side["rows"].values())  # what was published, even by a failed run
     run.metrics = {**metrics, **{k: run.metrics[k] for k in ("runner_host", "runner_pid")}}
-    registry.finish(run)  # keeps what the publish recorded with gold
+    job_runs.finish(run)  # keeps what the publish recorded with gold
     for msg in alerts:
         log.warning("alert on job %s (run %s): %s", spec.name, run_id, msg)
     return run, alerts
@@ -421,7 +421,7 @@ def run_job(
     overrides: Mapping[str, Any] | None = None,
     *,
     cancel: threading.Event | None = None,
-    now: Callable[[], datetime] = registry.now_utc,
+    now: Callable[[], datetime] = job_runs.now_utc,
     on_attempt: Callable[[JobRun], None] | None = None,
 ) -> RunResult:
     """Run a job with retries; returns every attempt. Never raises for a failed notebook.

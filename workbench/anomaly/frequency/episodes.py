@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 EPISODE_COLUMNS = ("group", "start", "end", "min_hz", "max_hz", "samples_outside")
-_NONE = np.iinfo(np.int64).min
+NO_TIME = np.iinfo(np.int64).min
 
 
 @dataclass
@@ -79,10 +79,10 @@ class EpisodeState:
     def __init__(self, n_series: int, count: int, window_ns: int) -> None:
         self.count, self.window = int(count), int(window_ns)
         k = max(self.count - 1, 1)
-        self.tail_t = np.full((n_series, k), _NONE, np.int64)
+        self.tail_t = np.full((n_series, k), NO_TIME, np.int64)
         self.tail_v = np.zeros((n_series, k), np.float64)
         self.tail_n = np.zeros(n_series, np.int64)
-        self.last_t = np.full(n_series, _NONE, np.int64)
+        self.last_t = np.full(n_series, NO_TIME, np.int64)
         self.active = np.zeros(n_series, bool)
         self.ep_start = np.zeros(n_series, np.int64)
         self.ep_count = np.zeros(n_series, np.int64)
@@ -185,13 +185,13 @@ class EpisodeState:
     def close_quiet(self, now_ns: int) -> Episodes:
         """Close the open episodes whose last out-of-band sample is ``>= window`` before
         ``now_ns`` (every sample up to ``now_ns`` has been seen); forget stale tails."""
-        has = self.last_t != _NONE
+        has = self.last_t != NO_TIME
         quiet = has & (np.int64(now_ns) - np.where(has, self.last_t, now_ns) >= self.window)
         return self._close(quiet)
 
     def close_all(self) -> Episodes:
         """Close every open episode (end of data)."""
-        return self._close(self.last_t != _NONE)
+        return self._close(self.last_t != NO_TIME)
 
     def _close(self, mask: np.ndarray) -> Episodes:
         emit = np.flatnonzero(mask & self.active)
@@ -206,7 +206,7 @@ class EpisodeState:
         idx = np.flatnonzero(mask)
         self.active[idx] = False
         self.tail_n[idx] = 0
-        self.last_t[idx] = _NONE
+        self.last_t[idx] = NO_TIME
         self.ep_count[idx] = 0
         self.ep_min[idx], self.ep_max[idx] = np.inf, -np.inf
         return out

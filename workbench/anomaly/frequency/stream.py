@@ -21,7 +21,7 @@ import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError, duration_ns, times_ns
 from workbench.anomaly.frequency.episodes import (
-    _NONE,
+    NO_TIME,
     Episodes,
     EpisodeState,
     out_of_band,
@@ -76,8 +76,8 @@ class FrequencyDetector:
         self.lateness_ns = duration_ns(allowed_lateness, "allowed_lateness")
         self.state = EpisodeState(self.pmus.size, int(count), self.window_ns)
         self._buf: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
-        self._max_seen = _NONE
-        self._released = _NONE
+        self._max_seen = NO_TIME
+        self._released = NO_TIME
         self.late_rows = 0
         self.duplicate_rows = 0
         self.rows_processed = 0

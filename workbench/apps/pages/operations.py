@@ -1,6 +1,6 @@
 """Operations page: job runs, freshness of each gold table, failures with their executed notebook.
 
-Job runs come from ``ops.job_runs`` (the run registry of ``workbench jobs``), builds from
+Job runs come from ``ops.job_runs`` (the run log of ``workbench jobs``), builds from
 ``ops.build_runs``. A failed run links to ``/runs/<run_id>/notebook``, which renders the
 notebook papermill executed (see :func:`workbench.apps.server.notebook_html`). The page checks
 ``ops.job_runs`` every refresh period, so a run that ends shows up without a restart.

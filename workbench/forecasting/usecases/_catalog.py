@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from workbench.forecasting.base import ForecastError
 
+if TYPE_CHECKING:
+    from workbench.forecasting.usecases import CatalogReader
+
 WEATHER_FORECASTS = "silver.weather_forecast_hourly"
 REGIONS = "gold.dim_regions"
 
 
-def lag(cat: Any, name: str) -> pd.Timedelta:
+def lag(cat: CatalogReader, name: str) -> pd.Timedelta:
     """The catalog's availability lag of a dataset."""
     return pd.Timedelta(cat.entry(name).availability_lag_td)
 
@@ -27,7 +30,7 @@ def hourly_series(frame: pd.DataFrame, value: str, what: str) -> pd.Series:
     return s.reindex(full)
 
 
-def is_built(cat: Any, name: str) -> bool:
+def is_built(cat: CatalogReader, name: str) -> bool:
     """True when ``name`` is a catalog table that exists in its warehouse.
 
     Only this question is asked before choosing a source: a dataset that exists but cannot be
@@ -43,7 +46,7 @@ def is_built(cat: Any, name: str) -> bool:
 
 
 def weather_forecasts(
-    cat: Any,
+    cat: CatalogReader,
     location_id: str,
     columns: list[str],
     start: Any = None,
@@ -109,7 +112,7 @@ def check_weather_option(weather: Any) -> bool:
     raise ForecastError(msg)
 
 
-def region_timezone(cat: Any, region_id: str) -> str:
+def region_timezone(cat: CatalogReader, region_id: str) -> str:
     """The region's IANA zone from ``gold.dim_regions``.
 
     Raises :class:`ForecastError` when the table is not built, the region is not in it, or its

@@ -9,7 +9,7 @@ instead, for a lakehouse without gold; nothing switches source on its own.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from workbench.forecasting.base import ForecastData, ForecastError, ForecastSpec
 from workbench.forecasting.usecases import UseCase
@@ -23,11 +23,14 @@ from workbench.forecasting.usecases._catalog import (
     weather_forecasts,
 )
 
+if TYPE_CHECKING:
+    from workbench.forecasting.usecases import CatalogReader
+
 WEATHER_COLUMNS = ["temperature_f", "relative_humidity_pct"]
 
 
 def load_usecase(
-    cat: Any,
+    cat: CatalogReader,
     region_id: str,
     *,
     start: Any = None,

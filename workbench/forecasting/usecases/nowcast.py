@@ -25,14 +25,14 @@ Skill is scored by lead with :func:`nowcast_backtest`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from workbench.forecasting.backtest import backtest
 from workbench.forecasting.base import ForecastData, ForecastError, ForecastSpec
-from workbench.forecasting.usecases import UseCase
+from workbench.forecasting.usecases import CatalogReader, UseCase
 from workbench.forecasting.usecases._catalog import hourly_series, lag, region_timezone
 from workbench.forecasting.usecases.solar import GENERATION, clear_sky_features, plant
 from workbench.forecasting.usecases.wind import wind_usecase
@@ -44,6 +44,15 @@ FRAME_COLUMNS = ("cloud_index_frame", "cloud_index_frame_buffer")
 BUFFER_KM = 25.0
 #: Minimum clear-sky GHI somewhere in the horizon for a solar issue to be scored [W/m^2].
 MIN_ISSUE_GHI_W_PER_M2 = 50.0
+
+
+class CubeCatalog(CatalogReader, Protocol):
+    """A catalog reader that also opens cubes (``silver.satellite``) lazily."""
+
+    def scan(self, name: str) -> Any:
+        """The cube as a lazy xarray Dataset."""
+
+
 #: Label -> registry name of the models a nowcast case knows.
 MODEL_NAMES = {
     "satellite_nowcast": "satellite_nowcast",
@@ -55,7 +64,7 @@ MODEL_NAMES = {
 
 
 def nowcast_usecase(
-    cat: Any,
+    cat: CubeCatalog,
     asset_id: str,
     *,
     kind: str = "solar",
@@ -122,7 +131,7 @@ def nowcast_usecase(
 
 
 def _solar_case(
-    cat: Any,
+    cat: CubeCatalog,
     asset_id: str,
     horizon_h: int,
     per_day: int,
@@ -185,7 +194,7 @@ def _solar_case(
 
 
 def satellite_frame_features(
-    cat: Any, asset: pd.Series, index: pd.DatetimeIndex
+    cat: CubeCatalog, asset: pd.Series, index: pd.DatetimeIndex
 ) -> tuple[pd.DataFrame, pd.Timedelta] | None:
     """Cloud index at the plant and its buffer from the last satellite frame of each hour.
 

@@ -20,7 +20,7 @@ on the demo (DA MAE 3.74 vs 3.72 at BUS_HOUSTON), so it is not used.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,6 +36,9 @@ from workbench.forecasting.usecases._catalog import (
     weather_forecasts,
 )
 
+if TYPE_CHECKING:
+    from workbench.forecasting.usecases import CatalogReader
+
 SOURCE = "gold.fact_market_prices"
 #: Local time of day at which the day-ahead prices of the next local day are published.
 DA_PUBLISH_TIME = "13:00"
@@ -48,7 +51,7 @@ def node_region(node_id: str) -> str:
 
 
 def price_usecase(
-    cat: Any,
+    cat: CatalogReader,
     node_id: str,
     market: str = "DA",
     *,

@@ -1,4 +1,4 @@
-"""The run registry: every job run in ``ops.job_runs`` (status, parameters, timing, rows, metrics).
+"""The run log: every job run in ``ops.job_runs`` (status, parameters, timing, rows, metrics).
 
 A run is recorded ``running`` when it starts and upserted (key ``run_id``) when it ends as
 ``succeeded``, ``degraded`` (it used a fallback its spec declares; the reason is in ``error``)
