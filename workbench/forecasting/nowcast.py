@@ -11,8 +11,8 @@
    ``correction_days`` before the training cut-off (the base is first fitted at the start of
    that window, the LAD rows are its forecasts there, then the base is refitted at the
    cut-off). Satellite archives are short (days), so the correction has a few coefficients
-   per lead rather than trees, and a lead keeps it only when it lowers the error in a
-   leave-one-day-out cross-validation on those rows.
+   per lead rather than trees, and a lead keeps it only when it lowers the error by at least
+   :data:`MIN_RELATIVE_GAIN` in a leave-one-day-out cross-validation on those rows.
 
 The correction's rows come from a base fitted ``correction_days`` earlier: with little
 history (weeks) that base is weaker than the final one and the correction learned on it
@@ -49,6 +49,9 @@ BRIGHT_SHARE = 0.1
 #: Days of cloud rows a correction needs: on 3 days (the demo's archive before its test) the
 #: fitted coefficients swung from helping to doubling the lead-1 error between days.
 MIN_CV_DAYS = 4
+#: Share of the base's error [kc] the cross-validated gain must exceed to keep a correction: a
+#: gain of a few percent on a week of rows did not survive the next week (ci-like profile).
+MIN_RELATIVE_GAIN = 0.1
 
 
 def lad(x: np.ndarray, y: np.ndarray, iterations: int = 40) -> np.ndarray:
@@ -173,9 +176,10 @@ class SatelliteNowcast(Forecaster):
                         info[str(step)] = f"skipped: {int(rows.sum())} daylight rows with clouds"
                         continue
                     gain = cross_validated_gain(x[rows], resid[rows], days[rows])
-                    if gain <= 0.0:
+                    if gain <= MIN_RELATIVE_GAIN * float(np.mean(np.abs(resid[rows]))):
                         info[str(step)] = (
-                            f"skipped: no gain by day-wise cross-validation ({gain:+.3f} kc)"
+                            f"skipped: day-wise cross-validated gain {gain:+.3f} kc is below "
+                            f"{MIN_RELATIVE_GAIN:.0%} of the base error"
                         )
                         continue
                     self.coef_[step] = lad(x[rows], resid[rows])
