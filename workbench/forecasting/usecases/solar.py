@@ -223,11 +223,16 @@ def solar_usecase(
     data = ForecastData(y=y, past=past, future=future)
     # one training issue per day, at the backtest's issue time: on ci data (3 weeks) the
     # automatic 8 issues per day gave twice the MAE (79 vs 38 MW on SOLAR_NORTH_01)
-    params = {
+    params: dict[str, Any] = {
         "lightgbm": {"issues_per_day": 1},
         # clear-sky index models (workbench.forecasting.clearsky); pvlib at the plant
         "clearsky:lightgbm": {"issues_per_day": 1, "latitude": lat, "longitude": lon},
         "smart_persistence": {"latitude": lat, "longitude": lon},
+    }
+    # auto also weighs the clear-sky models and smart persistence (a baseline it knows)
+    params["auto"] = {
+        "candidates": ("seasonal_naive", "smart_persistence", "lightgbm", "clearsky:lightgbm"),
+        "candidate_params": {k: dict(v) for k, v in params.items()},
     }
     case = UseCase(f"solar:{asset_id}", data, spec, issue_time, params)
     case.notes = notes  # what was used or skipped, for reports
