@@ -117,11 +117,7 @@ def nowcasts(cat, start: str, end: str, kind: str, plants: list[str]) -> pd.Data
         t0 = time.perf_counter()
         case = nowcast_usecase(cat, plant, kind=kind, train_end=first)
         issues = nowcast_issues(case, start, end)
-        table, _ = nowcast_backtest(case, issues)
-        if kind == "solar":
-            bare = nowcast_usecase(cat, plant, kind=kind, satellite=False)
-            no_sat, _ = nowcast_backtest(bare, issues, (bare.model,))
-            table[f"{bare.model} (no satellite)"] = no_sat[bare.model]
+        table, _ = nowcast_backtest(case, issues)  # the model, the satellite one, baselines
         print(f"{kind} nowcast {plant} ({len(issues)} issues, {time.perf_counter() - t0:.0f} s)")
         print(table.round(1).T.to_string(), flush=True)
         total = table if total is None else total + table

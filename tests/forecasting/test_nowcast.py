@@ -270,7 +270,8 @@ def test_solar_nowcast_on_ci_beats_persistence(ci_gold_catalog) -> None:
     )
 
     case = nowcast_usecase(ci_gold_catalog, "SOLAR_NORTH_01", kind="solar")
-    assert case.model == "satellite_nowcast"
+    assert case.model == "clearsky:lightgbm"
+    assert case.satellite_model == "satellite_nowcast"
     assert case.spec.past_covariates == FRAME_COLUMNS
     # the last frame of an hour (h:45) is known 15 min later: at the hour's end
     assert case.spec.lag(FRAME_COLUMNS[0]) == pd.Timedelta(0)
@@ -279,9 +280,12 @@ def test_solar_nowcast_on_ci_beats_persistence(ci_gold_catalog) -> None:
     issues = nowcast_issues(case, "2024-03-20", "2024-03-21")
     assert len(issues) >= 16  # daylight issues only (the horizon sees the sun)
     table, results = nowcast_backtest(case, issues)
-    assert set(table.columns) == {"satellite_nowcast", "persistence", "smart_persistence"}
+    assert list(table.columns) == [
+        "clearsky:lightgbm", "satellite_nowcast", "persistence", "smart_persistence"
+    ]  # fmt: skip
     assert list(table.index) == [1, 2, 3, 4, 5, 6, "all"]
-    assert table.loc["all", "satellite_nowcast"] < 0.8 * table.loc["all", "persistence"]
+    for model in ("clearsky:lightgbm", "satellite_nowcast"):
+        assert table.loc["all", model] < 0.8 * table.loc["all", "persistence"]
     fc = results["satellite_nowcast"].forecasts
     assert fc["step"].max() == 6
     assert fc["issue_time"].nunique() == len(issues)
@@ -317,9 +321,10 @@ def test_cli_nowcast_usecase(ci_gold_catalog, monkeypatch, capsys, tmp_path) -> 
     )  # fmt: skip
     assert code == 0, err
     report = json.loads(rep.read_text())
-    assert report["model"] == "satellite_nowcast"
+    assert report["model"] == "clearsky:lightgbm"
     lead = report["mae_by_lead_mw"]
-    assert lead["satellite_nowcast"]["all"] < lead["persistence"]["all"]
+    assert lead["clearsky:lightgbm"]["all"] < lead["persistence"]["all"]
+    assert "satellite_nowcast" in lead
     assert pd.read_parquet(out)["step"].max() == 6
     code, _, err = run_cli(
         monkeypatch, capsys, "forecast", "backtest", "--usecase", "tidal_nowcast", "--asset",

@@ -210,7 +210,8 @@ def _nowcast(
             f"expected --model auto or one of {sorted(MODEL_NAMES)} for a nowcast; found {model}"
         )
     issues = nowcast_issues(case, test_start, test_end)
-    labels = tuple(dict.fromkeys((label, *case.baselines)))
+    sat = getattr(case, "satellite_model", None)
+    labels = tuple(dict.fromkeys((label, *([sat] if sat else []), *case.baselines)))
     table, results = nowcast_backtest(case, issues, labels, retrain=retrain)
     out = results[label].forecasts
     try:
