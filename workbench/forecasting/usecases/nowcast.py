@@ -12,8 +12,8 @@
   (:mod:`workbench.forecasting.nowcast`: the same plus a per-lead correction by those clouds)
   is the one that sees the clouds, scored next to it — on the measured profile it did not
   beat the default (see benchmarks/renewables.py). The cloud index is calibrated (clear
-  ground, bright cloud) over the whole cube, future frames included (see :mod:`workbench.features.satellite`): slowly
-  varying constants, a known limitation.
+  ground, bright cloud) over the whole cube, future frames included
+  (:mod:`workbench.features.satellite`): slowly varying constants, a known limitation.
 * **wind** — the wind use case (:func:`~workbench.forecasting.usecases.wind.wind_usecase`:
   hub-height wind forecasts as issued, the plant's power curve fitted before ``train_end``)
   with LightGBM trained on hourly issues, so the last known output is a feature at every hour.
