@@ -34,9 +34,11 @@ def _quantiles(text: str) -> tuple[float, ...]:
 
 @app.command("backtest")
 def backtest_cmd(
-    data: Path = typer.Argument(..., help="CSV or Parquet file with a time column and a target."),
-    time_col: str = typer.Option(..., "--time-col", help="Timestamp column."),
-    target: str = typer.Option(..., "--target", help="Column to forecast."),
+    data: Path | None = typer.Argument(
+        None, help="CSV or Parquet file with a time column and a target (omit with --usecase)."
+    ),
+    time_col: str | None = typer.Option(None, "--time-col", help="Timestamp column."),
+    target: str | None = typer.Option(None, "--target", help="Column to forecast."),
     output: Path = typer.Option(..., "--output", help="Forecasts file (.parquet or .csv)."),
     freq: str | None = typer.Option(None, "--freq", help="Step (30min, 1h); inferred if omitted."),
     horizon: str = typer.Option("1D", "--horizon", help="Per issue: a duration or steps."),
@@ -65,15 +67,50 @@ def backtest_cmd(
     no_track: bool = typer.Option(
         False, "--no-track", help="Do not log the run to MLflow (MLFLOW_TRACKING_URI or local)."
     ),
+    latitude: float | None = typer.Option(
+        None, "--latitude", help="Plant latitude [deg] for --model clearsky:<inner> (pvlib)."
+    ),
+    longitude: float | None = typer.Option(
+        None, "--longitude", help="Plant longitude [deg] for --model clearsky:<inner> (pvlib)."
+    ),
+    usecase: str | None = typer.Option(
+        None, "--usecase", help="Catalog use case instead of a file: solar_nowcast|wind_nowcast."
+    ),
+    asset: str | None = typer.Option(None, "--asset", help="Plant id for --usecase."),
 ) -> None:
     """Backtest a model with one issue per day and write forecasts (and a report)."""
-    from workbench.forecasting.data import DataPreparationError
-    from workbench.forecasting.user_backtest import backtest_table
-    from workbench.io.files import check_output_path, read_table
+    from workbench.forecasting.clearsky import check_location
+    from workbench.io.files import check_output_path
 
     check_output_path(output, (".parquet", ".csv"), error=ForecastCliError)
     if report is not None:
         check_output_path(report, None, error=ForecastCliError, option="--report")
+    location = check_location(latitude, longitude)
+    if usecase is not None:
+        if data is not None or location is not None:
+            raise ForecastCliError(
+                f"expected --usecase {usecase} without a data file or --latitude/--longitude "
+                "(the catalog gives the plant); found them. Drop one or the other"
+            )
+        _nowcast(usecase, asset, model, test_start, test_end, retrain, output, report)
+        return
+    if data is None or time_col is None or target is None:
+        raise ForecastCliError(
+            "expected a data file with --time-col and --target (or --usecase with --asset); "
+            "found some missing. See workbench forecast backtest --help"
+        )
+    model_params = None
+    if location is not None:
+        if not (model.startswith("clearsky:") or model == "smart_persistence"):
+            raise ForecastCliError(
+                "expected --model clearsky:<inner> or smart_persistence with --latitude/"
+                f"--longitude; found --model {model}. The location sets their clear-sky profile"
+            )
+        model_params = {"latitude": location[0], "longitude": location[1]}
+    from workbench.forecasting.data import DataPreparationError
+    from workbench.forecasting.user_backtest import backtest_table
+    from workbench.io.files import read_table
+
     frame = read_table(data, error=DataPreparationError, allow_empty=True)
     run = backtest_table(
         frame,
@@ -92,6 +129,7 @@ def backtest_cmd(
         quantiles=_quantiles(quantiles),
         duplicates=duplicates,
         coerce=coerce,
+        model_params=model_params,
     )
     out = run.output()
     rep = run.report()
@@ -141,4 +179,73 @@ def _summary(rep: dict, output: Path) -> None:
                 "" if skill is None else f"{skill:+.1%}",
             )
     console.print(table)
+    console.print(f"forecasts written to {output}")
+
+
+def _nowcast(
+    usecase: str,
+    asset: str | None,
+    model: str,
+    test_start: str | None,
+    test_end: str | None,
+    retrain: str,
+    output: Path,
+    report: Path | None,
+) -> None:
+    """Backtest a nowcast use case of the catalog: MAE by lead next to its baselines."""
+    from workbench.forecasting.usecases.nowcast import (
+        MODEL_NAMES,
+        nowcast_backtest,
+        nowcast_issues,
+        nowcast_usecase,
+    )
+    from workbench.io.catalog import open_catalog
+
+    kinds = {"solar_nowcast": "solar", "wind_nowcast": "wind"}
+    if usecase not in kinds or asset is None or test_start is None or test_end is None:
+        raise ForecastCliError(
+            f"expected --usecase in {sorted(kinds)} with --asset, --test-start and --test-end; "
+            f"found --usecase {usecase} --asset {asset} --test-start {test_start} "
+            f"--test-end {test_end}"
+        )
+    cat = open_catalog()
+    try:
+        import pandas as pd
+
+        first = pd.Timestamp(test_start, tz="UTC")
+        case = nowcast_usecase(cat, asset, kind=kinds[usecase], train_end=first)
+    finally:
+        cat.close()
+    label = case.model if model == "auto" else model
+    if label not in MODEL_NAMES:
+        raise ForecastCliError(
+            f"expected --model auto or one of {sorted(MODEL_NAMES)} for a nowcast; found {model}"
+        )
+    issues = nowcast_issues(case, test_start, test_end)
+    sat = getattr(case, "satellite_model", None)
+    labels = tuple(dict.fromkeys((label, *([sat] if sat else []), *case.baselines)))
+    table, results = nowcast_backtest(case, issues, labels, retrain=retrain)
+    out = results[label].forecasts
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if output.suffix.lower() == ".csv":
+            out.to_csv(output, index=False)
+        else:
+            out.to_parquet(output, index=False)
+        if report is not None:
+            rep = {
+                "usecase": case.name,
+                "model": label,
+                "issues": len(issues),
+                "notes": case.notes,
+                "mae_by_lead_mw": {c: table[c].to_dict() for c in table.columns},
+            }
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(json.dumps(rep, indent=2, default=str))
+    except OSError as exc:
+        raise ForecastCliError(f"cannot write {exc.filename or output}: {exc.strerror}") from exc
+    for note in case.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(f"{case.name}: {len(issues)} issues, MAE [MW] by lead [h]")
+    console.print(table.round(2).to_string())
     console.print(f"forecasts written to {output}")

@@ -485,6 +485,9 @@ _MODEL_NAMES: dict[str, Callable[..., Forecaster] | str] = {
     "lear": "workbench.forecasting.lear:LEARForecaster",
     "auto": "workbench.forecasting.selection:AutoForecaster",
     "combination": "workbench.forecasting.ensemble:Combination",
+    "clearsky:": "workbench.forecasting.clearsky:clearsky_forecaster",
+    "smart_persistence": "workbench.forecasting.clearsky:smart_persistence",
+    "satellite_nowcast": "workbench.forecasting.nowcast:SatelliteNowcast",
 }
 
 #: Modules imported (once, on first lookup) so they can call :func:`add_model`.

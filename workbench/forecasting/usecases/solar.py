@@ -167,11 +167,12 @@ def solar_usecase(
         Local daily issue time (the region's zone) for backtests.
     satellite : bool or "auto"
         Use satellite cloud features: ``"auto"`` when present, ``True`` to require them.
-    weather : True or "auto"
-        Weather forecasts required (True: an error when absent), or ``"auto"``: without them
-        the model gets the clear-sky features only, said in the notes.
+    weather : True, "auto" or False
+        Weather forecasts required (True: an error when absent), ``"auto"``: without them
+        the model gets the clear-sky features only, said in the notes; False: never read
+        (the no-weather benchmark of issue 16).
     """
-    required = check_weather_option(weather)
+    required = weather is not False and check_weather_option(weather)
     asset = plant(cat, asset_id, "solar")
     frame = cat.read(GENERATION, start=start, end=end, where={"asset_id": asset_id})
     y = hourly_series(frame, "generation_mw", f"{GENERATION} plant {asset_id!r}")
@@ -180,7 +181,9 @@ def solar_usecase(
     lags: dict[str, pd.Timedelta] = {"y": lag(cat, GENERATION)}
     notes: list[str] = []
     location = weather_location(cat, asset, WEATHER_COLUMNS)
-    future = weather_forecasts(cat, location, WEATHER_COLUMNS, start, end, required=required)
+    future = None
+    if weather is not False:
+        future = weather_forecasts(cat, location, WEATHER_COLUMNS, start, end, required=required)
     if future is not None:
         future = add_clear_sky(future, lat, lon)
         fut = (*WEATHER_COLUMNS, *CLEAR_SKY_COLUMNS)
@@ -189,9 +192,8 @@ def solar_usecase(
     else:  # no forecasts: the exactly known clear-sky features alone
         future = clear_sky_features(y.index, lat, lon)
         fut = tuple(future.columns)
-        notes.append(
-            f"no weather forecasts in {WEATHER_FORECASTS} (weather='auto'): clear-sky only"
-        )
+        why = "weather=False" if weather is False else f"none in {WEATHER_FORECASTS}"
+        notes.append(f"no weather forecasts ({why}): clear-sky features only")
     past = None
     past_cols: tuple[str, ...] = ()
     if satellite:
@@ -221,7 +223,17 @@ def solar_usecase(
     data = ForecastData(y=y, past=past, future=future)
     # one training issue per day, at the backtest's issue time: on ci data (3 weeks) the
     # automatic 8 issues per day gave twice the MAE (79 vs 38 MW on SOLAR_NORTH_01)
-    params = {"lightgbm": {"issues_per_day": 1}}
+    params: dict[str, Any] = {
+        "lightgbm": {"issues_per_day": 1},
+        # clear-sky index models (workbench.forecasting.clearsky); pvlib at the plant
+        "clearsky:lightgbm": {"issues_per_day": 1, "latitude": lat, "longitude": lon},
+        "smart_persistence": {"latitude": lat, "longitude": lon},
+    }
+    # auto also weighs the clear-sky models and smart persistence (a baseline it knows)
+    params["auto"] = {
+        "candidates": ("seasonal_naive", "smart_persistence", "lightgbm", "clearsky:lightgbm"),
+        "candidate_params": {k: dict(v) for k, v in params.items()},
+    }
     case = UseCase(f"solar:{asset_id}", data, spec, issue_time, params)
     case.notes = notes  # what was used or skipped, for reports
     return case
