@@ -8,9 +8,24 @@ gets its own real SQLite tracking store and model registry.
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+
+
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run ``workbench *args`` in this process; returns (exit code, stdout, stderr)."""
+    from workbench.cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["workbench", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
 @pytest.fixture(scope="session")

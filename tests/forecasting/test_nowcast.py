@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.cli.main import main
+from tests.forecasting.conftest import run_cli
 from workbench.forecasting.backtest import backtest, issue_schedule
 from workbench.forecasting.base import ForecastData, ForecastError, ForecastSpec, make_forecaster
 from workbench.forecasting.clearsky import PvlibProfile, check_location, clear_sky_ghi
@@ -131,17 +129,6 @@ def test_inner_parameters_are_checked() -> None:
 
 
 # ----------------------------------------------------------------------------------------- CLI
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["workbench", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 @pytest.fixture
 def solar_csv(tmp_path):
     y = solar(days=30)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.forecasting.conftest import run_cli
 from workbench.forecasting.base import ForecastData, ForecastError, ForecastSpec
 from workbench.forecasting.selection import NAIVE_MODELS, AutoForecaster, diebold_mariano
 
@@ -111,28 +112,20 @@ def test_diebold_mariano_one_sided():
 
 def test_cli_backtest_auto_says_why(monkeypatch, capsys, tmp_path):
     import json
-    import sys
-
-    from workbench.cli.main import main
 
     y = seasonal_random_walk()
     frame = pd.DataFrame({"time": y.index.strftime("%Y-%m-%dT%H:%M:%SZ"), "load": y.to_numpy()})
     path, rep = tmp_path / "load.csv", tmp_path / "report.json"
     frame.to_csv(path, index=False)
-    argv = ["workbench", "forecast", "backtest", str(path), "--time-col", "time", "--target",
-            "load", "--tz", "UTC", "--model", "auto", "--test-start", "2024-03-01",
-            "--test-end", "2024-03-05", "--retrain", "never", "--report", str(rep),
-            "--output", str(tmp_path / "fc.parquet")]  # fmt: skip
-    monkeypatch.setattr(sys, "argv", argv)
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    assert code == 0, out.err
+    code, out, err = run_cli(
+        monkeypatch, capsys, "forecast", "backtest", str(path), "--time-col", "time", "--target",
+        "load", "--tz", "UTC", "--model", "auto", "--test-start", "2024-03-01", "--test-end",
+        "2024-03-05", "--retrain", "never", "--report", str(rep), "--no-track",
+        "--output", str(tmp_path / "fc.parquet"),
+    )  # fmt: skip
+    assert code == 0, err
     report = json.loads(rep.read_text())
     assert report["chosen_models"] == ["seasonal_naive"]
     (why,) = report["chosen_because"]
     assert why.startswith("seasonal_naive (best naive")
-    assert f"chosen because (last fit): {why}" in " ".join(out.out.split())
+    assert f"chosen because (last fit): {why}" in " ".join(out.split())
