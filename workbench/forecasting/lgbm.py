@@ -40,7 +40,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05,
     "num_leaves": 31,
     "min_data_in_leaf": 20,
-    "feature_fraction": 0.9,
+    "feature_fraction": 0.7,  # was 0.9: 10-35 % faster, MAE within ±0.6 % on 5 of 6 series
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,

@@ -8,8 +8,8 @@ Every job follows the same steps, called from its (thin) notebook:
    and, for load and price, the covariates of the catalog use case — the same ones, with the same
    availability rules, as the backtests (:func:`usecase_inputs`): weather forecasts as issued
    before the issue time and holidays for load; weather forecasts for DA prices;
-3. the production model from the model registry (:mod:`workbench.forecasting.registry`), or a
-   model trained now and registered as production when none exists (see :mod:`.models`);
+3. the champion model from the model registry (:mod:`workbench.forecasting.registry`), or a
+   model trained now and registered as champion when none exists (see :mod:`.models`);
 4. one transaction (:func:`workbench.jobs.context.publish`): the run key's forecast rows are
    replaced and, for load, ``gold.fact_load.forecast_load_mw`` / ``forecast_error`` are filled
    wherever actuals already exist (idempotent: recomputed from all stored runs);
