@@ -104,3 +104,28 @@ def test_no_private_name_is_imported_across_modules():
             private = [n for n in names if n.startswith("_") and not n.startswith("__")]
             offenders += [f"{mod}: from {base} import {n}" for n in private]
     assert offenders == []
+
+
+#: The shell of forecasting: what reads the catalog, files, MLflow (everything else is the core).
+FORECASTING_SHELL = {
+    "workbench.forecasting",  # the package's own __init__
+    "workbench.forecasting.model_artifacts",
+    "workbench.forecasting.registry",
+    "workbench.forecasting.tracking",
+    "workbench.forecasting.usecases",
+}
+
+
+def test_every_forecasting_module_is_core_or_shell():
+    """A new module must join the pure-core contract of pyproject.toml or be declared shell."""
+    import tomllib
+
+    config = tomllib.loads((ROOT.parent / "pyproject.toml").read_text())
+    contracts = config["tool"]["importlinter"]["contracts"]
+    (pure,) = [c for c in contracts if c["name"].startswith("The forecasting core is pure")]
+    core = set(pure["source_modules"])
+    assert FORECASTING_SHELL - {"workbench.forecasting"} <= set(pure["forbidden_modules"])
+    modules = {m for m in _modules("workbench.forecasting") if m.count(".") <= 2}
+    unplaced = modules - core - FORECASTING_SHELL
+    assert unplaced == set(), f"add to the pure-core contract or the shell: {sorted(unplaced)}"
+    assert core <= modules  # no stale names in the contract
