@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.forecasting.backtest import BacktestResult, backtest, issue_schedule
-from workbench.forecasting.base import ForecastData, ForecastSpec
+from workbench.forecasting.base import ForecastData, ForecastSpec, InsufficientDataError
 
 NAIVES = ("seasonal_naive", "seasonal_naive_weekly")
 DEFAULT_MODELS = "seasonal_naive,seasonal_naive_weekly,lightgbm,combination,auto"
@@ -49,27 +49,26 @@ def run_series(
     issues: pd.DatetimeIndex,
     models: list[str],
     retrain: str,
-    lgb: dict[str, Any] | None = None,
+    case_params: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, BacktestResult]:
     """Backtest every model (naives always) on the same issues; add one table row per model.
 
-    ``lgb`` (LightGBM's parameters, e.g. holidays) reach LightGBM alone and inside ``auto`` and
-    ``combination`` through the use-case parameters (``build_forecaster``).
+    ``case_params`` (the use case's parameters per model, e.g. LightGBM's holidays, ``auto``'s
+    candidates for day-ahead prices) reach each model alone and inside ``auto`` and
+    ``combination`` (``build_forecaster``). A model that refuses the series (too little history
+    for it) is reported and left out of the table.
     """
     results: dict[str, BacktestResult] = {}
     for model in dict.fromkeys([*NAIVES, *models]):
-        results[model] = backtest(
-            data,
-            spec,
-            model,
-            issues,
-            retrain=retrain,
-            baseline=None,
-            case_params={"lightgbm": dict(lgb)} if lgb else None,
-        )
+        try:
+            results[model] = backtest(
+                data, spec, model, issues, retrain=retrain, baseline=None, case_params=case_params
+            )
+        except InsufficientDataError as exc:
+            print(f"  {series:<22} {model:<22} refused: {exc}", flush=True)
     scores = {m: r.metrics()["model"] for m, r in results.items()}
     best = min(NAIVES, key=lambda n: scores[n]["mae"])
-    for model in models:
+    for model in [m for m in models if m in results]:
         s, res = scores[model], results[model]
         chosen = sorted({str(f.get("chosen")) for f in res.fits if f.get("chosen")})
         ROWS.append(
@@ -105,7 +104,8 @@ def taylor(models: list[str]) -> None:
     spec = ForecastSpec(freq="30min", horizon=48, tz="Europe/London")
     issues = issue_schedule("2000-07-31", "2000-08-26", "00:00", "Europe/London")
     print(f"\n== GB demand (pmdarima load_taylor), {len(issues)} issues at 00:00, weekly refits")
-    run_series("taylor GB demand", data, spec, issues, models, "weekly", {"holidays_country": "GB"})
+    gb = {"lightgbm": {"holidays_country": "GB"}}
+    run_series("taylor GB demand", data, spec, issues, models, "weekly", gb)
 
 
 def demo(models: list[str], days: int, only_nodes: list[str] | None = None) -> None:
@@ -127,8 +127,7 @@ def demo(models: list[str], days: int, only_nodes: list[str] | None = None) -> N
         start = idx[-1] - pd.Timedelta(days=days)
         end = idx[-1] - (uc.spec.lead + uc.spec.horizon) * uc.spec.freq
         issues = issue_schedule(start, end, uc.issue_time, uc.spec.tz)
-        lgb = uc.model_params.get("lightgbm", {})
-        run_series(f"demo {uc.name}", uc.data, uc.spec, issues, models, "monthly", lgb)
+        run_series(f"demo {uc.name}", uc.data, uc.spec, issues, models, "monthly", uc.model_params)
 
 
 def synthetic_temperature_load(years: int = 3, seed: int = 11) -> ForecastData:
@@ -185,7 +184,7 @@ def year(models: list[str]) -> None:
         f"\n== a year of daily origins ({len(issues)} issues x 48 half-hours from 00:00, monthly "
         "refits) on a synthetic half-hourly load with a temperature forecast (3 years)"
     )
-    lgb = {"holidays_country": "US", "holidays_subdiv": "TX"}
+    lgb = {"lightgbm": {"holidays_country": "US", "holidays_subdiv": "TX"}}
     res = run_series("year 30-min synthetic", data, spec, issues, models, "monthly", lgb)
     if "lightgbm" in res and "auto" in res:
         a, b = res["lightgbm"].wall_time_s, res["auto"].wall_time_s
