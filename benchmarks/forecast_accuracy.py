@@ -26,6 +26,7 @@ model added later is one ``--models`` entry away. Usage::
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 from pathlib import Path
@@ -36,6 +37,7 @@ import pandas as pd
 
 from workbench.forecasting.backtest import BacktestResult, backtest, issue_schedule
 from workbench.forecasting.base import ForecastData, ForecastSpec, InsufficientDataError
+from workbench.forecasting.selection import daily_losses, diebold_mariano
 
 NAIVES = ("seasonal_naive", "seasonal_naive_weekly")
 DEFAULT_MODELS = "seasonal_naive,seasonal_naive_weekly,lightgbm,combination,auto"
@@ -68,8 +70,14 @@ def run_series(
             print(f"  {series:<22} {model:<22} refused: {exc}", flush=True)
     scores = {m: r.metrics()["model"] for m, r in results.items()}
     best = min(NAIVES, key=lambda n: scores[n]["mae"])
+    naive_days = daily_losses(results[best].forecasts, data.y)
+    lag = max(0, math.ceil((spec.lead + spec.horizon) * spec.freq / pd.Timedelta("1D")) - 1)
     for model in [m for m in models if m in results]:
         s, res = scores[model], results[model]
+        # is the model worse than the best naive by more than noise? one-sided DM on test days
+        days = daily_losses(res.forecasts, data.y)
+        common = naive_days.index.intersection(days.index)
+        _, p_worse = diebold_mariano((days[common] - naive_days[common]).to_numpy(), lag)
         chosen = sorted({str(f.get("chosen")) for f in res.fits if f.get("chosen")})
         ROWS.append(
             {
@@ -82,6 +90,7 @@ def run_series(
                 "seconds": res.wall_time_s,
                 "chosen": "+".join(chosen),
                 "reason": str(res.fits[-1].get("reason", "")),
+                "p_worse": p_worse,
             }
         )
         r = ROWS[-1]
@@ -212,11 +221,14 @@ def table() -> None:
             print(f"  {r['series']:<26} {r['chosen']:<40} {r['reason']}")
         worse = auto[auto["mae_ratio"] > 1.0]
         listed = ", ".join(
-            f"{s} ({v:.3f})" for s, v in zip(worse["series"], worse["mae_ratio"], strict=True)
+            f"{r['series']} ({r['mae_ratio']:.3f}, DM p={r['p_worse']:.2f})"
+            for _, r in worse.iterrows()
         )
+        beyond = int((worse["p_worse"] < 0.05).sum())
         print(
             f"\n  auto MAE/best naive: max {auto['mae_ratio'].max():.3f}, worse than the best "
-            f"naive on {len(worse)} of {len(auto)} series: {listed or 'none'}"
+            f"naive on {len(worse)} of {len(auto)} series: {listed or 'none'}; worse by more "
+            f"than noise (one-sided Diebold-Mariano on the test days, p < 0.05) on {beyond}"
         )
 
 
