@@ -36,8 +36,8 @@ from workbench.forecasting.base import (
     Forecaster,
     ForecastError,
     ForecastSpec,
-    make_forecaster,
 )
+from workbench.forecasting.pipeline import build_forecaster
 from workbench.forecasting.windows import DAY, known_target, resolve_until, validation_issues
 
 #: Candidates of ``auto`` unless given: two naives, LightGBM and their combination.
@@ -103,7 +103,8 @@ class AutoForecaster(Forecaster):
     candidates : sequence of str
         Model names to try; at least one of :data:`NAIVE_MODELS`.
     candidate_params : dict, optional
-        ``{name: {param: value}}`` passed to :func:`make_forecaster`. The ``combination``
+        ``{name: {param: value}}``, used like a use case's by
+        :func:`~workbench.forecasting.pipeline.build_forecaster`: the ``combination``
         candidate gets the parameters of its members from here too.
     extra : sequence of str
         More model names appended to the candidates (e.g. ``("lear",)`` for prices).
@@ -147,19 +148,12 @@ class AutoForecaster(Forecaster):
         self.chosen_: Forecaster | None = None
 
     def _make(self, name: str) -> Forecaster:
-        params = dict(self.params["candidate_params"].get(name, {}))
-        if name == "combination":
-            members = params.get("members")
-            known = self.params["candidate_params"]
-            if members is None:
-                from workbench.forecasting.ensemble import DEFAULT_MEMBERS
-
-                members = DEFAULT_MEMBERS
-            params.setdefault("member_params", {m: known[m] for m in members if m in known})
+        # the candidates' parameters act as a use case's: a combination gets its members'
+        known = self.params["candidate_params"]
+        model = build_forecaster(name, case_params=known)
         days = self.params["validation_days"]
-        model = make_forecaster(name, **params)
         if days is not None and "calibration_days" in model.accepted_params():
-            model = make_forecaster(name, **{**params, "calibration_days": days})
+            model = build_forecaster(name, case_params=known, params={"calibration_days": days})
         return model
 
     def fit(

@@ -158,9 +158,14 @@ def backtest_params(
     return {k: _param_text(v) for k, v in params.items()}
 
 
-def backtest_metrics(result: Any) -> tuple[dict[str, float], dict[str, dict[int, float]]]:
-    """Overall metrics (model, ``baseline_*``, ``skill_*``) and per-step ones (``*_by_step``)."""
-    scores = result.metrics()
+def backtest_metrics(
+    result: Any, scores: Mapping[str, Any] | None = None
+) -> tuple[dict[str, float], dict[str, dict[int, float]]]:
+    """Overall metrics (model, ``baseline_*``, ``skill_*``) and per-step ones (``*_by_step``).
+
+    ``scores`` is ``result.metrics()`` when the caller already has it (computed otherwise).
+    """
+    scores = result.metrics() if scores is None else scores
     overall: dict[str, float] = {}
     for prefix, part in (("", "model"), ("baseline_", "baseline"), ("", "skill")):
         for key, value in (scores.get(part) or {}).items():
@@ -176,7 +181,7 @@ def backtest_metrics(result: Any) -> tuple[dict[str, float], dict[str, dict[int,
     return overall, by_step
 
 
-def _write_artifacts(result: Any, folder: Path) -> None:
+def _write_artifacts(result: Any, scores: Mapping[str, Any], folder: Path) -> None:
     import json
 
     import matplotlib
@@ -186,7 +191,6 @@ def _write_artifacts(result: Any, folder: Path) -> None:
     result.forecasts.to_parquet(folder / "forecasts.parquet", index=False)
     if result.baseline is not None:
         result.baseline.to_parquet(folder / "baseline_forecasts.parquet", index=False)
-    scores = result.metrics()
     (folder / "metrics.json").write_text(json.dumps(scores, indent=2, default=str))
     tz = getattr(result.spec, "tz", "UTC")
     for name, draw in (("fan_chart.png", fan_chart), ("error_heatmap.png", error_heatmap)):
@@ -233,7 +237,8 @@ def log_backtest(
     uri, artifact_root = store_for(uri)
     mlflow_client = client(uri)
     params = backtest_params(result, retrain=retrain, model_params=model_params)
-    overall, by_step = backtest_metrics(result)
+    scores = result.metrics()  # scored once: the logged metrics and metrics.json
+    overall, by_step = backtest_metrics(result, scores)
     run_tags = {"workbench.kind": "backtest", "mlflow.runName": f"{result.model} backtest"}
     run_tags.update({str(k): _param_text(v) for k, v in (tags or {}).items()})
     try:
@@ -256,7 +261,7 @@ def log_backtest(
         for start in range(0, len(metrics), 1000):
             mlflow_client.log_batch(run_id, metrics=metrics[start : start + 1000])
         with tempfile.TemporaryDirectory(prefix="workbench-backtest-") as tmp:
-            _write_artifacts(result, Path(tmp))
+            _write_artifacts(result, scores, Path(tmp))
             mlflow_client.log_artifacts(run_id, tmp)
     except _mlflow_errors() as exc:
         mlflow_client.set_terminated(run_id, "FAILED")
@@ -302,6 +307,7 @@ def backtest_usecase(
         Extra run tags.
     """
     from workbench.forecasting.backtest import backtest_case
+    from workbench.forecasting.pipeline import build_forecaster
 
     result = backtest_case(
         case,
@@ -313,8 +319,9 @@ def backtest_usecase(
     )
     if not track:
         return result, None
-    params = dict(case.model_params.get(model, {})) if isinstance(model, str) else {}
-    params.update(model_params or {})
+    # the parameters the backtest's model was built with (the use case's, then the caller's)
+    built = build_forecaster(model, case_params=case.model_params, params=model_params)
+    params = built.get_params()
     run_tags = {"usecase": case.name, "notes": "; ".join(case.notes) or "-", **dict(tags or {})}
     run_id = log_backtest(
         result,
