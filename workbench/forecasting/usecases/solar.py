@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.forecasting.base import ForecastData, ForecastError, ForecastSpec
+from workbench.forecasting.clearsky import clear_sky_ghi
 from workbench.forecasting.usecases import UseCase
 from workbench.forecasting.usecases._catalog import (
     WEATHER_FORECASTS,
@@ -89,12 +90,10 @@ def clear_sky_features(
 
     location_mod = require("pvlib.location", feature="solar clear-sky features")
     mid = pd.DatetimeIndex(times) + pd.Timedelta(freq) / 2
-    site = location_mod.Location(latitude, longitude, tz="UTC")
-    sky = site.get_clearsky(mid, model="ineichen")
-    sun = site.get_solarposition(mid)
+    sun = location_mod.Location(latitude, longitude, tz="UTC").get_solarposition(mid)
     return pd.DataFrame(
         {
-            "clearsky_ghi_w_per_m2": sky["ghi"].to_numpy(dtype=float),
+            "clearsky_ghi_w_per_m2": clear_sky_ghi(times, latitude, longitude, pd.Timedelta(freq)),
             "solar_elevation_deg": sun["apparent_elevation"].to_numpy(dtype=float),
         },
         index=pd.DatetimeIndex(times),
