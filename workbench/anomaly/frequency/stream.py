@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError, duration_ns, times_ns
+from workbench.anomaly.frequency.block import BlockWork, update_block
 from workbench.anomaly.frequency.episodes import (
     NO_TIME,
     Episodes,
@@ -100,7 +101,7 @@ class FrequencyDetector:
         self._empty = to_frame(Episodes.empty(), self._labels)
         self._mask_buf = np.empty((0, self.pmus.size), bool)
         self._mask_tmp = self._mask_buf
-        self._bufs: dict[str, np.ndarray] = {}
+        self._work_bufs = BlockWork(_REUSE_ROWS)
 
     # ------------------------------------------------------------------ public API
     def push(self, times: Any, values: Any, quality: Any = None) -> Any:
@@ -114,7 +115,40 @@ class FrequencyDetector:
             Frequency [Hz]; NaN for missing samples.
         quality : array-like of int, shape (n, n_pmu), optional
             0 good; anything else flags the sample, which is then ignored.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per closed episode, sorted by PMU then start: group (PMU id), start, end
+            (UTC), min_hz, max_hz [Hz], samples_outside.
         """
+        return self._frame(self._push(times, values, quality))
+
+    def push_arrays(self, times: Any, values: Any, quality: Any = None) -> Episodes:
+        """:meth:`push` without the frame: the closed episodes as arrays, same rows and order.
+
+        Building a pandas frame costs a few tenths of a millisecond per batch that closes an
+        episode; a consumer that routes episodes on without pandas skips it here.
+
+        Returns
+        -------
+        Episodes
+            ``group`` is the PMU's column index (``self.pmus[group]`` is its id), ``start`` and
+            ``end`` are int64 [ns since the epoch, UTC], sorted by PMU then start.
+        """
+        return _sorted(self._push(times, values, quality))
+
+    def flush(self) -> Any:
+        """Process everything buffered and close every open episode (end of the stream)."""
+        return self._frame(self._flush())
+
+    def flush_arrays(self) -> Episodes:
+        """:meth:`flush` without the frame (see :meth:`push_arrays`)."""
+        return _sorted(self._flush())
+
+    # ------------------------------------------------------------------ internals
+    def _push(self, times: Any, values: Any, quality: Any) -> Episodes:
+        """Add a batch; return the episodes it closes, unsorted."""
         t = times_ns(times)
         v = np.asarray(values)
         if v.ndim == 1 and self.pmus.size == 1:
@@ -127,24 +161,21 @@ class FrequencyDetector:
             raise AnomalyInputError(msg)
         q = None if quality is None else np.asarray(quality).reshape(v.shape)
         if t.size == 0:
-            return self._frame(Episodes.empty())
+            return Episodes.empty()
         rows = None  # the rows of the batch still pending (None: all), kept without a copy
         late = t <= self._released
         if late.any():
             self.late_rows += int(late.sum())
             rows = np.flatnonzero(~late)
             if rows.size == 0:
-                return self._frame(Episodes.empty())
+                return Episodes.empty()
         self._buf.append(_Piece(t, v, q, rows))
         self._max_seen = max(self._max_seen, int(t.max() if rows is None else t[rows].max()))
-        return self._frame(self._release(self._max_seen - self.lateness_ns))
+        return self._release(self._max_seen - self.lateness_ns)
 
-    def flush(self) -> Any:
-        """Process everything buffered and close every open episode (end of the stream)."""
-        closed = self._release(None)
-        return self._frame(Episodes.concat([closed, self.state.close_all()]))
+    def _flush(self) -> Episodes:
+        return Episodes.concat([self._release(None), self.state.close_all()])
 
-    # ------------------------------------------------------------------ internals
     def _release(self, watermark: int | None) -> Episodes:
         if not self._buf:
             return Episodes.empty()
@@ -179,11 +210,11 @@ class FrequencyDetector:
         if n_out == 0:
             return Episodes.empty()
         dtype = np.result_type(*(p.v.dtype for p in pieces))
-        v = self._work("v", (n_out, self.pmus.size), dtype)
+        v = self._work_bufs.get("v", (n_out, self.pmus.size), dtype)
         q = None
         if any(p.q is not None for p in pieces):
             q_dtype = np.result_type(np.int8, *(p.q.dtype for p in pieces if p.q is not None))
-            q = self._work("q", (n_out, self.pmus.size), q_dtype)
+            q = self._work_bufs.get("q", (n_out, self.pmus.size), q_dtype)
         for j, p in enumerate(pieces):
             at = np.flatnonzero(pid[:n_out] == j)
             if at.size:
@@ -191,16 +222,6 @@ class FrequencyDetector:
                 if q is not None:
                     q[at] = 0 if p.q is None else p.q[rr[:n_out][at]]
         return self._process(tt[:n_out], v, q)
-
-    def _work(self, name: str, shape: tuple[int, int], dtype: Any) -> np.ndarray:
-        """A reused C-contiguous work array (blocks of up to 4,096 rows; longer ones are new)."""
-        size = shape[0] * shape[1]
-        buf = self._bufs.get(name)
-        if buf is None or buf.dtype != dtype or buf.size < size:
-            if shape[0] > _REUSE_ROWS:
-                return np.empty(shape, dtype)
-            buf = self._bufs[name] = np.empty(size, dtype)
-        return buf[:size].reshape(shape)
 
     def _process(self, t: np.ndarray, v: np.ndarray, q: np.ndarray | None) -> Episodes:
         """Run the episode rule over released rows in time order."""
@@ -214,7 +235,7 @@ class FrequencyDetector:
             closed = [self.state.update(pi.astype(np.int64), t[ti], v[ti, pi].astype(np.float64))]
         else:
             closed = [
-                self.state.update_block(t[a:b], v[a:b], mask[a:b])
+                update_block(self.state, t[a:b], v[a:b], mask[a:b], self._work_bufs)
                 for a, b in _spans(t, self.window_ns)
             ]
         return Episodes.concat([*closed, self.state.close_quiet(self._released)])
@@ -236,6 +257,11 @@ class FrequencyDetector:
 
 
 _REUSE_ROWS = 4096
+
+
+def _sorted(episodes: Episodes) -> Episodes:
+    """Episodes by PMU then start (what :func:`to_frame` writes); no work when there are none."""
+    return episodes if episodes.group.size == 0 else episodes.sorted()
 
 
 def _spans(t: np.ndarray, window_ns: int, max_rows: int = 32_000) -> list[tuple[int, int]]:
