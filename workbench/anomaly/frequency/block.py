@@ -207,24 +207,21 @@ def _carry_tail(
 ) -> None:
     """Carry the newest ``k`` samples of each cluster: the new ones, then older carried ones."""
     k = state.tail_t.shape[1]
-    newest = np.maximum(np.stack(last[::-1]), 0)  # (k, cols), oldest of the k first
-    new_tt, new_tv = t[newest].T, sv[newest, np.arange(cols.size)].T.astype(np.float64)
+    newest = np.maximum(np.stack(last[::-1], axis=1), 0)  # (cols, k), oldest of the k first
+    new_tt = t[newest]
+    new_tv = sv[newest, np.arange(cols.size)[:, None]].astype(np.float64)
     few = np.flatnonzero(nn < k)  # fewer than k new samples: older carried ones fill in
     if few.size:
-        fnn, ftn, g_few = nn[few], tn[few], cols[few]
-        old_t, old_v = state.tail_t[g_few], state.tail_v[g_few]
-        fi = np.arange(few.size)
-        for j in range(k):  # j-th newest goes to slot k - 1 - j
-            s = k - 1 - j
-            src = np.clip(k - 1 - (j - fnn), 0, k - 1)  # old slot of the (j - nn)-th newest
-            from_old = (j >= fnn) & (j - fnn < ftn)
-            keep_new = j < fnn
-            new_tt[few, s] = np.where(
-                keep_new, new_tt[few, s], np.where(from_old, old_t[fi, src], NO_TIME)
-            )
-            new_tv[few, s] = np.where(
-                keep_new, new_tv[few, s], np.where(from_old, old_v[fi, src], 0.0)
-            )
+        fnn, ftn = nn[few][:, None], tn[few][:, None]
+        j = np.arange(k)[None, :]  # the j-th newest sample goes to slot k - 1 - j
+        src = np.clip(k - 1 - (j - fnn), 0, k - 1)  # old slot of the (j - nn)-th newest
+        from_old = (j >= fnn) & (j - fnn < ftn)
+        keep_new = j < fnn
+        g_few = cols[few][:, None]
+        old_t = np.where(from_old, state.tail_t[g_few, src], NO_TIME)
+        old_v = np.where(from_old, state.tail_v[g_few, src], 0.0)
+        new_tt[few] = np.where(keep_new, new_tt[few][:, ::-1], old_t)[:, ::-1]
+        new_tv[few] = np.where(keep_new, new_tv[few][:, ::-1], old_v)[:, ::-1]
     state.tail_t[cols] = new_tt
     state.tail_v[cols] = new_tv
     state.tail_n[cols] = np.minimum(tn + nn, k)
