@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.anomaly.frequency.episodes import NO_TIME, Episodes, EpisodeState
+from workbench.anomaly.frequency.episodes import NO_TIME, Episodes, EpisodeState, out_of_band
 
 
 class BlockWork:
@@ -51,7 +51,9 @@ def update_block(
     state: EpisodeState,
     t: np.ndarray,
     values: np.ndarray,
-    mask: np.ndarray,
+    quality: np.ndarray | None,
+    lo: float,
+    hi: float,
     work: BlockWork | None = None,
 ) -> Episodes:
     """Feed a dense block of rows in time order to ``state``; return the episodes it closes.
@@ -65,27 +67,41 @@ def update_block(
         than the window (``t[-1] - t[0] < window``: no quiet spell inside the block),
         ``n < 65535``.
     values : numpy.ndarray, shape (n, n_series)
-        Values [Hz] (any float precision).
-    mask : numpy.ndarray of bool, shape (n, n_series)
-        The out-of-band samples (:func:`~workbench.anomaly.frequency.episodes.out_of_band`).
+        Values [Hz] (any float precision; compared in their own precision).
+    quality : numpy.ndarray of int, shape (n, n_series), optional
+        0 good; flagged samples are ignored.
+    lo, hi : float
+        The band [Hz]: out of band is strictly outside ``[lo, hi]``
+        (:func:`~workbench.anomaly.frequency.episodes.out_of_band`).
     work : BlockWork, optional
         Reused buffers (a stream passes its own; without it temporaries are allocated).
     """
     work = BlockWork(0) if work is None else work
-    n, width = mask.shape
-    cols = np.flatnonzero(np.maximum.reduce(mask.view(np.uint8), axis=0))
+    n = values.shape[0]
+    # candidate columns from the column minima and maxima (NaN ignored, like in the mask): two
+    # reductions instead of a full-width mask; with quality flags a candidate may have none
+    c_min = np.fmin.reduce(values, axis=0)
+    c_max = np.fmax.reduce(values, axis=0)
+    cols = np.flatnonzero((c_min < lo) | (c_max > hi))
     if cols.size == 0:
         return Episodes.empty()
+    # gather the candidates into reused buffers; the mask is only computed for them
+    sv = work.get("sv", (n, cols.size), values.dtype)
+    np.take(values, cols, axis=1, out=sv, mode="clip")  # "clip": the out is not buffered
+    sq = None
+    if quality is not None:
+        sq = work.get("sq", (n, cols.size), quality.dtype)
+        np.take(quality, cols, axis=1, out=sq, mode="clip")
+    sm = out_of_band(
+        sv, sq, lo, hi, work.get("sm", (n, cols.size), np.bool_), work.get("sw", sv.shape, bool)
+    )
+    if quality is not None:
+        keep = np.logical_or.reduce(sm, axis=0)
+        if not keep.all():  # candidates whose samples outside the band are all flagged
+            cols, sv, sm = cols[keep], sv[:, keep], sm[:, keep]
+            if cols.size == 0:
+                return Episodes.empty()
     k, m, w = state.tail_t.shape[1], state.count - 1, state.window
-    # gather the columns with an out-of-band sample into reused buffers (no gather: all of them)
-    if cols.size < width:
-        # mode="clip": an ``out`` is not buffered (the indices are in range by construction)
-        sv = work.get("sv", (n, cols.size), values.dtype)
-        sm = work.get("sm", (n, cols.size), np.bool_)
-        np.take(values, cols, axis=1, out=sv, mode="clip")
-        np.take(mask, cols, axis=1, out=sm, mode="clip")
-    else:
-        sv, sm = values, mask
     smu = sm.view(np.uint8)
     # row positions in the narrowest integer type (1-based, 0: none)
     rdt = np.uint8 if n < 255 else np.uint16

@@ -228,14 +228,22 @@ class FrequencyDetector:
         n_out = t.size
         self._released = int(t[-1])
         self.rows_processed += n_out
-        mask = self._mask(v, q)
         if self.path == "samples":
+            mask = self._mask(v, q)
             # nonzero of the (pmu x time) view lists samples by PMU, then time: no sort needed
             pi, ti = np.nonzero(mask.T)
             closed = [self.state.update(pi.astype(np.int64), t[ti], v[ti, pi].astype(np.float64))]
         else:
             closed = [
-                update_block(self.state, t[a:b], v[a:b], mask[a:b], self._work_bufs)
+                update_block(
+                    self.state,
+                    t[a:b],
+                    v[a:b],
+                    None if q is None else q[a:b],
+                    self.lo,
+                    self.hi,
+                    self._work_bufs,
+                )
                 for a, b in _spans(t, self.window_ns)
             ]
         return Episodes.concat([*closed, self.state.close_quiet(self._released)])
