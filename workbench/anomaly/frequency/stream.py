@@ -180,14 +180,29 @@ class FrequencyDetector:
         if not self._buf:
             return Episodes.empty()
         one = self._buf[0]
-        if len(self._buf) == 1 and one.rows is None and np.all(one.t[1:] > one.t[:-1]):
-            # in-order fast path: the batch is released as it is (an O(n) check, no sort)
+        if len(self._buf) == 1 and (one.rows is None or _is_range(one.rows)):
+            # in-order fast path: the batch (or a contiguous run of its rows, when late rows
+            # were dropped from its start or end) is released as it is, without a copy
             t, v, q = one.t, one.v, one.q
-            n_out = t.size if watermark is None else int(np.searchsorted(t, watermark, "right"))
-            self._buf = [] if n_out == t.size else [_Piece(t, v, q, np.arange(n_out, t.size))]
-            if n_out == 0:
-                return Episodes.empty()
-            return self._process(t[:n_out], v[:n_out], None if q is None else q[:n_out])
+            if one.rows is not None:
+                run = slice(int(one.rows[0]), int(one.rows[-1]) + 1)
+                t, v, q = t[run], v[run], None if q is None else q[run]
+            if np.all(t[1:] > t[:-1]):  # an O(n) check, no sort
+                return self._release_in_order(t, v, q, watermark)
+        return self._release_sorted(watermark)
+
+    def _release_in_order(
+        self, t: np.ndarray, v: np.ndarray, q: np.ndarray | None, watermark: int | None
+    ) -> Episodes:
+        """Release the rows of one pending piece already in time order (no sort, no copy)."""
+        n_out = t.size if watermark is None else int(np.searchsorted(t, watermark, "right"))
+        self._buf = [] if n_out == t.size else [_Piece(t, v, q, np.arange(n_out, t.size))]
+        if n_out == 0:
+            return Episodes.empty()
+        return self._process(t[:n_out], v[:n_out], None if q is None else q[:n_out])
+
+    def _release_sorted(self, watermark: int | None) -> Episodes:
+        """Release the pending rows of every piece up to the watermark, sorted by time."""
         # general path: sort the pending rows of every piece by time, drop duplicates, gather
         # the released rows into a reused block and keep the rest as row indices (no copy)
         tt = np.concatenate([p.t if p.rows is None else p.t[p.rows] for p in self._buf])
@@ -265,6 +280,11 @@ class FrequencyDetector:
 
 
 _REUSE_ROWS = 4096
+
+
+def _is_range(rows: np.ndarray) -> bool:
+    """Whether sorted distinct row indices are one contiguous run."""
+    return rows.size > 0 and int(rows[-1]) - int(rows[0]) + 1 == rows.size
 
 
 def _sorted(episodes: Episodes) -> Episodes:
