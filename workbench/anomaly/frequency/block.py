@@ -8,11 +8,17 @@ block's first out-of-band sample; per series the count, min/max and the first an
 out-of-band rows are all it needs.
 
 Where the time goes (a 1-s batch of 60 x 10,000 with 3,000 PMUs in an excursion, the stream's
-worst batches): the row positions (count, first and newest out-of-band rows) are computed over the
-whole width as ``uint8`` products and maxima of the mask (a few tens of microseconds each, no
-gather); only the values of the PMUs with an out-of-band sample are gathered, into a reused buffer,
-for their masked min/max. Every ``(rows x pmu)`` temporary lives in a :class:`BlockWork`, so a
-stream allocates no large array per batch (no page faults after the first batches).
+worst batches): the candidate PMUs come from two column reductions (NaN-ignoring min and max,
+no full-width mask); only their values are gathered, into a reused buffer, and masked; the row
+positions (count, first and newest out-of-band rows) are ``uint8`` products and maxima of that
+mask. Every ``(rows x pmu)`` temporary lives in a :class:`BlockWork`, so a stream allocates no
+large array per batch.
+
+The carried tail (the newest ``count - 1`` out-of-band samples) is kept only for series that
+are not in an episode: an open episode never reads it (its statistics are carried, and it ends
+only at a quiet spell, which discards the tail), and in the excursion batches nearly every
+series with a sample out of band is in one. A state fed by :func:`update_block` must therefore
+not be fed by :meth:`EpisodeState.update` (a detector uses one path throughout).
 """
 
 from __future__ import annotations
@@ -170,7 +176,10 @@ def update_block(
     state.ep_min[cols] = np.where(live, vmin, np.inf)
     state.ep_max[cols] = np.where(live, vmax, -np.inf)
     state.last_t[cols] = t[last[0]]
-    _carry_tail(state, t, sv, cols, last, nn, tn)
+    state.tail_n[cols] = np.minimum(tn + nn, k)
+    out = np.flatnonzero(~live)  # not in an episode: the only series whose tail is read later
+    if out.size:
+        _carry_tail(state, t, sv[:, out], cols[out], [r[out] for r in last], nn[out], tn[out])
     return closed
 
 
@@ -240,4 +249,3 @@ def _carry_tail(
         new_tv[few] = np.where(keep_new, new_tv[few][:, ::-1], old_v)[:, ::-1]
     state.tail_t[cols] = new_tt
     state.tail_v[cols] = new_tv
-    state.tail_n[cols] = np.minimum(tn + nn, k)
