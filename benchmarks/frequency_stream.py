@@ -207,32 +207,35 @@ def main() -> None:
                 )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print(
-        "min / median / max over repetitions (goals: stream >= 150 M/s, p99 < 5 ms); "
-        f"'steady' leaves out the first {WARMUP} batches"
+        "median (min-max) over repetitions; goals: stream >= 150 M samples/s, p99 < 5 ms per "
+        f"batch; p99 'all' includes the first {WARMUP} batches (warm-up), 'steady' leaves them out"
     )
-
-    def mmm(values: list[float]) -> str:
-        return f"{min(values):6.2f} / {float(np.median(values)):6.2f} / {max(values):6.2f}"
-
+    keys = (
+        ("msps", "M/s wall"),
+        ("ratio", "x reference"),
+        ("cpu_msps", "M/CPU-s"),
+        ("p50", "wall p50"),
+        ("p99", "wall p99 all"),
+        ("p99_steady", "wall p99 steady"),
+        ("cpu_p50", "CPU p50"),
+        ("cpu_p99", "CPU p99 all"),
+        ("cpu_p99_steady", "CPU p99 steady"),
+    )
+    print("| scenario | side | " + " | ".join(label for _, label in keys) + " |")
     for label, reps in summary.items():
-        print(f"  {label}")
         for name in ("frames", "arrays", "reference"):
-            rs = [r[name] for r in reps]
-            print(f"    {name}")
-            print(f"      M samples/s           {mmm([r['msps'] for r in rs])}")
-            if name != "reference":
-                ratio = [r[name]["msps"] / r["reference"]["msps"] for r in reps]
-                print(f"      ratio to reference    {mmm(ratio)}")
-            for key, what in (
-                ("cpu_msps", "M samples/CPU-s"),
-                ("p50", "wall p50 ms"),
-                ("p99", "wall p99 ms"),
-                ("p99_steady", "wall p99 steady ms"),
-                ("cpu_p50", "CPU p50 ms"),
-                ("cpu_p99", "CPU p99 ms"),
-                ("cpu_p99_steady", "CPU p99 steady ms"),
-            ):
-                print(f"      {what:21s} {mmm([r[key] for r in rs])}")
+            cells = []
+            for key, _ in keys:
+                if key == "ratio":
+                    vals = [r[name]["msps"] / r["reference"]["msps"] for r in reps]
+                else:
+                    vals = [r[name][key] for r in reps]
+                cells.append(
+                    f"{float(np.median(vals)):.2f} ({min(vals):.2f}-{max(vals):.2f})"
+                    if len(vals) > 1
+                    else f"{vals[0]:.2f}"
+                )
+            print(f"| {label} | {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
