@@ -126,11 +126,15 @@ def _timed(push, batches: list) -> dict[str, float]:
     }
 
 
-def time_stream(batches: list, pmus: list[str], lateness: str, arrays: bool) -> dict[str, float]:
-    """The detector over the batches; ``arrays``: :meth:`push_arrays` (no pandas frame)."""
+def time_stream(
+    batches: list, pmus: list[str], lateness: str, arrays: bool, detector: type | None = None
+) -> dict[str, float]:
+    """The detector over the batches; ``arrays``: :meth:`push_arrays` (no pandas frame);
+    ``detector``: another ``FrequencyDetector`` class (``--baseline``) instead of this one."""
     from workbench.anomaly.frequency.stream import FrequencyDetector
 
-    det = FrequencyDetector(pmus, count=COUNT, window=f"{WINDOW_S}s", allowed_lateness=lateness)
+    cls = FrequencyDetector if detector is None else detector
+    det = cls(pmus, count=COUNT, window=f"{WINDOW_S}s", allowed_lateness=lateness)
     episodes = [0]
     if arrays:
 
@@ -164,13 +168,28 @@ SCENARIOS = {
 }
 
 
+def _load_detector(path: str) -> type:
+    """``FrequencyDetector`` from another copy of ``stream.py`` (the same package around it)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("baseline_stream", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FrequencyDetector
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pmus", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=60)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--baseline",
+        help="another stream.py (e.g. main's) whose FrequencyDetector.push is timed beside",
+    )
     args = parser.parse_args()
+    baseline = None if args.baseline is None else _load_detector(args.baseline)
     data = make_data(args.pmus, args.rate, min(args.seconds, 10))
     pmus = [f"PMU_{i:05d}" for i in range(args.pmus)]
     print(
@@ -186,12 +205,16 @@ def main() -> None:
                 "arrays": lambda b=batches, la=lateness: time_stream(b, pmus, la, arrays=True),
                 "reference": lambda b=batches: time_reference(b, args.pmus),
             }
-            order = list(runs)[rep % 3 :] + list(runs)[: rep % 3]  # rotate which runs first
+            if baseline is not None:
+                runs["baseline"] = lambda b=batches, la=lateness: time_stream(
+                    b, pmus, la, arrays=False, detector=baseline
+                )
+            order = list(runs)[rep % len(runs) :] + list(runs)[: rep % len(runs)]  # rotate
             res = {name: runs[name]() for name in order}
             summary.setdefault(label, []).append(res)
             ref = res["reference"]
             print(f"[{rep + 1}] {label}")
-            for name in ("frames", "arrays", "reference"):
+            for name in runs:
                 r = res[name]
                 extra = (
                     f"{r['episodes']} episodes, {r['late']} late rows, {r['gc']} gc"
@@ -223,7 +246,7 @@ def main() -> None:
     )
     print("| scenario | side | " + " | ".join(label for _, label in keys) + " |")
     for label, reps in summary.items():
-        for name in ("frames", "arrays", "reference"):
+        for name in reps[0]:
             cells = []
             for key, _ in keys:
                 if key == "ratio":
