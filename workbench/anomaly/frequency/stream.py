@@ -4,11 +4,15 @@ A batch is a 2-D block ``time x pmu`` (a second of a 10,000-PMU feed at 60 fps i
 Rows may arrive late or out of order: a reorder buffer holds them until the watermark
 ``max time seen - allowed_lateness`` passes, then releases them in time order to the episode rule
 (:mod:`workbench.anomaly.frequency.episodes`). A batch already in time order (checked in O(n))
-with nothing buffered skips the reorder buffer. The released block is cut into runs spanning less
-than the window and each run is reduced over its time axis
-(:meth:`~workbench.anomaly.frequency.episodes.EpisodeState.update_block`): per PMU, the count,
-min/max and first/last out-of-band samples; the cost does not grow with the number of samples
-out of band. The out-of-band mask and the reordered block live in reused buffers.
+with nothing else buffered skips the reorder buffer, also when late rows were dropped from its
+start or end. The released block is cut into runs spanning less than the window and each run is
+reduced over its time axis (:func:`~workbench.anomaly.frequency.block.update_block`): per PMU,
+the count, min/max and first/last out-of-band samples; the cost does not grow with the number
+of samples out of band. Work arrays and the reordered block live in reused buffers.
+
+:meth:`FrequencyDetector.push` returns the closed episodes as a pandas frame;
+:meth:`FrequencyDetector.push_arrays` returns the same episodes as arrays, without the few tenths
+of a millisecond that building a frame costs (``benchmarks/frequency_stream.py`` times both).
 
 Late data: a row whose time is at or before the last row already released cannot be processed in
 order; it is dropped and counted in :attr:`FrequencyDetector.late_rows` (never silently). Rows with
@@ -57,9 +61,10 @@ class FrequencyDetector:
         How long [s] a row may trail the newest row seen and still be processed in order.
     path : {"block", "samples"}
         ``"block"`` (default) reduces each released block over its time axis
-        (:meth:`EpisodeState.update_block`, cost independent of how many samples are out of
-        band); ``"samples"`` lists the out-of-band samples and runs the batch detector's
-        :meth:`EpisodeState.update`. Both give the same episodes; the second is the reference.
+        (:func:`~workbench.anomaly.frequency.block.update_block`, cost independent of how many
+        samples are out of band); ``"samples"`` lists the out-of-band samples and runs the batch
+        detector's :meth:`EpisodeState.update`. Both give the same episodes; the second is the
+        reference.
 
     Examples
     --------
@@ -99,8 +104,6 @@ class FrequencyDetector:
         self.path = path
         self._labels = label_array(self.pmus)
         self._empty = to_frame(Episodes.empty(), self._labels)
-        self._mask_buf = np.empty((0, self.pmus.size), bool)
-        self._mask_tmp = self._mask_buf
         self._work_bufs = BlockWork(_REUSE_ROWS)
 
     # ------------------------------------------------------------------ public API
@@ -244,7 +247,7 @@ class FrequencyDetector:
         self._released = int(t[-1])
         self.rows_processed += n_out
         if self.path == "samples":
-            mask = self._mask(v, q)
+            mask = out_of_band(v, q, self.lo, self.hi)
             # nonzero of the (pmu x time) view lists samples by PMU, then time: no sort needed
             pi, ti = np.nonzero(mask.T)
             closed = [self.state.update(pi.astype(np.int64), t[ti], v[ti, pi].astype(np.float64))]
@@ -262,16 +265,6 @@ class FrequencyDetector:
                 for a, b in _spans(t, self.window_ns)
             ]
         return Episodes.concat([*closed, self.state.close_quiet(self._released)])
-
-    def _mask(self, v: np.ndarray, q: np.ndarray | None) -> np.ndarray:
-        """Out-of-band mask of ``v``, in reused buffers for blocks of up to 4,096 rows."""
-        n = v.shape[0]
-        if n > self._mask_buf.shape[0] and n <= _REUSE_ROWS:
-            self._mask_buf = np.empty((n, v.shape[1]), bool)
-            self._mask_tmp = np.empty_like(self._mask_buf)
-        if n > self._mask_buf.shape[0]:  # a long block (a flush): no buffer kept for it
-            return out_of_band(v, q, self.lo, self.hi)
-        return out_of_band(v, q, self.lo, self.hi, self._mask_buf[:n], self._mask_tmp[:n])
 
     def _frame(self, episodes: Episodes) -> Any:
         if episodes.group.size == 0:  # most batches close nothing: copy a ready empty frame
