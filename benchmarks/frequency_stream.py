@@ -5,13 +5,17 @@ in time order; rows shuffled within each batch (allowed lateness 1 s); in time o
 (whole seconds and single rows missing) and late rows (1 % of rows arrive a batch late and are
 dropped and counted). Both sides get the same batches in the same run and are timed per batch:
 
-- the stream: ``FrequencyDetector.push`` (episodes with start, end, min/max, samples outside);
+- the stream, twice: ``FrequencyDetector.push`` (episodes with start, end, min/max, samples
+  outside, as a pandas frame) and ``FrequencyDetector.push_arrays`` (the same episodes as arrays,
+  no frame);
 - the reference: the same pattern written plainly in numpy, no episodes: count the samples
   outside the band per PMU per batch, keep the last ``window`` seconds of counts in a ring, and
   alert where the ring holds ``count`` or more.
 
-Prints samples/s of both, their ratio and the p50/p99 per batch (wall clock and thread CPU
-time), per repetition and as min/median/max, with the load average. The machine may be shared:
+Prints samples/s of each, the ratio to the reference and the p50/p99 per batch (wall clock and
+thread CPU time; p99 over all batches, warm-up included, and over the steady state after the
+first 10 batches), per repetition and as min/median/max, with the load average and the number
+of garbage collections during the stream. The machine may be shared:
 the ratio within one run is the figure to compare, and the thread's CPU time (samples per
 CPU-second, CPU ms per batch) depends less on the other jobs than the wall clock.
 Goals (issue 17): >= 150M samples/s on one core, p99 < 5 ms per batch.
@@ -27,6 +31,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -93,54 +98,67 @@ class ReferenceCounter:
         self.alerting = alert
 
 
-def time_stream(batches: list, pmus: list[str], lateness: str) -> dict[str, float]:
-    from workbench.anomaly.frequency.stream import FrequencyDetector
-
-    det = FrequencyDetector(pmus, count=COUNT, window=f"{WINDOW_S}s", allowed_lateness=lateness)
-    lat, lat_cpu, episodes = [], [], 0
-    total0, cpu0 = time.perf_counter(), time.thread_time()
-    for t, v in batches:
-        t0, c0 = time.perf_counter(), time.thread_time()
-        episodes += len(det.push(t, v))
-        lat.append(time.perf_counter() - t0)
-        lat_cpu.append(time.thread_time() - c0)
-    episodes += len(det.flush())
-    total, cpu = time.perf_counter() - total0, time.thread_time() - cpu0
-    samples = sum(v.size for _, v in batches)
-    lat_ms = np.array(lat) * 1e3
-    return {
-        "msps": samples / total / 1e6,
-        "cpu_msps": samples / cpu / 1e6,
-        "p50": float(np.percentile(lat_ms, 50)),
-        "p99": float(np.percentile(lat_ms, 99)),
-        "cpu_p50": float(np.percentile(np.array(lat_cpu) * 1e3, 50)),
-        "cpu_p99": float(np.percentile(np.array(lat_cpu) * 1e3, 99)),
-        "episodes": episodes,
-        "late": det.late_rows,
-    }
+WARMUP = 10  # batches: the data repeat every 10 s, so later batches replay what was seen
 
 
-def time_reference(batches: list, n_pmu: int) -> dict[str, float]:
-    ref = ReferenceCounter(n_pmu)
+def _timed(push, batches: list) -> dict[str, float]:
+    """Run ``push`` over the batches: totals and per-batch wall/CPU percentiles (all batches,
+    and the steady state after the first ``WARMUP`` batches)."""
     lat, lat_cpu = [], []
     total0, cpu0 = time.perf_counter(), time.thread_time()
     for t, v in batches:
         t0, c0 = time.perf_counter(), time.thread_time()
-        ref.push(t, v)
+        push(t, v)
         lat.append(time.perf_counter() - t0)
         lat_cpu.append(time.thread_time() - c0)
     total, cpu = time.perf_counter() - total0, time.thread_time() - cpu0
     samples = sum(v.size for _, v in batches)
-    lat_ms = np.array(lat) * 1e3
+    wall, cpu_ms = np.array(lat) * 1e3, np.array(lat_cpu) * 1e3
     return {
         "msps": samples / total / 1e6,
         "cpu_msps": samples / cpu / 1e6,
-        "p50": float(np.percentile(lat_ms, 50)),
-        "p99": float(np.percentile(lat_ms, 99)),
-        "cpu_p50": float(np.percentile(np.array(lat_cpu) * 1e3, 50)),
-        "cpu_p99": float(np.percentile(np.array(lat_cpu) * 1e3, 99)),
-        "alerts": ref.alerts,
+        "p50": float(np.percentile(wall, 50)),
+        "p99": float(np.percentile(wall, 99)),
+        "p99_steady": float(np.percentile(wall[WARMUP:], 99)),
+        "cpu_p50": float(np.percentile(cpu_ms, 50)),
+        "cpu_p99": float(np.percentile(cpu_ms, 99)),
+        "cpu_p99_steady": float(np.percentile(cpu_ms[WARMUP:], 99)),
     }
+
+
+def time_stream(
+    batches: list, pmus: list[str], lateness: str, arrays: bool, detector: type | None = None
+) -> dict[str, float]:
+    """The detector over the batches; ``arrays``: :meth:`push_arrays` (no pandas frame);
+    ``detector``: another ``FrequencyDetector`` class (``--baseline``) instead of this one."""
+    from workbench.anomaly.frequency.stream import FrequencyDetector
+
+    cls = FrequencyDetector if detector is None else detector
+    det = cls(pmus, count=COUNT, window=f"{WINDOW_S}s", allowed_lateness=lateness)
+    episodes = [0]
+    if arrays:
+
+        def push(t, v):
+            episodes[0] += det.push_arrays(t, v).group.size
+
+    else:
+
+        def push(t, v):
+            episodes[0] += len(det.push(t, v))
+
+    gc0 = sum(s["collections"] for s in gc.get_stats())
+    out = _timed(push, batches)
+    out["gc"] = sum(s["collections"] for s in gc.get_stats()) - gc0
+    out["episodes"] = episodes[0] + (det.flush_arrays().group.size if arrays else len(det.flush()))
+    out["late"] = det.late_rows
+    return out
+
+
+def time_reference(batches: list, n_pmu: int) -> dict[str, float]:
+    ref = ReferenceCounter(n_pmu)
+    out = _timed(ref.push, batches)
+    out["alerts"] = ref.alerts
+    return out
 
 
 SCENARIOS = {
@@ -150,59 +168,97 @@ SCENARIOS = {
 }
 
 
+def _load_detector(path: str) -> type:
+    """``FrequencyDetector`` from another copy of ``stream.py`` (the same package around it)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("baseline_stream", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FrequencyDetector
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pmus", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=60)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--baseline",
+        help="another stream.py (e.g. main's) whose FrequencyDetector.push is timed beside",
+    )
     args = parser.parse_args()
+    baseline = None if args.baseline is None else _load_detector(args.baseline)
     data = make_data(args.pmus, args.rate, min(args.seconds, 10))
     pmus = [f"PMU_{i:05d}" for i in range(args.pmus)]
     print(
         f"{args.pmus:,} PMUs x {args.rate} fps, {args.seconds} one-second batches, 1 thread; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    summary: dict[str, list[tuple[dict, dict]]] = {}
+    summary: dict[str, list[dict[str, dict]]] = {}
     for rep in range(args.repeat):
         for label, (scenario, lateness) in SCENARIOS.items():
             batches = make_batches(data, args.rate, args.seconds, scenario, seed=rep + 1)
-            if rep % 2:  # alternate which side runs first
-                ref = time_reference(batches, args.pmus)
-                st = time_stream(batches, pmus, lateness)
-            else:
-                st = time_stream(batches, pmus, lateness)
-                ref = time_reference(batches, args.pmus)
-            summary.setdefault(label, []).append((st, ref))
-            print(
-                f"[{rep + 1}] {label:32s} stream {st['msps']:6.1f} M/s "
-                f"({st['cpu_msps']:5.1f} per CPU-s) "
-                f"p50 {st['p50']:5.2f} p99 {st['p99']:5.2f} ms (CPU {st['cpu_p50']:4.2f} / "
-                f"{st['cpu_p99']:4.2f}; {st['episodes']} episodes, "
-                f"{st['late']} late rows) | reference {ref['msps']:6.1f} M/s "
-                f"({ref['cpu_msps']:5.1f} per CPU-s) "
-                f"p99 {ref['p99']:5.2f} ms (CPU {ref['cpu_p99']:4.2f}; {ref['alerts']} alerts) | "
-                f"ratio {st['msps'] / ref['msps']:4.2f}"
-            )
+            runs = {
+                "frames": lambda b=batches, la=lateness: time_stream(b, pmus, la, arrays=False),
+                "arrays": lambda b=batches, la=lateness: time_stream(b, pmus, la, arrays=True),
+                "reference": lambda b=batches: time_reference(b, args.pmus),
+            }
+            if baseline is not None:
+                runs["baseline"] = lambda b=batches, la=lateness: time_stream(
+                    b, pmus, la, arrays=False, detector=baseline
+                )
+            order = list(runs)[rep % len(runs) :] + list(runs)[: rep % len(runs)]  # rotate
+            res = {name: runs[name]() for name in order}
+            summary.setdefault(label, []).append(res)
+            ref = res["reference"]
+            print(f"[{rep + 1}] {label}")
+            for name in runs:
+                r = res[name]
+                extra = (
+                    f"{r['episodes']} episodes, {r['late']} late rows, {r['gc']} gc"
+                    if name != "reference"
+                    else f"{r['alerts']} alerts"
+                )
+                print(
+                    f"    {name:9s} {r['msps']:6.1f} M/s ({r['cpu_msps']:5.1f} per CPU-s, "
+                    f"x{r['msps'] / ref['msps']:4.2f} ref) wall p50 {r['p50']:5.2f} "
+                    f"p99 {r['p99']:5.2f} steady {r['p99_steady']:5.2f} ms | CPU p50 "
+                    f"{r['cpu_p50']:4.2f} p99 {r['cpu_p99']:4.2f} steady {r['cpu_p99_steady']:4.2f}"
+                    f" ms | {extra}"
+                )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print("min / median / max over repetitions (goals: stream >= 150 M/s, p99 < 5 ms)")
-    for label, runs in summary.items():
-
-        def mmm(values: list[float]) -> str:
-            return f"{min(values):6.2f} / {float(np.median(values)):6.2f} / {max(values):6.2f}"
-
-        print(f"  {label}")
-        print(f"    stream M samples/s    {mmm([s['msps'] for s, _ in runs])}")
-        print(f"    reference M samples/s {mmm([r['msps'] for _, r in runs])}")
-        print(f"    ratio stream/ref      {mmm([s['msps'] / r['msps'] for s, r in runs])}")
-        print(f"    stream M/CPU-s        {mmm([s['cpu_msps'] for s, _ in runs])}")
-        print(f"    reference M/CPU-s     {mmm([r['cpu_msps'] for _, r in runs])}")
-        print(f"    stream p50 ms         {mmm([s['p50'] for s, _ in runs])}")
-        print(f"    stream p99 ms         {mmm([s['p99'] for s, _ in runs])}")
-        print(f"    stream CPU p50 ms     {mmm([s['cpu_p50'] for s, _ in runs])}")
-        print(f"    stream CPU p99 ms     {mmm([s['cpu_p99'] for s, _ in runs])}")
-        print(f"    reference p99 ms      {mmm([r['p99'] for _, r in runs])}")
-        print(f"    reference CPU p99 ms  {mmm([r['cpu_p99'] for _, r in runs])}")
+    print(
+        "median (min-max) over repetitions; goals: stream >= 150 M samples/s, p99 < 5 ms per "
+        f"batch; p99 'all' includes the first {WARMUP} batches (warm-up), 'steady' leaves them out"
+    )
+    keys = (
+        ("msps", "M/s wall"),
+        ("ratio", "x reference"),
+        ("cpu_msps", "M/CPU-s"),
+        ("p50", "wall p50"),
+        ("p99", "wall p99 all"),
+        ("p99_steady", "wall p99 steady"),
+        ("cpu_p50", "CPU p50"),
+        ("cpu_p99", "CPU p99 all"),
+        ("cpu_p99_steady", "CPU p99 steady"),
+    )
+    print("| scenario | side | " + " | ".join(label for _, label in keys) + " |")
+    for label, reps in summary.items():
+        for name in reps[0]:
+            cells = []
+            for key, _ in keys:
+                if key == "ratio":
+                    vals = [r[name]["msps"] / r["reference"]["msps"] for r in reps]
+                else:
+                    vals = [r[name][key] for r in reps]
+                cells.append(
+                    f"{float(np.median(vals)):.2f} ({min(vals):.2f}-{max(vals):.2f})"
+                    if len(vals) > 1
+                    else f"{vals[0]:.2f}"
+                )
+            print(f"| {label} | {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -126,3 +126,88 @@ def test_an_episode_spanning_many_batches_is_one_episode():
 def test_unknown_path_is_rejected():
     with pytest.raises(AnomalyInputError, match="path"):
         FrequencyDetector(["P1"], path="fast")
+
+
+def _accepted_rows(arrivals, times, lateness_ns):
+    """Which arrivals the stream processes, simulated row by row (independently of the code):
+    a row is late if its time is at or before the newest row already released; among pending
+    rows of equal time the first to arrive wins; after each batch every pending row up to the
+    newest accepted time minus the lateness is released."""
+    released, max_seen, pending, kept, late = None, None, {}, [], 0
+    for batch in arrivals:
+        for r in batch:
+            tr = int(times[r])
+            if released is not None and tr <= released:
+                late += 1
+                continue
+            pending.setdefault(tr, r)  # a duplicate time: the first arrival stays
+            max_seen = tr if max_seen is None else max(max_seen, tr)
+        out = sorted(x for x in pending if x <= max_seen - lateness_ns)
+        for x in out:
+            kept.append(pending.pop(x))
+        if out:
+            released = out[-1]
+    kept.extend(pending[x] for x in sorted(pending))  # the flush
+    return np.array(kept), late
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_stream_with_gaps_late_rows_and_events_matches_the_batch_detector(seed):
+    """Both outputs of the stream (frames from push, arrays from push_arrays) against the batch
+    detector run on the rows the stream accepted: gaps longer than the window, rows shuffled
+    within the lateness, rows held back until they are too late, duplicates, bad quality."""
+    rng = np.random.default_rng(seed + 40)
+    pmus = [f"P{k}" for k in range(7)]
+    t, v, q = _random_stream(rng, n_pmu=7, n_rows=3000)
+    order = np.arange(t.size)
+    for i in range(0, t.size, 8):  # shuffled within 8 rows (about 0.1-5 s, the lateness: 1 s)
+        order[i : i + 8] = rng.permutation(order[i : i + 8])
+    arrivals, held, i = [], [], 0
+    while i < t.size:
+        rows = order[i : i + int(rng.integers(1, 60))]
+        back = rng.random(rows.size) < 0.02
+        if held and rng.random() < 0.2:  # rows held back arrive now, most of them too late
+            rows = np.r_[rows[~back], held]
+            held = []
+        else:
+            rows = rows[~back]
+        held.extend(order[i : i + back.size][back].tolist())
+        if rows.size and rng.random() < 0.1:
+            rows = np.r_[rows, rows[:1]]  # a duplicate
+        arrivals.append(rows)
+        i += back.size
+    arrivals.append(np.array(held, dtype=np.int64))
+    frames, arrays = [], []
+    det_f = FrequencyDetector(pmus, count=3, window="5s", allowed_lateness="1s")
+    det_a = FrequencyDetector(pmus, count=3, window="5s", allowed_lateness="1s")
+    for rows in arrivals:
+        frames.append(det_f.push(t[rows], v[rows], q[rows]))
+        arrays.append(det_a.push_arrays(t[rows], v[rows], q[rows]))
+    frames.append(det_f.flush())
+    arrays.append(det_a.flush_arrays())
+    kept, late = _accepted_rows(arrivals, t, int(1e9))
+    assert det_f.late_rows == det_a.late_rows == late > 0
+    assert det_f.rows_processed == kept.size < t.size  # late rows really were dropped
+    frame = pd.DataFrame(
+        {
+            "t": np.repeat(t[kept], 7).view("datetime64[ns]"),
+            "pmu": np.tile(pmus, kept.size),
+            "f": v[kept].ravel(),
+            "q": q[kept].ravel(),
+        }
+    )
+    batch = detect_frequency_frame(frame, "t", "f", "pmu", "q", count=3, window="5s")
+    stream = pd.concat(frames).sort_values(["group", "start"], ignore_index=True)
+    pd.testing.assert_frame_equal(stream, batch)
+    got = {
+        name: np.concatenate([getattr(a, name) for a in arrays])
+        for name in ("group", "start", "end", "min_hz", "max_hz", "samples_outside")
+    }
+    by = np.lexsort((got["start"], got["group"]))
+    np.testing.assert_array_equal(np.asarray(pmus)[got["group"][by]], batch["group"].to_numpy())
+    for name in ("start", "end"):
+        np.testing.assert_array_equal(got[name][by], pd.DatetimeIndex(batch[name]).asi8)
+    for name in ("min_hz", "max_hz", "samples_outside"):
+        np.testing.assert_array_equal(got[name][by], batch[name].to_numpy())
+    assert len(batch) > 10
+    assert (batch["end"] - batch["start"] > pd.Timedelta("5s")).any()  # spans several batches

@@ -4,11 +4,15 @@ A batch is a 2-D block ``time x pmu`` (a second of a 10,000-PMU feed at 60 fps i
 Rows may arrive late or out of order: a reorder buffer holds them until the watermark
 ``max time seen - allowed_lateness`` passes, then releases them in time order to the episode rule
 (:mod:`workbench.anomaly.frequency.episodes`). A batch already in time order (checked in O(n))
-with nothing buffered skips the reorder buffer. The released block is cut into runs spanning less
-than the window and each run is reduced over its time axis
-(:meth:`~workbench.anomaly.frequency.episodes.EpisodeState.update_block`): per PMU, the count,
-min/max and first/last out-of-band samples; the cost does not grow with the number of samples
-out of band. The out-of-band mask and the reordered block live in reused buffers.
+with nothing else buffered skips the reorder buffer, also when late rows were dropped from its
+start or end. The released block is cut into runs spanning less than the window and each run is
+reduced over its time axis (:func:`~workbench.anomaly.frequency.block.update_block`): per PMU,
+the count, min/max and first/last out-of-band samples; the cost does not grow with the number
+of samples out of band. Work arrays and the reordered block live in reused buffers.
+
+:meth:`FrequencyDetector.push` returns the closed episodes as a pandas frame;
+:meth:`FrequencyDetector.push_arrays` returns the same episodes as arrays, without the few tenths
+of a millisecond that building a frame costs (``benchmarks/frequency_stream.py`` times both).
 
 Late data: a row whose time is at or before the last row already released cannot be processed in
 order; it is dropped and counted in :attr:`FrequencyDetector.late_rows` (never silently). Rows with
@@ -25,6 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError, duration_ns, times_ns
+from workbench.anomaly.frequency.block import BlockWork, update_block
 from workbench.anomaly.frequency.episodes import (
     NO_TIME,
     Episodes,
@@ -56,9 +61,10 @@ class FrequencyDetector:
         How long [s] a row may trail the newest row seen and still be processed in order.
     path : {"block", "samples"}
         ``"block"`` (default) reduces each released block over its time axis
-        (:meth:`EpisodeState.update_block`, cost independent of how many samples are out of
-        band); ``"samples"`` lists the out-of-band samples and runs the batch detector's
-        :meth:`EpisodeState.update`. Both give the same episodes; the second is the reference.
+        (:func:`~workbench.anomaly.frequency.block.update_block`, cost independent of how many
+        samples are out of band); ``"samples"`` lists the out-of-band samples and runs the batch
+        detector's :meth:`EpisodeState.update`. Both give the same episodes; the second is the
+        reference.
 
     Examples
     --------
@@ -98,9 +104,7 @@ class FrequencyDetector:
         self.path = path
         self._labels = label_array(self.pmus)
         self._empty = to_frame(Episodes.empty(), self._labels)
-        self._mask_buf = np.empty((0, self.pmus.size), bool)
-        self._mask_tmp = self._mask_buf
-        self._bufs: dict[str, np.ndarray] = {}
+        self._work_bufs = BlockWork(_REUSE_ROWS)
 
     # ------------------------------------------------------------------ public API
     def push(self, times: Any, values: Any, quality: Any = None) -> Any:
@@ -114,7 +118,40 @@ class FrequencyDetector:
             Frequency [Hz]; NaN for missing samples.
         quality : array-like of int, shape (n, n_pmu), optional
             0 good; anything else flags the sample, which is then ignored.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per closed episode, sorted by PMU then start: group (PMU id), start, end
+            (UTC), min_hz, max_hz [Hz], samples_outside.
         """
+        return self._frame(self._push(times, values, quality))
+
+    def push_arrays(self, times: Any, values: Any, quality: Any = None) -> Episodes:
+        """:meth:`push` without the frame: the closed episodes as arrays, same rows and order.
+
+        Building a pandas frame costs a few tenths of a millisecond per batch that closes an
+        episode; a consumer that routes episodes on without pandas skips it here.
+
+        Returns
+        -------
+        Episodes
+            ``group`` is the PMU's column index (``self.pmus[group]`` is its id), ``start`` and
+            ``end`` are int64 [ns since the epoch, UTC], sorted by PMU then start.
+        """
+        return _sorted(self._push(times, values, quality))
+
+    def flush(self) -> Any:
+        """Process everything buffered and close every open episode (end of the stream)."""
+        return self._frame(self._flush())
+
+    def flush_arrays(self) -> Episodes:
+        """:meth:`flush` without the frame (see :meth:`push_arrays`)."""
+        return _sorted(self._flush())
+
+    # ------------------------------------------------------------------ internals
+    def _push(self, times: Any, values: Any, quality: Any) -> Episodes:
+        """Add a batch; return the episodes it closes, unsorted."""
         t = times_ns(times)
         v = np.asarray(values)
         if v.ndim == 1 and self.pmus.size == 1:
@@ -127,36 +164,48 @@ class FrequencyDetector:
             raise AnomalyInputError(msg)
         q = None if quality is None else np.asarray(quality).reshape(v.shape)
         if t.size == 0:
-            return self._frame(Episodes.empty())
+            return Episodes.empty()
         rows = None  # the rows of the batch still pending (None: all), kept without a copy
         late = t <= self._released
         if late.any():
             self.late_rows += int(late.sum())
             rows = np.flatnonzero(~late)
             if rows.size == 0:
-                return self._frame(Episodes.empty())
+                return Episodes.empty()
         self._buf.append(_Piece(t, v, q, rows))
         self._max_seen = max(self._max_seen, int(t.max() if rows is None else t[rows].max()))
-        return self._frame(self._release(self._max_seen - self.lateness_ns))
+        return self._release(self._max_seen - self.lateness_ns)
 
-    def flush(self) -> Any:
-        """Process everything buffered and close every open episode (end of the stream)."""
-        closed = self._release(None)
-        return self._frame(Episodes.concat([closed, self.state.close_all()]))
+    def _flush(self) -> Episodes:
+        return Episodes.concat([self._release(None), self.state.close_all()])
 
-    # ------------------------------------------------------------------ internals
     def _release(self, watermark: int | None) -> Episodes:
         if not self._buf:
             return Episodes.empty()
         one = self._buf[0]
-        if len(self._buf) == 1 and one.rows is None and np.all(one.t[1:] > one.t[:-1]):
-            # in-order fast path: the batch is released as it is (an O(n) check, no sort)
+        if len(self._buf) == 1 and (one.rows is None or _is_range(one.rows)):
+            # in-order fast path: the batch (or a contiguous run of its rows, when late rows
+            # were dropped from its start or end) is released as it is, without a copy
             t, v, q = one.t, one.v, one.q
-            n_out = t.size if watermark is None else int(np.searchsorted(t, watermark, "right"))
-            self._buf = [] if n_out == t.size else [_Piece(t, v, q, np.arange(n_out, t.size))]
-            if n_out == 0:
-                return Episodes.empty()
-            return self._process(t[:n_out], v[:n_out], None if q is None else q[:n_out])
+            if one.rows is not None:
+                run = slice(int(one.rows[0]), int(one.rows[-1]) + 1)
+                t, v, q = t[run], v[run], None if q is None else q[run]
+            if np.all(t[1:] > t[:-1]):  # an O(n) check, no sort
+                return self._release_in_order(t, v, q, watermark)
+        return self._release_sorted(watermark)
+
+    def _release_in_order(
+        self, t: np.ndarray, v: np.ndarray, q: np.ndarray | None, watermark: int | None
+    ) -> Episodes:
+        """Release the rows of one pending piece already in time order (no sort, no copy)."""
+        n_out = t.size if watermark is None else int(np.searchsorted(t, watermark, "right"))
+        self._buf = [] if n_out == t.size else [_Piece(t, v, q, np.arange(n_out, t.size))]
+        if n_out == 0:
+            return Episodes.empty()
+        return self._process(t[:n_out], v[:n_out], None if q is None else q[:n_out])
+
+    def _release_sorted(self, watermark: int | None) -> Episodes:
+        """Release the pending rows of every piece up to the watermark, sorted by time."""
         # general path: sort the pending rows of every piece by time, drop duplicates, gather
         # the released rows into a reused block and keep the rest as row indices (no copy)
         tt = np.concatenate([p.t if p.rows is None else p.t[p.rows] for p in self._buf])
@@ -179,11 +228,11 @@ class FrequencyDetector:
         if n_out == 0:
             return Episodes.empty()
         dtype = np.result_type(*(p.v.dtype for p in pieces))
-        v = self._work("v", (n_out, self.pmus.size), dtype)
+        v = self._work_bufs.get("v", (n_out, self.pmus.size), dtype)
         q = None
         if any(p.q is not None for p in pieces):
             q_dtype = np.result_type(np.int8, *(p.q.dtype for p in pieces if p.q is not None))
-            q = self._work("q", (n_out, self.pmus.size), q_dtype)
+            q = self._work_bufs.get("q", (n_out, self.pmus.size), q_dtype)
         for j, p in enumerate(pieces):
             at = np.flatnonzero(pid[:n_out] == j)
             if at.size:
@@ -192,42 +241,30 @@ class FrequencyDetector:
                     q[at] = 0 if p.q is None else p.q[rr[:n_out][at]]
         return self._process(tt[:n_out], v, q)
 
-    def _work(self, name: str, shape: tuple[int, int], dtype: Any) -> np.ndarray:
-        """A reused C-contiguous work array (blocks of up to 4,096 rows; longer ones are new)."""
-        size = shape[0] * shape[1]
-        buf = self._bufs.get(name)
-        if buf is None or buf.dtype != dtype or buf.size < size:
-            if shape[0] > _REUSE_ROWS:
-                return np.empty(shape, dtype)
-            buf = self._bufs[name] = np.empty(size, dtype)
-        return buf[:size].reshape(shape)
-
     def _process(self, t: np.ndarray, v: np.ndarray, q: np.ndarray | None) -> Episodes:
         """Run the episode rule over released rows in time order."""
         n_out = t.size
         self._released = int(t[-1])
         self.rows_processed += n_out
-        mask = self._mask(v, q)
         if self.path == "samples":
+            mask = out_of_band(v, q, self.lo, self.hi)
             # nonzero of the (pmu x time) view lists samples by PMU, then time: no sort needed
             pi, ti = np.nonzero(mask.T)
             closed = [self.state.update(pi.astype(np.int64), t[ti], v[ti, pi].astype(np.float64))]
         else:
             closed = [
-                self.state.update_block(t[a:b], v[a:b], mask[a:b])
+                update_block(
+                    self.state,
+                    t[a:b],
+                    v[a:b],
+                    None if q is None else q[a:b],
+                    self.lo,
+                    self.hi,
+                    self._work_bufs,
+                )
                 for a, b in _spans(t, self.window_ns)
             ]
         return Episodes.concat([*closed, self.state.close_quiet(self._released)])
-
-    def _mask(self, v: np.ndarray, q: np.ndarray | None) -> np.ndarray:
-        """Out-of-band mask of ``v``, in reused buffers for blocks of up to 4,096 rows."""
-        n = v.shape[0]
-        if n > self._mask_buf.shape[0] and n <= _REUSE_ROWS:
-            self._mask_buf = np.empty((n, v.shape[1]), bool)
-            self._mask_tmp = np.empty_like(self._mask_buf)
-        if n > self._mask_buf.shape[0]:  # a long block (a flush): no buffer kept for it
-            return out_of_band(v, q, self.lo, self.hi)
-        return out_of_band(v, q, self.lo, self.hi, self._mask_buf[:n], self._mask_tmp[:n])
 
     def _frame(self, episodes: Episodes) -> Any:
         if episodes.group.size == 0:  # most batches close nothing: copy a ready empty frame
@@ -236,6 +273,16 @@ class FrequencyDetector:
 
 
 _REUSE_ROWS = 4096
+
+
+def _is_range(rows: np.ndarray) -> bool:
+    """Whether sorted distinct row indices are one contiguous run."""
+    return rows.size > 0 and int(rows[-1]) - int(rows[0]) + 1 == rows.size
+
+
+def _sorted(episodes: Episodes) -> Episodes:
+    """Episodes by PMU then start (what :func:`to_frame` writes); no work when there are none."""
+    return episodes if episodes.group.size == 0 else episodes.sorted()
 
 
 def _spans(t: np.ndarray, window_ns: int, max_rows: int = 32_000) -> list[tuple[int, int]]:
