@@ -8,11 +8,9 @@ a quiet spell of at least one window (no out-of-band sample for ``>= window``).
 Everything therefore depends only on the sorted out-of-band samples of each series: this module
 works on those (sparse) samples, vectorised across series, and carries a small per-series state
 from one call to the next (:class:`EpisodeState`), so the same code serves a stream (one call per
-batch) and a batch (one call, then :meth:`EpisodeState.close_all`). The stream's default path,
-:meth:`EpisodeState.update_block`, updates the same state from a dense time-ordered block spanning
-less than a window: within such a block there is no quiet spell, so a group of ``count`` can only
-start at a carried sample or at the block's first out-of-band sample, and per series the count,
-min/max and the first and last few out-of-band samples are all it needs.
+batch) and a batch (one call, then :meth:`EpisodeState.close_all`). The stream's in-order path
+feeds a state of its own through :func:`workbench.anomaly.frequency.block.update_block`, the dense
+twin of :meth:`EpisodeState.update` (see that module for why such a state must not be mixed).
 
 Conventions (exact, integer nanoseconds):
 
@@ -186,142 +184,6 @@ class EpisodeState:
             self.tail_t[lg[ok], j] = ct[idx[ok]]
             self.tail_v[lg[ok], j] = cv[idx[ok]]
         return out
-
-    def update_block(self, t: np.ndarray, values: np.ndarray, mask: np.ndarray) -> Episodes:
-        """Feed a dense block of rows in time order; return the episodes it closes.
-
-        The dense twin of :meth:`update` (same state, same episodes): instead of listing the
-        out-of-band samples it reduces the block over its time axis, so its cost is a few passes
-        over the block however many samples are out of band.
-
-        Parameters
-        ----------
-        t : numpy.ndarray of int64, shape (n,)
-            Row times [ns], strictly increasing, later than every row fed before, spanning less
-            than the window (``t[-1] - t[0] < window``: no quiet spell inside the block) and
-            ``n < 32767``.
-        values : numpy.ndarray, shape (n, n_series)
-            Values [Hz] (any float precision).
-        mask : numpy.ndarray of bool, shape (n, n_series)
-            The out-of-band samples (:func:`out_of_band`).
-        """
-        n = t.size
-        cols = np.flatnonzero(np.logical_or.reduce(mask, axis=0))
-        if cols.size == 0:
-            return Episodes.empty()
-        if cols.size < mask.shape[1]:
-            sm, sv = mask.take(cols, axis=1), values.take(cols, axis=1)
-        else:
-            sm, sv = mask, values
-        k, m, w = self.tail_t.shape[1], self.count - 1, self.window
-        ci = np.arange(cols.size)
-        # per column: count, min/max and the rows of the first and the last k out-of-band samples
-        nn = np.add.reduce(sm.view(np.int8), axis=0, dtype=np.int16).astype(np.int64)
-        vmin = np.minimum.reduce(sv, axis=0, where=sm, initial=np.inf).astype(np.float64)
-        vmax = np.maximum.reduce(sv, axis=0, where=sm, initial=-np.inf).astype(np.float64)
-        rows = np.arange(1, n + 1, dtype=np.int16)[:, None]
-        idx = sm * rows  # 1-based row where out of band, else 0
-        last = []  # last[j]: row of the j-th newest out-of-band sample (-1: none)
-        cur = np.maximum.reduce(idx, axis=0)
-        last.append(cur.astype(np.int64) - 1)
-        for _ in range(1, k):
-            idx *= idx < cur
-            cur = np.maximum.reduce(idx, axis=0)
-            last.append(cur.astype(np.int64) - 1)
-        first0 = n - np.maximum.reduce(sm * rows[::-1], axis=0).astype(np.int64)
-        lt, act, tn = self.last_t[cols], self.active[cols].copy(), self.tail_n[cols].copy()
-        # a quiet spell before the block's first out-of-band sample closes the open cluster
-        brk = (lt != NO_TIME) & (t[first0] - np.where(lt != NO_TIME, lt, 0) >= w)
-        close = brk & act
-        g_close = cols[close]
-        closed = Episodes(
-            g_close.astype(np.int64),
-            self.ep_start[g_close].copy(),
-            lt[close].copy(),
-            self.ep_min[g_close].copy(),
-            self.ep_max[g_close].copy(),
-            self.ep_count[g_close].copy(),
-        )
-        act &= ~brk
-        tn[brk] = 0
-        # clusters not yet in an episode: the first group of `count` spanning <= window starts
-        # at a carried sample (checked against the first new ones) or at the first new sample
-        start_j = np.full(cols.size, -1, np.int64)  # index in the cluster (tail, then new)
-        look = np.flatnonzero(~act & (tn > 0))
-        if look.size and m > 0:
-            lsm = sm[:, look]
-            lrows = np.arange(n, dtype=np.int64)[:, None]
-            firsts = []  # firsts[q]: row of the q-th oldest new out-of-band sample (n: none)
-            prev = np.full(look.size, -1, np.int64)
-            for _ in range(m):
-                cand = np.where(lsm & (lrows > prev), lrows, n)
-                prev = np.minimum.reduce(cand, axis=0)
-                firsts.append(prev)
-            firsts = np.stack(firsts)
-            ltn = tn[look]
-            li = np.arange(look.size)
-            for j in range(k):
-                q = j + m - ltn
-                ok = (j < ltn) & (start_j[look] < 0) & (q < nn[look])
-                if not ok.any():
-                    continue
-                qr = firsts[np.clip(q, 0, m - 1), li]
-                slot = k - ltn + j
-                tail_time = self.tail_t[cols[look], np.clip(slot, 0, k - 1)]
-                hit = ok & (t[np.minimum(qr, n - 1)] - tail_time <= w)
-                start_j[look[hit]] = j
-        at_new = ~act & (start_j < 0) & (nn >= self.count)
-        start_j[at_new] = tn[at_new]
-        trig = start_j >= 0
-        # statistics of the newly triggered episodes (carried samples from start_j on)
-        start_t = t[first0]
-        cnt = nn.copy()
-        it = np.flatnonzero(trig & (start_j < tn))
-        if it.size:
-            itn, isj, g_it = tn[it], start_j[it], cols[it]
-            for s in range(k):  # slot s holds cluster index s - (k - tn)
-                j_of_slot = s - (k - itn)
-                use = j_of_slot >= isj
-                ov = self.tail_v[g_it, s]
-                cnt[it] += use
-                vmin[it] = np.where(use, np.minimum(vmin[it], ov), vmin[it])
-                vmax[it] = np.where(use, np.maximum(vmax[it], ov), vmax[it])
-                start_t[it] = np.where(j_of_slot == isj, self.tail_t[g_it, s], start_t[it])
-        gc = cols[act]  # continued episodes
-        cnt[act] += self.ep_count[gc]
-        vmin[act] = np.minimum(vmin[act], self.ep_min[gc])
-        vmax[act] = np.maximum(vmax[act], self.ep_max[gc])
-        start_t[act] = self.ep_start[gc]
-        live = act | trig
-        self.active[cols] = live
-        self.ep_start[cols] = start_t
-        self.ep_count[cols] = np.where(live, cnt, 0)
-        self.ep_min[cols] = np.where(live, vmin, np.inf)
-        self.ep_max[cols] = np.where(live, vmax, -np.inf)
-        self.last_t[cols] = t[last[0]]
-        # the carried tail: the newest k samples of the cluster (new ones, then older carried)
-        newest = np.maximum(np.stack(last[::-1]), 0)  # (k, cols), oldest of the k first
-        new_tt, new_tv = t[newest].T, sv[newest, ci].T.astype(np.float64)
-        few = np.flatnonzero(nn < k)  # fewer than k new samples: older carried ones fill in
-        if few.size:
-            fnn, ftn, g_few = nn[few], tn[few], cols[few]
-            old_t, old_v = self.tail_t[g_few], self.tail_v[g_few]
-            fi = np.arange(few.size)
-            for j in range(k):  # j-th newest goes to slot k - 1 - j
-                s = k - 1 - j
-                src = np.clip(k - 1 - (j - fnn), 0, k - 1)  # old slot of the (j - nn)-th newest
-                from_old = (j >= fnn) & (j - fnn < ftn)
-                keep_new = j < fnn
-                new_tt[few, s] = np.where(
-                    keep_new, new_tt[few, s], np.where(from_old, old_t[fi, src], NO_TIME)
-                )
-                new_tv[few, s] = np.where(
-                    keep_new, new_tv[few, s], np.where(from_old, old_v[fi, src], 0.0)
-                )
-        self.tail_t[cols] = new_tt
-        self.tail_v[cols] = new_tv
-        self.tail_n[cols] = np.minimum(tn + nn, k)
-        return closed
 
     def close_quiet(self, now_ns: int) -> Episodes:
         """Close the open episodes whose last out-of-band sample is ``>= window`` before
