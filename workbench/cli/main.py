@@ -30,6 +30,7 @@ from workbench.cli import (
     sim_cmd,
 )
 from workbench.cli.console import err_console
+from workbench.cli.helptext import plain_help
 from workbench.core.errors import WorkbenchError
 
 app = typer.Typer(
@@ -70,6 +71,11 @@ def _root(
     """GridMind Workbench."""
 
 
+def command() -> typer.core.TyperGroup:
+    """The ``workbench`` command tree as it runs: every command with plain help (helptext.py)."""
+    return plain_help(typer.main.get_command(app))
+
+
 def _given(exc: BadParameter, argv: list[str]) -> str | None:
     """The text the user gave for the parameter ``exc`` is about, if it was on the command line."""
     opts = getattr(exc.param, "opts", None) or []
@@ -105,7 +111,7 @@ def main() -> None:
     the full traceback only with ``WORKBENCH_DEBUG=1``.
     """
     try:
-        code = app(standalone_mode=False)
+        code = command()(standalone_mode=False)
     except NoArgsIsHelpError as exc:
         exc.show()
         sys.exit(exc.exit_code)
