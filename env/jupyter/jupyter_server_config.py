@@ -55,6 +55,10 @@ def strip_for_git(model: dict, **kwargs) -> None:
 c = get_config()  # noqa: F821 -- provided by traitlets when Jupyter loads this file
 
 c.ServerApp.allow_root = os.geteuid() == 0
+# nothing leaves the host unless the user asks: no news feed, no update check, no extension index
+c.LabApp.news_url = None
+c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
+c.LabApp.extension_manager = "readonly"
 c.MappingKernelManager.default_kernel_name = "gridmind"
 c.FileContentsManager.pre_save_hook = strip_for_git
 for _key, _value in tomllib.loads((ROOT / "jupytext.toml").read_text()).items():

@@ -61,3 +61,65 @@ def test_a_users_edit_is_saved_in_both_files_of_the_pair(lab):
     cell["source"] = cell["source"].removesuffix("\nEdited in Lab.")
     lab.api(f"contents/{TUTORIAL}", "PUT", {"type": "notebook", "content": nb})
     assert git_status(lab.repo) == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_run_all_and_save_in_chromium_leaves_git_clean(lab):
+    """A new hire's first session: open the tutorial, run all cells, save; git sees nothing."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.apps.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    requests: list[str] = []
+    errors: list[str] = []
+
+    def route(r) -> None:
+        requests.append(r.request.url)
+        if r.request.url.startswith(f"{lab.url}/"):
+            r.continue_()
+        else:
+            r.abort()
+
+    code_cells = sum(
+        c["cell_type"] == "code"
+        for c in lab.api(f"contents/{TUTORIAL}?content=1")["content"]["cells"]
+    )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.route("**/*", route)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.goto(f"{lab.url}/lab/tree/{TUTORIAL}?token={lab.token}")
+        page.locator(".jp-Notebook .jp-CodeCell").first.wait_for()
+        # Lab starts the notebook's kernel (gridmind); under load it may ask first: accept it
+        idle = page.get_by_text("GridMind (workbench) | Idle")
+        page.locator(".jp-Dialog .jp-mod-accept").or_(idle).first.wait_for()
+        if page.locator(".jp-Dialog .jp-mod-accept").count():
+            page.locator(".jp-Dialog .jp-mod-accept").click()
+        idle.wait_for()
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        # a fresh kernel numbers the cells it runs 1, 2, …: the last one is [n] once all ran
+        # (cells scrolled out of view are not drawn, so only the last prompt is read)
+        last = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").last
+        last.filter(has_text=f"[{code_cells}]:").wait_for(timeout=120_000)
+        idle.wait_for()
+        error = page.locator(".jp-Notebook [data-mime-type='application/vnd.jupyter.error']")
+        assert error.count() == 0
+        save = page.locator(".jp-NotebookPanel-toolbar [data-command='docmanager:save']").first
+        with page.expect_response(
+            lambda r: r.request.method == "PUT" and f"/api/contents/{TUTORIAL}" in r.url
+        ) as saved:
+            save.click()
+        assert saved.value.ok
+        status = git_status(lab.repo)
+        browser.close()
+    assert status == [], f"the session left changes in git: {status}"
+    assert errors == []
+    outside = [u for u in requests if not u.startswith(f"{lab.url}/")]
+    assert outside == [], f"requests left 127.0.0.1: {outside[:5]}"
+    assert any(u.startswith(f"{lab.url}/api/contents/") for u in requests)
