@@ -60,6 +60,6 @@ c.LabApp.news_url = None
 c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 c.LabApp.extension_manager = "readonly"
 c.MappingKernelManager.default_kernel_name = "gridmind"
-c.FileContentsManager.pre_save_hook = strip_for_git
+c.ContentsManager.pre_save_hook = strip_for_git
 for _key, _value in tomllib.loads((ROOT / "jupytext.toml").read_text()).items():
     setattr(c.ContentsManager, _key, _value)

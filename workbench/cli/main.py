@@ -35,7 +35,8 @@ from workbench.core.errors import WorkbenchError
 
 app = typer.Typer(
     name="workbench",
-    help="GridMind Workbench: data catalog, demo lakehouse, forecasts and jobs for grid data.",
+    help="GridMind Workbench: data catalog, demo lakehouse, forecasts and jobs for grid data."
+    "\n\nExample:\n    workbench catalog list",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
