@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,5 +62,8 @@ c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 c.LabApp.extension_manager = "readonly"
 c.MappingKernelManager.default_kernel_name = "gridmind"
 c.ContentsManager.pre_save_hook = strip_for_git
+# the server applies this config to its contents manager twice (jupytext re-creates it): the
+# second time it "overrides" strip_for_git with itself, which is not worth a warning
+warnings.filterwarnings("ignore", message=r"Overriding existing pre_save_hook \(strip_for_git\)")
 for _key, _value in tomllib.loads((ROOT / "jupytext.toml").read_text()).items():
     setattr(c.ContentsManager, _key, _value)
