@@ -341,6 +341,7 @@ fig.tight_layout()
 sx, sy = lonlat_to_grid_xy(full, solar["longitude"], solar["latitude"])
 gap_m = np.hypot(sx - solar["x_m"], sy - solar["y_m"]).max()
 print(f"largest distance between the two placements: {gap_m:.2f} m (pixel: {pixel_km:.1f} km)")
+assert gap_m < 10, f"the grid placement is {gap_m:.1f} m from PROJ's, not 'a few metres'"
 sites = pd.DataFrame({"asset_id": solar["asset_id"], "x": sx, "y": sy})
 sampler = SiteSampler.from_grid(full["x"].values, full["y"].values, sites, radius_km)
 in_day = (full.indexes["time"] >= day_start) & (full.indexes["time"] < day_end)
