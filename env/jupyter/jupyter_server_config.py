@@ -20,9 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # notebook-level and cell-level metadata a save keeps in the .ipynb (the rest is per-session state:
-# language_info, widgets, collapsed/scrolled, execution timings)
+# language_info, widgets, collapsed/scrolled, execution timings); jupytext's lines_to_next_cell
+# keeps the blank lines ruff wants in the .py (two before a def that follows a markdown cell)
 KEEP_NOTEBOOK_METADATA = ("kernelspec", "jupytext")
-KEEP_CELL_METADATA = ("tags",)
+KEEP_CELL_METADATA = ("tags", "lines_to_next_cell")
 
 
 def strip_for_git(model: dict, **kwargs) -> None:

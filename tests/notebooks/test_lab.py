@@ -6,11 +6,12 @@ import re
 
 import pytest
 
-from tests.notebooks.conftest import ROOT, git_status
+from tests.notebooks.conftest import ROOT, git_status, jupyter_notebooks
 
 pytestmark = pytest.mark.notebook
 
 TUTORIAL = "tutorials/00_catalog_and_medallion.ipynb"
+NOTEBOOKS = [p for p in jupyter_notebooks() if p.is_relative_to(ROOT / "notebooks")]
 
 
 def test_make_lab_runs_env_lab_sh():
@@ -29,23 +30,29 @@ def test_lab_is_ready_with_the_gridmind_kernel(lab):
 
 
 def test_a_save_with_outputs_and_session_metadata_leaves_git_clean(lab):
-    """What Lab sends after a run (outputs, counts, language_info, timings) never reaches git."""
-    model = lab.api(f"contents/{TUTORIAL}?content=1")
-    nb = model["content"]
-    assert nb["metadata"]["jupytext"]["formats"] == "ipynb,py:percent"
-    nb["metadata"]["language_info"] = {"name": "python", "version": "3.11.0"}
-    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    for n, cell in enumerate(code, start=1):
-        cell["execution_count"] = n
-        cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"cell {n}\n"}]
-        cell["metadata"]["execution"] = {"iopub.status.idle": "2026-01-01T00:00:00Z"}
-        cell["metadata"]["scrolled"] = True
-    saved = lab.api(f"contents/{TUTORIAL}", "PUT", {"type": "notebook", "content": nb})
-    assert saved["path"] == TUTORIAL
-    assert git_status(lab.repo) == []
-    py = (lab.repo / "notebooks" / TUTORIAL).with_suffix(".py").read_text()
-    assert "jupytext_version" not in py  # the project's jupytext.toml was applied
+    """What Lab sends after a run (outputs, counts, language_info, timings) never reaches git.
+
+    Every notebook under notebooks/ is saved: each committed pair must already be exactly what a
+    save writes.
+    """
+    paths = sorted(str(p.relative_to(ROOT / "notebooks")) for p in NOTEBOOKS)
+    assert TUTORIAL in paths
+    for path in paths:
+        nb = lab.api(f"contents/{path}?content=1")["content"]
+        assert nb["metadata"]["jupytext"]["formats"] == "ipynb,py:percent"
+        nb["metadata"]["language_info"] = {"name": "python", "version": "3.11.0"}
+        nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        for n, cell in enumerate(code, start=1):
+            cell["execution_count"] = n
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"cell {n}\n"}]
+            cell["metadata"]["execution"] = {"iopub.status.idle": "2026-01-01T00:00:00Z"}
+            cell["metadata"]["scrolled"] = True
+        saved = lab.api(f"contents/{path}", "PUT", {"type": "notebook", "content": nb})
+        assert saved["path"] == path
+        assert git_status(lab.repo) == [], f"saving {path} changed the repository"
+        py = (lab.repo / "notebooks" / path).with_suffix(".py").read_text()
+        assert "jupytext_version" not in py  # the project's jupytext.toml was applied
 
 
 def test_a_users_edit_is_saved_in_both_files_of_the_pair(lab):
