@@ -56,8 +56,7 @@ doctor: install  ## Check versions, catalog, warehouse, kernel, Chromium, Postgr
 	$(BIN)/workbench doctor
 
 lab: install  ## JupyterLab with the gridmind kernel on the demo data (builds it first if missing)
-	@test -f "$(WORKBENCH_HOME)/warehouse.duckdb" || $(BIN)/workbench demo build
-	$(BIN)/jupyter lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=gridmind
+	WORKBENCH_PYTHON=$(PY) env/lab.sh
 
 lock:  ## Re-resolve env/requirements.lock from pyproject.toml in a scratch venv
 	rm -rf /tmp/gridmind-lock && $(PYTHON) -m venv /tmp/gridmind-lock

@@ -305,6 +305,9 @@ ax.set(xlabel="capacity [MW]", ylabel="nMAE [% of capacity]", title="LightGBM nM
 ax.legend(fontsize=8)
 losers = fleet.index[fleet["skill"] < 0]
 print(f"plants where LightGBM loses to seasonal naive: {len(losers)} of {len(fleet)}", list(losers))
+# the Summary says LightGBM beats the baseline on some plants, not on every plant
+assert (fleet["skill"] > 0).any(), fleet["skill"].round(3).to_dict()
+assert len(losers) > 0, fleet["skill"].round(3).to_dict()
 
 # %% [markdown]
 # ## Fan chart of a few days
@@ -375,8 +378,9 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 # - `solar_usecase` turns the catalog into a forecast problem: the plant's output, weather
 #   *forecasts* as issued, pvlib clear-sky features, and satellite cloud features when present —
 #   each with the availability lag of its catalog entry, so nothing peeks.
-# - LightGBM on the forecast clear-sky index usually beats the seasonal-naive baseline on nMAE,
-#   but not on every plant: check the skill per plant, not only the plant you tuned on. Its
+# - LightGBM on the forecast clear-sky index beats the seasonal-naive baseline on nMAE on some
+#   plants but not on every plant (about half on the ci lakehouse): check the skill per plant,
+#   not only the plant you tuned on. Its
 #   conformal quantiles give a band whose coverage you read off the table.
 # - Satellite cloud features need history: with the few days of imagery a lakehouse keeps they add
 #   nothing measurable to a day-ahead forecast issued before sunrise; they are a nowcasting input.

@@ -143,7 +143,7 @@ get_historical_features(cat, entities, "load_features")
 # - Feature views are retrieved point-in-time correct.
 #
 # ## What's next
-# - `01_forecasting_load` (in `notebooks/forecasting/`): a day-ahead load forecast end to end.
+# - `forecasting/01_load_forecasting`: a day-ahead load forecast end to end.
 # - `workbench catalog list` and `workbench build --help` on the command line.
 
 # %%

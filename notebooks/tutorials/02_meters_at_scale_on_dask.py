@@ -153,6 +153,9 @@ summary = sums.rename(columns={"is_estimated": "estimated_reads"}).assign(meters
 summary["kwh_per_meter_per_day"] = (
     summary["energy_kwh"] / summary["meters"] / span["days"].reindex(summary.index, level=0)
 )
+commercial_share = summary.xs("commercial", level="customer_class")["meters"].sum() / meters.sum()
+print(f"commercial meters: {commercial_share:.1%} of the sample")
+assert 0.08 <= commercial_share <= 0.16, commercial_share  # "12 %" in the text below
 summary.sort_index().round(2)
 
 # %% [markdown]
@@ -168,7 +171,10 @@ rows_bronze, rows_silver = dask.compute(
 dups = pd.DataFrame({"bronze_rows": rows_bronze, "silver_rows": rows_silver})
 dups["removed"] = dups["bronze_rows"] - dups["silver_rows"]
 dups["removed_pct"] = 100 * dups["removed"] / dups["bronze_rows"]
+removed_pct = 100 * dups["removed"].sum() / dups["bronze_rows"].sum()
 print(f"{dups['removed'].sum()} duplicate reads removed of {dups['bronze_rows'].sum()}")
+assert 0.1 <= removed_pct <= 0.6, removed_pct  # "about 0.3 % are landed twice" (Overview)
+assert (dups["removed"] > 0).all(), "a partition without duplicates: the text above is stale"
 dups.sort_index().head(10).round(2)
 
 # %% [markdown]

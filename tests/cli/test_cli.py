@@ -103,7 +103,7 @@ def test_usage_errors_exit_non_zero():
     out = run("catalog", "describe")
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
-    assert lines == ["error: missing argument 'name' (see 'workbench catalog describe --help')"]
+    assert lines == ["error: missing argument 'NAME' (see 'workbench catalog describe --help')"]
 
 
 @pytest.mark.parametrize("args", [("--help",), ("catalog", "--help"), ("demo", "--help")])

@@ -11,7 +11,9 @@ from workbench.cli.console import console
 from workbench.core.errors import WorkbenchError
 
 app = typer.Typer(
-    help="Anomalies: sensor faults and grid-frequency excursions.", no_args_is_help=True
+    help="Anomalies: sensor faults and grid-frequency excursions."
+    "\n\nExample:\n    workbench anomaly detect --help",
+    no_args_is_help=True,
 )
 
 
@@ -175,7 +177,12 @@ def train(
     target_rate: float = typer.Option(0.05, help="False events per asset-day allowed."),
     output: Path = typer.Option(..., "--output", help="Model file to write (.joblib)."),
 ) -> None:
-    """Fit learned detectors on a training period and calibrate them on the rest."""
+    """Fit learned detectors on a training period and calibrate them on the rest.
+
+    Example:
+        workbench anomaly train scada.csv --time-col timestamp --value-col value_mw \\
+            --output model.joblib
+    """
     import pandas as pd
 
     from workbench.anomaly.inputs import parse_times
@@ -240,7 +247,12 @@ def detect(
     gap: str = typer.Option("0s", help="Merge flagged samples at most this far apart."),
     output: Path = typer.Option(..., "--output", help="Events Parquet file to write."),
 ) -> None:
-    """Sensor anomalies (flatline, spike, out of range, stale; or learned) as events."""
+    """Sensor anomalies (flatline, spike, out of range, stale; or learned) as events.
+
+    Example:
+        workbench anomaly detect scada.csv --time-col timestamp --value-col value_mw \\
+            --output events.parquet
+    """
     from workbench.anomaly.sensor import LEARNED_METHODS, detect_sensor_anomalies
 
     _check_output(output)
@@ -285,7 +297,11 @@ def frequency(
     end: str | None = typer.Option(None, help="Cube only: end time, exclusive (UTC)."),
     output: Path = typer.Option(..., "--output", help="Episodes Parquet file to write."),
 ) -> None:
-    """Frequency-excursion episodes: COUNT samples outside NOMINAL±BAND within WINDOW."""
+    """Frequency-excursion episodes: COUNT samples outside NOMINAL±BAND within WINDOW.
+
+    Example:
+        workbench anomaly frequency --start 2024-03-01 --end 2024-03-02 --output excursions.parquet
+    """
     from workbench.anomaly.frequency.batch import detect_frequency_cube, detect_frequency_frame
 
     rule = {"band_hz": band, "count": count, "window": window}

@@ -18,7 +18,11 @@ def build(
         None, "--since", help="Rebuild from this UTC day (YYYY-MM-DD) on, whatever the watermarks."
     ),
 ) -> None:
-    """Build the medallion from bronze: incremental, checked, all tables or none."""
+    """Build the medallion from bronze: incremental, checked, all tables or none.
+
+    Example:
+        workbench build --layer gold --since 2024-03-01
+    """
     from workbench.io.catalog import open_catalog
     from workbench.lake.build import build_medallion
 

@@ -7,7 +7,11 @@ import typer
 from workbench.cli.console import console
 from workbench.cli.output import emit, format_option
 
-app = typer.Typer(help="Browse the data catalog (data_catalog.yaml).", no_args_is_help=True)
+app = typer.Typer(
+    help="Browse the data catalog (data_catalog.yaml)."
+    "\n\nExample:\n    workbench catalog describe gold.fact_load",
+    no_args_is_help=True,
+)
 
 
 @app.command("list")
@@ -18,7 +22,11 @@ def list_(
     catalog: str = typer.Option(None, "--catalog", help="Catalog file (default: the project's)."),
     fmt: str = format_option(),
 ) -> None:
-    """List every dataset with its kind, layer and description (names never cut)."""
+    """List every dataset with its kind, layer and description (names never cut).
+
+    Example:
+        workbench catalog list --layer gold
+    """
     from workbench.cli.output import check_format
     from workbench.io.catalog import open_catalog
 
@@ -45,7 +53,11 @@ def describe(
     name: str = typer.Argument(..., help="Dataset name, e.g. gold.fact_load."),
     catalog: str = typer.Option(None, "--catalog", help="Catalog file (default: the project's)."),
 ) -> None:
-    """Describe one dataset: location, key, time, lag, columns with types and units."""
+    """Describe one dataset: location, key, time, lag, columns with types and units.
+
+    Example:
+        workbench catalog describe gold.fact_load
+    """
     from workbench.io.catalog import open_catalog
 
     cat = open_catalog(catalog)

@@ -11,7 +11,8 @@ from rich.table import Table
 from workbench.cli.console import console, progress
 
 app = typer.Typer(
-    help="The demo lakehouse: `workbench demo` builds it (if needed) and shows where results are.",
+    help="The demo lakehouse: `workbench demo` builds it (if needed) and shows where results are."
+    "\n\nExample:\n    workbench demo --profile ci",
     invoke_without_command=True,
 )
 
@@ -58,7 +59,11 @@ def demo(
     profile: str = typer.Option("demo", help="Simulation profile: ci, demo or large."),
     seed: int = typer.Option(42, help="Random seed; the same seed gives the same data."),
 ) -> None:
-    """Build the demo lakehouse (bronze, silver, gold), run the day-ahead load job, say where."""
+    """Build the demo lakehouse (bronze, silver, gold), run the day-ahead load job, say where.
+
+    Example:
+        workbench demo --profile ci
+    """
     if ctx.invoked_subcommand is not None:
         return
     _build(profile, seed, None, None)
@@ -102,5 +107,9 @@ def build(
     start: str = typer.Option(None, help="First day (YYYY-MM-DD, UTC); default from the profile."),
     days: int = typer.Option(None, min=1, help="Days of system data; default from the profile."),
 ) -> None:
-    """Simulate the grid; write bronze (tables, Zarr, Parquet, GeoTIFF) as the catalog declares."""
+    """Simulate the grid; write bronze (tables, Zarr, Parquet, GeoTIFF) as the catalog declares.
+
+    Example:
+        workbench demo build --profile ci --seed 7
+    """
     _build(profile, seed, start, days)

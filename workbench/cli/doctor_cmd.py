@@ -125,7 +125,11 @@ def _home() -> Check:
 
 
 def doctor() -> None:
-    """Check versions, catalog, warehouse, the Jupyter kernel, Chromium and PostgreSQL."""
+    """Check versions, catalog, warehouse, the Jupyter kernel, Chromium and PostgreSQL.
+
+    Example:
+        workbench doctor
+    """
     cat_check, cat = _catalog()
     checks = [
         Check("python", "ok", sys.version.split()[0] + f" at {sys.executable}"),

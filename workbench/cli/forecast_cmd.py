@@ -11,7 +11,9 @@ from workbench.cli.console import console, err_console
 from workbench.core.errors import WorkbenchError
 
 app = typer.Typer(
-    help="Forecasting: honest rolling-origin backtests on any file.", no_args_is_help=True
+    help="Forecasting: honest rolling-origin backtests on any file."
+    "\n\nExample:\n    workbench forecast backtest --help",
+    no_args_is_help=True,
 )
 
 
@@ -78,7 +80,11 @@ def backtest_cmd(
     ),
     asset: str | None = typer.Option(None, "--asset", help="Plant id for --usecase."),
 ) -> None:
-    """Backtest a model with one issue per day and write forecasts (and a report)."""
+    """Backtest a model with one issue per day and write forecasts (and a report).
+
+    Example:
+        workbench forecast backtest load.csv --time-col timestamp --target load_mw --output fc.csv
+    """
     from workbench.forecasting.clearsky import check_location
     from workbench.io.files import check_output_path
 

@@ -12,7 +12,10 @@ import typer
 from workbench.cli.console import console, err_console
 from workbench.cli.output import emit, format_option
 
-app = typer.Typer(help="Scheduled jobs: notebooks run by papermill, recorded in ops.job_runs.")
+app = typer.Typer(
+    help="Scheduled jobs: notebooks run by papermill, recorded in ops.job_runs."
+    "\n\nExample:\n    workbench jobs run day_ahead_load",
+)
 
 JOBS_DIR = typer.Option(
     None, "--jobs-dir", help="Folder of job specs (default pipelines/papermill)."
@@ -71,7 +74,11 @@ def print_run_summary(result) -> None:
 
 @app.command("list")
 def list_jobs(jobs_dir: Path = JOBS_DIR, fmt: str = format_option()) -> None:
-    """The jobs, their notebooks, schedules and outputs (names never cut)."""
+    """The jobs, their notebooks, schedules and outputs (names never cut).
+
+    Example:
+        workbench jobs list
+    """
     from workbench.jobs.spec import load_job_specs
 
     rows = []
@@ -96,7 +103,11 @@ def run(
     param: list[str] = typer.Option(None, "-p", "--param", help="key=value (repeatable)."),
     jobs_dir: Path = JOBS_DIR,
 ) -> None:
-    """Run a job now (retries as its spec says); exits 1 when the last attempt fails."""
+    """Run a job now (retries as its spec says); exits 1 when the last attempt fails.
+
+    Example:
+        workbench jobs run day_ahead_load -p issue_date=2024-03-20
+    """
     from workbench.jobs import runs as job_runs
     from workbench.jobs.runner import resolve_parameters, run_job
     from workbench.jobs.spec import get_job_spec
@@ -119,7 +130,11 @@ def backfill(
     param: list[str] = typer.Option(None, "-p", "--param", help="key=value (repeatable)."),
     jobs_dir: Path = JOBS_DIR,
 ) -> None:
-    """Run a job once per day from START to END (its date parameter set to each day)."""
+    """Run a job once per day from START to END (its date parameter set to each day).
+
+    Example:
+        workbench jobs backfill day_ahead_load --start 2024-03-01 --end 2024-03-07
+    """
     from workbench.jobs.runner import run_job
     from workbench.jobs.spec import JobSpecError, get_job_spec
 
@@ -161,7 +176,11 @@ def history(
     limit: int = typer.Option(20, help="How many runs, newest first (1 or more)."),
     fmt: str = format_option(),
 ) -> None:
-    """The latest runs from ops.job_runs (stale running rows reconciled first)."""
+    """The latest runs from ops.job_runs (stale running rows reconciled first).
+
+    Example:
+        workbench jobs history day_ahead_load --limit 5
+    """
     from workbench.cli.output import check_format
     from workbench.jobs import runs as job_runs
     from workbench.jobs.spec import JobSpecError
@@ -199,7 +218,11 @@ def scheduler(
     jobs_dir: Path = JOBS_DIR,
     max_runs: int = typer.Option(None, help="Stop after this many runs (default: run forever)."),
 ) -> None:
-    """Run the cron schedules until SIGTERM/SIGINT (one scheduler at a time)."""
+    """Run the cron schedules until SIGTERM/SIGINT (one scheduler at a time).
+
+    Example:
+        workbench jobs scheduler
+    """
     from workbench.core.config import workbench_home
     from workbench.jobs import runs as job_runs
     from workbench.jobs.scheduler import Scheduler
@@ -222,7 +245,11 @@ def crontab(
     jobs_dir: Path = JOBS_DIR,
     command: str = typer.Option("workbench", help="The workbench command as cron should call it."),
 ) -> None:
-    """Print crontab lines for the scheduled jobs (system cron or another orchestrator)."""
+    """Print crontab lines for the scheduled jobs (system cron or another orchestrator).
+
+    Example:
+        workbench jobs crontab >> /etc/cron.d/gridmind
+    """
     from workbench.jobs.scheduler import crontab_lines
     from workbench.jobs.spec import load_job_specs
 

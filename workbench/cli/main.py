@@ -30,11 +30,13 @@ from workbench.cli import (
     sim_cmd,
 )
 from workbench.cli.console import err_console
+from workbench.cli.helptext import plain_help
 from workbench.core.errors import WorkbenchError
 
 app = typer.Typer(
     name="workbench",
-    help="GridMind Workbench: data catalog, demo lakehouse, forecasts and jobs for grid data.",
+    help="GridMind Workbench: data catalog, demo lakehouse, forecasts and jobs for grid data."
+    "\n\nExample:\n    workbench catalog list",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -68,6 +70,11 @@ def _root(
     ),
 ) -> None:
     """GridMind Workbench."""
+
+
+def command() -> typer.core.TyperGroup:
+    """The ``workbench`` command tree as it runs: every command with plain help (helptext.py)."""
+    return plain_help(typer.main.get_command(app))
 
 
 def _given(exc: BadParameter, argv: list[str]) -> str | None:
@@ -105,7 +112,7 @@ def main() -> None:
     the full traceback only with ``WORKBENCH_DEBUG=1``.
     """
     try:
-        code = app(standalone_mode=False)
+        code = command()(standalone_mode=False)
     except NoArgsIsHelpError as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -13,7 +13,8 @@ from workbench.cli.console import console
 from workbench.core.errors import WorkbenchError
 
 app = typer.Typer(
-    help="Market analytics: battery arbitrage, DA/RT spreads, LMP components and congestion.",
+    help="Market analytics: battery arbitrage, DA/RT spreads, LMP components and congestion."
+    "\n\nExample: workbench market spreads",
     no_args_is_help=True,
 )
 
@@ -113,6 +114,10 @@ def arbitrage(
     Without --forecast-col: one schedule over the whole file at the actual prices (perfect
     foresight). With it: a daily backtest, each day scheduled on the forecast and settled at the
     actual prices, against perfect foresight.
+
+    Example:
+        workbench market arbitrage prices.csv --time-col timestamp --price-col lmp \\
+            --energy-mwh 100 --power-mw 50 --output schedule.parquet
     """
     from workbench.market.arbitrage import Battery, backtest, optimal_schedule
 
@@ -153,7 +158,11 @@ def spreads(
     output: Path | None = typer.Option(None, "--output", help="Write the summary (.parquet/.csv)."),
     catalog: str | None = typer.Option(None, "--catalog", help="Catalog file."),
 ) -> None:
-    """Day-ahead vs real-time (DART = DA - RT) spreads per node from the catalog."""
+    """Day-ahead vs real-time (DART = DA - RT) spreads per node from the catalog.
+
+    Example:
+        workbench market spreads --by-hour
+    """
     from workbench.io.catalog import open_catalog
     from workbench.market import sources
 
@@ -180,7 +189,11 @@ def lmp_(
     ),
     catalog: str | None = typer.Option(None, "--catalog", help="Catalog file."),
 ) -> None:
-    """LMP decomposition by node and congestion hours per interface from the catalog."""
+    """LMP decomposition by node and congestion hours per interface from the catalog.
+
+    Example:
+        workbench market lmp --threshold 5
+    """
     import math
 
     from workbench.io.catalog import open_catalog

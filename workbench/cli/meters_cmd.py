@@ -9,7 +9,11 @@ import typer
 from workbench.cli.console import console
 from workbench.core.errors import WorkbenchError
 
-app = typer.Typer(help="Smart meters: reads aggregated to load.", no_args_is_help=True)
+app = typer.Typer(
+    help="Smart meters: reads aggregated to load."
+    "\n\nExample:\n    workbench meters aggregate --output load.parquet",
+    no_args_is_help=True,
+)
 
 
 class MetersOutputError(WorkbenchError):
@@ -31,7 +35,11 @@ def aggregate(
     dataset: str = typer.Option("silver.meter_readings", help="Meter dataset of the catalog."),
     output: Path = typer.Option(..., "--output", help="Parquet file to write."),
 ) -> None:
-    """Regional load [MW] from the meter reads, written as Parquet."""
+    """Regional load [MW] from the meter reads, written as Parquet.
+
+    Example:
+        workbench meters aggregate --start 2024-03-01 --end 2024-03-02 --output load.parquet
+    """
     from workbench.io.catalog import open_catalog
     from workbench.io.meters import DEFAULT_ENGINE, aggregate_meter_load
 

@@ -12,7 +12,8 @@ from workbench.cli.console import console
 from workbench.cli.output import emit, format_option
 
 app = typer.Typer(
-    help="The model registry (MLflow): versions, metadata, aliases champion/challenger, archived.",
+    help="The model registry (MLflow): versions, metadata, aliases champion/challenger, archived."
+    "\n\nExample: workbench models list",
     no_args_is_help=True,
 )
 
@@ -42,7 +43,11 @@ def list_models(
     registry: str = ROOT_OPTION,
     fmt: str = format_option(),
 ) -> None:
-    """List registered models (or the versions of one), with stages and metrics."""
+    """List registered models (or the versions of one), with stages and metrics.
+
+    Example:
+        workbench models list load_NORTH
+    """
     from workbench.cli.output import check_format
 
     check_format(fmt)
@@ -94,7 +99,11 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print the metadata as JSON."),
     registry: str = ROOT_OPTION,
 ) -> None:
-    """Show one version's metadata (default: the champion)."""
+    """Show one version's metadata (default: the champion).
+
+    Example:
+        workbench models show load_NORTH --version 3
+    """
     mv = _registry(registry).get(name, stage=stage, version=version)
     if as_json:
         typer.echo(json.dumps({"stage": mv.stage, **mv.metadata}, indent=2))
@@ -136,7 +145,11 @@ def promote(
     reason: str = typer.Option(None, "--reason", help="Why (required with --force; recorded)."),
     registry: str = ROOT_OPTION,
 ) -> None:
-    """Move a version to a stage; a new champion must beat or tie the current one (or --force)."""
+    """Move a version to a stage; a new champion must beat or tie the current one (or --force).
+
+    Example:
+        workbench models promote load_NORTH 3 --stage champion --reason "wins the March backtest"
+    """
     from workbench.forecasting.registry import check_stage
 
     check_stage(stage)  # before the history look-up, so a bad stage is named first

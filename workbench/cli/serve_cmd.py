@@ -25,7 +25,11 @@ def serve(
         None, "--allow-origin", help="host:port browsers may connect from (behind a proxy)."
     ),
 ) -> None:
-    """Serve the dashboards: load, generation, market, reliability, operations."""
+    """Serve the dashboards: load, generation, market, reliability, operations.
+
+    Example:
+        workbench serve --port 5006
+    """
     if auth not in AUTH_MODES:  # before importing the apps (seconds): a typo fails at once
         raise typer.BadParameter(
             f"expected --auth one of {list(AUTH_MODES)}; found {auth!r}", param_hint="--auth"

@@ -10,7 +10,10 @@ from rich.table import Table
 
 from workbench.cli.console import console, err_console
 
-app = typer.Typer(help="The synthetic grid: evidence of realism.", no_args_is_help=True)
+app = typer.Typer(
+    help="The synthetic grid: evidence of realism.\n\nExample:\n    workbench sim report --check",
+    no_args_is_help=True,
+)
 
 
 def _bound(value: float | None) -> str:
@@ -27,7 +30,11 @@ def report(
     ),
 ) -> None:
     """Measure the realism table (realism.json) and draw load vs temperature, profiles, DST,
-    capacity factors, prices, frequency and a satellite frame."""
+    capacity factors, prices, frequency and a satellite frame.
+
+    Example:
+        workbench sim report --out artifacts/realism --check
+    """
     from workbench.io.catalog import open_catalog
     from workbench.sim.report import build_report, write_realism
 
