@@ -62,7 +62,10 @@ def build_server(tools: AgentTools) -> Any:
     from workbench import __version__
 
     server = mcpserver.MCPServer(
-        name="gridmind-workbench", version=__version__, instructions=INSTRUCTIONS
+        name="gridmind-workbench",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
     )
     for name in tools.names:
         server.add_tool(
