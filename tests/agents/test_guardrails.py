@@ -67,6 +67,7 @@ def corpus(tmp: Path) -> list[tuple[str, dict, str]]:
         "SELECT 1 --\n; DROP TABLE gold.fact_load",
         "SeLeCt 1; dRoP tAbLe gold.fact_load",
         "SELECT 1;;SELECT 2",
+        "SELECT 1 /*" + "x" * 30_000 + "*/",
         # secrets, settings, system tables, the environment
         "SELECT * FROM duckdb_secrets()",
         "SELECT * FROM duckdb_settings()",
@@ -93,7 +94,7 @@ def corpus(tmp: Path) -> list[tuple[str, dict, str]]:
                 "CROSS JOIN range(100000000) b"
             },
             TIMEOUT,
-        ),  # fmt: skip
+        ),
         # the other tools' arguments
         ("chart", {"sql": "DROP TABLE gold.fact_load", "x": "a", "y": ["b"]}, REFUSED),
         ("read_window", {"dataset": "gold.fact_load", "where": {"region": {"$ne": 1}}}, REFUSED),
@@ -106,7 +107,7 @@ def corpus(tmp: Path) -> list[tuple[str, dict, str]]:
                 "model": "tft",
             },
             REFUSED,
-        ),  # fmt: skip
+        ),
         ("frequency_events", {"start": "2024-03-01", "end": "2024-03-02"}, REFUSED),
         ("run_job", {"job": "load_forecast"}, REFUSED),
         ("query", {"sql": "SELECT 1", "path": "/etc/passwd"}, REFUSED),
@@ -163,7 +164,7 @@ def test_guard_messages_name_what_was_found():
         check_query("SELECT 1; SELECT 2", tables=tables)
     with pytest.raises(QueryRefusedError, match=r"found getenv\(\)"):
         check_query("SELECT getenv('HOME')", tables=tables)
-    with pytest.raises(QueryRefusedError, match="system table information_schema.tables"):
+    with pytest.raises(QueryRefusedError, match=r"system table information_schema\.tables"):
         check_query("SELECT * FROM information_schema.tables", tables=tables)
     with pytest.raises(QueryRefusedError, match="found a Delete inside it"):
         check_query("WITH d AS (DELETE FROM gold.fact_load RETURNING *) SELECT * FROM d",

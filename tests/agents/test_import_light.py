@@ -15,7 +15,8 @@ def _agent_modules(statement: str) -> list[str]:
     code = (
         "import json, sys\n"
         f"{statement}\n"
-        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({AGENT_STACK!r}))))"
+        "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        f"print(json.dumps(sorted(loaded & set({AGENT_STACK!r}))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)

@@ -60,7 +60,8 @@ def test_scripted_forecasting_agent_backtests_and_charts(agent_home: Path):
                              bind=False)  # fmt: skip
     results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
     peaks = json.loads(results["call-1"].content)
-    assert peaks["columns"] == ["day", "peak_mw"] and peaks["row_count"] == 7
+    assert peaks["columns"] == ["day", "peak_mw"]
+    assert peaks["row_count"] == 7
     backtest = json.loads(results["call-2"].content)
     assert backtest["metrics"]["model"]["mae"] > 0
     assert backtest["row_count"] == 24  # the last issue's 24 hourly forecasts

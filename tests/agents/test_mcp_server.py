@@ -77,7 +77,8 @@ def test_stdio_server_lists_tools_queries_gold_and_draws_a_png(agent_home: Path)
     assert out["tools"] == EXPECTED_TOOLS  # run_job is not exposed without --allow-jobs
 
     names = [row[0] for row in out["datasets"]["rows"]]
-    assert "gold.fact_load" in names and all(n.startswith("gold.") for n in names)
+    assert "gold.fact_load" in names
+    assert all(n.startswith("gold.") for n in names)
 
     con = duckdb.connect(str(agent_home / "warehouse.duckdb"), read_only=True)
     truth = con.execute(
@@ -92,9 +93,11 @@ def test_stdio_server_lists_tools_queries_gold_and_draws_a_png(agent_home: Path)
     assert "query refused: expected a SELECT; found a Delete" in out["refused"].content[0].text
 
     image, text = out["chart"].content
-    assert image.type == "image" and image.mime_type == "image/png"
+    assert image.type == "image"
+    assert image.mime_type == "image/png"
     png = base64.b64decode(image.data)
-    assert png.startswith(PNG_MAGIC) and len(png) > 5000
+    assert png.startswith(PNG_MAGIC)
+    assert len(png) > 5000
     assert "line chart of actual_load_mw by timestamp" in text.text
 
     assert out["resource"]["time_column"] == "timestamp"
@@ -156,7 +159,8 @@ def test_http_server_needs_the_bearer_token(agent_home: Path):
                 socket.create_connection(("127.0.0.1", port), 0.2).close()
                 break
             except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline
                 time.sleep(0.1)
         url = f"http://127.0.0.1:{port}/mcp"
         assert httpx2.post(url, json={}).status_code == 401

@@ -39,10 +39,6 @@ class AgentCall:
     called_at: datetime | None = None
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_LOGGED_CHARS else text[: MAX_LOGGED_CHARS - 1] + "…"
-
-
 class AgentCallLog:
     """Appends :class:`AgentCall` rows to ``ops.agent_calls`` of a catalog's warehouse.
 
@@ -67,18 +63,18 @@ class AgentCallLog:
         if call.outcome not in OUTCOMES:
             raise AgentError(f"expected an outcome among {OUTCOMES}; found {call.outcome!r}")
         call_id = call.call_id or uuid.uuid4().hex
-        arguments = json.dumps(self.scrubber.value(call.arguments), default=str, sort_keys=True)
+        arguments = json.dumps(call.arguments, default=str, sort_keys=True)
         row = {
             "call_id": call_id,
             "called_at": pd.Timestamp(call.called_at or datetime.now(UTC)),
             "tool": call.tool,
             "client": call.client,
-            "arguments": _clip(self.scrubber.text(arguments)),
+            "arguments": self.scrubber.clipped(arguments, MAX_LOGGED_CHARS),
             "rows": int(call.rows),
             "bytes": int(call.bytes),
             "duration_s": float(call.duration_s),
             "outcome": call.outcome,
-            "message": _clip(self.scrubber.text(call.message)),
+            "message": self.scrubber.clipped(call.message, MAX_LOGGED_CHARS),
         }
         writer = Catalog(self.spec, self.path)
         try:

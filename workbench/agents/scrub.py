@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlparse
 
 from workbench.catalog.secrets import MASK, is_secret_name, redact
 
+#: Text without any of these cannot match a pattern of :func:`redact`.
+_MARKERS = ("://", "=", "AKIA", "ASIA")
 #: Secret values shorter than this are not searched for (they would mask ordinary words).
 MIN_SECRET_LENGTH = 4
 
@@ -52,11 +54,27 @@ class Scrubber:
             self._values = sorted([*self._values, secret], key=len)[::-1]
 
     def text(self, text: str) -> str:
-        """``text`` with every known secret and secret-looking parameter masked."""
+        """``text`` with every known secret and secret-looking parameter masked.
+
+        The pattern scan (:func:`~workbench.catalog.secrets.redact`) runs only on text that can
+        hold a pattern (a URL, a ``name=value``, an AWS key id); its cost grows with the square
+        of the length, so callers clip long text first (see :func:`clip_then_scrub`).
+        """
         for value in self._values:
             if value in text:
                 text = text.replace(value, MASK)
-        return redact(text)
+        if any(marker in text for marker in _MARKERS):
+            text = redact(text)
+        return text
+
+    def clipped(self, text: str, limit: int) -> str:
+        """``text`` cut to ``limit`` characters (marked ``…[clipped]``), then scrubbed.
+
+        A margin is scrubbed beyond the cut, so a secret straddling it is masked, not halved.
+        """
+        if len(text) <= limit:
+            return self.text(text)
+        return self.text(text[: limit + 256])[:limit] + "…[clipped]"
 
     def value(self, value: Any) -> Any:
         """Strings masked inside any JSON-like value (dicts, lists, scalars)."""

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 from workbench.agents.errors import QueryRefusedError
 
+#: Longest SQL text accepted [characters].
+MAX_SQL_CHARS = 20_000
 #: sqlglot dialect per warehouse backend.
 DIALECTS = {"duckdb": "duckdb", "postgres": "postgres", "postgresql": "postgres"}
 
@@ -181,7 +183,9 @@ def check_query(
     from sqlglot.errors import ParseError, TokenError
 
     if not isinstance(sql, str) or not sql.strip():
-        raise _refuse(f"expected SQL text; found {sql!r}")
+        raise _refuse(f"expected SQL text; found {str(sql)[:80]!r}")
+    if len(sql) > MAX_SQL_CHARS:
+        raise _refuse(f"expected at most {MAX_SQL_CHARS} characters of SQL; found {len(sql)}")
     allowed = {t.lower() for t in tables}
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" chatter
     try:

@@ -313,10 +313,7 @@ class AgentTools:
             return f"<{len(value)} bytes>"
         if isinstance(value, (list, tuple, dict)):
             value = json.dumps(value, default=str)
-        text = self.scrubber.text(str(value))
-        if len(text) > self.limits.max_cell_chars:
-            text = text[: self.limits.max_cell_chars] + "…[clipped]"
-        return text
+        return self.scrubber.clipped(str(value), self.limits.max_cell_chars)
 
     def run_sql(self, sql: str, *, max_rows: int | None = None) -> Any:
         """Guard and run ``sql``; an Arrow table of at most ``max_rows + 1`` rows."""
