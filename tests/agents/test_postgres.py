@@ -21,7 +21,8 @@ def pg_agent(postgres_server, monkeypatch):
     cat = open_catalog()
     spec = cat.entry("gold.fact_load")
     times = pd.date_range("2024-03-01", periods=48, freq="h", tz="UTC")
-    frame = pd.DataFrame({c: [None] * len(times) for c in spec.columns})
+    typed = {"string": "z", "float64": 0.0, "timestamp": times[0]}
+    frame = pd.DataFrame({c: [typed[col.type]] * len(times) for c, col in spec.columns.items()})
     frame["timestamp"], frame["region"] = times, "NORTH"
     frame["actual_load_mw"] = [1000.0 + i for i in range(len(times))]
     with Warehouse(postgres_server.url) as wh:
