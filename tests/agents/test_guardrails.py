@@ -99,7 +99,9 @@ def test_hostile_inputs_are_refused_capped_or_timed_out_and_logged(agent_home: P
     from workbench.agents import AgentTools, Limits
     from workbench.agents.errors import AgentError, QueryRefusedError, ToolTimeoutError
 
-    cases = corpus(tmp_path)
+    sandbox = tmp_path / "sandbox"  # where COPY, EXPORT and ATTACH would write
+    sandbox.mkdir()
+    cases = corpus(sandbox)
     assert len(cases) >= 40
     warehouse = agent_home / "warehouse.duckdb"
     before = warehouse_checksums(warehouse)
@@ -128,7 +130,7 @@ def test_hostile_inputs_are_refused_capped_or_timed_out_and_logged(agent_home: P
     assert wrong == []
 
     assert warehouse_checksums(warehouse) == before  # every table, schema and view unchanged
-    assert not list(tmp_path.iterdir())  # no COPY/EXPORT/ATTACH file appeared
+    assert not list(sandbox.iterdir())  # no COPY/EXPORT/ATTACH file appeared
     logged = agent_calls(warehouse)
     assert [(t, o) for t, o, *_ in logged] == [(t, e) for t, _, e in cases]
     assert all(m for _t, o, _r, m, *_ in logged if o != CAPPED)  # every refusal says why
