@@ -47,6 +47,7 @@ import concurrent.futures
 import json
 import os
 import sys
+import tempfile
 
 import pandas as pd
 from IPython.display import Image, display
@@ -137,21 +138,26 @@ async def mcp_session() -> dict:
         args=["-m", "workbench.cli.main", "mcp"],
         env={k: os.environ[k] for k in keep if k in os.environ},
     )
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
-        listed = await session.list_tools()
-        answer = await session.call_tool("query", {"sql": sql})
-        drawn = await session.call_tool(
-            "chart",
-            {
-                "sql": "SELECT timestamp, region, actual_load_mw FROM gold.fact_load "
-                "ORDER BY timestamp DESC LIMIT 840",
-                "x": "timestamp",
-                "y": ["actual_load_mw"],
-                "group": "region",
-                "title": "Load per region, last week",
-            },
-        )
+    # the server's log goes to a file: a notebook's stderr is not a real file
+    with tempfile.TemporaryFile("w+") as errlog:
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            listed = await session.list_tools()
+            answer = await session.call_tool("query", {"sql": sql})
+            drawn = await session.call_tool(
+                "chart",
+                {
+                    "sql": "SELECT timestamp, region, actual_load_mw FROM gold.fact_load "
+                    "ORDER BY timestamp DESC LIMIT 840",
+                    "x": "timestamp",
+                    "y": ["actual_load_mw"],
+                    "group": "region",
+                    "title": "Load per region, last week",
+                },
+            )
     return {"tools": [t.name for t in listed.tools], "answer": answer, "chart": drawn}
 
 
@@ -198,11 +204,12 @@ display(Image(results["call-3"].artifact))
 # Nothing here runs; the key comes from the environment, never from the notebook:
 #
 # ```python
-# from langchain_openai import ChatOpenAI            # pip install langchain-openai
-# model = ChatOpenAI(model="gpt-4o-mini")            # reads OPENAI_API_KEY
-# # or a local server: from langchain_ollama import ChatOllama; model = ChatOllama(model="qwen2.5")
-# conversation = run_tool_loop(model, lc_tools, question)   # bind=True: model.bind_tools(...)
+# from langchain_openai import ChatOpenAI  # pip install langchain-openai
+# model = ChatOpenAI(model="gpt-4o-mini")  # reads OPENAI_API_KEY from the environment
+# conversation = run_tool_loop(model, lc_tools, question)  # bind=True: model.bind_tools(...)
 # ```
+#
+# A local server works the same way: `ChatOllama(model="qwen2.5")` from `langchain-ollama`.
 #
 # For a desktop assistant, register the server in its MCP configuration:
 # `{"command": "workbench", "args": ["mcp"], "env": {"WORKBENCH_HOME": "/path/to/lakehouse"}}`.
