@@ -191,3 +191,19 @@ def test_postgres_dialect_refusals(sql: str):
 
     with pytest.raises(QueryRefusedError, match="query refused"):
         check_query(sql, tables=["gold.fact_load"], dialect="postgres")
+
+
+def test_secrets_are_masked_in_text_values_and_clipped_text(monkeypatch):
+    from workbench.agents.scrub import Scrubber, url_password
+
+    monkeypatch.setenv("GRID_API_TOKEN", "tok-9f8e7d6c5b4a")
+    url = "postgres://agent:p%40ss-w0rd@db:5432/grid?sslmode=require"
+    scrub = Scrubber([url_password(url)])
+    assert url_password(url) == "p@ss-w0rd"
+    assert "p%40ss-w0rd" not in scrub.text(f"cannot connect to {url}")
+    assert scrub.text("error near p@ss-w0rd and tok-9f8e7d6c5b4a") == "error near *** and ***"
+    assert scrub.value({"a": ["x p@ss-w0rd"], "n": 1}) == {"a": ["x ***"], "n": 1}
+    # a secret straddling the clip point is masked, not cut in half
+    clipped = scrub.clipped("y" * 95 + "p@ss-w0rd" + "z" * 100, 100)
+    assert "p@ss" not in clipped
+    assert clipped.endswith("…[clipped]")
