@@ -29,6 +29,5 @@ def test_import_workbench_loads_no_agent_library():
 
 
 def test_the_probe_sees_the_agent_stack():
-    assert _agent_modules("import workbench.agents.mcp_server") == ["mcp"] or "mcp" in (
-        _agent_modules("from workbench.agents.mcp_server import build_server; import mcp")
-    )
+    # guards the guard: the same probe does report the agent stack once it is imported
+    assert _agent_modules("import workbench.agents, mcp") == ["mcp"]

@@ -1,0 +1,41 @@
+"""The data tools against the ci lakehouse, each checked against a direct computation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_read_window_and_frequency_events_match_direct_reads(agent_home: Path):
+    import duckdb
+    import pandas as pd
+
+    from workbench import open_catalog
+    from workbench.agents import AgentTools
+    from workbench.anomaly.sweep import frequency_events_sweep
+
+    cat = open_catalog(read_only=True)
+    tools = AgentTools(cat)
+    window = tools.call("read_window", {
+        "dataset": "gold.fact_load", "start": "2024-03-10", "end": "2024-03-11",
+        "columns": ["timestamp", "actual_load_mw"], "where": {"region": "COAST"},
+    })  # fmt: skip
+    con = duckdb.connect(str(agent_home / "warehouse.duckdb"), read_only=True)
+    truth = con.execute(
+        "SELECT actual_load_mw FROM gold.fact_load WHERE region = 'COAST' AND timestamp >= "
+        "'2024-03-10' AND timestamp < '2024-03-11' ORDER BY timestamp"
+    ).fetchall()
+    con.close()
+    assert window["row_count"] == 24
+    assert [r[1] for r in window["rows"]] == [t[0] for t in truth]
+
+    times = cat.scan("bronze.pmu")["time"].values
+    start = pd.Timestamp(times[0]).tz_localize("UTC")
+    end = start + pd.Timedelta("5min")
+    found = tools.call("frequency_events", {"start": str(start), "end": str(end)})
+    direct = frequency_events_sweep(cat.read("bronze.pmu", start=start, end=end))
+    assert found["row_count"] == len(direct) > 0
+    assert [r[0] for r in found["rows"]] == list(direct["pmu"])
+    assert found["columns"][:3] == ["pmu", "start", "end"]
