@@ -39,3 +39,28 @@ def test_read_window_and_frequency_events_match_direct_reads(agent_home: Path):
     assert found["row_count"] == len(direct) > 0
     assert [r[0] for r in found["rows"]] == list(direct["pmu"])
     assert found["columns"][:3] == ["pmu", "start", "end"]
+
+
+def test_duckdb_connection_refuses_writes_below_the_guard(agent_home: Path, tmp_path: Path):
+    from tests.agents.conftest import warehouse_checksums
+    from workbench.io.readonly_sql import ReadOnlySql, ReadOnlyViolationError
+
+    warehouse = agent_home / "warehouse.duckdb"
+    before = warehouse_checksums(warehouse)
+    target = tmp_path / "out.csv"
+    statements = [
+        "DELETE FROM gold.dim_regions",
+        "CREATE TABLE gold.evil AS SELECT 1 AS x",
+        "SET threads = 1",
+        f"COPY gold.dim_regions TO '{target}'",
+        f"ATTACH '{tmp_path / 'other.duckdb'}' AS other",
+        "SELECT * FROM read_csv('/etc/hostname')",
+    ]
+    with ReadOnlySql(f"duckdb:///{warehouse}") as ro:
+        for sql in statements:
+            with pytest.raises(ReadOnlyViolationError, match="expected a read-only statement"):
+                ro.fetch(sql, max_rows=5)
+        assert ro.fetch("SELECT count(*) AS n FROM gold.dim_regions", max_rows=5).num_rows == 1
+    assert warehouse_checksums(warehouse) == before
+    assert not target.exists()
+    assert not (tmp_path / "other.duckdb").exists()

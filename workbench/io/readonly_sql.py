@@ -179,10 +179,11 @@ class ReadOnlySql:
                 "running, so it was interrupted. Aggregate more or narrow the time window"
             )
             raise QueryTimeoutError(msg) from exc
-        except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:
+        except duckdb.PermissionException as exc:  # file system, extensions, attach
             raise ReadOnlyViolationError(_refused(exc)) from exc
         except duckdb.Error as exc:
-            if "read-only" in str(exc).lower():
+            text = str(exc).lower()
+            if "read-only" in text or "configuration has been locked" in text:
                 raise ReadOnlyViolationError(_refused(exc)) from exc
             raise DataAccessError(f"the warehouse rejected the query: {_first(exc)}") from exc
         finally:
