@@ -150,9 +150,11 @@ def test_http_server_needs_the_bearer_token(agent_home: Path):
         text=True,
     )
     try:
-        token_line = proc.stderr.readline()  # the generated token, printed once
-        assert token_line.startswith("bearer token: ")
-        token = token_line.split(": ", 1)[1].strip()
+        lines = []  # the generated token is printed once, on stderr
+        while not lines or not lines[-1].startswith("bearer token: "):
+            lines.append(proc.stderr.readline())
+            assert lines[-1], f"the server exited before printing its token: {lines}"
+        token = lines[-1].split(": ", 1)[1].strip()
         deadline = time.monotonic() + 60
         while True:
             try:
