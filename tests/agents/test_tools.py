@@ -64,3 +64,29 @@ def test_duckdb_connection_refuses_writes_below_the_guard(agent_home: Path, tmp_
     assert warehouse_checksums(warehouse) == before
     assert not target.exists()
     assert not (tmp_path / "other.duckdb").exists()
+
+
+@pytest.mark.slow
+def test_forecast_tool_reports_the_registry_champion(agent_home: Path):
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import Ridge
+
+    from workbench import open_catalog
+    from workbench.agents import AgentTools
+    from workbench.agents.errors import AgentError
+    from workbench.forecasting.registry import ModelRegistry
+
+    x = pd.DataFrame({"hour": np.arange(48) % 24, "temp": np.linspace(40, 60, 48)})
+    y = pd.Series(1000 + 10 * x["hour"] + x["temp"])
+    backtest = {"metric": "mae", "value": 12.5, "start": "2024-03-01", "end": "2024-03-08"}
+    ModelRegistry().register("load-NORTH", Ridge().fit(x, y), backtest=backtest,
+                             stage="champion")  # fmt: skip
+
+    tools = AgentTools(open_catalog(read_only=True))
+    found = tools.call("forecast", {"model_name": "load-NORTH"})
+    assert (found["model_name"], found["version"], found["stage"]) == ("load-NORTH", 1, "champion")
+    assert found["metadata"]["backtest"]["value"] == 12.5
+    assert found["metadata"]["model"]["class"].endswith("Ridge")
+    with pytest.raises(AgentError, match="load-SOUTH"):
+        tools.call("forecast", {"model_name": "load-SOUTH"})

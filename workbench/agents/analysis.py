@@ -18,8 +18,8 @@ BACKTEST_MODELS = ("seasonal_naive", "seasonal_naive_weekly", "climatology", "li
 #: Detectors an agent may run (the LSTM autoencoder is left to the sweep job).
 ANOMALY_METHODS = ("rules", "iforest", "learned", "ensemble")
 #: Metadata of a model version shown to an agent.
-CHAMPION_FIELDS = ("model", "metrics", "backtest", "training_window", "trained_until",
-                   "data_version", "code_version", "registered_at", "params")  # fmt: skip
+CHAMPION_FIELDS = ("model", "metrics", "backtest", "training_window", "created_at",
+                   "features", "data_version", "code_version")  # fmt: skip
 
 
 def _table(frame: Any) -> Any:
