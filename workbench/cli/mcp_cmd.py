@@ -11,7 +11,9 @@ from workbench.cli.console import err_console
 
 def mcp(
     http: bool = typer.Option(False, "--http", help="Serve streamable HTTP instead of stdio."),
-    port: int = typer.Option(8765, "--port", help="HTTP port on 127.0.0.1 (with --http)."),
+    port: int = typer.Option(
+        8765, "--port", min=1, max=65535, help="HTTP port on 127.0.0.1 (with --http)."
+    ),
     token: str | None = typer.Option(
         None,
         "--token",
@@ -28,6 +30,9 @@ def mcp(
 
     stdio is for assistants that start the server themselves (desktop apps, IDEs, JupyterLab);
     --http listens on 127.0.0.1 only and answers 401 to requests without the bearer token.
+
+    Example:
+        workbench mcp --http --port 8765
     """
     from workbench.agents.mcp_server import new_token, run_http, run_stdio
     from workbench.agents.tools import AgentTools, Limits
