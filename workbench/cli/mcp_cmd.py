@@ -24,7 +24,7 @@ def mcp(
         False, "--allow-jobs", help="Expose run_job, which changes state (off by default)."
     ),
     max_rows: int = typer.Option(500, "--max-rows", help="Rows per tool result."),
-    timeout_s: float = typer.Option(10.0, "--timeout", help="Longest SQL query [s]."),
+    timeout_s: float = typer.Option(10.0, "--timeout", help="Longest SQL query, in seconds."),
 ) -> None:
     """Serve the agent tools (catalog, read-only SQL, forecasts, anomalies, charts) over MCP.
 
