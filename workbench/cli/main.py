@@ -24,6 +24,7 @@ from workbench.cli import (
     forecast_cmd,
     jobs_cmd,
     market_cmd,
+    mcp_cmd,
     meters_cmd,
     models_cmd,
     serve_cmd,
@@ -53,6 +54,7 @@ app.add_typer(forecast_cmd.app, name="forecast")
 app.command("doctor")(doctor_cmd.doctor)
 app.command("build")(build_cmd.build)
 app.command("serve")(serve_cmd.serve)
+app.command("mcp")(mcp_cmd.mcp)
 
 
 def _version(value: bool) -> None:
