@@ -90,3 +90,19 @@ def test_forecast_tool_reports_the_registry_champion(agent_home: Path):
     assert found["metadata"]["model"]["class"].endswith("Ridge")
     with pytest.raises(AgentError, match="load-SOUTH"):
         tools.call("forecast", {"model_name": "load-SOUTH"})
+
+
+def test_job_status_before_any_job_says_so(agent_home: Path):
+    import duckdb
+
+    from workbench import open_catalog
+    from workbench.agents import AgentTools
+
+    con = duckdb.connect(str(agent_home / "warehouse.duckdb"))
+    con.execute("DROP TABLE IF EXISTS ops.job_runs")
+    con.close()
+    tools = AgentTools(open_catalog(read_only=True))
+    out = tools.call("job_status", {})
+    assert out["row_count"] == 0
+    assert out["columns"][:3] == ["run_id", "job", "status"]
+    assert "no job has run" in out["note"]

@@ -422,12 +422,18 @@ class AgentTools:
             How many runs (at most the row cap).
         """
         limit = max(1, min(int(limit), self.limits.max_rows))
+        cols = ["run_id", "job", "status", "started_at", "ended_at", "duration_s",
+                "rows_written", "error"]  # fmt: skip
         with self.connect() as ro:
+            if not ro.exists("ops.job_runs"):
+                import pyarrow as pa
+
+                empty = pa.table({c: pa.array([], pa.string()) for c in cols})
+                note = "no job has run on this warehouse yet (ops.job_runs does not exist)"
+                return self.rows_result(empty, note=note)
             t = ro.table("ops.job_runs")
             if job is not None:
                 t = t.filter(t.job == job)
-            cols = ["run_id", "job", "status", "started_at", "ended_at", "duration_s",
-                    "rows_written", "error"]  # fmt: skip
             expr = t.select(*cols).order_by(t.started_at.desc()).limit(limit)
             table = ro.fetch(ro.compile(expr), max_rows=limit)
         return self.rows_result(table)

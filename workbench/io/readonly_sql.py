@@ -135,6 +135,11 @@ class ReadOnlySql:
         self._raw()
         return self.warehouse.table(qualified)
 
+    def exists(self, qualified: str) -> bool:
+        """Whether ``schema.table`` exists on this connection."""
+        self._raw()
+        return self.warehouse.exists(qualified)
+
     def compile(self, expr: ir.Expr) -> str:
         """The SQL of an Ibis expression in this backend's dialect."""
         return str(self.warehouse.con.compile(expr))
