@@ -1,7 +1,9 @@
 """The dashboard server: the five pages, the executed-notebook view of job runs, optional auth.
 
-``workbench serve`` calls :func:`serve`. Pages are built per browser session by
-:func:`workbench.apps.shell.page_factory`; ``/runs/<run_id>/notebook`` renders the executed
+``workbench serve`` calls :func:`serve`. ``/`` is our landing page
+(:mod:`workbench.apps.landing`, not Panel's index); pages are built per browser session by
+:func:`workbench.apps.shell.page_factory`; every JS and CSS resource is served inline by this
+server (no CDN, no web fonts), so the dashboards work with the network cut; ``/runs/<run_id>/notebook`` renders the executed
 notebook of a job run recorded in ``ops.job_runs`` (only paths recorded there are served).
 
 Authentication is off by default (the server listens on 127.0.0.1). ``auth="basic"`` uses Panel's
@@ -167,8 +169,12 @@ def serve(
     origins = allow_origin or sorted(
         {f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"}
     )
-    routes = {slug: page_factory(slug, catalog_path) for slug in PAGES}
-    titles = {slug: f"GridMind · {slug.title()}" for slug in PAGES}
+    from workbench.apps.landing import landing_factory
+
+    pn.config.inline = True  # Bokeh and Panel from this process: nothing fetched from a CDN
+    routes = {"/": landing_factory(PAGES, catalog_path)}
+    routes |= {slug: page_factory(slug, catalog_path) for slug in PAGES}
+    titles = {"/": "GridMind Workbench"} | {slug: f"GridMind · {slug.title()}" for slug in PAGES}
     pn.serve(
         routes,
         port=port,

@@ -16,6 +16,10 @@ from workbench.apps import charts
 from workbench.apps.data import NoDataError, PageData, Reader, utc
 
 TITLE = "Operations"
+PURPOSE = (
+    "**Are the jobs running and the data fresh?** Every job run and its duration, failures "
+    "with their executed notebook, and how far each gold table lags the newest data."
+)
 FILTERS: tuple[str, ...] = ()
 TABLES = ("ops.job_runs", "ops.build_runs")
 RUN_COLUMNS = [
@@ -128,6 +132,34 @@ def staleness(frame: pd.DataFrame) -> pd.DataFrame:
     return out[cols]
 
 
+def when(value: object, tz: str) -> str:
+    """A time as ``2024-03-05 09:00 CST`` in ``tz``, or ``never`` (no NaT on a page)."""
+    if value is None or pd.isna(value):
+        return "never"
+    return f"{utc(value).tz_convert(tz):%Y-%m-%d %H:%M %Z}"
+
+
+def freshness_text(fresh: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """The freshness table in words: no NaT, no NaN (pure)."""
+    if fresh.empty:
+        return fresh
+    lag = fresh["lag_h"].map(
+        lambda h: "no rows" if pd.isna(h) else ("newest" if h == 0 else f"{h:,.1f} h behind")
+    )
+    return pd.DataFrame(
+        {
+            "table": fresh["table"],
+            "status": fresh["status"],
+            "rows": fresh["rows"].map(lambda n: f"{int(n):,}"),
+            "latest row": fresh["latest"].map(lambda v: when(v, tz)),
+            "lag": lag,
+            "last build": fresh["last_build"].map(
+                lambda v: "not in ops.build_runs" if pd.isna(v) else when(v, tz)
+            ),
+        }
+    )
+
+
 def query(r: Reader, f: object) -> PageData:
     if not any(r.exists(n) for n in (*TABLES, "gold.fact_load")):
         msg = "expected ops.job_runs, ops.build_runs or gold tables; found none"
@@ -148,7 +180,7 @@ def query(r: Reader, f: object) -> PageData:
         f"{len(runs)} job runs ({len(frames['failures'])} failed), "
         f"{ok} of {len(fresh)} gold tables fresh"
     )
-    return PageData(frames, summary, notes)
+    return PageData(frames, summary, notes, getattr(f, "tz", "UTC"))
 
 
 def sections(data: PageData) -> list[charts.Section]:
@@ -157,11 +189,16 @@ def sections(data: PageData) -> list[charts.Section]:
     out = []
     fig = None
     if not runs.empty:
+        drawn = runs.rename(columns={"started_at": "timestamp"})
         fig = charts.time_lines(
-            "ops-runs", "Job run durations", runs.rename(columns={"started_at": "timestamp"}),
-            group="job", y="duration_s", y_label="duration [s]", markers=True,
+            "ops-runs", f"Job run durations (n = {len(runs)} runs)", drawn, group="job",
+            y="duration_s", y_label="duration [s]", unit="s", markers=True, tz=data.tz,
+            x_label="run started",
         )  # fmt: skip
-    out.append(charts.Section("ops-runs", "Job runs", runs, fig, "no job runs yet"))
+        charts.pad_time_range(fig, drawn["timestamp"], tz=data.tz)
+        fig.y_range.start = 0
+    msg = "no job runs yet: `workbench jobs run <job>` records them"
+    out.append(charts.Section("ops-runs", "Job runs", runs, fig, msg))
     out.append(
         charts.Section("ops-run_summary", "Runs by job", fr["run_summary"], message="no job runs")
     )
@@ -176,5 +213,11 @@ def sections(data: PageData) -> list[charts.Section]:
             display=failure_links(fail),
         )
     )
-    out.append(charts.Section("ops-freshness", "Freshness of the gold tables", fr["freshness"]))
+    fresh = fr["freshness"]
+    out.append(
+        charts.Section(
+            "ops-freshness", "Freshness of the gold tables", fresh,
+            display=freshness_text(fresh, data.tz),
+        )
+    )  # fmt: skip
     return out
