@@ -73,7 +73,7 @@ def _figure(
     tz: str = LOCAL_TZ,
     y_label: str = "",
     x_label: str = "",
-    y_format: str = "0,0.[00]",
+    y_format: str | None = "0,0.[00]",
     **kwargs: Any,
 ) -> Any:
     fig = figure(
@@ -90,7 +90,8 @@ def _figure(
     else:
         fig.xaxis.axis_label = x_label
     fig.yaxis.axis_label = y_label
-    fig.yaxis.formatter = NumeralTickFormatter(format=y_format)
+    if y_format is not None:  # None: a categorical y axis
+        fig.yaxis.formatter = NumeralTickFormatter(format=y_format)
     fig.toolbar.logo = None
     return fig
 
@@ -228,7 +229,9 @@ def bars(
     data = frame.copy()
     if not x_is_number:
         data[x] = data[x].astype(str)
-        fig = _figure(title, x_time=False, y_label=y_label, x_label=x_label, x_range=data[x].tolist())
+        fig = _figure(
+            title, x_time=False, y_label=y_label, x_label=x_label, x_range=data[x].tolist()
+        )
     else:
         fig = _figure(title, x_time=False, y_label=y_label, x_label=x_label)
     tips = [(x_label, f"@{x}"), (y_label, f"@{y}{{0,0.00}} {unit}")]
@@ -254,9 +257,7 @@ def daily_bars(
     data["day_start"] = pd.to_datetime(data[day])
     fig = _figure(title, y_label=y_label, x_label="day")
     source = ColumnDataSource(data.reset_index(drop=True), name=key)
-    fig.vbar(
-        x="day_start", top=y, source=source, width=0.8 * 86_400_000, color=Category10_10[0]
-    )
+    fig.vbar(x="day_start", top=y, source=source, width=0.8 * 86_400_000, color=Category10_10[0])
     fig.add_tools(
         HoverTool(
             tooltips=[("day", "@day_start{%F}"), (y_label, f"@{y}{{0,0.0}} {unit}")],
@@ -327,7 +328,7 @@ def heatmap(
     )
     data[y] = data[y].astype(str)
     categories = sorted(data[y].unique().tolist())
-    fig = _figure(title, y_range=categories, y_label=y, tz=tz)
+    fig = _figure(title, y_range=categories, y_label=y, tz=tz, y_format=None)
     lo, hi = float(data[value].min()), float(data[value].max())
     # Bokeh's RdYlBu runs blue → red: low (cheap) blue, high (expensive) red
     mapper = LinearColorMapper(palette=list(RdYlBu11), low=lo, high=max(hi, lo + 1e-9))
@@ -341,7 +342,11 @@ def heatmap(
     fig.add_layout(bar, "right")
     fig.add_tools(
         HoverTool(
-            tooltips=[("time", "@timestamp{%F %H:%M}"), (y, f"@{y}"), ("$/MWh", f"@{value}{{0.00}}")],
+            tooltips=[
+                ("time", "@timestamp{%F %H:%M}"),
+                (y, f"@{y}"),
+                ("$/MWh", f"@{value}{{0.00}}"),
+            ],
             formatters={"@timestamp": "datetime"},
         )
     )

@@ -42,6 +42,7 @@ def cards_html(pages: tuple[str, ...]) -> str:
 
 def landing_factory(pages: tuple[str, ...], catalog_path: str | None = None) -> Any:
     """A function Panel calls per browser session to build the landing page."""
+
     def create() -> pn.viewable.Viewable:
         intro = pn.pane.Markdown(
             "**Grid at a glance.** The latest load, forecast peak, price and frequency in the "

@@ -3,8 +3,9 @@
 ``workbench serve`` calls :func:`serve`. ``/`` is our landing page
 (:mod:`workbench.apps.landing`, not Panel's index); pages are built per browser session by
 :func:`workbench.apps.shell.page_factory`; every JS and CSS resource is served inline by this
-server (no CDN, no web fonts), so the dashboards work with the network cut; ``/runs/<run_id>/notebook`` renders the executed
-notebook of a job run recorded in ``ops.job_runs`` (only paths recorded there are served).
+server (no CDN, no web fonts), so the dashboards work with the network cut;
+``/runs/<run_id>/notebook`` renders the executed notebook of a job run recorded in
+``ops.job_runs`` (only paths recorded there are served).
 
 Authentication is off by default (the server listens on 127.0.0.1). ``auth="basic"`` uses Panel's
 basic auth: a single password from ``WORKBENCH_SERVE_PASSWORD`` or a JSON file of

@@ -214,7 +214,8 @@ class PageShell:
                       "losses": "losses"}  # fmt: skip
             w["component"] = pn.widgets.Select(
                 name="Price", options=prices, width=140,
-                value=args["component"] if args.get("component") in prices.values() else "lmp_price",
+                value=args.get("component") if args.get("component") in prices.values()
+                else "lmp_price",
             )  # fmt: skip
         for name, widget in w.items():
             prop = "value_throttled" if hasattr(widget.param, "value_throttled") else "value"
@@ -240,9 +241,8 @@ class PageShell:
         lo, hi = d.quick_window(w["range"].value, self.bounds, self._native())
         self._syncing = True
         try:
-            w["dates"].value = (
-                max(lo.date(), w["dates"].start), min((hi + timedelta(days=1)).date(), w["dates"].end)
-            )  # fmt: skip
+            first = max(lo.date(), w["dates"].start)
+            w["dates"].value = (first, min((hi + timedelta(days=1)).date(), w["dates"].end))
         finally:
             self._syncing = False
 
@@ -291,7 +291,10 @@ class PageShell:
             out["range"] = w["range"].value.replace(" ", "")
             if w["range"].value == "custom" and "dates" in w:
                 lo, hi = w["dates"].value
-                out["start"], out["end"] = f"{pd.Timestamp(lo):%Y-%m-%d}", f"{pd.Timestamp(hi):%Y-%m-%d}"
+                out["start"], out["end"] = (
+                    f"{pd.Timestamp(lo):%Y-%m-%d}",
+                    f"{pd.Timestamp(hi):%Y-%m-%d}",
+                )
         for name in ("region", "technology"):
             if name in w:
                 out[name] = ",".join(w[name].value)

@@ -386,7 +386,9 @@ def sections(data: PageData) -> list[charts.Section]:
                 x_label=x_label, unit="MW", n="hours", x_is_number=True,
             )  # fmt: skip
         msg = (
-            "" if fig is not None else "no forecasts with actuals for these filters: run "
+            ""
+            if fig is not None
+            else "no forecasts with actuals for these filters: run "
             "`workbench jobs run day_ahead_load` and wait for the hours to pass"
         )
         out.append(charts.Section(f"load-{key}", heading, frame, fig, msg))

@@ -166,7 +166,8 @@ def query(r: Reader, f: Filters) -> PageData:
     notes = []
     if not r.exists("gold.price_forecasts"):
         notes.append(
-            "No price forecasts yet: `workbench jobs run price_forecast` writes gold.price_forecasts."
+            "No price forecasts yet: `workbench jobs run price_forecast` writes "
+            "gold.price_forecasts."
         )
     return PageData(frames, summary, notes, f.tz)
 

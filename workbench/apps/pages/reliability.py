@@ -10,6 +10,8 @@ metrics only.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 
 from workbench.apps import charts
@@ -24,6 +26,7 @@ from workbench.apps.data import (
 )
 
 TITLE = "Reliability"
+NATIVE = timedelta(days=1)
 PURPOSE = (
     "**How secure was the system?** Frequency excursions (how deep, how fast), events per day, "
     "forced outages and unavailable energy per day, sensor anomalies and the data-quality "
