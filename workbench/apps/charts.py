@@ -397,6 +397,28 @@ def pad_time_range(fig: Any, times: pd.Series, *, tz: str = LOCAL_TZ, pad_h: flo
     fig.x_range = Range1d(t.min() - pad, t.max() + pad)
 
 
+def table_text(frame: pd.DataFrame, tz: str = LOCAL_TZ) -> pd.DataFrame:
+    """A frame as a planner reads it: times in ``tz`` with the zone, numbers with thousands
+    separators, missing values as ``—`` (never ``NaT`` or ``NaN``)."""
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        values = frame[col]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            local = values.dt.tz_convert(tz)
+            out[col] = local.dt.strftime("%Y-%m-%d %H:%M %Z").fillna("—")
+        elif pd.api.types.is_bool_dtype(values):
+            out[col] = values.map({True: "yes", False: "no"}).fillna("—")
+        elif pd.api.types.is_integer_dtype(values):
+            out[col] = values.map(lambda v: f"{v:,}")
+        elif pd.api.types.is_float_dtype(values):
+            out[col] = values.map(
+                lambda v: "—" if pd.isna(v) else f"{v:,.3f}".rstrip("0").rstrip(".")
+            )
+        else:
+            out[col] = values.astype(object).where(values.notna(), "—")
+    return out
+
+
 class Section:
     """One block of a page: a title, a figure (or a message when its rows are empty), its rows.
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -180,11 +182,59 @@ class Reader:
             raise NoDataError(msg)
         return t
 
+    def table_signature(self, name: str) -> tuple[Any, ...]:
+        """(rows, latest time) of one table, asked once per reader (``()`` when missing)."""
+        sigs = self._memo.setdefault(("signatures",), {})
+        if name not in sigs:
+            got = signature(self, [name])
+            sigs[name] = got[0] if got else ()
+        return sigs[name]
+
+    def remember_signatures(self, sigs: tuple[tuple[Any, ...], ...]) -> None:
+        """Keep the rows of a :func:`signature` query so :func:`cached` need not ask again."""
+        store = self._memo.setdefault(("signatures",), {})
+        for row in sigs:
+            store[row[0]] = row
+
     def memo(self, key: Any, compute: Any) -> Any:
         """``compute()`` once per reader for ``key`` (bounds asked by the filters and the page)."""
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
+
+
+class _QueryCache:
+    """Query results shared by every session, keyed by the query, its filters and the
+    signature (rows, latest time) of each table it reads: a job writing one table re-runs only
+    the queries that read it."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: Any, compute: Any) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+_QUERIES = _QueryCache()
+
+
+def cached(r: Reader, key: Any, tables: Sequence[str], compute: Any) -> Any:
+    """``compute()`` once per ``key`` and state of ``tables`` (frames come back as copies)."""
+    sig = tuple((name, r.table_signature(name)) for name in tables)
+    full = (str(r.catalog.path), key, sig)
+    value = _QUERIES.get_or_compute(full, compute)
+    return value.copy() if isinstance(value, pd.DataFrame) else value
 
 
 @contextlib.contextmanager

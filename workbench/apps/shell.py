@@ -23,8 +23,8 @@ import pandas as pd
 import panel as pn
 
 from workbench.apps import data as d
-from workbench.apps.charts import LOCAL_TZ, Section
-from workbench.apps.tiles import TILE_CSS, headline, tiles_html
+from workbench.apps.charts import LOCAL_TZ, Section, table_text
+from workbench.apps.tiles import TILE_CSS, TILE_TABLES, headline, tiles_html
 from workbench.core.errors import WorkbenchError
 
 log = logging.getLogger(__name__)
@@ -187,13 +187,13 @@ class PageShell:
         if "region" in wanted:
             regions = options.get("regions", [])
             w["region"] = pn.widgets.MultiChoice(
-                name="Region", options=regions, placeholder="all regions", width=300,
+                name="Region", options=regions, placeholder="all regions", width=240,
                 value=[v for v in args.get("region", "").split(",") if v in regions],
             )  # fmt: skip
         if "technology" in wanted:
             techs = options.get("technologies", [])
             w["technology"] = pn.widgets.MultiChoice(
-                name="Technology", options=techs, placeholder="all technologies", width=300,
+                name="Technology", options=techs, placeholder="all technologies", width=240,
                 value=[v for v in args.get("technology", "").split(",") if v in techs],
             )  # fmt: skip
         if "horizon" in wanted:
@@ -327,6 +327,7 @@ class PageShell:
 
     def _query_and_draw(self, r: d.Reader) -> None:
         self.signature = d.signature(r, self.page.TABLES)
+        r.remember_signatures(self.signature)
         f = self.filters()
         key = (self.slug, self.catalog_path, f, self.signature)
         data = _CACHE.get(key)
@@ -335,7 +336,8 @@ class PageShell:
             data.tz = f.tz
             _CACHE.put(key, data)
         if getattr(self.page, "TILES", False):
-            self.tiles.object = tiles_html(headline(r, f.tz), f.tz)
+            tiles = d.cached(r, ("tiles", f.tz), TILE_TABLES, lambda: headline(r, f.tz))
+            self.tiles.object = tiles_html(tiles, f.tz)
         self._draw(data)
         now = pd.Timestamp.now(tz=f.tz)
         self.refreshed.object = (
@@ -375,11 +377,11 @@ class PageShell:
             pn.pane.Alert(n, alert_type="info", css_classes=["wb-note"]) for n in data.notes
         ]
         for section in self.page.sections(data):
-            items.append(self._section(section))
+            items.append(self._section(section, data.tz))
         self.body.objects = items
         self.summary.object = data.summary  # last: once it changes, the charts have too
 
-    def _section(self, s: Section) -> pn.viewable.Viewable:
+    def _section(self, s: Section, tz: str) -> pn.viewable.Viewable:
         download = pn.widgets.FileDownload(
             callback=lambda frame=s.frame: _csv(frame),
             filename=f"{self.slug}-{s.key}.csv",
@@ -392,8 +394,9 @@ class PageShell:
         if s.figure is not None:
             content: Any = pn.pane.Bokeh(s.figure, sizing_mode="stretch_width")
         elif not s.frame.empty:
+            shown = s.display if s.display is not s.frame else table_text(s.frame, tz)
             content = pn.pane.DataFrame(
-                s.display, index=False, escape=not s.html, sizing_mode="stretch_width",
+                shown, index=False, escape=not s.html, sizing_mode="stretch_width",
                 css_classes=["wb-table"], max_rows=200,
             )  # fmt: skip
         else:

@@ -17,6 +17,12 @@ import pandas as pd
 from workbench.apps.charts import LOCAL_TZ
 from workbench.apps.data import Reader, utc
 
+#: The tables the tiles read (a change in any re-runs them).
+TILE_TABLES = (
+    "silver.system_load", "gold.fact_load", "gold.load_forecasts", "gold.fact_market_prices",
+    "silver.pmu_validated",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Tile:

@@ -23,6 +23,7 @@ from workbench.apps.data import (
     PageData,
     Reader,
     bucket,
+    cached,
     choose_resolution,
     data_range,
     event_marks,
@@ -311,15 +312,22 @@ def query(r: Reader, f: Filters) -> PageData:
     lo, hi = resolved_window(f, bounds, native)
     step = choose_resolution(lo, hi, native)
     w = f.with_(start=lo, end=hi)
-    actual = actual_series(r, w, step)
+    fc, fact = ["gold.load_forecasts", "gold.fact_load"], ["gold.fact_load"]
+    actual = cached(r, ("load.actual", w, step), [name], lambda: actual_series(r, w, step))
+    mix = ["gold.generation_mix"]
+    ev = ["gold.frequency_events", "gold.anomaly_events"]
     frames = {
         "actual": actual,
-        "net_load": net_load(r, w, actual, step),
-        "events": event_marks(r, w),
-        "forecast": forecast_bands(r, w, step),
-        "error_by_horizon": error_by_horizon(r, w),
-        "error_by_hour": error_by_hour(r, w),
-        "latest_run": latest_run(r, w),
+        "net_load": cached(
+            r, ("load.net", w, step), [name, *mix], lambda: net_load(r, w, actual, step)
+        ),
+        "events": cached(r, ("events", w), ev, lambda: event_marks(r, w)),
+        "forecast": cached(r, ("load.fc", w, step), fc, lambda: forecast_bands(r, w, step)),
+        "error_by_horizon": cached(r, ("load.eh", w), fc + fact, lambda: error_by_horizon(r, w)),
+        "error_by_hour": cached(
+            r, ("load.ehh", w), [*fc, *fact, "gold.dim_regions"], lambda: error_by_hour(r, w)
+        ),
+        "latest_run": cached(r, ("load.run", w), fc + fact, lambda: latest_run(r, w)),
     }
     notes = []
     if not r.exists("gold.load_forecasts"):
@@ -391,7 +399,10 @@ def sections(data: PageData) -> list[charts.Section]:
             else "no forecasts with actuals for these filters: run "
             "`workbench jobs run day_ahead_load` and wait for the hours to pass"
         )
-        out.append(charts.Section(f"load-{key}", heading, frame, fig, msg))
+        short = f"Forecast error {title}"
+        out.append(
+            charts.Section(f"load-{key}", heading if fig is None else short, frame, fig, msg)
+        )
     runs = fr["latest_run"]
     out.append(
         charts.Section(
