@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pandas as pd
@@ -378,12 +379,14 @@ def test_a_url_with_state_reopens_the_same_view(servers, browser, tab):
     assert tab.page.evaluate(AXIS_JS, "market-heatmap") == ["time (UTC)"]
     assert tab.page.evaluate(SET_WIDGET_JS, ["Region", ["COAST", "WEST"]])
     wait_for_summary(tab, "(2 nodes, DA congestion)")
-    shared = wait_until(
-        lambda: tab.page.url if "region=COAST%2CWEST" in tab.page.url else None,
-        "the region in the URL",
-    )
-    assert "range=30d" in shared
-    assert "tz=utc" in shared
+
+    def state() -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(urlparse(tab.page.url).query).items()}
+
+    wait_until(lambda: state().get("region") == "COAST,WEST", "the regions in the URL")
+    assert state()["range"] == "30d"
+    assert state()["tz"] == "utc"
+    shared = tab.page.url
     text = summary(tab)
     other = Tab(tab.page.context.new_page())  # a colleague opening the shared link
     rows_there = open_page(other, shared, "market-heatmap")

@@ -128,6 +128,7 @@ class PageShell:
         self.body = pn.Column(sizing_mode="stretch_width")
         self.widgets: dict[str, Any] = {}
         self._building = False
+        self._pending = False
         self._syncing = False
         purpose = pn.pane.Markdown(
             getattr(page, "PURPOSE", ""), css_classes=["wb-purpose"], sizing_mode="stretch_width"
@@ -307,20 +308,27 @@ class PageShell:
     # ------------------------------------------------------------------ drawing
     def refresh(self, reader: d.Reader | None = None) -> None:
         """Re-query the page's data for the current filters and redraw every section."""
-        if self._building:
+        if self._building:  # a change while drawing: draw again once this drawing ends
+            self._pending = True
             return
         self._building = True
         self.body.loading = True
         try:
-            if reader is not None:
-                self._query_and_draw(reader)
-            else:
-                with d.reader(self.catalog_path) as r:
-                    self._query_and_draw(r)
-            if pn.state.location is not None:
-                pn.state.location.update_query(**self.url_state())
-        except Exception as exc:
-            self._failed(exc)
+            while True:
+                self._pending = False
+                try:
+                    if reader is not None:
+                        self._query_and_draw(reader)
+                        reader = None  # a second pass opens its own connection
+                    else:
+                        with d.reader(self.catalog_path) as r:
+                            self._query_and_draw(r)
+                    if pn.state.location is not None:
+                        pn.state.location.update_query(**self.url_state())
+                except Exception as exc:
+                    self._failed(exc)
+                if not self._pending:
+                    break
         finally:
             self.body.loading = False
             self._building = False
