@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import numpy as np
 import pandas as pd
@@ -111,7 +111,7 @@ def wait_until(check, what: str, timeout_s: float = 30):
         if got:
             return got
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}: {check()}")
 
 
 def summary(tab) -> str:
@@ -380,13 +380,14 @@ def test_a_url_with_state_reopens_the_same_view(servers, browser, tab):
     assert tab.page.evaluate(SET_WIDGET_JS, ["Region", ["COAST", "WEST"]])
     wait_for_summary(tab, "(2 nodes, DA congestion)")
 
-    def state() -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(urlparse(tab.page.url).query).items()}
+    def share() -> dict[str, str]:  # the page's "link to this view" (also its URL's query)
+        href = tab.page.locator(".wb-share").first.get_attribute("href") or ""
+        return {k: v[0] for k, v in parse_qs(urlparse(href).query).items()}
 
-    wait_until(lambda: state().get("region") == "COAST,WEST", "the regions in the URL")
-    assert state()["range"] == "30d"
-    assert state()["tz"] == "utc"
-    shared = tab.page.url
+    state = wait_until(lambda: share() if share().get("region") == "COAST,WEST" else None, "link")
+    assert state["range"] == "30d"
+    assert state["tz"] == "utc"
+    shared = f"{servers['data'].url}/market?{urlencode(state)}"
     text = summary(tab)
     other = Tab(tab.page.context.new_page())  # a colleague opening the shared link
     rows_there = open_page(other, shared, "market-heatmap")

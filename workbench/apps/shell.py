@@ -10,6 +10,7 @@ new rows to the page's tables. Errors become a message on the page, never a trac
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 import os
@@ -18,6 +19,7 @@ from collections import OrderedDict
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import panel as pn
@@ -348,9 +350,11 @@ class PageShell:
             self.tiles.object = tiles_html(tiles, f.tz)
         self._draw(data)
         now = pd.Timestamp.now(tz=f.tz)
+        share = html.escape(f"./{self.slug}?{urlencode(self.url_state())}")
         self.refreshed.object = (
             f'<span class="wb-refreshed-at">last refreshed {now:%Y-%m-%d %H:%M:%S %Z}</span>'
-            f" · checks for new rows every {refresh_seconds():g} s"
+            f" · checks for new rows every {refresh_seconds():g} s · "
+            f'<a class="wb-share" href="{share}">link to this view</a>'
         )
 
     def _failed(self, exc: Exception) -> None:
