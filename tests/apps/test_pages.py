@@ -248,5 +248,10 @@ def test_freshness_in_words_has_no_nat_or_nan():
     assert "NaT" not in cells
     assert "nan" not in cells.lower()
     assert text["lag"].tolist() == ["newest", "48.0 h behind", "no rows"]
+    dim = operations.staleness(
+        pd.DataFrame({"table": ["gold.dim_x"], "status": ["ok"], "rows": [5], "latest": [pd.NaT],
+                      "last_build": [pd.NaT]})
+    )  # fmt: skip
+    assert operations.freshness_text(dim, "UTC")["lag"].tolist() == ["— (no time column)"]
     assert text["latest row"].tolist()[0] == "2024-03-20 19:00 CDT"
     assert text["last build"].tolist()[1:] == ["not in ops.build_runs"] * 2

@@ -43,11 +43,20 @@ FUEL_COLOURS = {
 }  # fmt: skip
 #: Colours of the LMP components (energy, congestion, losses).
 COMPONENT_COLOURS = {"energy_component": "#4575b4", "congestion": "#f46d43", "losses": "#66a61e"}
-#: Ticks of a datetime axis: day and month names, hours as HH:MM (never 730 raw dates).
-TIME_FORMAT = DatetimeTickFormatter(
-    minutes="%H:%M", hourmin="%H:%M", hours="%H:%M", days="%d %b", months="%b %Y", years="%Y",
-    context=DatetimeTickFormatter(minutes="%d %b", hourmin="%d %b", hours="%d %b", days="%Y"),
-)  # fmt: skip
+
+
+def time_format() -> DatetimeTickFormatter:
+    """Ticks of a datetime axis: day and month names, hours as HH:MM (never 730 raw dates).
+
+    A new model per axis: a Bokeh model belongs to one document (one browser session).
+    """
+    context = DatetimeTickFormatter(
+        minutes="%d %b", hourmin="%d %b", hours="%d %b", days="%Y", months="", years=""
+    )
+    return DatetimeTickFormatter(
+        minutes="%H:%M", hourmin="%H:%M", hours="%H:%M", days="%d %b", months="%b %Y",
+        years="%Y", context=context,
+    )  # fmt: skip
 
 
 def colours(n: int) -> list[str]:
@@ -86,7 +95,7 @@ def _figure(
     )
     if x_time:
         fig.xaxis.axis_label = x_label or f"time ({tz})"
-        fig.xaxis.formatter = TIME_FORMAT
+        fig.xaxis.formatter = time_format()
     else:
         fig.xaxis.axis_label = x_label
     fig.yaxis.axis_label = y_label
@@ -330,6 +339,8 @@ def heatmap(
     categories = sorted(data[y].unique().tolist())
     fig = _figure(title, y_range=categories, y_label=y, tz=tz, y_format=None)
     lo, hi = float(data[value].min()), float(data[value].max())
+    if lo < 0 < hi:  # a price or component of both signs: zero in the middle (yellow)
+        lo, hi = -max(-lo, hi), max(-lo, hi)
     # Bokeh's RdYlBu runs blue → red: low (cheap) blue, high (expensive) red
     mapper = LinearColorMapper(palette=list(RdYlBu11), low=lo, high=max(hi, lo + 1e-9))
     source = ColumnDataSource(data.reset_index(drop=True), name=key)

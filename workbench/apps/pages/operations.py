@@ -65,7 +65,7 @@ def failures(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "failed"].reset_index(drop=True)
 
 
-def failure_links(failed: pd.DataFrame) -> pd.DataFrame:
+def failure_links(failed: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
     """Failed runs as escaped HTML cells with a link to the executed notebook (pure)."""
     cols = ["run_id", "job", "started_at", "error", "notebook"]
     if failed.empty:
@@ -74,7 +74,7 @@ def failure_links(failed: pd.DataFrame) -> pd.DataFrame:
         {
             "run_id": failed["run_id"].map(lambda v: html.escape(str(v))),
             "job": failed["job"].map(lambda v: html.escape(str(v))),
-            "started_at": failed["started_at"].astype(str),
+            "started_at": failed["started_at"].map(lambda v: when(v, tz)),
             "error": failed["error"].fillna("").map(lambda v: html.escape(str(v)[:300])),
             "notebook": [
                 f'<a href="./runs/{html.escape(str(run_id))}/notebook" target="_blank">'
@@ -143,15 +143,25 @@ def freshness_text(fresh: pd.DataFrame, tz: str) -> pd.DataFrame:
     """The freshness table in words: no NaT, no NaN (pure)."""
     if fresh.empty:
         return fresh
-    lag = fresh["lag_h"].map(
-        lambda h: "no rows" if pd.isna(h) else ("newest" if h == 0 else f"{h:,.1f} h behind")
-    )
+
+    def lag_text(row: pd.Series) -> str:
+        if row["rows"] == 0:
+            return "no rows"
+        if pd.isna(row["lag_h"]):
+            return "— (no time column)"
+        return "newest" if row["lag_h"] == 0 else f"{row['lag_h']:,.1f} h behind"
+
+    lag = fresh.apply(lag_text, axis=1)
+    latest = [
+        when(v, tz) if not pd.isna(v) else ("never" if n == 0 else "— (no time column)")
+        for v, n in zip(fresh["latest"], fresh["rows"], strict=True)
+    ]
     return pd.DataFrame(
         {
             "table": fresh["table"],
             "status": fresh["status"],
             "rows": fresh["rows"].map(lambda n: f"{int(n):,}"),
-            "latest row": fresh["latest"].map(lambda v: when(v, tz)),
+            "latest row": latest,
             "lag": lag,
             "last build": fresh["last_build"].map(
                 lambda v: "not in ops.build_runs" if pd.isna(v) else when(v, tz)
@@ -210,7 +220,7 @@ def sections(data: PageData) -> list[charts.Section]:
             fail,
             message="no failed runs",
             html=True,
-            display=failure_links(fail),
+            display=failure_links(fail, data.tz),
         )
     )
     fresh = fr["freshness"]
