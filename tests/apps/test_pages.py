@@ -147,10 +147,12 @@ def test_reliability_and_operations_queries(r):
 
 def test_failure_links_escape_what_jobs_wrote():
     runs = pd.DataFrame(
-        {"run_id": ["r<1>"], "job": ["j"], "status": ["failed"], "started_at": ["t"],
+        {"run_id": ["r<1>"], "job": ["j"], "status": ["failed"],
+         "started_at": [pd.Timestamp("2024-03-05 15:00", tz="UTC")],
          "error": ["<script>alert(1)</script>"]}
     )  # fmt: skip
-    out = operations.failure_links(runs).iloc[0]
+    out = operations.failure_links(runs, "America/Chicago").iloc[0]
+    assert out["started_at"] == "2024-03-05 09:00 CST"
     assert "<script>" not in out["error"]
     assert "&lt;script&gt;" in out["error"]
     assert 'href="./runs/r&lt;1&gt;/notebook"' in out["notebook"]
