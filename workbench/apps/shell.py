@@ -359,7 +359,11 @@ class PageShell:
 
     def _failed(self, exc: Exception) -> None:
         if isinstance(exc, d.NoDataError):
-            self._message(f"**No data to show yet.** {exc}", "warning")
+            self._message(
+                f"**No data to show yet.** {exc}. `workbench demo` builds a demo lakehouse with "
+                "every job's output; `workbench build` builds yours.",
+                "warning",
+            )
         elif isinstance(exc, WorkbenchError):
             self._message(f"**Cannot show this page:** {exc}", "danger")
         else:  # a bug must not show the planner a traceback
