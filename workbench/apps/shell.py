@@ -338,6 +338,9 @@ class PageShell:
     def _query_and_draw(self, r: d.Reader) -> None:
         self.signature = d.signature(r, self.page.TABLES)
         r.remember_signatures(self.signature)
+        bounds_of = getattr(self.page, "bounds", None)
+        if "range" in self.widgets and bounds_of is not None:  # new rows move the quick ranges
+            self.bounds = bounds_of(r) or self.bounds
         f = self.filters()
         key = (self.slug, self.catalog_path, f, self.signature)
         data = _CACHE.get(key)
