@@ -2,8 +2,8 @@
 
 ``workbench serve`` calls :func:`serve`. ``/`` is our landing page
 (:mod:`workbench.apps.landing`, not Panel's index); pages are built per browser session by
-:func:`workbench.apps.shell.page_factory`; every JS and CSS resource is served inline by this
-server (no CDN, no web fonts), so the dashboards work with the network cut;
+:func:`workbench.apps.shell.page_factory`; every JS and CSS resource is served by this server
+from ``/static`` (no CDN, no web fonts), so the dashboards work with the network cut;
 ``/runs/<run_id>/notebook`` renders the executed notebook of a job run recorded in
 ``ops.job_runs`` (only paths recorded there are served).
 
@@ -172,7 +172,8 @@ def serve(
     )
     from workbench.apps.landing import landing_factory
 
-    pn.config.inline = True  # Bokeh and Panel from this process: nothing fetched from a CDN
+    # Bokeh and Panel JS/CSS come from this server's /static (Panel's server default, cacheable
+    # by the browser); the browser tests abort any request to another host.
     routes = {"/": landing_factory(PAGES, catalog_path)}
     routes |= {slug: page_factory(slug, catalog_path) for slug in PAGES}
     titles = {"/": "GridMind Workbench"} | {slug: f"GridMind · {slug.title()}" for slug in PAGES}
