@@ -336,8 +336,12 @@ class PageShell:
             self._building = False
 
     def _query_and_draw(self, r: d.Reader) -> None:
-        self.signature = d.signature(r, self.page.TABLES)
-        r.remember_signatures(self.signature)
+        extra = TILE_TABLES if getattr(self.page, "TILES", False) else ()
+        extra += tuple(getattr(self.page, "ALSO_READS", ()))
+        names = tuple(dict.fromkeys((*self.page.TABLES, *extra)))
+        every = d.signature(r, names)  # one query for the page's, its tiles' and cached queries'
+        r.remember_signatures(every)
+        self.signature = tuple(row for row in every if row[0] in self.page.TABLES)
         bounds_of = getattr(self.page, "bounds", None)
         if "range" in self.widgets and bounds_of is not None:  # new rows move the quick ranges
             self.bounds = bounds_of(r) or self.bounds

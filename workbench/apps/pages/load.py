@@ -44,6 +44,13 @@ TILES = True
 NATIVE = timedelta(minutes=5)
 FILTERS = ("region", "dates", "horizon")
 TABLES = ("gold.load_forecasts", "gold.fact_load", "silver.system_load", "ops.job_runs")
+#: Tables the cached queries also read (their signatures are asked in the same query).
+ALSO_READS = (
+    "gold.generation_mix",
+    "gold.frequency_events",
+    "gold.anomaly_events",
+    "gold.dim_regions",
+)
 HOUR = 3600
 
 
