@@ -329,8 +329,13 @@ def heatmap(
     width_ms: float,
     value_label: str,
     tz: str = LOCAL_TZ,
+    centre_zero: bool = False,
 ) -> Any:
-    """A time × category heatmap of ``value`` (cells ``width_ms`` wide), blue cheap → red dear."""
+    """A time × category heatmap of ``value`` (cells ``width_ms`` wide), blue cheap → red dear.
+
+    ``centre_zero`` (congestion, losses) puts zero in the middle of the colour scale, so a
+    discount is blue and a premium red; prices use their own range (more contrast).
+    """
     data = frame.copy()
     data["timestamp"] = display_time(data["timestamp"], tz) + pd.Timedelta(
         milliseconds=width_ms / 2
@@ -339,7 +344,7 @@ def heatmap(
     categories = sorted(data[y].unique().tolist())
     fig = _figure(title, y_range=categories, y_label=y, tz=tz, y_format=None)
     lo, hi = float(data[value].min()), float(data[value].max())
-    if lo < 0 < hi:  # a price or component of both signs: zero in the middle (yellow)
+    if centre_zero and lo < 0 < hi:  # a component of both signs: zero in the middle (yellow)
         lo, hi = -max(-lo, hi), max(-lo, hi)
     # Bokeh's RdYlBu runs blue → red: low (cheap) blue, high (expensive) red
     mapper = LinearColorMapper(palette=list(RdYlBu11), low=lo, high=max(hi, lo + 1e-9))

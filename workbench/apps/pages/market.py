@@ -162,6 +162,7 @@ def query(r: Reader, f: Filters) -> PageData:
         f"{lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC"
     )
     frames["heatmap"].attrs["cell_ms"] = cell.total_seconds() * 1000
+    frames["heatmap"].attrs["component"] = f.component
     frames["forecast"] = price_forecast(r, w, step)
     notes = []
     if not r.exists("gold.price_forecasts"):
@@ -182,6 +183,7 @@ def sections(data: PageData) -> list[charts.Section]:
             "market-heatmap", "Price by node over time (blue = cheap, red = expensive)", h,
             y="node", value="price_usd_per_mwh", width_ms=h.attrs.get("cell_ms", 3.6e6),
             value_label="$/MWh", tz=tz,
+            centre_zero=h.attrs.get("component") in ("congestion", "losses"),
         )  # fmt: skip
     out.append(charts.Section("market-heatmap", "Price by node", h, fig))
     c = fr["components"]
