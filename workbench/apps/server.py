@@ -155,7 +155,7 @@ def serve(
     address : str
         Interface to bind; loopback by default. Other addresses want ``auth`` set (warned).
     show : bool
-        Open the load page in a browser.
+        Open the landing page in a browser.
     auth : {"off", "basic", "oauth"}
         See the module docstring for the environment each mode reads.
     allow_origin : list of str, optional
