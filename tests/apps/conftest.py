@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
@@ -134,13 +135,28 @@ def browser() -> Iterator[object]:
 
 
 class Tab:
-    """A browser page that records console errors and uncaught page errors."""
+    """A browser page that records console errors, uncaught page errors, failed responses and
+    every request to another host than 127.0.0.1 (which it aborts: the dashboards must work with
+    the network cut)."""
 
     def __init__(self, page) -> None:
         self.page = page
         self.errors: list[str] = []
+        self.external: list[str] = []
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on(
+            "response",
+            lambda r: self.errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
+        )
+        page.route("**/*", self._route)
+
+    def _route(self, route) -> None:
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            self.external.append(route.request.url)
+            route.abort()
 
 
 @pytest.fixture

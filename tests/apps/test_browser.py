@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlencode, urlparse
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -50,6 +52,46 @@ SET_WIDGET_JS = """([title, value]) => {
 }"""
 
 
+# the columns of every data source whose name starts with ``prefix`` (typed arrays as lists)
+DATA_JS = """(prefix) => {
+  const out = {};
+  for (const m of Bokeh.documents[0].all_models)
+    if (m.type === "ColumnDataSource" || (m.data && m.name !== undefined)) {
+      if (!m.name || !m.name.startsWith(prefix)) continue;
+      const cols = {};
+      for (const [k, v] of (m.data instanceof Map ? m.data.entries() : Object.entries(m.data)))
+        cols[k] = Array.from(v);
+      out[m.name] = cols;
+    }
+  return out;
+}"""
+# the value of a widget found by its title
+WIDGET_JS = """(title) => {
+  for (const m of Bokeh.documents[0].all_models)
+    if (m.title === title && "value" in m) return m.value;
+  return null;
+}"""
+
+# the label chosen in the button group that offers ``label``
+CHOSEN_JS = """(label) => {
+  for (const m of Bokeh.documents[0].all_models)
+    if (Array.isArray(m.labels) && m.labels.includes(label) && "active" in m)
+      return m.labels[m.active];
+  return null;
+}"""
+# the x-axis labels of the plots drawing a source named ``prefix…``
+AXIS_JS = """(prefix) => {
+  const out = [];
+  for (const v of Bokeh.index.all_views()) {
+    const rs = v.model.renderers;
+    if (!Array.isArray(rs) || !rs.some(r => (r.data_source?.name || "").startsWith(prefix)))
+      continue;
+    for (const a of v.model.below) out.push(a.axis_label);
+  }
+  return out;
+}"""
+
+
 def open_page(tab, url: str, chart: str) -> dict[str, int]:
     tab.page.goto(url)
     tab.page.wait_for_function(DRAWN_JS, arg=chart)
@@ -69,7 +111,7 @@ def wait_until(check, what: str, timeout_s: float = 30):
         if got:
             return got
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}: {check()}")
 
 
 def summary(tab) -> str:
@@ -91,17 +133,82 @@ def check_page(tab, url: str, slug: str, chart: str, text: str) -> dict[str, int
     assert sum(sources.values()) > 0
     wait_for_summary(tab, text)  # the markdown of the summary renders after the first chart
     tab.page.wait_for_timeout(300)  # let the last frame paint before the screenshot
-    tab.page.screenshot(path=str(artifacts_dir() / f"{slug}.png"), full_page=True)
+    tab.page.screenshot(path=str(artifacts_dir() / f"{slug.split('?')[0]}.png"), full_page=True)
     assert tab.errors == []
+    assert tab.external == []
     return sources
 
 
-def test_load_page_filters_redraw_every_chart(servers, tab):
+def tile_values(tab) -> dict[str, float]:
+    """The raw number of each headline tile (its ``data-value``)."""
+    tab.page.locator(".wb-tile").first.wait_for()
+    got = tab.page.evaluate(
+        """() => {
+          const out = {};
+          const walk = (root) => {
+            for (const el of root.querySelectorAll("*")) {
+              if (el.classList.contains("wb-tile")) out[el.dataset.key] = el.dataset.value;
+              if (el.shadowRoot) walk(el.shadowRoot);
+            }
+          };
+          walk(document);
+          return out;
+        }"""
+    )
+    return {k: float(v) for k, v in got.items() if v}
+
+
+def warehouse_tiles(home) -> dict[str, float]:
+    """The tiles' numbers computed here, in SQL on the warehouse file (read-only)."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        last = con.sql("SELECT max(timestamp) FROM silver.system_load").fetchone()[0]
+        load = con.execute(
+            "SELECT sum(load_mw) FROM silver.system_load WHERE timestamp = ?", [last]
+        ).fetchone()[0]
+        day = pd.Timestamp(last).tz_convert("America/Chicago").normalize()
+        lo, hi = day.tz_convert("UTC"), (day + pd.Timedelta(days=1)).tz_convert("UTC")
+        peak = con.execute(
+            """WITH f AS (
+                 SELECT timestamp, load_mw, row_number() OVER (
+                   PARTITION BY region_id, timestamp ORDER BY issue_time DESC) AS k
+                 FROM gold.load_forecasts
+                 WHERE quantile = 0.5 AND timestamp >= ? AND timestamp < ?)
+               SELECT max(mw) FROM (SELECT timestamp, sum(load_mw) AS mw FROM f WHERE k = 1
+                                    GROUP BY timestamp)""",
+            [lo.to_pydatetime(), hi.to_pydatetime()],
+        ).fetchone()[0]
+        price = con.sql(
+            """SELECT avg(lmp_price) FROM gold.fact_market_prices WHERE market_type = 'RT'
+               AND timestamp = (SELECT max(timestamp) FROM gold.fact_market_prices
+                                WHERE market_type = 'RT')"""
+        ).fetchone()[0]
+        freq = con.sql(
+            """SELECT min(min_frequency_hz) FROM silver.pmu_validated
+               WHERE minute = (SELECT max(minute) FROM silver.pmu_validated)"""
+        ).fetchone()[0]
+    finally:
+        con.close()
+    return {"load": load, "peak": peak, "price": price, "frequency": freq}
+
+
+def assert_tiles(tab, home) -> None:
+    shown = tile_values(tab)
+    expected = warehouse_tiles(home)
+    assert set(shown) == set(expected)
+    for key, value in expected.items():
+        assert shown[key] == pytest.approx(value, rel=1e-9), key
+
+
+def test_load_page_filters_redraw_every_chart(servers, tab, dash_home):
     before = check_page(tab, servers["data"].url, "load", "load-actual", "points of actual load")
     assert {name.split(":")[1] for name in before} == {"COAST", "HOUSTON", "NORTH", "SOUTH", "WEST"}
     assert "(5 regions" in summary(tab)
     assert rows(tab, "load-error_by_horizon") == {"load-error_by_horizon": 48}  # leads 14..61 h
     assert tab.page.locator(".load-latest_run tbody tr").count() == 5
+    assert_tiles(tab, dash_home)
 
     assert tab.page.evaluate(SET_WIDGET_JS, ["Region", ["COAST"]])
     wait_for_summary(tab, "(1 regions")
@@ -120,7 +227,7 @@ def test_load_page_filters_redraw_every_chart(servers, tab):
     # a week instead of three: fewer, finer points of actual load
     start = pd.Timestamp("2024-03-08").value // 10**6
     end = pd.Timestamp("2024-03-15").value // 10**6
-    assert tab.page.evaluate(SET_WIDGET_JS, ["Dates (UTC)", [start, end]])
+    assert tab.page.evaluate(SET_WIDGET_JS, ["Dates", [start, end]])
     text = wait_for_summary(tab, "2024-03-08 00:00 to 2024-03-15 00:00")
     assert "15min resolution" in text
     wait_until(
@@ -135,17 +242,52 @@ def test_generation_page_technology_filter(servers, tab):
     assert tab.page.evaluate(SET_WIDGET_JS, ["Technology", ["solar", "wind"]])
     wait_for_summary(tab, "(2 technologies)")
 
-    def mix_without_coal() -> list[str] | None:
-        now = tab.page.evaluate(SOURCES_JS, "gen-mix")["gen-mix"]["columns"]
+    def mix_without_coal() -> set[str] | None:
+        now = {k.split(":")[1] for k in tab.page.evaluate(SOURCES_JS, "gen-mix:")}
         return now if "coal" not in now else None
 
-    columns = wait_until(mix_without_coal, "the mix without coal")
-    assert {"solar", "wind"} <= set(columns)
+    assert wait_until(mix_without_coal, "the mix without coal") == {"solar", "wind"}
     assert rows(tab, "gen-capacity_factors") == {"gen-capacity_factors": 2}
     assert tab.errors == []
 
 
-def test_market_page_csv_download_holds_what_is_drawn(servers, tab, tmp_path):
+def assert_component_signs(tab, home) -> None:
+    """Each LMP component is drawn above zero when its mean is positive, below when negative."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:  # the default week: 7 days up to the last hour of prices, RT market
+        means = (
+            con.sql(
+                """SELECT node, avg(energy_component) AS energy_component,
+                      avg(congestion) AS congestion, avg(losses) AS losses
+               FROM gold.fact_market_prices
+               WHERE market_type = 'RT' AND timestamp >= (
+                 SELECT max(timestamp) - INTERVAL 7 DAY + INTERVAL 1 HOUR
+                 FROM gold.fact_market_prices)
+               GROUP BY node"""
+            )
+            .df()
+            .set_index("node")
+        )
+    finally:
+        con.close()
+    drawn = tab.page.evaluate(DATA_JS, "market-components:")
+    signs = []
+    for column in ("energy_component", "congestion", "losses"):
+        src = pd.DataFrame(drawn[f"market-components:{column}"]).set_index("node")
+        for node, row in src.iterrows():
+            low, high = min(row["bottom"], row["top"]), max(row["bottom"], row["top"])
+            drawn_sign = 1 if low >= 0 and high > 0 else (-1 if high <= 0 and low < 0 else 0)
+            data_sign = int(np.sign(round(means.loc[node, column], 3)))
+            assert drawn_sign == data_sign, (node, column, row.to_dict())
+            assert high - low == pytest.approx(abs(means.loc[node, column]), abs=1e-3)
+            signs.append(data_sign)
+    assert -1 in signs  # the data has discounts as well as premiums
+    assert 1 in signs
+
+
+def test_market_page_csv_download_holds_what_is_drawn(servers, tab, tmp_path, dash_home):
     sources = check_page(tab, servers["data"].url, "market", "market-heatmap", "heatmap cells")
     with tab.page.expect_download() as info:
         tab.page.locator(".market-heatmap button", has_text="CSV").click()
@@ -154,6 +296,7 @@ def test_market_page_csv_download_holds_what_is_drawn(servers, tab, tmp_path):
     frame = pd.read_csv(path)
     assert list(frame.columns) == ["node", "timestamp", "price_usd_per_mwh"]
     assert len(frame) == sources["market-heatmap"]
+    assert_component_signs(tab, dash_home)
     assert tab.page.evaluate(SET_WIDGET_JS, ["Region", ["WEST"]])
     wait_until(
         lambda: rows(tab, "market-heatmap") == {"market-heatmap": len(frame) // 5},
@@ -163,7 +306,8 @@ def test_market_page_csv_download_holds_what_is_drawn(servers, tab, tmp_path):
 
 
 def test_reliability_page(servers, tab):
-    check_page(tab, servers["data"].url, "reliability", "rel-events", "8 frequency events")
+    url = "reliability?range=all"  # the default week holds one of the eight events
+    check_page(tab, servers["data"].url, url, "rel-events", "8 frequency events")
     assert tab.page.locator(".rel-dq tbody tr").count() > 0
 
 
@@ -211,3 +355,47 @@ def test_empty_warehouse_shows_a_message(servers, tab):
         assert "Traceback" not in tab.page.content()
     tab.page.screenshot(path=str(artifacts_dir() / "empty.png"), full_page=True)
     assert tab.errors == []
+
+
+def test_landing_page_is_ours_and_offline(servers, tab, dash_home):
+    tab.page.goto(servers["data"].url + "/")
+    assert_tiles(tab, dash_home)
+    links = tab.page.locator(".wb-card a")
+    links.first.wait_for()
+    assert links.count() == 5
+    tab.page.wait_for_timeout(300)
+    tab.page.screenshot(path=str(artifacts_dir() / "landing.png"), full_page=True)
+    assert tab.errors == []
+    assert tab.external == []
+
+
+def test_a_url_with_state_reopens_the_same_view(servers, browser, tab):
+    from tests.apps.conftest import Tab
+
+    url = f"{servers['data'].url}/market?range=30d&tz=utc&market=DA&component=congestion"
+    open_page(tab, url, "market-heatmap")
+    text = wait_for_summary(tab, "(5 nodes, DA congestion)")
+    assert tab.page.evaluate(CHOSEN_JS, "UTC") == "UTC"
+    assert tab.page.evaluate(AXIS_JS, "market-heatmap") == ["time (UTC)"]
+    assert tab.page.evaluate(SET_WIDGET_JS, ["Region", ["COAST", "WEST"]])
+    wait_for_summary(tab, "(2 nodes, DA congestion)")
+
+    def share() -> dict[str, str]:  # the page's "link to this view" (also its URL's query)
+        href = tab.page.locator(".wb-share").first.get_attribute("href") or ""
+        return {k: v[0] for k, v in parse_qs(urlparse(href).query).items()}
+
+    state = wait_until(lambda: share() if share().get("region") == "COAST,WEST" else None, "link")
+    assert state["range"] == "30d"
+    assert state["tz"] == "utc"
+    shared = f"{servers['data'].url}/market?{urlencode(state)}"
+    text = summary(tab)
+    other = Tab(tab.page.context.new_page())  # a colleague opening the shared link
+    rows_there = open_page(other, shared, "market-heatmap")
+    assert wait_for_summary(other, "(2 nodes") == text
+    assert rows_there == rows(tab, "market-heatmap")
+    assert other.page.evaluate(WIDGET_JS, "Region") == ["COAST", "WEST"]
+    assert other.page.evaluate(CHOSEN_JS, "30 d") == "30 d"
+    assert other.page.evaluate(CHOSEN_JS, "UTC") == "UTC"
+    other.page.screenshot(path=str(artifacts_dir() / "market-shared-url.png"), full_page=True)
+    assert tab.errors + other.errors == []
+    assert tab.external + other.external == []

@@ -147,10 +147,12 @@ def test_reliability_and_operations_queries(r):
 
 def test_failure_links_escape_what_jobs_wrote():
     runs = pd.DataFrame(
-        {"run_id": ["r<1>"], "job": ["j"], "status": ["failed"], "started_at": ["t"],
+        {"run_id": ["r<1>"], "job": ["j"], "status": ["failed"],
+         "started_at": [pd.Timestamp("2024-03-05 15:00", tz="UTC")],
          "error": ["<script>alert(1)</script>"]}
     )  # fmt: skip
-    out = operations.failure_links(runs).iloc[0]
+    out = operations.failure_links(runs, "America/Chicago").iloc[0]
+    assert out["started_at"] == "2024-03-05 09:00 CST"
     assert "<script>" not in out["error"]
     assert "&lt;script&gt;" in out["error"]
     assert 'href="./runs/r&lt;1&gt;/notebook"' in out["notebook"]
@@ -178,3 +180,80 @@ def test_every_page_draws_its_sections(r):
         assert sections
         assert all(s.key and isinstance(s.frame, pd.DataFrame) for s in sections)
         assert any(s.figure is not None for s in sections), page.__name__
+
+
+def test_components_stack_around_zero_with_their_sign():
+    from workbench.apps import charts
+
+    frame = pd.DataFrame(
+        {
+            "node": ["A", "B"],
+            "energy_component": [30.0, 28.0],
+            "congestion": [-6.85, 2.0],
+            "losses": [0.5, -0.25],
+            "lmp_price": [23.65, 29.75],
+        }
+    )
+    fig = charts.diverging_stack(
+        "c", "t", frame, x="node", columns=["energy_component", "congestion", "losses"],
+        total="lmp_price", y_label="$/MWh",
+    )  # fmt: skip
+    sources = {r.data_source.name: r.data_source.data for r in fig.renderers}
+    congestion = sources["c:congestion"]
+    spans = list(zip(congestion["bottom"], congestion["top"], strict=True))
+    # A's congestion is a discount: drawn from 0 down to -6.85, not stacked on the energy
+    assert spans[0] == pytest.approx((-6.85, 0.0))
+    # B's congestion is a premium on top of the energy; B's losses below zero
+    assert spans[1] == (28.0, 30.0)
+    losses = sources["c:losses"]
+    assert list(zip(losses["bottom"], losses["top"], strict=True)) == [(30.0, 30.5), (-0.25, 0.0)]
+
+
+def test_quick_ranges_end_at_the_data_and_stay_inside_it():
+    b = (pd.Timestamp("2024-03-01", tz="UTC"), pd.Timestamp("2024-03-21 23:55", tz="UTC"))
+    step = pd.Timedelta(minutes=5).to_pytimedelta()
+    assert d.quick_window("24 h", b, step) == (
+        pd.Timestamp("2024-03-21", tz="UTC"), pd.Timestamp("2024-03-22", tz="UTC")
+    )  # fmt: skip
+    assert d.quick_window("1 y", b, step)[0] == b[0]  # not before the first row
+    assert d.quick_window("all", b, step) == (b[0], pd.Timestamp("2024-03-22", tz="UTC"))
+    with pytest.raises(d.WorkbenchError, match="expected a range in"):
+        d.quick_window("2 w", b, step)
+
+
+def test_merit_order_and_fuel_colours():
+    from workbench.apps import charts
+
+    order = charts.merit_order(["gas_ct", "coal", "battery", "wind", "solar", "nuclear", "x"])
+    assert order == ["solar", "wind", "nuclear", "coal", "gas_ct", "battery", "x"]
+    assert charts.FUEL_COLOURS["solar"] != charts.FUEL_COLOURS["wind"]
+
+
+def test_freshness_in_words_has_no_nat_or_nan():
+    fresh = operations.staleness(
+        pd.DataFrame(
+            {
+                "table": ["gold.a", "gold.b", "gold.c"],
+                "status": ["ok", "ok", "missing"],
+                "rows": [10, 5, 0],
+                "latest": [
+                    pd.Timestamp("2024-03-21", tz="UTC"),
+                    pd.Timestamp("2024-03-19", tz="UTC"),
+                    pd.NaT,
+                ],
+                "last_build": [pd.Timestamp("2024-03-22", tz="UTC"), pd.NaT, pd.NaT],
+            }
+        )
+    )
+    text = operations.freshness_text(fresh, "America/Chicago")
+    cells = " ".join(text.astype(str).to_numpy().ravel())
+    assert "NaT" not in cells
+    assert "nan" not in cells.lower()
+    assert text["lag"].tolist() == ["newest", "48.0 h behind", "no rows"]
+    dim = operations.staleness(
+        pd.DataFrame({"table": ["gold.dim_x"], "status": ["ok"], "rows": [5], "latest": [pd.NaT],
+                      "last_build": [pd.NaT]})
+    )  # fmt: skip
+    assert operations.freshness_text(dim, "UTC")["lag"].tolist() == ["— (no time column)"]
+    assert text["latest row"].tolist()[0] == "2024-03-20 19:00 CDT"
+    assert text["last build"].tolist()[1:] == ["not in ops.build_runs"] * 2

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -62,6 +64,8 @@ class Filters:
         ``"DA"`` or ``"RT"`` for the LMP heatmap.
     component : str
         The price column of the heatmap: lmp_price, energy_component, congestion or losses.
+    tz : str
+        Time zone the charts are drawn in (``America/Chicago`` by default, or ``UTC``).
     """
 
     regions: tuple[str, ...] | None = None
@@ -71,6 +75,7 @@ class Filters:
     technologies: tuple[str, ...] | None = None
     market: str = "RT"
     component: str = "lmp_price"
+    tz: str = "America/Chicago"
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):
@@ -83,6 +88,38 @@ class Filters:
 
     def with_(self, **changes: Any) -> Filters:
         return replace(self, **changes)
+
+
+#: Quick ranges offered on every dated page: label → length (``"all"``: the data's whole span).
+QUICK_RANGES: dict[str, timedelta | None] = {
+    "24 h": timedelta(hours=24),
+    "7 d": timedelta(days=7),
+    "30 d": timedelta(days=30),
+    "1 y": timedelta(days=365),
+    "all": None,
+}
+DEFAULT_RANGE = "7 d"
+
+
+def quick_window(
+    name: str, bounds: tuple[pd.Timestamp, pd.Timestamp], step: timedelta
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``[start, end)`` of quick range ``name`` ending at the data's last interval.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> b = (pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-03-01 23:00", tz="UTC"))
+    >>> [str(t) for t in quick_window("7 d", b, timedelta(hours=1))]
+    ['2024-02-24 00:00:00+00:00', '2024-03-02 00:00:00+00:00']
+    """
+    if name not in QUICK_RANGES:
+        msg = f"expected a range in {list(QUICK_RANGES)}; found {name!r}"
+        raise WorkbenchError(msg)
+    end = bounds[1] + step
+    length = QUICK_RANGES[name]
+    start = bounds[0] if length is None else max(bounds[0], end - length)
+    return start, end
 
 
 def utc(value: Any) -> pd.Timestamp:
@@ -145,11 +182,59 @@ class Reader:
             raise NoDataError(msg)
         return t
 
+    def table_signature(self, name: str) -> tuple[Any, ...]:
+        """(rows, latest time) of one table, asked once per reader (``()`` when missing)."""
+        sigs = self._memo.setdefault(("signatures",), {})
+        if name not in sigs:
+            got = signature(self, [name])
+            sigs[name] = got[0] if got else ()
+        return sigs[name]
+
+    def remember_signatures(self, sigs: tuple[tuple[Any, ...], ...]) -> None:
+        """Keep the rows of a :func:`signature` query so :func:`cached` need not ask again."""
+        store = self._memo.setdefault(("signatures",), {})
+        for row in sigs:
+            store[row[0]] = row
+
     def memo(self, key: Any, compute: Any) -> Any:
         """``compute()`` once per reader for ``key`` (bounds asked by the filters and the page)."""
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
+
+
+class _QueryCache:
+    """Query results shared by every session, keyed by the query, its filters and the
+    signature (rows, latest time) of each table it reads: a job writing one table re-runs only
+    the queries that read it."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: Any, compute: Any) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+_QUERIES = _QueryCache()
+
+
+def cached(r: Reader, key: Any, tables: Sequence[str], compute: Any) -> Any:
+    """``compute()`` once per ``key`` and state of ``tables`` (frames come back as copies)."""
+    sig = tuple((name, r.table_signature(name)) for name in tables)
+    full = (str(r.catalog.path), key, sig)
+    value = _QUERIES.get_or_compute(full, compute)
+    return value.copy() if isinstance(value, pd.DataFrame) else value
 
 
 @contextlib.contextmanager
@@ -303,3 +388,52 @@ class PageData:
     frames: dict[str, pd.DataFrame]
     summary: str
     notes: list[str] = field(default_factory=list)
+    tz: str = "America/Chicago"
+
+
+def event_marks(r: Reader, f: Filters, limit: int = 200) -> pd.DataFrame:
+    """Frequency events and anomalies in the window as (timestamp, label) marks for charts.
+
+    At most ``limit`` of each kind (the largest excursions and highest scores first), so a
+    noisy sweep cannot bury a chart under lines.
+    """
+    import ibis
+
+    parts = []
+    t = r.table("gold.frequency_events")
+    if t is not None:
+        t = in_window(t, "start", f)
+        ev = t.order_by(ibis.asc(t.nadir_hz)).limit(limit).select("start", "pmu", "nadir_hz")
+        ev = ev.to_pandas()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "timestamp": ev["start"],
+                    "label": "frequency event at " + ev["pmu"].astype(str) + ", nadir "
+                    + ev["nadir_hz"].map(lambda v: f"{v:.3f} Hz"),
+                }
+            )
+        )  # fmt: skip
+    a = r.table("gold.anomaly_events")
+    if a is not None:
+        a = in_window(a, "start", f)
+        an = (
+            a.order_by(ibis.desc(a.score))
+            .limit(limit)
+            .select("start", "source", "kind", "group_id")
+        )
+        an = an.to_pandas()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "timestamp": an["start"],
+                    "label": an["source"].astype(str) + " " + an["kind"].astype(str) + " on "
+                    + an["group_id"].astype(str),
+                }
+            )
+        )  # fmt: skip
+    if not parts:
+        return pd.DataFrame(columns=["timestamp", "label"])
+    out = pd.concat(parts, ignore_index=True)
+    out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True)
+    return out.sort_values("timestamp").reset_index(drop=True)

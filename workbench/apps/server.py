@@ -1,8 +1,11 @@
 """The dashboard server: the five pages, the executed-notebook view of job runs, optional auth.
 
-``workbench serve`` calls :func:`serve`. Pages are built per browser session by
-:func:`workbench.apps.shell.page_factory`; ``/runs/<run_id>/notebook`` renders the executed
-notebook of a job run recorded in ``ops.job_runs`` (only paths recorded there are served).
+``workbench serve`` calls :func:`serve`. ``/`` is our landing page
+(:mod:`workbench.apps.landing`, not Panel's index); pages are built per browser session by
+:func:`workbench.apps.shell.page_factory`; every JS and CSS resource is served by this server
+from ``/static`` (no CDN, no web fonts), so the dashboards work with the network cut;
+``/runs/<run_id>/notebook`` renders the executed notebook of a job run recorded in
+``ops.job_runs`` (only paths recorded there are served).
 
 Authentication is off by default (the server listens on 127.0.0.1). ``auth="basic"`` uses Panel's
 basic auth: a single password from ``WORKBENCH_SERVE_PASSWORD`` or a JSON file of
@@ -152,7 +155,7 @@ def serve(
     address : str
         Interface to bind; loopback by default. Other addresses want ``auth`` set (warned).
     show : bool
-        Open the load page in a browser.
+        Open the landing page in a browser.
     auth : {"off", "basic", "oauth"}
         See the module docstring for the environment each mode reads.
     allow_origin : list of str, optional
@@ -167,8 +170,13 @@ def serve(
     origins = allow_origin or sorted(
         {f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"}
     )
-    routes = {slug: page_factory(slug, catalog_path) for slug in PAGES}
-    titles = {slug: f"GridMind · {slug.title()}" for slug in PAGES}
+    from workbench.apps.landing import landing_factory
+
+    # Bokeh and Panel JS/CSS come from this server's /static (Panel's server default, cacheable
+    # by the browser); the browser tests abort any request to another host.
+    routes = {"/": landing_factory(PAGES, catalog_path)}
+    routes |= {slug: page_factory(slug, catalog_path) for slug in PAGES}
+    titles = {"/": "GridMind Workbench"} | {slug: f"GridMind · {slug.title()}" for slug in PAGES}
     pn.serve(
         routes,
         port=port,

@@ -10,6 +10,7 @@ new rows to the page's tables. Errors become a message on the page, never a trac
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 import os
@@ -18,12 +19,14 @@ from collections import OrderedDict
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import panel as pn
 
 from workbench.apps import data as d
-from workbench.apps.charts import Section
+from workbench.apps.charts import LOCAL_TZ, Section, table_text
+from workbench.apps.tiles import TILE_CSS, TILE_TABLES, headline, tiles_html
 from workbench.core.errors import WorkbenchError
 
 log = logging.getLogger(__name__)
@@ -49,10 +52,12 @@ def nav(current: str) -> pn.pane.HTML:
     links = " · ".join(
         f"<b>{p.title()}</b>" if p == current else f'<a href="./{p}">{p.title()}</a>' for p in PAGES
     )
+    home = '<a href="./">Home</a>' if current else "<b>Home</b>"
     return pn.pane.HTML(
         f'<div class="wb-nav"><span style="font-size:1.3em">GridMind Workbench</span>'
-        f"&nbsp;&nbsp; {links}</div>",
+        f"&nbsp;&nbsp; {home} · {links}</div>",
         sizing_mode="stretch_width",
+        stylesheets=[TILE_CSS],
     )
 
 
@@ -62,6 +67,17 @@ def _csv(frame: pd.DataFrame) -> io.StringIO:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return io.StringIO(out.to_csv(index=False))
+
+
+def url_args() -> dict[str, str]:
+    """The query parameters of the URL the session was opened with (first value of each)."""
+    raw = getattr(pn.state, "session_args", None) or {}
+    out = {}
+    for key, values in raw.items():
+        if values:
+            v = values[0]
+            out[key] = v.decode() if isinstance(v, bytes) else str(v)
+    return out
 
 
 class _PageCache:
@@ -95,81 +111,146 @@ _CACHE = _PageCache()
 
 
 class PageShell:
-    """One browser session's view of one page."""
+    """One browser session's view of one page.
+
+    The page's state (quick range or custom dates, time zone, regions, ...) lives in the URL's
+    query (``?range=7d&tz=utc&region=COAST``): the page opens on what a shared URL says and
+    rewrites the query on every change.
+    """
 
     def __init__(self, slug: str, page: ModuleType, catalog_path: str | None = None) -> None:
         self.slug = slug
         self.page = page
         self.catalog_path = catalog_path
         self.signature: Any = None
+        self.bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None
         self.summary = pn.pane.Markdown("", css_classes=["wb-summary"], sizing_mode="stretch_width")
+        self.refreshed = pn.pane.HTML("", css_classes=["wb-refreshed"], sizing_mode="stretch_width")
+        self.tiles = pn.pane.HTML("", css_classes=["wb-tiles-pane"], stylesheets=[TILE_CSS])
         self.body = pn.Column(sizing_mode="stretch_width")
         self.widgets: dict[str, Any] = {}
         self._building = False
+        self._pending = False
+        self._syncing = False
+        purpose = pn.pane.Markdown(
+            getattr(page, "PURPOSE", ""), css_classes=["wb-purpose"], sizing_mode="stretch_width"
+        )
         self.layout = pn.Column(
             nav(slug),
+            purpose,
             pn.Row(sizing_mode="stretch_width"),
+            self.refreshed,
+            self.tiles,
             self.summary,
             self.body,
             sizing_mode="stretch_width",
         )
+        args = url_args()
         try:  # one read-only connection for the filters' options and the first drawing
             with d.reader(self.catalog_path) as r:
-                self._init_widgets(r)
+                self._init_widgets(r, args)
                 self.refresh(r)
         except Exception as exc:  # no warehouse yet, locked, or a bug: a message, not a trace
             if not self.widgets:
-                self._init_widgets(None)
+                self._init_widgets(None, args)
             self._failed(exc)
         period = refresh_seconds()
         if period > 0 and pn.state.curdoc is not None:
             pn.state.add_periodic_callback(self.check, period=int(period * 1000))
 
     # ------------------------------------------------------------------ filters
-    def _init_widgets(self, r: d.Reader | None) -> None:
+    def _init_widgets(self, r: d.Reader | None, args: dict[str, str]) -> None:
         options = self._options(r) if r is not None else {}
         w = self.widgets
         wanted = self.page.FILTERS
-        if "region" in wanted:
-            w["region"] = pn.widgets.MultiChoice(
-                name="Region", options=options.get("regions", []), placeholder="all regions",
-                width=320,
-            )  # fmt: skip
-        if "technology" in wanted:
-            w["technology"] = pn.widgets.MultiChoice(
-                name="Technology", options=options.get("technologies", []),
-                placeholder="all technologies", width=320,
+        if "dates" in wanted:
+            chosen = args.get("range", d.DEFAULT_RANGE.replace(" ", ""))
+            labels = {k.replace(" ", ""): k for k in d.QUICK_RANGES}
+            w["range"] = pn.widgets.RadioButtonGroup(
+                name="Range", options=[*d.QUICK_RANGES, "custom"],
+                value=labels.get(chosen, "custom" if chosen == "custom" else d.DEFAULT_RANGE),
+                button_type="primary", button_style="outline",
             )  # fmt: skip
         if "dates" in wanted and options.get("bounds"):
             lo, hi = options["bounds"]
+            self.bounds = options["bounds"]
             first, last = lo.date(), (hi + timedelta(days=1)).date()
+            value = (first, last)
+            if w["range"].value == "custom" and "start" in args and "end" in args:
+                value = (pd.Timestamp(args["start"]).date(), pd.Timestamp(args["end"]).date())
             w["dates"] = pn.widgets.DateRangeSlider(
-                name="Dates (UTC)", start=first, end=last, value=(first, last), step=1, width=360,
+                name="Dates", start=first, end=last, value=value, step=1, width=320,
+            )  # fmt: skip
+            self._show_window()
+        w["tz"] = pn.widgets.RadioButtonGroup(
+            name="Time zone", options={"Chicago": LOCAL_TZ, "UTC": "UTC"},
+            value="UTC" if args.get("tz", "").lower() == "utc" else LOCAL_TZ,
+            button_type="default",
+        )  # fmt: skip
+        if "region" in wanted:
+            regions = options.get("regions", [])
+            w["region"] = pn.widgets.MultiChoice(
+                name="Region", options=regions, placeholder="all regions", width=240,
+                value=[v for v in args.get("region", "").split(",") if v in regions],
+            )  # fmt: skip
+        if "technology" in wanted:
+            techs = options.get("technologies", [])
+            w["technology"] = pn.widgets.MultiChoice(
+                name="Technology", options=techs, placeholder="all technologies", width=240,
+                value=[v for v in args.get("technology", "").split(",") if v in techs],
             )  # fmt: skip
         if "horizon" in wanted:
+            lo_h, hi_h = 0, 72
+            if "-" in args.get("horizon", ""):
+                a, _, b = args["horizon"].partition("-")
+                if a.isdigit() and b.isdigit():
+                    lo_h, hi_h = int(a), int(b)
             w["horizon"] = pn.widgets.IntRangeSlider(
-                name="Horizon [h]", start=0, end=72, value=(0, 72), step=1, width=260
+                name="Horizon [h]", start=0, end=72, value=(lo_h, hi_h), step=1, width=220
             )
         if "market" in wanted:
             w["market"] = pn.widgets.RadioButtonGroup(
-                name="Market", options=["RT", "DA"], value="RT", button_type="primary"
-            )
+                name="Market", options=["RT", "DA"], button_type="primary",
+                value="DA" if args.get("market") == "DA" else "RT",
+            )  # fmt: skip
+            prices = {"LMP": "lmp_price", "energy": "energy_component", "congestion": "congestion",
+                      "losses": "losses"}  # fmt: skip
             w["component"] = pn.widgets.Select(
-                name="Price",
-                options={
-                    "LMP": "lmp_price",
-                    "energy": "energy_component",
-                    "congestion": "congestion",
-                    "losses": "losses",
-                },
-                value="lmp_price",
-                width=160,
-            )
-        for widget in w.values():
+                name="Price", options=prices, width=140,
+                value=args.get("component") if args.get("component") in prices.values()
+                else "lmp_price",
+            )  # fmt: skip
+        for name, widget in w.items():
             prop = "value_throttled" if hasattr(widget.param, "value_throttled") else "value"
-            widget.param.watch(lambda _e: self.refresh(), prop)
-        row = self.layout[1]
-        row.objects = list(w.values())
+            widget.param.watch(lambda e, n=name: self._changed(n), prop)
+        self.layout[2].objects = list(w.values())
+
+    def _changed(self, name: str) -> None:
+        if self._syncing:
+            return
+        if name == "dates" and "range" in self.widgets:
+            self._syncing = True
+            self.widgets["range"].value = "custom"
+            self._syncing = False
+        if name == "range":
+            self._show_window()
+        self.refresh()
+
+    def _show_window(self) -> None:
+        """Move the date slider onto the quick range's window (no redraw of its own)."""
+        w = self.widgets
+        if "dates" not in w or self.bounds is None or w["range"].value == "custom":
+            return
+        lo, hi = d.quick_window(w["range"].value, self.bounds, self._native())
+        self._syncing = True
+        try:
+            first = max(lo.date(), w["dates"].start)
+            w["dates"].value = (first, min((hi + timedelta(days=1)).date(), w["dates"].end))
+        finally:
+            self._syncing = False
+
+    def _native(self) -> timedelta:
+        return getattr(self.page, "NATIVE", timedelta(hours=1))
 
     def _options(self, r: d.Reader) -> dict[str, Any]:
         out: dict[str, Any] = {"regions": d.regions(r)}
@@ -182,12 +263,16 @@ class PageShell:
 
     def filters(self) -> d.Filters:
         w = self.widgets
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"tz": w["tz"].value}
         if "region" in w and w["region"].value:
             kwargs["regions"] = tuple(w["region"].value)
         if "technology" in w and w["technology"].value:
             kwargs["technologies"] = tuple(w["technology"].value)
-        if "dates" in w:
+        if "range" in w and w["range"].value != "custom" and self.bounds is not None:
+            lo, hi = d.quick_window(w["range"].value, self.bounds, self._native())
+            if w["range"].value != "all":
+                kwargs["start"], kwargs["end"] = lo, hi
+        elif "dates" in w:
             lo, hi = w["dates"].value
             bound_lo, bound_hi = w["dates"].start, w["dates"].end
             if pd.Timestamp(lo) > pd.Timestamp(bound_lo):
@@ -201,38 +286,91 @@ class PageShell:
             kwargs["component"] = w["component"].value
         return d.Filters(**kwargs)
 
+    def url_state(self) -> dict[str, str]:
+        """The page's state as URL query parameters (what a shared link reopens)."""
+        w = self.widgets
+        out: dict[str, str] = {"tz": "utc" if w["tz"].value == "UTC" else "local"}
+        if "range" in w:
+            out["range"] = w["range"].value.replace(" ", "")
+            if w["range"].value == "custom" and "dates" in w:
+                lo, hi = w["dates"].value
+                out["start"], out["end"] = (
+                    f"{pd.Timestamp(lo):%Y-%m-%d}",
+                    f"{pd.Timestamp(hi):%Y-%m-%d}",
+                )
+        for name in ("region", "technology"):
+            if name in w:
+                out[name] = ",".join(w[name].value)
+        if "horizon" in w:
+            out["horizon"] = "{}-{}".format(*w["horizon"].value)
+        if "market" in w:
+            out["market"], out["component"] = w["market"].value, w["component"].value
+        return out
+
     # ------------------------------------------------------------------ drawing
     def refresh(self, reader: d.Reader | None = None) -> None:
         """Re-query the page's data for the current filters and redraw every section."""
-        if self._building:
+        if self._building:  # a change while drawing: draw again once this drawing ends
+            self._pending = True
             return
         self._building = True
         self.body.loading = True
         try:
-            f = self.filters()
-            if reader is not None:
-                self._query_and_draw(reader, f)
-            else:
-                with d.reader(self.catalog_path) as r:
-                    self._query_and_draw(r, f)
-        except Exception as exc:
-            self._failed(exc)
+            while True:
+                self._pending = False
+                try:
+                    if reader is not None:
+                        self._query_and_draw(reader)
+                        reader = None  # a second pass opens its own connection
+                    else:
+                        with d.reader(self.catalog_path) as r:
+                            self._query_and_draw(r)
+                    if pn.state.location is not None:
+                        pn.state.location.update_query(**self.url_state())
+                except Exception as exc:
+                    self._failed(exc)
+                if not self._pending:
+                    break
         finally:
             self.body.loading = False
             self._building = False
 
-    def _query_and_draw(self, r: d.Reader, f: d.Filters) -> None:
-        self.signature = d.signature(r, self.page.TABLES)
+    def _query_and_draw(self, r: d.Reader) -> None:
+        extra = TILE_TABLES if getattr(self.page, "TILES", False) else ()
+        extra += tuple(getattr(self.page, "ALSO_READS", ()))
+        names = tuple(dict.fromkeys((*self.page.TABLES, *extra)))
+        every = d.signature(r, names)  # one query for the page's, its tiles' and cached queries'
+        r.remember_signatures(every)
+        self.signature = tuple(row for row in every if row[0] in self.page.TABLES)
+        bounds_of = getattr(self.page, "bounds", None)
+        if "range" in self.widgets and bounds_of is not None:  # new rows move the quick ranges
+            self.bounds = bounds_of(r) or self.bounds
+        f = self.filters()
         key = (self.slug, self.catalog_path, f, self.signature)
         data = _CACHE.get(key)
         if data is None:
             data = self.page.query(r, f)
+            data.tz = f.tz
             _CACHE.put(key, data)
+        if getattr(self.page, "TILES", False):
+            tiles = d.cached(r, ("tiles", f.tz), TILE_TABLES, lambda: headline(r, f.tz))
+            self.tiles.object = tiles_html(tiles, f.tz)
         self._draw(data)
+        now = pd.Timestamp.now(tz=f.tz)
+        share = html.escape(f"./{self.slug}?{urlencode(self.url_state())}")
+        self.refreshed.object = (
+            f'<span class="wb-refreshed-at">last refreshed {now:%Y-%m-%d %H:%M:%S %Z}</span>'
+            f" · checks for new rows every {refresh_seconds():g} s · "
+            f'<a class="wb-share" href="{share}">link to this view</a>'
+        )
 
     def _failed(self, exc: Exception) -> None:
         if isinstance(exc, d.NoDataError):
-            self._message(f"**No data to show yet.** {exc}", "warning")
+            self._message(
+                f"**No data to show yet.** {exc}. `workbench demo` builds a demo lakehouse with "
+                "every job's output; `workbench build` builds yours.",
+                "warning",
+            )
         elif isinstance(exc, WorkbenchError):
             self._message(f"**Cannot show this page:** {exc}", "danger")
         else:  # a bug must not show the planner a traceback
@@ -262,11 +400,11 @@ class PageShell:
             pn.pane.Alert(n, alert_type="info", css_classes=["wb-note"]) for n in data.notes
         ]
         for section in self.page.sections(data):
-            items.append(self._section(section))
+            items.append(self._section(section, data.tz))
         self.body.objects = items
         self.summary.object = data.summary  # last: once it changes, the charts have too
 
-    def _section(self, s: Section) -> pn.viewable.Viewable:
+    def _section(self, s: Section, tz: str) -> pn.viewable.Viewable:
         download = pn.widgets.FileDownload(
             callback=lambda frame=s.frame: _csv(frame),
             filename=f"{self.slug}-{s.key}.csv",
@@ -279,8 +417,9 @@ class PageShell:
         if s.figure is not None:
             content: Any = pn.pane.Bokeh(s.figure, sizing_mode="stretch_width")
         elif not s.frame.empty:
+            shown = s.display if s.display is not s.frame else table_text(s.frame, tz)
             content = pn.pane.DataFrame(
-                s.display, index=False, escape=not s.html, sizing_mode="stretch_width",
+                shown, index=False, escape=not s.html, sizing_mode="stretch_width",
                 css_classes=["wb-table"], max_rows=200,
             )  # fmt: skip
         else:

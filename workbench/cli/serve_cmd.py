@@ -14,7 +14,7 @@ def serve(
     address: str = typer.Option(
         "127.0.0.1", "--address", help="Interface to bind (loopback by default)."
     ),
-    show: bool = typer.Option(True, "--show/--no-show", help="Open the load page in a browser."),
+    show: bool = typer.Option(True, "--show/--no-show", help="Open the landing page in a browser."),
     auth: str = typer.Option(
         "off",
         "--auth",
@@ -41,6 +41,6 @@ def serve(
     auth_options(auth)  # bad auth settings fail before the heavy imports
     require("panel", feature="workbench serve")
     err_console.print(
-        f"dashboards on http://{address}:{port}/load (auth {auth}); Ctrl-C stops", highlight=False
+        f"dashboards on http://{address}:{port}/ (auth {auth}); Ctrl-C stops", highlight=False
     )
     start(port, address, show=show, auth=auth, allow_origin=allow_origin or None)

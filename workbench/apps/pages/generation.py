@@ -22,6 +22,7 @@ from workbench.apps.data import (
     bucket,
     choose_resolution,
     data_range,
+    event_marks,
     from_epoch,
     in_regions,
     in_window,
@@ -30,6 +31,11 @@ from workbench.apps.data import (
 )
 
 TITLE = "Generation"
+PURPOSE = (
+    "**What is producing the power?** Generation stacked in merit order (solar and wind at the "
+    "bottom, gas peakers on top, battery charging below zero) with the latest wind and solar "
+    "forecasts, the renewable share, capacity factors and carbon intensity."
+)
 FILTERS = ("region", "dates", "technology")
 TABLES = ("gold.generation_mix", "gold.fact_generation", "gold.carbon_emissions")
 NATIVE = timedelta(hours=1)
@@ -107,6 +113,34 @@ def carbon(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
     return out
 
 
+def vre_forecast(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
+    """Median wind and solar forecast [MW] of the latest run per asset and target, summed over
+    assets per hour, then averaged per display bucket (in the warehouse)."""
+    import ibis
+
+    cols = ["technology", "timestamp", "forecast_mw"]
+    t = r.table("gold.generation_forecasts")
+    if t is None:
+        return pd.DataFrame(columns=cols)
+    t = in_window(t, "timestamp", f).filter(lambda x: x.quantile == 0.5)
+    if f.technologies:
+        t = t.filter(t.technology.isin(list(f.technologies)))
+    rank = ibis.row_number().over(
+        group_by=[t.asset_id, t.timestamp], order_by=ibis.desc(t.issue_time)
+    )
+    t = t.mutate(_r=rank).filter(lambda x: x._r == 0)
+    hourly = t.group_by(["technology", "timestamp"]).aggregate(mw=t.generation_mw.sum())
+    hourly = hourly.mutate(b=bucket(hourly.timestamp, step))
+    out = (
+        hourly.group_by(["technology", "b"])
+        .aggregate(forecast_mw=hourly.mw.mean())
+        .order_by(["technology", "b"])
+        .to_pandas()
+    )
+    out.insert(1, "timestamp", from_epoch(out.pop("b")))
+    return out[cols]
+
+
 def query(r: Reader, f: Filters) -> PageData:
     b = bounds(r)
     if b is None:
@@ -124,16 +158,24 @@ def query(r: Reader, f: Filters) -> PageData:
         "renewable_share": renewable_share(all_mix),
         "capacity_factors": capacity_factors(r, w),
         "carbon": carbon(r, w, step),
+        "forecast": vre_forecast(r, w, step),
+        "events": event_marks(r, w),
     }
     summary = (
         f"{len(shown)} mix points ({shown['technology'].nunique()} technologies) at "
         f"{label(step)} resolution, {lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC"
     )
-    return PageData(frames, summary)
+    notes = []
+    if not r.exists("gold.generation_forecasts"):
+        notes.append(
+            "No wind or solar forecasts yet: `workbench jobs run solar_forecast` and "
+            "`workbench jobs run wind_forecast` write gold.generation_forecasts."
+        )
+    return PageData(frames, summary, notes, f.tz)
 
 
 def sections(data: PageData) -> list[charts.Section]:
-    fr = data.frames
+    fr, tz = data.frames, data.tz
     out = []
     m = fr["mix"]
     fig = None
@@ -141,32 +183,44 @@ def sections(data: PageData) -> list[charts.Section]:
         wide = m.pivot_table(
             index="timestamp", columns="technology", values="generation_mw", fill_value=0.0
         )
+        order = charts.merit_order(list(wide.columns))
         fig = charts.stacked_area(
-            "gen-mix", "Generation mix by technology", wide, list(wide.columns), "generation [MW]"
-        )
+            "gen-mix", "Generation by technology in merit order (mean per interval)", wide,
+            order, "generation [MW]", tz=tz,
+        )  # fmt: skip
+        fc = fr.get("forecast", pd.DataFrame())
+        if not fc.empty:
+            charts.time_lines(
+                "gen-forecast", "", fc, group="technology", y="forecast_mw",
+                y_label="generation [MW]", unit="MW", dashed=True, fig=fig,
+                legend_suffix=" forecast", tz=tz, palette=charts.FUEL_COLOURS,
+            )  # fmt: skip
+        charts.annotate(fig, "gen-events", fr["events"], tz=tz)
     out.append(charts.Section("gen-mix", "Generation mix", m, fig))
     s = fr["renewable_share"]
     fig = None
     if not s.empty:
         fig = charts.time_lines(
-            "gen-renewable_share", "Renewable share of generation", s, group=None,
-            y="renewable_share_pct", y_label="renewable share [%]",
+            "gen-renewable_share", "Renewable share of all generation", s, group=None,
+            y="renewable_share_pct", y_label="renewable share [%]", unit="%", tz=tz,
         )  # fmt: skip
     out.append(charts.Section("gen-renewable_share", "Renewable share", s, fig))
     cf = fr["capacity_factors"]
     fig = None
     if not cf.empty:
         fig = charts.bars(
-            "gen-capacity_factors", "Mean capacity factor by technology", cf, x="technology",
-            y="capacity_factor", y_label="capacity factor [1]",
+            "gen-capacity_factors", "Mean capacity factor by technology (n = assets)", cf,
+            x="technology", y="capacity_factor", y_label="capacity factor [0-1]",
+            x_label="technology", n="assets",
         )  # fmt: skip
     out.append(charts.Section("gen-capacity_factors", "Capacity factors", cf, fig))
     c = fr["carbon"]
     fig = None
     if not c.empty:
         fig = charts.time_lines(
-            "gen-carbon", "Carbon intensity by region", c, group="region_id",
-            y="carbon_intensity_kg_per_mwh", y_label="carbon intensity [kg/MWh]",
+            "gen-carbon", "Carbon intensity by region (mean per interval)", c, group="region_id",
+            y="carbon_intensity_kg_per_mwh", y_label="carbon intensity [kg/MWh]", unit="kg/MWh",
+            tz=tz,
         )  # fmt: skip
     out.append(charts.Section("gen-carbon", "Carbon intensity", c, fig))
     return out

@@ -23,8 +23,10 @@ from workbench.apps.data import (
     PageData,
     Reader,
     bucket,
+    cached,
     choose_resolution,
     data_range,
+    event_marks,
     from_epoch,
     in_regions,
     in_window,
@@ -33,8 +35,22 @@ from workbench.apps.data import (
 )
 
 TITLE = "Load"
+PURPOSE = (
+    "**Is demand tracking the forecast?** Actual load by region against the latest forecast "
+    "runs (dashed, 10-90 % band), net load (load − wind − solar), and how far off the "
+    "forecasts were by lead time and hour of day."
+)
+TILES = True
+NATIVE = timedelta(minutes=5)
 FILTERS = ("region", "dates", "horizon")
 TABLES = ("gold.load_forecasts", "gold.fact_load", "silver.system_load", "ops.job_runs")
+#: Tables the cached queries also read (their signatures are asked in the same query).
+ALSO_READS = (
+    "gold.generation_mix",
+    "gold.frequency_events",
+    "gold.anomaly_events",
+    "gold.dim_regions",
+)
 HOUR = 3600
 
 
@@ -72,6 +88,31 @@ def actual_series(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
     )
     out.insert(1, "timestamp", from_epoch(out.pop("b")))
     return out
+
+
+def net_load(r: Reader, f: Filters, actual: pd.DataFrame, step: timedelta) -> pd.DataFrame:
+    """System load minus wind and solar [MW] per display bucket (hourly wind and solar).
+
+    Load is summed over the regions shown (mean per bucket, from ``actual``); wind and solar
+    from ``gold.generation_mix``, summed per hour then averaged per bucket in the warehouse.
+    """
+    cols = ["timestamp", "load_mw", "wind_solar_mw", "net_load_mw"]
+    g = r.table("gold.generation_mix")
+    if g is None or actual.empty:
+        return pd.DataFrame(columns=cols)
+    g = in_regions(in_window(g, "timestamp", f), f)
+    g = g.filter(g.technology.isin(["wind", "solar"]))
+    hourly = g.group_by("timestamp").aggregate(mw=g.generation_mw.sum())
+    hourly = hourly.mutate(b=bucket(hourly.timestamp, max(step, timedelta(hours=1))))
+    vre = hourly.group_by("b").aggregate(wind_solar_mw=hourly.mw.mean()).to_pandas()
+    vre["timestamp"] = from_epoch(vre.pop("b"))
+    load = actual.groupby("timestamp", as_index=False)["load_mw"].sum()
+    if step < timedelta(hours=1):  # compare on the hourly grid of wind and solar
+        load = load.assign(timestamp=load["timestamp"].dt.floor("h"))
+        load = load.groupby("timestamp", as_index=False)["load_mw"].mean()
+    out = load.merge(vre, on="timestamp", how="inner")
+    out["net_load_mw"] = out["load_mw"] - out["wind_solar_mw"]
+    return out[cols]
 
 
 def _lead_hours(t: Any) -> Any:
@@ -278,67 +319,105 @@ def query(r: Reader, f: Filters) -> PageData:
     lo, hi = resolved_window(f, bounds, native)
     step = choose_resolution(lo, hi, native)
     w = f.with_(start=lo, end=hi)
+    fc, fact = ["gold.load_forecasts", "gold.fact_load"], ["gold.fact_load"]
+    actual = cached(r, ("load.actual", w, step), [name], lambda: actual_series(r, w, step))
+    mix = ["gold.generation_mix"]
+    ev = ["gold.frequency_events", "gold.anomaly_events"]
     frames = {
-        "actual": actual_series(r, w, step),
-        "forecast": forecast_bands(r, w, step),
-        "error_by_horizon": error_by_horizon(r, w),
-        "error_by_hour": error_by_hour(r, w),
-        "latest_run": latest_run(r, w),
+        "actual": actual,
+        "net_load": cached(
+            r, ("load.net", w, step), [name, *mix], lambda: net_load(r, w, actual, step)
+        ),
+        "events": cached(r, ("events", w), ev, lambda: event_marks(r, w)),
+        "forecast": cached(r, ("load.fc", w, step), fc, lambda: forecast_bands(r, w, step)),
+        "error_by_horizon": cached(r, ("load.eh", w), fc + fact, lambda: error_by_horizon(r, w)),
+        "error_by_hour": cached(
+            r, ("load.ehh", w), [*fc, *fact, "gold.dim_regions"], lambda: error_by_hour(r, w)
+        ),
+        "latest_run": cached(r, ("load.run", w), fc + fact, lambda: latest_run(r, w)),
     }
     notes = []
     if not r.exists("gold.load_forecasts"):
-        notes.append("no forecasts yet: gold.load_forecasts is written by the load forecast job")
+        notes.append(
+            "No load forecasts yet: `workbench jobs run day_ahead_load` writes gold.load_forecasts."
+        )
+    elif frames["forecast"].empty:
+        notes.append(
+            "No forecast targets this window: widen the range or run "
+            "`workbench jobs backfill day_ahead_load` for these days."
+        )
     a = frames["actual"]
     summary = (
         f"{len(a)} points of actual load ({a['region_id'].nunique()} regions, from {name}) at "
         f"{label(step)} resolution, {len(frames['forecast'])} forecast points, "
         f"{lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC"
     )
-    return PageData(frames, summary, notes)
+    return PageData(frames, summary, notes, f.tz)
 
 
 def sections(data: PageData) -> list[charts.Section]:
     """The page's charts and tables."""
-    fr = data.frames
+    fr, tz = data.frames, data.tz
     out = []
     a, fc = fr["actual"], fr["forecast"]
     fig = None
     if not a.empty or not fc.empty:
         fig = charts.time_lines(
-            "load-actual", "Actual load by region (line) with min-max envelope", a,
-            group="region_id", y="load_mw", y_label="load [MW]", band=("min_mw", "max_mw"),
+            "load-actual", "", a, group="region_id", y="load_mw", y_label="load [MW]", unit="MW",
+            band=("min_mw", "max_mw"), tz=tz,
         )  # fmt: skip
         if not fc.empty:
             charts.time_lines(
                 "load-forecast", "", fc, group="region_id", y="q50_mw", y_label="load [MW]",
                 band=("q_low_mw", "q_high_mw"), dashed=True, fig=fig, legend_suffix=" forecast",
+                tz=tz,
             )  # fmt: skip
-        fig.title.text = "Forecast (dashed, quantile band) vs actual load by region"
+        charts.annotate(fig, "load-events", fr["events"], tz=tz)
+        fig.title.text = "Actual load (solid, min-max shaded) vs latest forecast (dashed, 10-90 %)"
     both = a.merge(
         fc, on=["region_id", "timestamp"], how="outer", suffixes=("", "_forecast")
     ).sort_values(["region_id", "timestamp"])
     out.append(charts.Section("load-actual", "Forecast vs actual", both, fig))
-    for key, title, x in (
-        ("error_by_horizon", "Median forecast error by lead time", "horizon_h"),
-        ("error_by_hour", "Median forecast error by local hour of day", "local_hour"),
+    nl = fr["net_load"]
+    fig = None
+    if not nl.empty:
+        fig = charts.time_lines(
+            "load-net", "System net load = load − wind − solar", nl, group=None,
+            y="net_load_mw", y_label="net load [MW]", unit="MW", tz=tz,
+        )  # fmt: skip
+    msg = "no wind and solar in gold.generation_mix for this window"
+    out.append(charts.Section("load-net", "Net load", nl, fig, msg))
+    for key, title, x, x_label in (
+        ("error_by_horizon", "by lead time", "horizon_h", "lead time [h]"),
+        ("error_by_hour", "by hour of day", "local_hour", "local hour of day (region's zone)"),
     ):
         frame = fr[key]
         fig = None
+        n = int(frame["hours"].sum()) if not frame.empty else 0
+        heading = f"Mean absolute error of the median forecast {title} (n = {n} forecast hours)"
         if not frame.empty:
             fig = charts.bars(
-                f"load-{key}", f"{title} (MAE)", frame, x=x, y="mae_mw", y_label="MAE [MW]",
-                x_is_number=True,
+                f"load-{key}", heading, frame, x=x, y="mae_mw", y_label="MAE [MW]",
+                x_label=x_label, unit="MW", n="hours", x_is_number=True,
             )  # fmt: skip
-        msg = "" if fig is not None else "no forecasts with actuals for these filters"
-        out.append(charts.Section(f"load-{key}", title, frame, fig, msg))
+        msg = (
+            ""
+            if fig is not None
+            else "no forecasts with actuals for these filters: run "
+            "`workbench jobs run day_ahead_load` and wait for the hours to pass"
+        )
+        short = f"Forecast error {title}"
+        out.append(
+            charts.Section(f"load-{key}", heading if fig is None else short, frame, fig, msg)
+        )
     runs = fr["latest_run"]
     out.append(
         charts.Section(
             "load-latest_run",
-            "Latest forecast run and its accuracy",
+            "Latest forecast run and its accuracy (mean absolute error of the median)",
             runs,
             None,
-            "" if not runs.empty else "no forecast run yet",
+            "" if not runs.empty else "no forecast run yet: `workbench jobs run day_ahead_load`",
         )
     )
     return out

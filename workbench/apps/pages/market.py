@@ -27,6 +27,11 @@ from workbench.apps.data import (
 )
 
 TITLE = "Market"
+PURPOSE = (
+    "**Where and when is power expensive, and why?** LMP by node over time (red = expensive), "
+    "each node's price split into energy, congestion and losses (a negative congestion is a "
+    "discount, drawn below zero), and the day-ahead vs real-time spread."
+)
 FILTERS = ("region", "dates", "market")
 TABLES = ("gold.fact_market_prices",)
 NATIVE = timedelta(hours=1)
@@ -66,11 +71,38 @@ def heatmap_frame(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
 
 
 def components(r: Reader, f: Filters) -> pd.DataFrame:
-    """Mean LMP and its components [$/MWh] per node over the window, for the chosen market."""
+    """Mean LMP and its components [$/MWh] per node over the window (n = ``hours``)."""
     t = _prices(r, f)
     t = t.filter(t.market_type == f.market)
     aggs = {c: t[c].mean() for c in PRICE_COLUMNS}
+    aggs["hours"] = t.count()
     return t.group_by("node").aggregate(**aggs).order_by("node").to_pandas().round(3)
+
+
+def price_forecast(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
+    """Median LMP forecast [$/MWh] of the latest run per node and target, per display bucket."""
+    import ibis
+
+    cols = ["node", "timestamp", "forecast_usd_per_mwh"]
+    t = r.table("gold.price_forecasts")
+    if t is None:
+        return pd.DataFrame(columns=cols)
+    t = in_window(t, "timestamp", f)
+    t = t.filter((t.quantile == 0.5) & (t.market == f.market))
+    rank = ibis.row_number().over(
+        group_by=[t.node_id, t.timestamp], order_by=ibis.desc(t.issue_time)
+    )
+    t = t.mutate(_r=rank).filter(lambda x: x._r == 0)
+    t = t.mutate(b=bucket(t.timestamp, step))
+    out = (
+        t.group_by(["node_id", "b"])
+        .aggregate(forecast_usd_per_mwh=t.lmp_price.mean())
+        .order_by(["node_id", "b"])
+        .to_pandas()
+        .rename(columns={"node_id": "node"})
+    )
+    out.insert(1, "timestamp", from_epoch(out.pop("b")))
+    return out[cols]
 
 
 def spreads(r: Reader, f: Filters, step: timedelta) -> pd.DataFrame:
@@ -130,36 +162,67 @@ def query(r: Reader, f: Filters) -> PageData:
         f"{lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC"
     )
     frames["heatmap"].attrs["cell_ms"] = cell.total_seconds() * 1000
-    return PageData(frames, summary)
+    frames["heatmap"].attrs["component"] = f.component
+    frames["forecast"] = price_forecast(r, w, step)
+    notes = []
+    if not r.exists("gold.price_forecasts"):
+        notes.append(
+            "No price forecasts yet: `workbench jobs run price_forecast` writes "
+            "gold.price_forecasts."
+        )
+    return PageData(frames, summary, notes, f.tz)
 
 
 def sections(data: PageData) -> list[charts.Section]:
-    fr = data.frames
+    fr, tz = data.frames, data.tz
     out = []
     h = fr["heatmap"]
     fig = None
     if not h.empty:
         fig = charts.heatmap(
-            "market-heatmap", "Price by node over time", h, y="node",
-            value="price_usd_per_mwh", width_ms=h.attrs.get("cell_ms", 3.6e6),
-            value_label="$/MWh",
+            "market-heatmap", "Price by node over time (blue = cheap, red = expensive)", h,
+            y="node", value="price_usd_per_mwh", width_ms=h.attrs.get("cell_ms", 3.6e6),
+            value_label="$/MWh", tz=tz,
+            centre_zero=h.attrs.get("component") in ("congestion", "losses"),
         )  # fmt: skip
     out.append(charts.Section("market-heatmap", "Price by node", h, fig))
     c = fr["components"]
     fig = None
+    n = int(c["hours"].sum()) if "hours" in c and not c.empty else 0
+    heading = f"Mean LMP and its components by node (n = {n} node-hours)"
     if not c.empty:
-        fig = charts.stacked_bars(
-            "market-components", "Mean LMP components by node", c, x="node",
-            columns=list(COMPONENTS), y_label="$/MWh",
+        fig = charts.diverging_stack(
+            "market-components", heading, c, x="node", columns=list(COMPONENTS),
+            total="lmp_price", y_label="$/MWh",
         )  # fmt: skip
     out.append(charts.Section("market-components", "Energy, congestion and losses", c, fig))
     s = fr["spreads"]
     fig = None
     if not s.empty:
         fig = charts.time_lines(
-            "market-spreads", "Day-ahead minus real-time LMP", s, group="node",
-            y="spread_usd_per_mwh", y_label="DA − RT [$/MWh]",
+            "market-spreads", "Day-ahead minus real-time LMP (mean per interval)", s,
+            group="node", y="spread_usd_per_mwh", y_label="DA − RT [$/MWh]", unit="$/MWh", tz=tz,
         )  # fmt: skip
     out.append(charts.Section("market-spreads", "DA vs RT spreads", s, fig))
-    out.append(charts.Section("market-spread_stats", "Spread statistics", fr["spread_stats"]))
+    fc = fr.get("forecast", pd.DataFrame())
+    fig = None
+    if not fc.empty:
+        fig = charts.time_lines(
+            "market-forecast", "Latest median price forecast by node", fc, group="node",
+            y="forecast_usd_per_mwh", y_label="LMP forecast [$/MWh]", unit="$/MWh", tz=tz,
+            dashed=True,
+        )  # fmt: skip
+    msg = "no price forecasts for this window: `workbench jobs run price_forecast` writes them"
+    out.append(charts.Section("market-forecast", "Price forecast", fc, fig, msg))
+    stats = fr["spread_stats"].rename(
+        columns={
+            "mean_spread": "mean DA−RT [$/MWh]", "std_spread": "std [$/MWh]",
+            "max_abs_spread": "largest |DA−RT| [$/MWh]", "buckets": "n (intervals)",
+        }
+    )  # fmt: skip
+    out.append(
+        charts.Section(
+            "market-spread_stats", "Spread statistics per node", fr["spread_stats"], display=stats
+        )
+    )
     return out

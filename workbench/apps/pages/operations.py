@@ -16,6 +16,10 @@ from workbench.apps import charts
 from workbench.apps.data import NoDataError, PageData, Reader, utc
 
 TITLE = "Operations"
+PURPOSE = (
+    "**Are the jobs running and the data fresh?** Every job run and its duration, failures "
+    "with their executed notebook, and how far each gold table lags the newest data."
+)
 FILTERS: tuple[str, ...] = ()
 TABLES = ("ops.job_runs", "ops.build_runs")
 RUN_COLUMNS = [
@@ -61,7 +65,7 @@ def failures(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "failed"].reset_index(drop=True)
 
 
-def failure_links(failed: pd.DataFrame) -> pd.DataFrame:
+def failure_links(failed: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
     """Failed runs as escaped HTML cells with a link to the executed notebook (pure)."""
     cols = ["run_id", "job", "started_at", "error", "notebook"]
     if failed.empty:
@@ -70,7 +74,7 @@ def failure_links(failed: pd.DataFrame) -> pd.DataFrame:
         {
             "run_id": failed["run_id"].map(lambda v: html.escape(str(v))),
             "job": failed["job"].map(lambda v: html.escape(str(v))),
-            "started_at": failed["started_at"].astype(str),
+            "started_at": failed["started_at"].map(lambda v: when(v, tz)),
             "error": failed["error"].fillna("").map(lambda v: html.escape(str(v)[:300])),
             "notebook": [
                 f'<a href="./runs/{html.escape(str(run_id))}/notebook" target="_blank">'
@@ -128,6 +132,44 @@ def staleness(frame: pd.DataFrame) -> pd.DataFrame:
     return out[cols]
 
 
+def when(value: object, tz: str) -> str:
+    """A time as ``2024-03-05 09:00 CST`` in ``tz``, or ``never`` (no NaT on a page)."""
+    if value is None or pd.isna(value):
+        return "never"
+    return f"{utc(value).tz_convert(tz):%Y-%m-%d %H:%M %Z}"
+
+
+def freshness_text(fresh: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """The freshness table in words: no NaT, no NaN (pure)."""
+    if fresh.empty:
+        return fresh
+
+    def lag_text(row: pd.Series) -> str:
+        if row["rows"] == 0:
+            return "no rows"
+        if pd.isna(row["lag_h"]):
+            return "— (no time column)"
+        return "newest" if row["lag_h"] == 0 else f"{row['lag_h']:,.1f} h behind"
+
+    lag = fresh.apply(lag_text, axis=1)
+    latest = [
+        when(v, tz) if not pd.isna(v) else ("never" if n == 0 else "— (no time column)")
+        for v, n in zip(fresh["latest"], fresh["rows"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "table": fresh["table"],
+            "status": fresh["status"],
+            "rows": fresh["rows"].map(lambda n: f"{int(n):,}"),
+            "latest row": latest,
+            "lag": lag,
+            "last build": fresh["last_build"].map(
+                lambda v: "not in ops.build_runs" if pd.isna(v) else when(v, tz)
+            ),
+        }
+    )
+
+
 def query(r: Reader, f: object) -> PageData:
     if not any(r.exists(n) for n in (*TABLES, "gold.fact_load")):
         msg = "expected ops.job_runs, ops.build_runs or gold tables; found none"
@@ -148,7 +190,7 @@ def query(r: Reader, f: object) -> PageData:
         f"{len(runs)} job runs ({len(frames['failures'])} failed), "
         f"{ok} of {len(fresh)} gold tables fresh"
     )
-    return PageData(frames, summary, notes)
+    return PageData(frames, summary, notes, getattr(f, "tz", "UTC"))
 
 
 def sections(data: PageData) -> list[charts.Section]:
@@ -157,11 +199,16 @@ def sections(data: PageData) -> list[charts.Section]:
     out = []
     fig = None
     if not runs.empty:
+        drawn = runs.rename(columns={"started_at": "timestamp"})
         fig = charts.time_lines(
-            "ops-runs", "Job run durations", runs.rename(columns={"started_at": "timestamp"}),
-            group="job", y="duration_s", y_label="duration [s]", markers=True,
+            "ops-runs", f"Job run durations (n = {len(runs)} runs)", drawn, group="job",
+            y="duration_s", y_label="duration [s]", unit="s", markers=True, tz=data.tz,
+            x_label="run started",
         )  # fmt: skip
-    out.append(charts.Section("ops-runs", "Job runs", runs, fig, "no job runs yet"))
+        charts.pad_time_range(fig, drawn["timestamp"], tz=data.tz)
+        fig.y_range.start = 0
+    msg = "no job runs yet: `workbench jobs run <job>` records them"
+    out.append(charts.Section("ops-runs", "Job runs", runs, fig, msg))
     out.append(
         charts.Section("ops-run_summary", "Runs by job", fr["run_summary"], message="no job runs")
     )
@@ -173,8 +220,14 @@ def sections(data: PageData) -> list[charts.Section]:
             fail,
             message="no failed runs",
             html=True,
-            display=failure_links(fail),
+            display=failure_links(fail, data.tz),
         )
     )
-    out.append(charts.Section("ops-freshness", "Freshness of the gold tables", fr["freshness"]))
+    fresh = fr["freshness"]
+    out.append(
+        charts.Section(
+            "ops-freshness", "Freshness of the gold tables", fresh,
+            display=freshness_text(fresh, data.tz),
+        )
+    )  # fmt: skip
     return out

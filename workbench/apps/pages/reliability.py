@@ -10,6 +10,8 @@ metrics only.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 
 from workbench.apps import charts
@@ -24,6 +26,12 @@ from workbench.apps.data import (
 )
 
 TITLE = "Reliability"
+NATIVE = timedelta(days=1)
+PURPOSE = (
+    "**How secure was the system?** Frequency excursions (how deep, how fast), events per day, "
+    "forced outages and unavailable energy per day, sensor anomalies and the data-quality "
+    "checks of the latest build."
+)
 FILTERS = ("region", "dates")
 TABLES = ("gold.frequency_events", "gold.reliability_metrics", "ops.dq_results")
 EVENT_COLUMNS = [
@@ -127,14 +135,17 @@ def query(r: Reader, f: Filters) -> PageData:
     }
     notes = []
     if not r.exists("gold.frequency_events"):
-        notes.append("no frequency events yet: gold.frequency_events is written by the sweep job")
+        notes.append(
+            "No frequency events yet: `workbench jobs run anomaly_sweep` writes "
+            "gold.frequency_events and gold.anomaly_events."
+        )
     dq = frames["dq"]
     failed = int((~dq["passed"].astype(bool)).sum()) if not dq.empty else 0
     summary = (
         f"{len(events)} frequency events, {len(frames['daily'])} days of reliability metrics, "
         f"{len(dq)} data-quality checks in the latest build ({failed} failed)"
     )
-    return PageData(frames, summary, notes)
+    return PageData(frames, summary, notes, f.tz)
 
 
 def sections(data: PageData) -> list[charts.Section]:
@@ -142,28 +153,30 @@ def sections(data: PageData) -> list[charts.Section]:
     ev = fr["events"]
     out = []
     fig = None
+    sweep = "no frequency events: `workbench jobs run anomaly_sweep` looks for them"
     if not ev.empty:
         fig = charts.scatter(
-            "rel-events", "Frequency events: nadir vs RoCoF", ev, x="rocof_hz_per_s",
-            y="nadir_hz", x_label="RoCoF [Hz/s]", y_label="nadir [Hz]",
+            "rel-events", f"Frequency events: nadir vs RoCoF (n = {len(ev)} events)", ev,
+            x="rocof_hz_per_s", y="nadir_hz", x_label="RoCoF [Hz/s]", y_label="nadir [Hz]",
         )  # fmt: skip
-    out.append(charts.Section("rel-events", "Frequency events", ev, fig, "no frequency events"))
+    out.append(charts.Section("rel-events", "Frequency events", ev, fig, sweep))
     per_day = fr["events_per_day"]
     fig = None
     if not per_day.empty:
-        fig = charts.bars(
-            "rel-events_per_day", "Frequency events per day", per_day, x="day", y="events",
-            y_label="events",
+        fig = charts.daily_bars(
+            "rel-events_per_day", "Frequency events per day", per_day, day="day", y="events",
+            y_label="events per day", unit="events",
         )  # fmt: skip
-    out.append(charts.Section("rel-events_per_day", "Events per day", per_day, fig, "no events"))
+    out.append(charts.Section("rel-events_per_day", "Events per day", per_day, fig, sweep))
     if not ev.empty:
         out.append(charts.Section("rel-event_table", "Event characterisation", ev))
     daily = fr["daily"]
     fig = None
     if not daily.empty:
-        fig = charts.bars(
-            "rel-daily", "Unavailable energy per day", daily, x="date", y="unavailable_mwh",
-            y_label="unavailable [MWh]",
+        fig = charts.daily_bars(
+            "rel-daily", f"Unavailable energy per day, all regions (n = {len(daily)} days)",
+            daily, day="date", y="unavailable_mwh", y_label="unavailable energy [MWh]",
+            unit="MWh",
         )  # fmt: skip
     out.append(charts.Section("rel-daily", "Daily reliability metrics", daily, fig))
     out.append(
@@ -171,7 +184,7 @@ def sections(data: PageData) -> list[charts.Section]:
             "rel-anomalies",
             "Sensor and asset anomalies",
             fr["anomalies"],
-            message="no anomaly events",
+            message="no anomaly events: `workbench jobs run anomaly_sweep` looks for them",
         )
     )
     out.append(charts.Section("rel-dq", "Data-quality results (latest build)", fr["dq"]))
