@@ -14,12 +14,12 @@ from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.team, pytest.mark.postgres, pytest.mark.browser, pytest.mark.slow]
 
-# true once the page has Bokeh views and every one of them has finished rendering
+# true once the page has plots and every plot has finished rendering
 RENDERED_JS = """() => {
   if (!window.Bokeh || !Bokeh.index || !Bokeh.documents[0]) return false;
-  const views = [...Bokeh.index.all_views()];
-  return views.length > 0
-    && views.every(v => typeof v.has_finished !== "function" || v.has_finished());
+  const plots = [...Bokeh.index.all_views()].filter(
+    v => Array.isArray(v.model.renderers) && typeof v.has_finished === "function");
+  return plots.length > 0 && plots.every(v => v.has_finished());
 }"""
 
 

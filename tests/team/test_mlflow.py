@@ -34,6 +34,8 @@ def test_several_writers_share_one_postgres_store(team, as_role):
     from workbench.forecasting.registry import ModelRegistry
 
     as_role("writer")
+    # the store's tables are created once (MLflow's migrations), as docs/deploy.md says
+    assert ModelRegistry().list_models() is not None
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, f"w{i}"],

@@ -361,8 +361,14 @@ class Warehouse:
         existing = set(self._con.list_databases())
         for schema in schemas:
             if schema not in existing:
-                with self._privileged(f"create schema {schema}"):
-                    self._con.raw_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                try:
+                    with self._privileged(f"create schema {schema}"):
+                        self._con.raw_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                except WarehousePermissionError:
+                    # a role that may not create schemas (the read-only role) connects anyway:
+                    # its writes are refused one by one, each naming its table
+                    with contextlib.suppress(Exception):
+                        self._con.con.rollback()
         self._schemas_ready = True
 
     def ping(self) -> None:
