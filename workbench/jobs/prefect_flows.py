@@ -185,7 +185,7 @@ def deploy_jobs(
     ``jobs_dir`` the flow runs get ``WORKBENCH_JOBS_DIR`` set to it (the workers' path to the
     specs); otherwise workers use their own ``WORKBENCH_JOBS_DIR`` or the packaged specs.
     """
-    prefect = _prefect()
+    _prefect()  # the [team] extra, named when missing
     from prefect.client.orchestration import get_client
     from prefect.deployments.runner import EntrypointType
     from prefect.exceptions import ObjectNotFound
@@ -217,5 +217,4 @@ def deploy_jobs(
         )
         deployment.entrypoint = f"{__name__}.{name}"
         ids[name] = str(deployment.apply(work_pool_name=pool))
-    del prefect
     return ids
