@@ -73,13 +73,29 @@ def _warehouse(cat) -> Check:
 
     if cat is None:
         return Check("warehouse", "fail", "no catalog, so no warehouse URL")
+    from workbench.io.warehouse import Warehouse
+
     try:
         wh = cat.warehouse()
+        if wh.backend_name != "duckdb":  # a server: look, don't create schemas (any role)
+            wh = Warehouse(wh.url, read_only=True)
         wh.ping()
-        tables = sum(len(wh.list_tables(s)) for s in ("bronze", "silver", "gold", "ops"))
+        visible = set(wh.con.list_databases())
+        layers = ("bronze", "silver", "gold", "ops")
+        tables = sum(len(wh.list_tables(s)) for s in layers if s in visible)
+        detail = f"{wh!r} answers; {tables} tables"
+        if wh.user:
+            access = wh.schema_access(layers)
+            said = {"write": "writes", "read": "reads only", "none": "cannot read"}
+            parts = [
+                f"{verb} {', '.join(s for s in layers if access[s] == a)}"
+                for a, verb in said.items()
+                if a in access.values()
+            ]
+            detail += f"; role {wh.user!r} {'; '.join(parts)}"
     except WorkbenchError as exc:
         return Check("warehouse", "fail", str(exc).splitlines()[0])
-    return Check("warehouse", "ok", f"{wh!r} answers; {tables} tables")
+    return Check("warehouse", "ok", detail)
 
 
 def _kernel() -> Check:

@@ -255,3 +255,32 @@ def crontab(
 
     for line in crontab_lines(load_job_specs(jobs_dir), command):
         typer.echo(line)
+
+
+@app.command("deploy")
+def deploy(
+    target: str = typer.Argument(..., help="The orchestrator: prefect."),
+    jobs_dir: Path = JOBS_DIR,
+    pool: str = typer.Option("workbench", help="Prefect work pool (type process; created)."),
+    paused: bool = typer.Option(False, help="Create the deployments with schedules paused."),
+) -> None:
+    """One Prefect deployment per job spec (cron + timezone, parameters, timeout, retries).
+
+    Needs PREFECT_API_URL; run `prefect worker start --pool POOL` on the hosts that run jobs.
+    """
+    if target != "prefect":
+        raise typer.BadParameter(f"expected the target 'prefect'; found {target!r}")
+    from workbench.jobs.prefect_flows import deploy_jobs
+    from workbench.jobs.spec import load_job_specs
+
+    specs = load_job_specs(jobs_dir)
+    folder = str(jobs_dir.resolve()) if jobs_dir is not None else None
+    ids = deploy_jobs(specs, pool=pool, paused=paused, jobs_dir=folder)
+    for name, spec in sorted(specs.items()):
+        when = f"{spec.schedule.cron} {spec.schedule.timezone}" if spec.schedule else "on demand"
+        console.print(
+            f"deployment workbench-{name}/{name} ({when}, timeout {spec.timeout}, "
+            f"retries {spec.retries.max}) in pool {pool}: {ids[name]}",
+            highlight=False,
+        )
+    console.print(f"start workers with: prefect worker start --pool {pool}")

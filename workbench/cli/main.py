@@ -29,6 +29,7 @@ from workbench.cli import (
     models_cmd,
     serve_cmd,
     sim_cmd,
+    warehouse_cmd,
 )
 from workbench.cli.console import err_console
 from workbench.cli.helptext import plain_help
@@ -51,6 +52,7 @@ app.add_typer(market_cmd.app, name="market")
 app.add_typer(meters_cmd.app, name="meters")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(forecast_cmd.app, name="forecast")
+app.add_typer(warehouse_cmd.app, name="warehouse")
 app.command("doctor")(doctor_cmd.doctor)
 app.command("build")(build_cmd.build)
 app.command("serve")(serve_cmd.serve)

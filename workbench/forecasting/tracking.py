@@ -25,6 +25,8 @@ from typing import Any
 from workbench.core.errors import WorkbenchError
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
+#: Shared artifact root when the tracking store is a server database (PostgreSQL).
+ARTIFACTS_ENV = "WORKBENCH_MLFLOW_ARTIFACTS"
 DEFAULT_EXPERIMENT = "backtests"
 #: Longest parameter value MLflow stores [characters].
 _MAX_PARAM = 6000
@@ -54,13 +56,42 @@ def store_for(root: str | os.PathLike[str] | None = None) -> tuple[str, str | No
     if root is None:
         env = os.environ.get(TRACKING_ENV)
         if env:
-            return env, None
+            return env, team_artifact_root(env)
         root = mlflow_home()
     text = os.fspath(root)
     if "://" in text and not text.startswith("file://"):
         return text, None
     folder = Path(text.removeprefix("file://")).expanduser().resolve()
     return f"sqlite:///{folder / 'mlflow.db'}", (folder / "artifacts").as_uri()
+
+
+def team_artifact_root(uri: str) -> str | None:
+    """The shared artifact root of a database tracking store (``WORKBENCH_MLFLOW_ARTIFACTS``).
+
+    A tracking server (``http://…``) and a SQLite file keep their own default. A server database
+    (``postgresql://…``, ``mysql://…``) has none that several hosts share (MLflow would write
+    ``./mlruns`` under each process's working folder), so one must be named: a shared folder
+    or an fsspec/MLflow artifact URL (``s3://…``, ``/mnt/team/mlflow-artifacts``).
+
+    Raises
+    ------
+    TrackingError
+        A server database is the tracking store and ``WORKBENCH_MLFLOW_ARTIFACTS`` is unset.
+    """
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme not in ("postgresql", "postgres", "mysql", "mssql"):
+        return None
+    root = os.environ.get(ARTIFACTS_ENV)
+    if not root:
+        msg = (
+            f"expected {ARTIFACTS_ENV} (a shared folder or artifact URL) with the database "
+            f"tracking store {TRACKING_ENV}={scheme}://…; found it unset, so artifacts would "
+            f"land in each process's ./mlruns. Set {ARTIFACTS_ENV}=/shared/mlflow-artifacts"
+        )
+        raise TrackingError(msg)
+    if "://" in root:
+        return root.rstrip("/")
+    return Path(root).expanduser().resolve().as_uri()
 
 
 def tracking_uri() -> str:

@@ -66,6 +66,25 @@ class WarehouseLockedError(WarehouseError):
     """The DuckDB file stayed locked by another process for longer than the lock timeout."""
 
 
+class WarehousePermissionError(WarehouseError):
+    """The warehouse refused a statement for want of privilege (a write by the read-only role)."""
+
+
+#: SQLSTATEs of a refused privilege and of a write in a read-only transaction (PostgreSQL).
+_DENIED_SQLSTATES = ("42501", "25006")
+
+
+def _denied_state(exc: BaseException | None) -> str | None:
+    """The SQLSTATE of a refused privilege in ``exc`` or its causes, else None."""
+    seen = 0
+    while exc is not None and seen < 8:
+        state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+        if state in _DENIED_SQLSTATES:
+            return state
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 def _is_lock_conflict(exc: BaseException) -> bool:
     return "Could not set lock" in str(exc) or "Conflicting lock" in str(exc)
 
@@ -276,13 +295,80 @@ class Warehouse:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def user(self) -> str:
+        """The role the URL connects as (empty when the URL names none)."""
+        return urlparse(self.url).username or ""
+
+    def schema_access(self, schemas: Sequence[str] = SCHEMAS) -> dict[str, str]:
+        """What the connected role may do per layer schema: ``write``, ``read`` or ``none``.
+
+        PostgreSQL answers from ``has_schema_privilege`` and ``has_table_privilege`` (a schema
+        missing yet counts as ``write`` when the role may create schemas); other backends say
+        ``write`` for every schema unless opened read-only.
+        """
+        if self.backend_name not in ("postgres", "postgresql"):
+            return dict.fromkeys(schemas, "read" if self.read_only else "write")
+        names = ", ".join(f"'{s}'" for s in schemas)
+        query = (
+            "SELECT n.nspname, has_schema_privilege(n.oid, 'CREATE'), "
+            "has_schema_privilege(n.oid, 'USAGE'), "
+            "has_database_privilege(current_database(), 'CREATE') "
+            f"FROM pg_namespace AS n WHERE n.nspname IN ({names})"
+        )
+        rows = {r[0]: r[1:] for r in self._raw_execute()(query).fetchall()}
+        access = {}
+        for schema in schemas:
+            if schema not in rows:
+                access[schema] = "write" if self._database_create() else "none"
+                continue
+            create, usage, _ = rows[schema]
+            access[schema] = "write" if create else "read" if usage else "none"
+        return access
+
+    def _database_create(self) -> bool:
+        query = "SELECT has_database_privilege(current_database(), 'CREATE')"
+        return bool(self._raw_execute()(query).fetchone()[0])
+
+    def permission_error(self, action: str, exc: BaseException) -> WarehousePermissionError | None:
+        """A :class:`WarehousePermissionError` when ``exc`` is a refused privilege, else None."""
+        if _denied_state(exc) is None:
+            return None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = (
+            f"expected write privilege to {action} as role {self.user or '(default)'!r}; found "
+            f"the warehouse refused it ({first}). This role is read-only: connect as the writer "
+            "role to build or run jobs (see `workbench warehouse roles --print-sql`)"
+        )
+        return WarehousePermissionError(msg)
+
+    @contextlib.contextmanager
+    def _privileged(self, action: str) -> Iterator[None]:
+        """Turn a refused privilege inside the block into a :class:`WarehousePermissionError`."""
+        try:
+            yield
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            denied = self.permission_error(action, exc)
+            if denied is None:
+                raise
+            raise denied from exc
+
     def ensure_schemas(self, schemas: Sequence[str] = SCHEMAS) -> None:
         """Create the layer schemas if they are missing (idempotent)."""
         assert self._con is not None
         existing = set(self._con.list_databases())
         for schema in schemas:
             if schema not in existing:
-                self._con.raw_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                try:
+                    with self._privileged(f"create schema {schema}"):
+                        self._con.raw_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                except WarehousePermissionError:
+                    # a role that may not create schemas (the read-only role) connects anyway:
+                    # its writes are refused one by one, each naming its table
+                    with contextlib.suppress(Exception):
+                        self._con.con.rollback()
         self._schemas_ready = True
 
     def ping(self) -> None:
@@ -316,6 +402,11 @@ class Warehouse:
                 f"expected table {qualified!r} in the warehouse; found none "
                 f"(tables in {schema!r}: {available or 'none'}). Has it been built?"
             )
+            if self.backend_name in ("postgres", "postgresql") and self.user:
+                msg += (
+                    f" Or role {self.user!r} may not read schema {schema!r} (the read-only role "
+                    "reads gold and ops only)"
+                )
             raise WarehouseError(msg)
         return self.con.table(table, database=schema)
 
@@ -329,7 +420,8 @@ class Warehouse:
         db, table = split_name(qualified)
         if self.exists(qualified) and not overwrite:
             return
-        self.con.create_table(table, schema=schema, database=db, overwrite=overwrite)
+        with self._privileged(f"create {qualified}"):
+            self.con.create_table(table, schema=schema, database=db, overwrite=overwrite)
 
     def write(
         self,
@@ -409,6 +501,9 @@ class Warehouse:
             raise
         except Exception as exc:
             names = ", ".join(f"{w.qualified} ({w.mode})" for w in writes)
+            denied = self.permission_error(f"write {names} (nothing was written)", exc)
+            if denied is not None:
+                raise denied from exc
             msg = f"write to {names} failed and was rolled back: {exc}"
             raise WarehouseError(msg) from exc
         finally:
@@ -444,7 +539,23 @@ class Warehouse:
         """SQL that moves a staged table into its target, cast to the target's types."""
         db, table = split_name(w.qualified)
         staged = self.con.table(stage)
-        cast = staged.select(**{c: staged[c].cast(target_schema[c]) for c in target_schema.names})
+        # Ibis compiles a cast to JSON on PostgreSQL as CAST(CAST(x AS JSON) AS VARCHAR), which a
+        # json column refuses: JSON columns are cast in plain SQL around the compiled select
+        json_cols = {c for c in target_schema.names if target_schema[c].is_json()}
+        pg = self.backend_name in ("postgres", "postgresql")
+        cast = staged.select(
+            **{
+                c: staged[c] if pg and c in json_cols else staged[c].cast(target_schema[c])
+                for c in target_schema.names
+            }
+        )
+        select = self.con.compile(cast)
+        if pg and json_cols:
+            outer = ", ".join(
+                f'CAST(s."{c}" AS JSON)' if c in json_cols else f's."{c}"'
+                for c in target_schema.names
+            )
+            select = f"SELECT {outer} FROM ({select}) AS s"
         cols = ", ".join(f'"{c}"' for c in target_schema.names)
         tgt = f'"{db}"."{table}"'
         statements = []
@@ -455,7 +566,7 @@ class Warehouse:
             statements.append(
                 f'DELETE FROM {tgt} AS t WHERE EXISTS (SELECT 1 FROM "{stage}" AS s WHERE {match})'
             )
-        statements.append(f"INSERT INTO {tgt} ({cols}) {self.con.compile(cast)}")
+        statements.append(f"INSERT INTO {tgt} ({cols}) {select}")
         return statements
 
     @staticmethod
@@ -526,7 +637,23 @@ class Warehouse:
         if self.read_only:
             msg = f"expected a writable warehouse to run {statement.split()[0]}; found read-only"
             raise WarehouseError(msg)
-        self._raw_execute()(statement)
+        with self._privileged(f"run {statement.split()[0]}"):
+            self._raw_execute()(statement)
+
+    def lock_key(self, key: str) -> None:
+        """Inside :meth:`transaction`: take an exclusive lock on ``key``, held until commit.
+
+        Two writers publishing the same run key at once are serialised: the second deletes the
+        first's rows after it commits, then inserts its own, so a key's rows are never doubled.
+        PostgreSQL takes a transaction-scoped advisory lock; a DuckDB file has one writer at a
+        time already, so there it is a no-op.
+        """
+        if not self._tx_depth:
+            msg = f"expected lock_key({key!r}) inside a transaction; found none open"
+            raise WarehouseError(msg)
+        if self.backend_name in ("postgres", "postgresql"):
+            quoted = key.replace("'", "''")
+            self._raw_execute()(f"SELECT pg_advisory_xact_lock(hashtextextended('{quoted}', 0))")
 
     def delete_since(self, qualified: str, column: str, since: Any) -> None:
         """Delete the rows whose ``column`` is at or after ``since`` (a window about to be rebuilt).
@@ -543,12 +670,13 @@ class Warehouse:
             msg = f"expected since as a datetime or date; found {type(since).__name__}"
             raise WarehouseError(msg)
         db, table = split_name(qualified)
-        with self._transaction() as execute:
+        with self._privileged(f"delete from {qualified}"), self._transaction() as execute:
             execute(f'DELETE FROM "{db}"."{table}" WHERE "{column}" >= {literal}')
 
     def drop(self, qualified: str) -> None:
         db, table = split_name(qualified)
-        self.con.drop_table(table, database=db, force=True)
+        with self._privileged(f"drop {qualified}"):
+            self.con.drop_table(table, database=db, force=True)
 
     def row_counts(self, schemas: Sequence[str] = SCHEMAS) -> Mapping[str, int]:
         """Rows per table in the given schemas (for summaries and ``doctor``)."""

@@ -238,6 +238,7 @@ def _replace_run(wh: Any, specs: Mapping[str, Any], frames: Mapping[str, Any], r
         if not wh.exists(spec.location):
             wh.create_table(spec.location, schema)
         db, table = spec.location.split(".")
+        wh.lock_key(f"{spec.location}:{run_key}")  # concurrent publishes of a key take turns
         quoted = run_key.replace("'", "''")
         wh.execute(f'DELETE FROM "{db}"."{table}" WHERE run_key = \'{quoted}\'')
         frame = frame.assign(run_key=run_key)
