@@ -267,6 +267,9 @@ def deploy(
     """One Prefect deployment per job spec (cron + timezone, parameters, timeout, retries).
 
     Needs PREFECT_API_URL; run `prefect worker start --pool POOL` on the hosts that run jobs.
+
+    Example:
+        PREFECT_API_URL=http://scheduler:4200/api workbench jobs deploy prefect --pool grid
     """
     if target != "prefect":
         raise typer.BadParameter(f"expected the target 'prefect'; found {target!r}")

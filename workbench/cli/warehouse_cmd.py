@@ -6,7 +6,11 @@ import typer
 
 from workbench.cli.console import console
 
-app = typer.Typer(help="The shared warehouse: roles and privileges.", no_args_is_help=True)
+app = typer.Typer(
+    help="The shared warehouse: roles and privileges."
+    "\n\nExample:\n    workbench warehouse roles --print-sql > roles.sql",
+    no_args_is_help=True,
+)
 
 
 @app.command("roles")
@@ -24,6 +28,9 @@ def roles(
 
     Without --print-sql the SQL runs on WORKBENCH_WAREHOUSE, which must connect as a superuser
     or the database owner. Set the roles' passwords afterwards (ALTER ROLE ... PASSWORD).
+
+    Example:
+        WORKBENCH_WAREHOUSE=postgresql://admin@db/grid workbench warehouse roles
     """
     from workbench.core.config import default_warehouse_url
     from workbench.io.roles import apply_roles, database_of, roles_sql
