@@ -40,9 +40,9 @@ from workbench.anomaly.inputs import LongSeries
 
 SIGNALS = tuple(SIGNAL_KINDS)
 #: samples of persistence (centred rolling median) per signal before thresholding
-PERSIST = {"copy": 1, "level": 31, "white": 45, "wiggle": 9}
+PERSIST = {"copy": 1, "level": 31, "drift": 1, "white": 45, "wiggle": 9}
 #: flagged samples at most this many times ``gap`` apart merge (a drift wanders near its threshold)
-GAP_FACTOR = {"copy": 1, "level": 6, "white": 1, "wiggle": 1}
+GAP_FACTOR = {"copy": 1, "level": 6, "drift": 6, "white": 1, "wiggle": 1}
 
 
 class LearnedDetector:
@@ -54,6 +54,11 @@ class LearnedDetector:
         False events per asset-day allowed on the validation period (per signal).
     level_window : int
         Samples averaged into the level residual (75 x 4 s = 5 min).
+    drift_window : int
+        Samples averaged into the drift residual (450 x 4 s = 30 min): a slow gain error
+        hidden by output-proportional process noise over 5 minutes shows over 30.
+    white_window : int
+        Samples of the whiteness statistic (150 x 4 s = 10 min, the shortest stuck_with_noise).
     gap, min_duration : str, Timedelta or float
         Flagged samples at most ``gap`` apart [s] merge; shorter events [s] are dropped.
     margin : str, Timedelta or float
@@ -68,12 +73,14 @@ class LearnedDetector:
 
     def __init__(self, target_rate: float = 0.05, level_window: int = 75, gap: Any = "300s",
                  min_duration: Any = "60s", margin: Any = "600s", min_clean_share: float = 0.5,
-                 rules: bool = True) -> None:  # fmt: skip
+                 rules: bool = True, drift_window: int = 450,
+                 white_window: int = 150) -> None:  # fmt: skip
         if not target_rate > 0:
             raise AnomalyInputError(
                 f"expected target_rate > 0 events/asset-day; found {target_rate!r}"
             )
         self.target_rate, self.level_window = float(target_rate), int(level_window)
+        self.drift_window, self.white_window = int(drift_window), int(white_window)
         self.gap_ns, self.min_ns = (
             duration_ns(gap, "gap"),
             duration_ns(min_duration, "min_duration"),
@@ -111,7 +118,8 @@ class LearnedDetector:
             "x": expected,
             "pairs": copy_pairs(v, g, series.time),
             "level": rolling(r, g, self.level_window),
-            "white": whiteness(v, g),
+            "drift": rolling(r, g, self.drift_window),
+            "white": whiteness(v, g, self.white_window),
             "wiggle": wiggle(v, g),
             "swing": swing(v, g),
         }
@@ -148,6 +156,7 @@ class LearnedDetector:
             busy = x > 0.05 * max(hi, 1e-9)
             self.params[str(label)] = {
                 "level": _scale_line(x, np.abs(raw["level"][sel]), 0.003 * top),
+                "drift": _scale_line(x, np.abs(raw["drift"][sel]), 0.002 * top),
                 "wiggle": _scale_line(x, raw["wiggle"][sel], 0.001 * top),
                 "white": (
                     float(np.quantile(raw["white"][sel][busy], 0.5)) if busy.any() else 1.0,
@@ -177,10 +186,12 @@ class LearnedDetector:
                     f"expected groups seen in training; found {label!r} (train on it first)"
                 )
             xs = x[sel]
-            out["level"][sel] = np.abs(raw["level"][sel]) / (p["level"][0] + p["level"][1] * xs)
+            for s in ("level", "drift"):
+                out[s][sel] = np.abs(raw[s][sel]) / (p[s][0] + p[s][1] * xs)
             amp = raw["wiggle"][sel] / (p["wiggle"][0] + p["wiggle"][1] * xs)
             out["wiggle"][sel] = np.sqrt(np.fmax(amp, 0.0)) * np.fmax(raw["swing"][sel], 0.0)
-            white = raw["white"][sel] / max(p["white"][0], 1e-3)
+            # share of the correlated (process) variance lost, relative to the asset's own
+            white = (1.0 - p["white"][0]) / np.fmax(1.0 - raw["white"][sel], 0.02)
             out["white"][sel] = np.where(xs > p["white"][1], white, 0.0)
         out["copy"] = copy_signal(raw["pairs"], out["level"], g)
         if mask is None:
@@ -269,7 +280,8 @@ class LearnedDetector:
             best = np.array([sc[s][i : j + 1].max() for i, j in runs])
             kinds = [SIGNAL_KINDS[s]] * len(runs)
             if s == "level":
-                kinds = [_level_kind(series, sc, i, j) for i, j in runs]
+                wt = self.thresholds["white"]
+                kinds = [_level_kind(series, sc, i, j, wt) for i, j in runs]
             ev = events_frame(series.labels[series.group[a[:, 0]]], series.time[a[:, 0]],
                               series.time[a[:, 1]], best, kinds)  # fmt: skip
             frames.append(ev.assign(detector=f"learned:{s}"))
@@ -279,13 +291,14 @@ class LearnedDetector:
         return drop_shadowed(ev)
 
 
-def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int) -> str:
-    """stuck_with_noise when the variation inside is white (half the whiteness threshold on
-    average: a frozen value drifting away from its reference); else bias_step when the residual
+def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int,
+                white_threshold: float = 1.0) -> str:  # fmt: skip
+    """stuck_with_noise when the variation inside is white (on average a third of the asset's
+    correlated variance left: a frozen value drifting away from its reference); else bias_step when the residual
     stepped: 3-15 minutes before the event it was under a third of its size in the event and
     it does not keep growing (second half over first by less than 30 % of its size); a
     residual already on its way there, or still growing, is a calibration_drift."""
-    if float(np.mean(sc["white"][i : j + 1])) >= 0.5:
+    if float(np.mean(sc["white"][i : j + 1])) * white_threshold >= 3.0:
         return "stuck_with_noise"
     t, g, res = series.time, series.group, sc["residual"]
     before = (g == g[i]) & (t >= t[i] - 900e9) & (t <= t[i] - 180e9)
@@ -302,18 +315,23 @@ def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int) -
 
 
 def drop_shadowed(events: Any) -> Any:
-    """Drop level events overlapping a copy/white/wiggle event of the same group."""
-    level = events["detector"] == "learned:level"
-    if not level.any() or level.all():
-        return events.reset_index(drop=True)
-    other = events[~level]
-    keep = np.ones(len(events), bool)
-    for i in np.flatnonzero(level.to_numpy()):
-        r = events.iloc[i]
-        o = other[other["group"] == r["group"]]
-        if ((o["start"] <= r["end"]) & (o["end"] >= r["start"])).any():
-            keep[i] = False
-    return events[keep].reset_index(drop=True)
+    """Drop level events overlapping a copy/white/wiggle event of the same group, then drift
+    events overlapping any other event left (the 30-min residual sees every offset; it only
+    speaks for a fault no sharper signal found)."""
+    for name, over in (("learned:level", ("learned:level", "learned:drift")),
+                       ("learned:drift", ("learned:drift",))):  # fmt: skip
+        mine = (events["detector"] == name).to_numpy()
+        other = events[~events["detector"].isin(over).to_numpy()]
+        if not mine.any() or other.empty:
+            continue
+        keep = np.ones(len(events), bool)
+        for i in np.flatnonzero(mine):
+            r = events.iloc[i]
+            o = other[other["group"] == r["group"]]
+            if ((o["start"] <= r["end"]) & (o["end"] >= r["start"])).any():
+                keep[i] = False
+        events = events[keep]
+    return events.reset_index(drop=True)
 
 
 def pd_string(values: list[str]) -> Any:

@@ -10,10 +10,12 @@ copy       share of the last ``copy_window``      copied_from_asset (another ass
            samples whose value another group      bit for bit, at the same scan times)
            reported at the same time
 level      smoothed residual |value - reference|  bias_step, calibration_drift (a residual
-           / the asset's residual scale           that steps, or grows slowly)
+           / the asset's residual scale (5 min)   that steps, or grows slowly)
+drift      the same over 30 min                   calibration_drift hidden by process noise
 white      whiteness of the local variation:      stuck_with_noise (a frozen value plus
            mean squared difference / (2 x local   white transducer noise; the healthy process
-           variance); 1 for white noise           is correlated, well below 1)
+           variance); 1 for white noise; scored   is correlated, below 1): the loss of the
+           as (1 - healthy) / (1 - local)         correlated share of the variance
 wiggle     local median |difference| / the        intermittent_oscillation (bursts of a
            asset's typical |difference|, times    12-60 s sine: larger differences that
            the negative autocorrelation of the    alternate in sign)
@@ -32,6 +34,7 @@ import numpy as np
 SIGNAL_KINDS: dict[str, str] = {
     "copy": "copied_from_asset",
     "level": "bias_step",  # or calibration_drift, by the step at the event's start
+    "drift": "calibration_drift",
     "white": "stuck_with_noise",
     "wiggle": "intermittent_oscillation",
 }
