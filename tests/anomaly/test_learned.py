@@ -41,7 +41,7 @@ def telemetry(start: pd.Timestamp, hours: float, seed: int, assets: int = 3) -> 
 
 
 def state(det: LearnedDetector) -> tuple:
-    return copy.deepcopy((det.params, det.thresholds, det.excluded))
+    return copy.deepcopy((det.params, det.thresholds, det.excluded, det.seen_ns))
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,7 @@ def series_ref(frame: pd.DataFrame):
 
 def test_train_then_score_a_later_period_without_peeking(periods, model):
     _, _, test = periods
+    assert model.seen_ns[1] < test["timestamp"].min().value  # fitted and calibrated before it
     before = state(model)
     faulty = test.copy()
     hit = (faulty["asset"] == "A1") & faulty["timestamp"].between(

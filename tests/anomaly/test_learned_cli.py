@@ -82,6 +82,9 @@ def test_unsupervised_detect_on_a_file_without_labels(files):
     assert out.returncode == 0, out.stderr
     assert "unsupervised (no --model)" in out.stdout
     assert "contamination 0.01" in out.stdout
+    share = float(out.stdout.split("estimated contamination ")[1].split("%")[0]) / 100
+    planted = 1 / 36  # one hour of one of 3 assets over 12 hours
+    assert planted / 2 <= share <= 3 * planted  # about the faulty share, not the parameter
     ev = pd.read_parquet(events)
     a1 = ev[ev["group"] == "A1"]
     hit = (a1["start"] <= T0 + pd.Timedelta("41h")) & (a1["end"] >= T0 + pd.Timedelta("40h"))

@@ -324,12 +324,20 @@ def detect(
     _write(events, output)
     console.print(f"{len(events)} anomaly events ({method}) written to {output}")
     if method in LEARNED_METHODS and det is None:
+        from workbench.anomaly.sensor import event_coverage
+
         kinds = events["kind"].value_counts().to_dict() if len(events) else {}
         groups = events["group"].nunique() if len(events) else 0
+        share = event_coverage(events, frame, time_col, value_col, group_col)
         console.print(
             f"unsupervised (no --model): fitted on the file itself, contamination "
             f"{contamination}; {len(events)} events on {groups} series: "
             + (", ".join(f"{k} {n}" for k, n in kinds.items()) or "none")
+        )
+        console.print(
+            f"estimated contamination {share['all']:.2%} of samples in events ("
+            + (", ".join(f"{k} {v:.2%}" for k, v in share.items() if k != "all") or "none")
+            + ")"
         )
 
 

@@ -92,10 +92,20 @@ class LearnedDetector:
         self.excluded: dict[str, int] = {}
         self.last_mask_counts: dict[str, int] = {}
         self.uses_reference: bool | None = None
+        #: first and last timestamp [ns since epoch, UTC] of the data fit or calibrate saw
+        self.seen_ns: tuple[int, int] | None = None
+
+    def _saw(self, series: LongSeries) -> None:
+        lo, hi = int(series.time.min()), int(series.time.max())
+        old = self.seen_ns or (lo, hi)
+        self.seen_ns = (min(lo, old[0]), max(hi, old[1]))
 
     # ------------------------------------------------------------------ raw signals
-    def _mask(self, series: LongSeries, labels: Any) -> np.ndarray:
-        """Samples to ignore: rule-flagged and (if given) labelled, widened by ``margin``."""
+    def _mask(self, series: LongSeries, labels: Any, widen: bool = True) -> np.ndarray:
+        """Samples to ignore: rule-flagged and (if given) labelled, widened by ``margin`` when
+        fitting or calibrating (``widen``); when scoring only the flagged samples themselves
+        (the signals leave them out of their windows; an oscillation whose peaks the spike rule
+        flags must stay visible to the wiggle signal)."""
         bad = np.zeros(series.time.size, bool)
         if self.rules:
             from workbench.anomaly.detectors.rules import FlatlineRule, OutOfRangeRule, SpikeRule
@@ -108,20 +118,24 @@ class LearnedDetector:
             labelled = label_mask(series, labels, self.margin_ns)
             self.last_mask_counts["labelled"] = int(labelled.sum())
             bad |= labelled
-        return _widen(bad, series, self.margin_ns)
+        return _widen(bad, series, self.margin_ns) if widen else bad
 
-    def _raw(self, series: LongSeries, reference: np.ndarray | None) -> dict[str, np.ndarray]:
+    def _raw(self, series: LongSeries, reference: np.ndarray | None,
+             bad: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+        """Raw signals; ``bad`` samples (rule-flagged, labelled) stay out of the residual means
+        (a sentinel 15 minutes away must not move a 30-minute mean)."""
         g, v = series.group, series.values.astype(np.float64)
-        r = residual(v, g, reference)
+        r = np.where(bad, np.nan, residual(v, g, reference))
+        clean = np.where(bad, np.nan, v)
         expected = np.abs(np.nan_to_num(v if reference is None else reference))
         return {
             "x": expected,
             "pairs": copy_pairs(v, g, series.time),
             "level": rolling(r, g, self.level_window),
             "drift": rolling(r, g, self.drift_window),
-            "white": whiteness(v, g, self.white_window),
-            "wiggle": wiggle(v, g),
-            "swing": swing(v, g),
+            "white": whiteness(clean, g, self.white_window),
+            "wiggle": wiggle(clean, g),
+            "swing": swing(clean, g),
         }
 
     # ------------------------------------------------------------------ fit
@@ -129,6 +143,7 @@ class LearnedDetector:
             labels: Any = None) -> LearnedDetector:  # fmt: skip
         """Learn the per-asset scales from a training period (faults left out)."""
         self.uses_reference = reference is not None
+        self._saw(series)
         bad = self._mask(series, labels)
         share = 1.0 - bad.mean() if bad.size else 0.0
         self.excluded["training_samples_left_out"] = int(bad.sum())
@@ -142,7 +157,7 @@ class LearnedDetector:
                 f"({int(bad.sum())} of {bad.size} left out). Pick a cleaner training window"
             )
             raise AnomalyInputError(msg)
-        raw = self._raw(series, reference)
+        raw = self._raw(series, reference, bad)
         for gi, label in enumerate(series.labels):
             sel = (series.group == gi) & ~bad
             if sel.sum() < 100:
@@ -159,7 +174,7 @@ class LearnedDetector:
                 "drift": _scale_line(x, np.abs(raw["drift"][sel]), 0.002 * top),
                 "wiggle": _scale_line(x, raw["wiggle"][sel], 0.001 * top),
                 "white": (
-                    float(np.quantile(raw["white"][sel][busy], 0.5)) if busy.any() else 1.0,
+                    float(np.nanquantile(raw["white"][sel][busy], 0.5)) if busy.any() else 1.0,
                     0.05 * max(hi, 1e-9),
                 ),
             }
@@ -175,9 +190,12 @@ class LearnedDetector:
             want = "with" if self.uses_reference else "without"
             msg = f"expected data {want} a reference column, as in training; found the opposite"
             raise AnomalyInputError(msg)
-        raw = self._raw(series, reference)
+        if mask is None:
+            mask = self._mask(series, None, widen=False)
+        raw = self._raw(series, reference, mask)
         g, x = series.group, raw["x"]
         out = {s: np.zeros(x.size) for s in SIGNALS}
+        whiteness_busy = np.full(x.size, np.nan)  # whiteness where the asset runs, else NaN
         for gi, label in enumerate(series.labels):
             p = self.params.get(str(label))
             sel = g == gi
@@ -193,19 +211,20 @@ class LearnedDetector:
             # share of the correlated (process) variance lost, relative to the asset's own
             white = (1.0 - p["white"][0]) / np.fmax(1.0 - raw["white"][sel], 0.02)
             out["white"][sel] = np.where(xs > p["white"][1], white, 0.0)
+            whiteness_busy[sel] = np.where(xs > p["white"][1], raw["white"][sel], np.nan)
         out["copy"] = copy_signal(raw["pairs"], out["level"], g)
-        if mask is None:
-            mask = self._mask(series, None)
         for s in SIGNALS:
             if PERSIST[s] > 1:
                 out[s] = rolling(out[s], g, PERSIST[s], "median")
             out[s] = np.where(mask, 0.0, np.nan_to_num(out[s]))
-        out["residual"] = raw["level"]
+        out["residual"] = np.nan_to_num(raw["level"])
+        out["whiteness"] = whiteness_busy
         return out
 
     def calibrate(self, series: LongSeries, reference: np.ndarray | None = None,
                   labels: Any = None) -> LearnedDetector:  # fmt: skip
         """Thresholds per signal: the lowest with <= ``target_rate`` events per asset-day."""
+        self._saw(series)
         mask = self._mask(series, labels)
         sig = self.signals(series, reference, mask)
         days = asset_days(series)
@@ -234,6 +253,7 @@ class LearnedDetector:
         the data itself, so at most about ``contamination`` of the samples alarm."""
         if not 0.0 < contamination < 0.5:
             raise AnomalyInputError(f"expected 0 < contamination < 0.5; found {contamination!r}")
+        self._saw(series)
         sig = self.signals(series, reference)
         for s in SIGNALS:
             v = sig[s]
@@ -250,7 +270,7 @@ class LearnedDetector:
             raise AnomalyInputError("expected a calibrated learned detector; call calibrate()")
         sig = self.signals(series, reference)
         out = {s: sig[s] / self.thresholds[s] for s in SIGNALS}
-        out["residual"] = sig["residual"]
+        out["residual"], out["whiteness"] = sig["residual"], sig["whiteness"]
         return out
 
     # ------------------------------------------------------------------ events
@@ -280,8 +300,8 @@ class LearnedDetector:
             best = np.array([sc[s][i : j + 1].max() for i, j in runs])
             kinds = [SIGNAL_KINDS[s]] * len(runs)
             if s == "level":
-                wt = self.thresholds["white"]
-                kinds = [_level_kind(series, sc, i, j, wt) for i, j in runs]
+                healthy = np.array([self.params[str(lab)]["white"][0] for lab in series.labels])
+                kinds = [_level_kind(series, sc, i, j, healthy[series.group[i]]) for i, j in runs]
             ev = events_frame(series.labels[series.group[a[:, 0]]], series.time[a[:, 0]],
                               series.time[a[:, 1]], best, kinds)  # fmt: skip
             frames.append(ev.assign(detector=f"learned:{s}"))
@@ -292,13 +312,17 @@ class LearnedDetector:
 
 
 def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int,
-                white_threshold: float = 1.0) -> str:  # fmt: skip
-    """stuck_with_noise when the variation inside is white (on average a third of the asset's
-    correlated variance left: a frozen value drifting away from its reference); else bias_step when the residual
+                healthy_white: float = 0.5) -> str:  # fmt: skip
+    """stuck_with_noise when the asset runs for at least half the event and the variation
+    there is white (mean whiteness past the midpoint between the asset's healthy whiteness
+    and 1: a frozen value drifting away from its reference; an idle asset's reading is white
+    anyway); else bias_step when the residual
     stepped: 3-15 minutes before the event it was under a third of its size in the event and
     it does not keep growing (second half over first by less than 30 % of its size); a
     residual already on its way there, or still growing, is a calibration_drift."""
-    if float(np.mean(sc["white"][i : j + 1])) * white_threshold >= 3.0:
+    w = sc["whiteness"][i : j + 1]
+    busy = np.isfinite(w)
+    if busy.mean() >= 0.5 and float(np.mean(w[busy])) >= (1.0 + healthy_white) / 2:
         return "stuck_with_noise"
     t, g, res = series.time, series.group, sc["residual"]
     before = (g == g[i]) & (t >= t[i] - 900e9) & (t <= t[i] - 180e9)
@@ -342,7 +366,10 @@ def pd_string(values: list[str]) -> Any:
 
 def _scale_line(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float]:
     """``a + b x`` through the medians of y in quintiles of x; ``a`` floored at ``floor`` (a
-    fraction of the asset's largest value: an asset idle in training must not look noiseless)."""
+    fraction of the asset's largest value: an asset idle in training must not look noiseless).
+    Samples with a non-finite ``y`` (windows of left-out samples only) are ignored."""
+    ok = np.isfinite(y)
+    x, y = x[ok], y[ok]
     edges = np.unique(np.quantile(x, [0, 0.2, 0.4, 0.6, 0.8, 1.0]))
     floor = max(floor, 0.1 * float(np.median(y)), 1e-6)
     if edges.size < 3:
