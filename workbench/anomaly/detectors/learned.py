@@ -42,7 +42,7 @@ SIGNALS = tuple(SIGNAL_KINDS)
 #: samples of persistence (centred rolling median) per signal before thresholding
 PERSIST = {"copy": 1, "level": 31, "drift": 1, "white": 45, "wiggle": 9}
 #: flagged samples at most this many times ``gap`` apart merge (a drift wanders near its threshold)
-GAP_FACTOR = {"copy": 1, "level": 6, "drift": 6, "white": 1, "wiggle": 1}
+GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "wiggle": 1}
 
 
 class LearnedDetector:
@@ -173,10 +173,7 @@ class LearnedDetector:
                 "level": _scale_line(x, np.abs(raw["level"][sel]), 0.003 * top),
                 "drift": _scale_line(x, np.abs(raw["drift"][sel]), 0.002 * top),
                 "wiggle": _scale_line(x, raw["wiggle"][sel], 0.001 * top),
-                "white": (
-                    float(np.nanquantile(raw["white"][sel][busy], 0.5)) if busy.any() else 1.0,
-                    0.05 * max(hi, 1e-9),
-                ),
+                "white": _white_params(raw["white"][sel][busy], 0.05 * max(hi, 1e-9)),
             }
         return self
 
@@ -209,7 +206,7 @@ class LearnedDetector:
             amp = raw["wiggle"][sel] / (p["wiggle"][0] + p["wiggle"][1] * xs)
             out["wiggle"][sel] = np.sqrt(np.fmax(amp, 0.0)) * np.fmax(raw["swing"][sel], 0.0)
             # share of the correlated (process) variance lost, relative to the asset's own
-            white = (1.0 - p["white"][0]) / np.fmax(1.0 - raw["white"][sel], 0.02)
+            white = np.fmax(raw["white"][sel] - p["white"][0], 0.0) / p["white"][2]
             out["white"][sel] = np.where(xs > p["white"][1], white, 0.0)
             whiteness_busy[sel] = np.where(xs > p["white"][1], raw["white"][sel], np.nan)
         out["copy"] = copy_signal(raw["pairs"], out["level"], g)
@@ -362,6 +359,18 @@ def pd_string(values: list[str]) -> Any:
     import pandas as pd
 
     return pd.array(values, dtype="string")
+
+
+def _white_params(white: np.ndarray, busy_above: float) -> tuple[float, float, float]:
+    """(median, busy threshold [value units], spread) of the healthy whiteness of a running
+    asset: the white signal is how far past its median the whiteness goes, in units of its
+    own spread (99th percentile - median, at least 0.05): a process as white as its noise
+    (nuclear) spreads little further than it, a smooth one (gas) far less than a stuck value."""
+    white = white[np.isfinite(white)]
+    if white.size == 0:
+        return 1.0, busy_above, 1.0
+    med, q99 = np.quantile(white, [0.5, 0.99])
+    return float(med), busy_above, max(float(q99 - med), 0.05)
 
 
 def _scale_line(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float]:

@@ -14,8 +14,9 @@ level      smoothed residual |value - reference|  bias_step, calibration_drift (
 drift      the same over 30 min                   calibration_drift hidden by process noise
 white      whiteness of the local variation:      stuck_with_noise (a frozen value plus
            mean squared difference / (2 x local   white transducer noise; the healthy process
-           variance); 1 for white noise; scored   is correlated, below 1): the loss of the
-           as (1 - healthy) / (1 - local)         correlated share of the variance
+           variance); 1 for white noise           is correlated, below 1); scored as the
+                                                  rise past the asset's healthy median, in
+                                                  units of its healthy spread
 wiggle     local median |difference| / the        intermittent_oscillation (bursts of a
            asset's typical |difference|, times    12-60 s sine: larger differences that
            the negative autocorrelation of the    alternate in sign)
