@@ -43,6 +43,9 @@ SIGNALS = tuple(SIGNAL_KINDS)
 PERSIST = {"copy": 1, "level": 31, "drift": 1, "white": 45, "wiggle": 9}
 #: flagged samples at most this many times ``gap`` apart merge (a drift wanders near its threshold)
 GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "wiggle": 1}
+#: events shorter than this many times ``min_duration`` are dropped (a wrong source mapping
+#: lasts: a few exact matches with another asset within minutes are chance, not a copy)
+MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "wiggle": 1}
 
 
 class LearnedDetector:
@@ -235,7 +238,7 @@ class LearnedDetector:
                                                       1 - np.logspace(-4, -7, 10)]))  # fmt: skip
             chosen = float(vals.max()) * 1.01 + 1e-9
             for c in cands:
-                if len(self._runs(series, sig[s] >= c, GAP_FACTOR[s])) <= allowed:
+                if len(self._runs(series, sig[s] >= c, GAP_FACTOR[s], MIN_FACTOR[s])) <= allowed:
                     chosen = float(c)
                     break
             self.thresholds[s] = max(chosen, 1e-9)
@@ -271,9 +274,10 @@ class LearnedDetector:
         return out
 
     # ------------------------------------------------------------------ events
-    def _runs(self, series: LongSeries, flags: np.ndarray,
-              gap_factor: int = 1) -> list[tuple[int, int]]:  # fmt: skip
-        """(first, last) sample index of merged flagged runs lasting >= ``min_duration``."""
+    def _runs(self, series: LongSeries, flags: np.ndarray, gap_factor: int = 1,
+              min_factor: int = 1) -> list[tuple[int, int]]:  # fmt: skip
+        """(first, last) sample index of merged flagged runs lasting >= ``min_duration`` x
+        ``min_factor``."""
         idx = np.flatnonzero(flags)
         if idx.size == 0:
             return []
@@ -282,7 +286,7 @@ class LearnedDetector:
         new[1:] = (g[1:] != g[:-1]) | (t[1:] - t[:-1] > self.gap_ns * gap_factor)
         first = np.flatnonzero(new)
         last = np.append(first[1:] - 1, idx.size - 1)
-        keep = t[last] - t[first] >= self.min_ns
+        keep = t[last] - t[first] >= self.min_ns * min_factor
         return list(zip(idx[first[keep]], idx[last[keep]], strict=True))
 
     def detect(self, series: LongSeries, reference: np.ndarray | None = None) -> Any:
@@ -290,7 +294,7 @@ class LearnedDetector:
         sc = self.score(series, reference)
         frames = []
         for s in SIGNALS:
-            runs = self._runs(series, sc[s] >= 1.0, GAP_FACTOR[s])
+            runs = self._runs(series, sc[s] >= 1.0, GAP_FACTOR[s], MIN_FACTOR[s])
             if not runs:
                 continue
             a = np.array(runs)
