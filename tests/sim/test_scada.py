@@ -9,6 +9,7 @@ import pytest
 from workbench.sim.events import EVENT_COLUMNS
 from workbench.sim.scada import (
     BAD_CODES,
+    COPY_MIN_ERROR,
     DEFAULT_FAULT_RATES,
     GOOD_CODES,
     SCADA_COLUMNS,
@@ -356,6 +357,7 @@ def test_intermittent_oscillation_comes_in_bursts_of_the_labelled_amplitude():
 
 def test_copied_from_asset_repeats_the_source_readings():
     both, events, clean = _silent("copied_from_asset")
+    cap = ASSETS.set_index("asset_id")["capacity_mw"]
     for _, ev in events.iterrows():
         assert ev["detail"].startswith("source=")
         source = ev["detail"].removeprefix("source=")
@@ -369,3 +371,4 @@ def test_copied_from_asset_repeats_the_source_readings():
         assert rows["value"].isin(src["value"]).all()
         error = (rows["value"] - rows["value_clean"]).abs().mean()
         assert ev["magnitude"] == pytest.approx(error, rel=1e-6)
+        assert error >= COPY_MIN_ERROR * cap[ev["target_id"]]  # an observable copy

@@ -164,3 +164,21 @@ def fit_learned(
     det = LearnedDetector(target_rate=target_rate)
     det.fit(series[0], refs[0], labels)
     return det.calibrate(series[1], refs[1], labels)
+
+
+def event_coverage(events: Any, frame: Any, time_col: str, value_col: str,
+                   group_col: str | None) -> dict[str, float]:  # fmt: skip
+    """Estimated contamination: the share of samples [fraction] inside events, overall (key
+    ``"all"``) and per event kind; what an unsupervised run reports of what it found."""
+    import numpy as np
+
+    series = long_series(frame, time_col, value_col, group_col)
+    pos = {str(lab): i for i, lab in enumerate(series.labels)}
+    inside = {"all": np.zeros(series.time.size, bool)}
+    for ev in events.itertuples():
+        sel = series.group == pos[str(ev.group)]
+        hit = sel & (series.time >= ev.start.value) & (series.time <= ev.end.value)
+        inside.setdefault(str(ev.kind), np.zeros(series.time.size, bool))
+        inside[str(ev.kind)] |= hit
+        inside["all"] |= hit
+    return {k: float(v.mean()) for k, v in inside.items()}

@@ -91,7 +91,7 @@ def _check_window(data: Path | None, start: str | None, end: str | None) -> None
 
 
 MODEL_KIND = "workbench.anomaly.learned"
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 
 
 def _meta_path(model: Path) -> Path:
@@ -114,6 +114,37 @@ def _save_model(det: Any, model: Path, meta: dict[str, Any]) -> None:
         raise AnomalyFileError(f"cannot write {model}: {exc}") from exc
 
 
+def _check_meta(meta: Any, where: str, time_col: str, value_col: str, group_col: str | None,
+                reference_col: str | None) -> None:  # fmt: skip
+    """Kind, version and columns of a model's metadata match this run."""
+    if not isinstance(meta, dict) or meta.get("kind") != MODEL_KIND:
+        found = meta.get("kind") if isinstance(meta, dict) else type(meta).__name__
+        raise AnomalyFileError(
+            f"expected a model of kind {MODEL_KIND!r} in {where}; found {found!r}"
+        )
+    if meta.get("version") != MODEL_VERSION:
+        msg = (
+            f"expected model version {MODEL_VERSION}; found {meta.get('version')!r}. "
+            "Retrain it with 'workbench anomaly train'"
+        )
+        raise AnomalyFileError(msg)
+    want = {"time_col": time_col, "value_col": value_col, "group_col": group_col,
+            "reference_col": reference_col}  # fmt: skip
+    diff = {k: (meta.get(k), v) for k, v in want.items() if meta.get(k) != v}
+    if diff:
+        k, (trained, given) = next(iter(diff.items()))
+        msg = f"expected --{k.replace('_', '-')} {trained!r} as in training; found {given!r}"
+        raise AnomalyFileError(msg)
+
+
+def _check_detector(det: Any, where: str) -> Any:
+    from workbench.anomaly.detectors.learned import LearnedDetector
+
+    if not isinstance(det, LearnedDetector):
+        raise AnomalyFileError(f"expected a LearnedDetector in {where}; found {type(det).__name__}")
+    return det
+
+
 def _load_model(model: Path, time_col: str, value_col: str, group_col: str | None,
                 reference_col: str | None) -> Any:  # fmt: skip
     """A model written by ``workbench anomaly train``: kind, version and columns checked."""
@@ -132,31 +163,52 @@ def _load_model(model: Path, time_col: str, value_col: str, group_col: str | Non
         meta = json.loads(meta_file.read_text())
     except (OSError, ValueError) as exc:
         raise AnomalyFileError(f"expected JSON metadata in {meta_file}; found {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("kind") != MODEL_KIND:
-        found = meta.get("kind") if isinstance(meta, dict) else type(meta).__name__
-        raise AnomalyFileError(f"expected a model of kind {MODEL_KIND!r}; found {found!r}")
-    if meta.get("version") != MODEL_VERSION:
-        msg = (
-            f"expected model version {MODEL_VERSION}; found {meta.get('version')!r}. "
-            "Retrain it with 'workbench anomaly train'"
-        )
-        raise AnomalyFileError(msg)
-    want = {"time_col": time_col, "value_col": value_col, "group_col": group_col,
-            "reference_col": reference_col}  # fmt: skip
-    diff = {k: (meta.get(k), v) for k, v in want.items() if meta.get(k) != v}
-    if diff:
-        k, (trained, given) = next(iter(diff.items()))
-        msg = f"expected --{k.replace('_', '-')} {trained!r} as in training; found {given!r}"
-        raise AnomalyFileError(msg)
-    from workbench.anomaly.detectors.learned import LearnedDetector
-
+    _check_meta(meta, meta_file.name, time_col, value_col, group_col, reference_col)
     try:
         det = joblib.load(model)
     except (OSError, ValueError, EOFError) as exc:
         raise AnomalyFileError(f"expected a joblib model in {model}; found {exc}") from exc
-    if not isinstance(det, LearnedDetector):
-        raise AnomalyFileError(f"expected a LearnedDetector in {model}; found {type(det).__name__}")
-    return det
+    return _check_detector(det, str(model))
+
+
+def _registered_ref(model: str) -> tuple[str, str | None, int | None]:
+    """``NAME`` (latest version), ``NAME@ALIAS`` (champion, challenger...) or ``NAME@N``."""
+    name, _, tail = model.partition("@")
+    if not tail:
+        return name, None, None
+    return (name, None, int(tail)) if tail.isdigit() else (name, tail, None)
+
+
+def _load_registered(model: str, time_col: str, value_col: str, group_col: str | None,
+                     reference_col: str | None) -> Any:  # fmt: skip
+    """A model registered by ``workbench anomaly train --register``, checked like a file."""
+    from workbench.forecasting.registry import ModelRegistry, RegistryError
+
+    name, stage, version = _registered_ref(model)
+    reg = ModelRegistry()
+    try:
+        if stage is None and version is None:
+            version = reg.history(name)[-1].version
+        det, info = reg.load_version(name, stage, version=version)
+    except RegistryError as exc:
+        raise AnomalyFileError(str(exc)) from exc
+    where = f"registered model {name!r} v{info.version}"
+    _check_meta(info.metadata.get("extra"), where, time_col, value_col, group_col, reference_col)
+    return _check_detector(det, where)
+
+
+def _register(det: Any, name: str, meta: dict[str, Any], frame: Any) -> int:
+    """Register the fitted detector as the next version of ``name`` (like a forecaster)."""
+    from workbench.forecasting.registry import ModelRegistry, RegistryError
+
+    metrics = {f"threshold_{k}": float(v) for k, v in det.thresholds.items()}
+    try:
+        return ModelRegistry().register(
+            name, det, metadata=meta, data=frame, training_window=tuple(meta["training_window"]),
+            metrics=metrics, features=[meta["value_col"]],
+        )  # fmt: skip
+    except RegistryError as exc:
+        raise AnomalyFileError(str(exc)) from exc
 
 
 @app.command("train")
@@ -176,6 +228,9 @@ def train(
     ),
     target_rate: float = typer.Option(0.05, help="False events per asset-day allowed."),
     output: Path = typer.Option(..., "--output", help="Model file to write (.joblib)."),
+    register: str | None = typer.Option(
+        None, "--register", help="Also register it in the model registry under this name."
+    ),
 ) -> None:
     """Fit learned detectors on a training period and calibrate them on the rest.
 
@@ -220,6 +275,11 @@ def train(
         "thresholds": det.thresholds, "excluded": det.excluded, "groups": sorted(det.params),
     }  # fmt: skip
     _save_model(det, output, meta)
+    if register is not None:
+        version = _register(det, register, meta, frame)
+        console.print(
+            f"registered as {register!r} v{version} (load it: --model {register}@{version})"
+        )
     ex = det.excluded
     console.print(
         f"trained on {ex['training_samples']} samples ({ex['training_samples_left_out']} left "
@@ -240,8 +300,11 @@ def detect(
         None, "--reference-col", help="Expected value column (as in training)."
     ),
     method: str = typer.Option("rules", help="rules, iforest, lstm, learned or ensemble."),
-    model: Path | None = typer.Option(
-        None, "--model", help="Model from 'anomaly train'; without it learned runs unsupervised."
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="Model from 'anomaly train': a .joblib file, or a registered NAME (latest version),"
+        " NAME@ALIAS or NAME@VERSION; without it learned runs unsupervised.",
     ),
     contamination: float = typer.Option(0.01, help="Unsupervised: share of samples alarming."),
     gap: str = typer.Option("0s", help="Merge flagged samples at most this far apart."),
@@ -260,8 +323,10 @@ def detect(
         msg = f"expected --model only with --method learned or ensemble; found --method {method}"
         raise AnomalyFileError(msg)
     det = None
-    if model is not None:
-        det = _load_model(model, time_col, value_col, group_col, reference_col)
+    if model is not None and model.endswith(".joblib"):
+        det = _load_model(Path(model), time_col, value_col, group_col, reference_col)
+    elif model is not None:
+        det = _load_registered(model, time_col, value_col, group_col, reference_col)
     frame = _read_table(data)
     _check_series(frame, data, time_col, value_col)
     events = detect_sensor_anomalies(
@@ -271,12 +336,20 @@ def detect(
     _write(events, output)
     console.print(f"{len(events)} anomaly events ({method}) written to {output}")
     if method in LEARNED_METHODS and det is None:
+        from workbench.anomaly.sensor import event_coverage
+
         kinds = events["kind"].value_counts().to_dict() if len(events) else {}
         groups = events["group"].nunique() if len(events) else 0
+        share = event_coverage(events, frame, time_col, value_col, group_col)
         console.print(
             f"unsupervised (no --model): fitted on the file itself, contamination "
             f"{contamination}; {len(events)} events on {groups} series: "
             + (", ".join(f"{k} {n}" for k, n in kinds.items()) or "none")
+        )
+        console.print(
+            f"estimated contamination {share['all']:.2%} of samples in events ("
+            + (", ".join(f"{k} {v:.2%}" for k, v in share.items() if k != "all") or "none")
+            + ")"
         )
 
 

@@ -32,7 +32,9 @@ stuck_with_noise         a frozen value plus transducer-size noise   frozen valu
 intermittent_oscillation bursts of a 12-60 s sine of 2-8 % of        amplitude [MW]
                          capacity within 10-60 min
 copied_from_asset        another asset's readings for 30 min - 4 h   mean |copied - true| [MW]
-                         (``detail``: ``source=<asset_id>``)
+                         (``detail``: ``source=<asset_id>``), a     (>= 1 % of capacity)
+                         source whose readings differ from the
+                         asset's own by >= 1 % of its capacity
 ======================== ========================================== ==========================
 
 Quality codes follow the catalog: 0 or 192 good (the convention is per RTU protocol: a
@@ -99,6 +101,9 @@ _PROCESS_NOISE: dict[str, tuple[float, float, float]] = {
 }
 _DEFAULT_NOISE = (0.004, 0.0, 60.0)
 _MEASUREMENT_NOISE = 0.0005  # white transducer noise [fraction of capacity]
+#: Least mean |copied - true| of a copied_from_asset fault [fraction of the asset's capacity]:
+#: 20 x the transducer noise; a source reading what the asset reads (both idle) is no fault
+COPY_MIN_ERROR = 0.01
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
 _NS = 1_000_000_000
 
@@ -424,16 +429,19 @@ def _copied_from_asset(ctx: _FaultContext, a: int) -> None:
         return
     i0, i1 = run
     same = [b for b in others if ctx.tech[b] == ctx.tech[a]]  # a like-for-like mapping error
+    floor = COPY_MIN_ERROR * ctx.capacity[a]
     for b in ctx.rng.permutation(same or others):
         j1 = min(i1, int(ctx.counts[b]))
-        if j1 > i0 and not ctx.busy[b, i0:j1].any():
+        if j1 <= i0 or ctx.busy[b, i0:j1].any():
+            continue
+        error = float(np.mean(np.abs(ctx.value[b, i0:j1] - ctx.value[a, i0:j1])))
+        if error >= floor:  # readings that match the asset's own are no fault
             break
     else:
-        ctx.busy[a, i0:i1] = False  # no clean source: give the window back, no fault
+        ctx.busy[a, i0:i1] = False  # no clean source that differs: give the window back
         return
     i1 = j1
     copied = ctx.value[b, i0:i1].copy()
-    error = float(np.mean(np.abs(copied - ctx.value[a, i0:i1])))
     ctx.value[a, i0:i1] = copied
     ctx.label("copied_from_asset", a, i0, i1, error, detail=f"source={ctx.ids[b]}")
 

@@ -40,9 +40,12 @@ from workbench.anomaly.inputs import LongSeries
 
 SIGNALS = tuple(SIGNAL_KINDS)
 #: samples of persistence (centred rolling median) per signal before thresholding
-PERSIST = {"copy": 1, "level": 31, "white": 45, "wiggle": 9}
+PERSIST = {"copy": 1, "level": 31, "drift": 1, "white": 45, "wiggle": 9}
 #: flagged samples at most this many times ``gap`` apart merge (a drift wanders near its threshold)
-GAP_FACTOR = {"copy": 1, "level": 6, "white": 1, "wiggle": 1}
+GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "wiggle": 1}
+#: events shorter than this many times ``min_duration`` are dropped (a wrong source mapping
+#: lasts: a few exact matches with another asset within minutes are chance, not a copy)
+MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "wiggle": 1}
 
 
 class LearnedDetector:
@@ -54,6 +57,11 @@ class LearnedDetector:
         False events per asset-day allowed on the validation period (per signal).
     level_window : int
         Samples averaged into the level residual (75 x 4 s = 5 min).
+    drift_window : int
+        Samples averaged into the drift residual (450 x 4 s = 30 min): a slow gain error
+        hidden by output-proportional process noise over 5 minutes shows over 30.
+    white_window : int
+        Samples of the whiteness statistic (150 x 4 s = 10 min, the shortest stuck_with_noise).
     gap, min_duration : str, Timedelta or float
         Flagged samples at most ``gap`` apart [s] merge; shorter events [s] are dropped.
     margin : str, Timedelta or float
@@ -68,12 +76,14 @@ class LearnedDetector:
 
     def __init__(self, target_rate: float = 0.05, level_window: int = 75, gap: Any = "300s",
                  min_duration: Any = "60s", margin: Any = "600s", min_clean_share: float = 0.5,
-                 rules: bool = True) -> None:  # fmt: skip
+                 rules: bool = True, drift_window: int = 450,
+                 white_window: int = 150) -> None:  # fmt: skip
         if not target_rate > 0:
             raise AnomalyInputError(
                 f"expected target_rate > 0 events/asset-day; found {target_rate!r}"
             )
         self.target_rate, self.level_window = float(target_rate), int(level_window)
+        self.drift_window, self.white_window = int(drift_window), int(white_window)
         self.gap_ns, self.min_ns = (
             duration_ns(gap, "gap"),
             duration_ns(min_duration, "min_duration"),
@@ -85,10 +95,20 @@ class LearnedDetector:
         self.excluded: dict[str, int] = {}
         self.last_mask_counts: dict[str, int] = {}
         self.uses_reference: bool | None = None
+        #: first and last timestamp [ns since epoch, UTC] of the data fit or calibrate saw
+        self.seen_ns: tuple[int, int] | None = None
+
+    def _saw(self, series: LongSeries) -> None:
+        lo, hi = int(series.time.min()), int(series.time.max())
+        old = self.seen_ns or (lo, hi)
+        self.seen_ns = (min(lo, old[0]), max(hi, old[1]))
 
     # ------------------------------------------------------------------ raw signals
-    def _mask(self, series: LongSeries, labels: Any) -> np.ndarray:
-        """Samples to ignore: rule-flagged and (if given) labelled, widened by ``margin``."""
+    def _mask(self, series: LongSeries, labels: Any, widen: bool = True) -> np.ndarray:
+        """Samples to ignore: rule-flagged and (if given) labelled, widened by ``margin`` when
+        fitting or calibrating (``widen``); when scoring only the flagged samples themselves
+        (the signals leave them out of their windows; an oscillation whose peaks the spike rule
+        flags must stay visible to the wiggle signal)."""
         bad = np.zeros(series.time.size, bool)
         if self.rules:
             from workbench.anomaly.detectors.rules import FlatlineRule, OutOfRangeRule, SpikeRule
@@ -101,19 +121,24 @@ class LearnedDetector:
             labelled = label_mask(series, labels, self.margin_ns)
             self.last_mask_counts["labelled"] = int(labelled.sum())
             bad |= labelled
-        return _widen(bad, series, self.margin_ns)
+        return _widen(bad, series, self.margin_ns) if widen else bad
 
-    def _raw(self, series: LongSeries, reference: np.ndarray | None) -> dict[str, np.ndarray]:
+    def _raw(self, series: LongSeries, reference: np.ndarray | None,
+             bad: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+        """Raw signals; ``bad`` samples (rule-flagged, labelled) stay out of the residual means
+        (a sentinel 15 minutes away must not move a 30-minute mean)."""
         g, v = series.group, series.values.astype(np.float64)
-        r = residual(v, g, reference)
+        r = np.where(bad, np.nan, residual(v, g, reference))
+        clean = np.where(bad, np.nan, v)
         expected = np.abs(np.nan_to_num(v if reference is None else reference))
         return {
             "x": expected,
             "pairs": copy_pairs(v, g, series.time),
             "level": rolling(r, g, self.level_window),
-            "white": whiteness(v, g),
-            "wiggle": wiggle(v, g),
-            "swing": swing(v, g),
+            "drift": rolling(r, g, self.drift_window),
+            "white": whiteness(clean, g, self.white_window),
+            "wiggle": wiggle(clean, g),
+            "swing": swing(clean, g),
         }
 
     # ------------------------------------------------------------------ fit
@@ -121,6 +146,7 @@ class LearnedDetector:
             labels: Any = None) -> LearnedDetector:  # fmt: skip
         """Learn the per-asset scales from a training period (faults left out)."""
         self.uses_reference = reference is not None
+        self._saw(series)
         bad = self._mask(series, labels)
         share = 1.0 - bad.mean() if bad.size else 0.0
         self.excluded["training_samples_left_out"] = int(bad.sum())
@@ -134,7 +160,7 @@ class LearnedDetector:
                 f"({int(bad.sum())} of {bad.size} left out). Pick a cleaner training window"
             )
             raise AnomalyInputError(msg)
-        raw = self._raw(series, reference)
+        raw = self._raw(series, reference, bad)
         for gi, label in enumerate(series.labels):
             sel = (series.group == gi) & ~bad
             if sel.sum() < 100:
@@ -148,11 +174,9 @@ class LearnedDetector:
             busy = x > 0.05 * max(hi, 1e-9)
             self.params[str(label)] = {
                 "level": _scale_line(x, np.abs(raw["level"][sel]), 0.003 * top),
+                "drift": _scale_line(x, np.abs(raw["drift"][sel]), 0.002 * top),
                 "wiggle": _scale_line(x, raw["wiggle"][sel], 0.001 * top),
-                "white": (
-                    float(np.quantile(raw["white"][sel][busy], 0.5)) if busy.any() else 1.0,
-                    0.05 * max(hi, 1e-9),
-                ),
+                "white": _white_params(raw["white"][sel][busy], 0.05 * max(hi, 1e-9)),
             }
         return self
 
@@ -166,9 +190,12 @@ class LearnedDetector:
             want = "with" if self.uses_reference else "without"
             msg = f"expected data {want} a reference column, as in training; found the opposite"
             raise AnomalyInputError(msg)
-        raw = self._raw(series, reference)
+        if mask is None:
+            mask = self._mask(series, None, widen=False)
+        raw = self._raw(series, reference, mask)
         g, x = series.group, raw["x"]
         out = {s: np.zeros(x.size) for s in SIGNALS}
+        whiteness_busy = np.full(x.size, np.nan)  # whiteness where the asset runs, else NaN
         for gi, label in enumerate(series.labels):
             p = self.params.get(str(label))
             sel = g == gi
@@ -177,24 +204,27 @@ class LearnedDetector:
                     f"expected groups seen in training; found {label!r} (train on it first)"
                 )
             xs = x[sel]
-            out["level"][sel] = np.abs(raw["level"][sel]) / (p["level"][0] + p["level"][1] * xs)
+            for s in ("level", "drift"):
+                out[s][sel] = np.abs(raw[s][sel]) / (p[s][0] + p[s][1] * xs)
             amp = raw["wiggle"][sel] / (p["wiggle"][0] + p["wiggle"][1] * xs)
             out["wiggle"][sel] = np.sqrt(np.fmax(amp, 0.0)) * np.fmax(raw["swing"][sel], 0.0)
-            white = raw["white"][sel] / max(p["white"][0], 1e-3)
+            # share of the correlated (process) variance lost, relative to the asset's own
+            white = np.fmax(raw["white"][sel] - p["white"][0], 0.0) / p["white"][2]
             out["white"][sel] = np.where(xs > p["white"][1], white, 0.0)
+            whiteness_busy[sel] = np.where(xs > p["white"][1], raw["white"][sel], np.nan)
         out["copy"] = copy_signal(raw["pairs"], out["level"], g)
-        if mask is None:
-            mask = self._mask(series, None)
         for s in SIGNALS:
             if PERSIST[s] > 1:
                 out[s] = rolling(out[s], g, PERSIST[s], "median")
             out[s] = np.where(mask, 0.0, np.nan_to_num(out[s]))
-        out["residual"] = raw["level"]
+        out["residual"] = np.nan_to_num(raw["level"])
+        out["whiteness"] = whiteness_busy
         return out
 
     def calibrate(self, series: LongSeries, reference: np.ndarray | None = None,
                   labels: Any = None) -> LearnedDetector:  # fmt: skip
         """Thresholds per signal: the lowest with <= ``target_rate`` events per asset-day."""
+        self._saw(series)
         mask = self._mask(series, labels)
         sig = self.signals(series, reference, mask)
         days = asset_days(series)
@@ -208,7 +238,7 @@ class LearnedDetector:
                                                       1 - np.logspace(-4, -7, 10)]))  # fmt: skip
             chosen = float(vals.max()) * 1.01 + 1e-9
             for c in cands:
-                if len(self._runs(series, sig[s] >= c, GAP_FACTOR[s])) <= allowed:
+                if len(self._runs(series, sig[s] >= c, GAP_FACTOR[s], MIN_FACTOR[s])) <= allowed:
                     chosen = float(c)
                     break
             self.thresholds[s] = max(chosen, 1e-9)
@@ -223,6 +253,7 @@ class LearnedDetector:
         the data itself, so at most about ``contamination`` of the samples alarm."""
         if not 0.0 < contamination < 0.5:
             raise AnomalyInputError(f"expected 0 < contamination < 0.5; found {contamination!r}")
+        self._saw(series)
         sig = self.signals(series, reference)
         for s in SIGNALS:
             v = sig[s]
@@ -239,13 +270,14 @@ class LearnedDetector:
             raise AnomalyInputError("expected a calibrated learned detector; call calibrate()")
         sig = self.signals(series, reference)
         out = {s: sig[s] / self.thresholds[s] for s in SIGNALS}
-        out["residual"] = sig["residual"]
+        out["residual"], out["whiteness"] = sig["residual"], sig["whiteness"]
         return out
 
     # ------------------------------------------------------------------ events
-    def _runs(self, series: LongSeries, flags: np.ndarray,
-              gap_factor: int = 1) -> list[tuple[int, int]]:  # fmt: skip
-        """(first, last) sample index of merged flagged runs lasting >= ``min_duration``."""
+    def _runs(self, series: LongSeries, flags: np.ndarray, gap_factor: int = 1,
+              min_factor: int = 1) -> list[tuple[int, int]]:  # fmt: skip
+        """(first, last) sample index of merged flagged runs lasting >= ``min_duration`` x
+        ``min_factor``."""
         idx = np.flatnonzero(flags)
         if idx.size == 0:
             return []
@@ -254,7 +286,7 @@ class LearnedDetector:
         new[1:] = (g[1:] != g[:-1]) | (t[1:] - t[:-1] > self.gap_ns * gap_factor)
         first = np.flatnonzero(new)
         last = np.append(first[1:] - 1, idx.size - 1)
-        keep = t[last] - t[first] >= self.min_ns
+        keep = t[last] - t[first] >= self.min_ns * min_factor
         return list(zip(idx[first[keep]], idx[last[keep]], strict=True))
 
     def detect(self, series: LongSeries, reference: np.ndarray | None = None) -> Any:
@@ -262,14 +294,15 @@ class LearnedDetector:
         sc = self.score(series, reference)
         frames = []
         for s in SIGNALS:
-            runs = self._runs(series, sc[s] >= 1.0, GAP_FACTOR[s])
+            runs = self._runs(series, sc[s] >= 1.0, GAP_FACTOR[s], MIN_FACTOR[s])
             if not runs:
                 continue
             a = np.array(runs)
             best = np.array([sc[s][i : j + 1].max() for i, j in runs])
             kinds = [SIGNAL_KINDS[s]] * len(runs)
             if s == "level":
-                kinds = [_level_kind(series, sc, i, j) for i, j in runs]
+                healthy = np.array([self.params[str(lab)]["white"][0] for lab in series.labels])
+                kinds = [_level_kind(series, sc, i, j, healthy[series.group[i]]) for i, j in runs]
             ev = events_frame(series.labels[series.group[a[:, 0]]], series.time[a[:, 0]],
                               series.time[a[:, 1]], best, kinds)  # fmt: skip
             frames.append(ev.assign(detector=f"learned:{s}"))
@@ -279,13 +312,18 @@ class LearnedDetector:
         return drop_shadowed(ev)
 
 
-def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int) -> str:
-    """stuck_with_noise when the variation inside is white (half the whiteness threshold on
-    average: a frozen value drifting away from its reference); else bias_step when the residual
+def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int,
+                healthy_white: float = 0.5) -> str:  # fmt: skip
+    """stuck_with_noise when the asset runs for at least half the event and the variation
+    there is white (mean whiteness past the midpoint between the asset's healthy whiteness
+    and 1: a frozen value drifting away from its reference; an idle asset's reading is white
+    anyway); else bias_step when the residual
     stepped: 3-15 minutes before the event it was under a third of its size in the event and
     it does not keep growing (second half over first by less than 30 % of its size); a
     residual already on its way there, or still growing, is a calibration_drift."""
-    if float(np.mean(sc["white"][i : j + 1])) >= 0.5:
+    w = sc["whiteness"][i : j + 1]
+    busy = np.isfinite(w)
+    if busy.mean() >= 0.5 and float(np.mean(w[busy])) >= (1.0 + healthy_white) / 2:
         return "stuck_with_noise"
     t, g, res = series.time, series.group, sc["residual"]
     before = (g == g[i]) & (t >= t[i] - 900e9) & (t <= t[i] - 180e9)
@@ -302,18 +340,23 @@ def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int) -
 
 
 def drop_shadowed(events: Any) -> Any:
-    """Drop level events overlapping a copy/white/wiggle event of the same group."""
-    level = events["detector"] == "learned:level"
-    if not level.any() or level.all():
-        return events.reset_index(drop=True)
-    other = events[~level]
-    keep = np.ones(len(events), bool)
-    for i in np.flatnonzero(level.to_numpy()):
-        r = events.iloc[i]
-        o = other[other["group"] == r["group"]]
-        if ((o["start"] <= r["end"]) & (o["end"] >= r["start"])).any():
-            keep[i] = False
-    return events[keep].reset_index(drop=True)
+    """Drop level events overlapping a copy/white/wiggle event of the same group, then drift
+    events overlapping any other event left (the 30-min residual sees every offset; it only
+    speaks for a fault no sharper signal found)."""
+    for name, over in (("learned:level", ("learned:level", "learned:drift")),
+                       ("learned:drift", ("learned:drift",))):  # fmt: skip
+        mine = (events["detector"] == name).to_numpy()
+        other = events[~events["detector"].isin(over).to_numpy()]
+        if not mine.any() or other.empty:
+            continue
+        keep = np.ones(len(events), bool)
+        for i in np.flatnonzero(mine):
+            r = events.iloc[i]
+            o = other[other["group"] == r["group"]]
+            if ((o["start"] <= r["end"]) & (o["end"] >= r["start"])).any():
+                keep[i] = False
+        events = events[keep]
+    return events.reset_index(drop=True)
 
 
 def pd_string(values: list[str]) -> Any:
@@ -322,9 +365,24 @@ def pd_string(values: list[str]) -> Any:
     return pd.array(values, dtype="string")
 
 
+def _white_params(white: np.ndarray, busy_above: float) -> tuple[float, float, float]:
+    """(median, busy threshold [value units], spread) of the healthy whiteness of a running
+    asset: the white signal is how far past its median the whiteness goes, in units of its
+    own spread (99th percentile - median, at least 0.05): a process as white as its noise
+    (nuclear) spreads little further than it, a smooth one (gas) far less than a stuck value."""
+    white = white[np.isfinite(white)]
+    if white.size == 0:
+        return 1.0, busy_above, 1.0
+    med, q99 = np.quantile(white, [0.5, 0.99])
+    return float(med), busy_above, max(float(q99 - med), 0.05)
+
+
 def _scale_line(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float]:
     """``a + b x`` through the medians of y in quintiles of x; ``a`` floored at ``floor`` (a
-    fraction of the asset's largest value: an asset idle in training must not look noiseless)."""
+    fraction of the asset's largest value: an asset idle in training must not look noiseless).
+    Samples with a non-finite ``y`` (windows of left-out samples only) are ignored."""
+    ok = np.isfinite(y)
+    x, y = x[ok], y[ok]
     edges = np.unique(np.quantile(x, [0, 0.2, 0.4, 0.6, 0.8, 1.0]))
     floor = max(floor, 0.1 * float(np.median(y)), 1e-6)
     if edges.size < 3:

@@ -10,10 +10,13 @@ copy       share of the last ``copy_window``      copied_from_asset (another ass
            samples whose value another group      bit for bit, at the same scan times)
            reported at the same time
 level      smoothed residual |value - reference|  bias_step, calibration_drift (a residual
-           / the asset's residual scale           that steps, or grows slowly)
+           / the asset's residual scale (5 min)   that steps, or grows slowly)
+drift      the same over 30 min                   calibration_drift hidden by process noise
 white      whiteness of the local variation:      stuck_with_noise (a frozen value plus
            mean squared difference / (2 x local   white transducer noise; the healthy process
-           variance); 1 for white noise           is correlated, well below 1)
+           variance); 1 for white noise           is correlated, below 1); scored as the
+                                                  rise past the asset's healthy median, in
+                                                  units of its healthy spread
 wiggle     local median |difference| / the        intermittent_oscillation (bursts of a
            asset's typical |difference|, times    12-60 s sine: larger differences that
            the negative autocorrelation of the    alternate in sign)
@@ -32,6 +35,7 @@ import numpy as np
 SIGNAL_KINDS: dict[str, str] = {
     "copy": "copied_from_asset",
     "level": "bias_step",  # or calibration_drift, by the step at the event's start
+    "drift": "calibration_drift",
     "white": "stuck_with_noise",
     "wiggle": "intermittent_oscillation",
 }
@@ -100,17 +104,17 @@ def residual(values: np.ndarray, group: np.ndarray, reference: np.ndarray | None
 
 def whiteness(values: np.ndarray, group: np.ndarray, window: int = 75) -> np.ndarray:
     """Mean squared difference / (2 x rolling variance): about 1 for white noise, near 0 for a
-    smooth correlated process."""
-    v = np.nan_to_num(values.astype(np.float64))
+    smooth correlated process. NaN samples (left out) stay out of the windows."""
+    v = values.astype(np.float64)
     d = group_diff(v, group)
     msd = rolling(d * d, group, window)
     var = rolling(v, group, window, "var")
-    return np.clip(msd / np.fmax(2.0 * np.nan_to_num(var), 1e-12), 0.0, 2.0)
+    return np.clip(msd / np.fmax(2.0 * var, 1e-12), 0.0, 2.0)
 
 
 def wiggle(values: np.ndarray, group: np.ndarray, window: int = 15) -> np.ndarray:
-    """Rolling median of |first difference| (value units)."""
-    v = np.nan_to_num(values.astype(np.float64))
+    """Rolling median of |first difference| (value units); NaN samples left out."""
+    v = values.astype(np.float64)
     return rolling(np.abs(group_diff(v, group)), group, window, "median")
 
 
@@ -119,13 +123,13 @@ def swing(values: np.ndarray, group: np.ndarray, window: int = 30,
     """Minus the lowest autocorrelation of the first differences at ``lags`` samples, over a
     rolling ``window``: a sine of period 2 x lag x interval drives it towards 1, a healthy
     process (AR noise, white transducer noise: differences uncorrelated beyond lag 1) keeps it
-    near 0."""
-    v = np.nan_to_num(values.astype(np.float64))
+    near 0. NaN samples are left out."""
+    v = values.astype(np.float64)
     d = group_diff(v, group)
     power = np.fmax(rolling(d * d, group, window), 1e-12)
     lowest = np.zeros(v.size)
     for k in lags:
         prev = np.zeros(v.size)
         prev[k:] = np.where(group[k:] == group[:-k], d[:-k], 0.0)
-        lowest = np.minimum(lowest, rolling(d * prev, group, window) / power)
+        lowest = np.fmin(lowest, rolling(d * prev, group, window) / power)
     return -lowest
