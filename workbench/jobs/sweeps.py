@@ -12,6 +12,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from workbench.core.errors import DataAccessError
+
+
+class NoDataForDayError(DataAccessError):
+    """The day to sweep has no SCADA rows: zero events would read as "all healthy"."""
+
 
 @dataclass
 class SweepResult:
@@ -40,6 +46,12 @@ def sweep_day(cat: Any, day: date, *, method: str = "rules", tz: str = "UTC") ->
 
     start, end = day_window(day, tz)
     scada = cat.read("silver.scada_cleaned", start=start, end=end)
+    if len(scada) == 0:
+        msg = (
+            f"expected SCADA rows in silver.scada_cleaned for {day} ({tz}); found none. "
+            "Sweep a day the lake has (day=auto takes the latest)"
+        )
+        raise NoDataForDayError(msg)
     events = anomaly_events_sweep(scada, "scada", method=method)
     cube = cat.scan("bronze.pmu")
     times = cube["time"].values  # UTC, naive datetime64

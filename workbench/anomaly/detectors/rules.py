@@ -42,6 +42,8 @@ class FlatlineRule(SensorDetector):
 
     def score(self, series: LongSeries) -> np.ndarray:
         v, g, t = series.values.astype(np.float64), series.group, series.time
+        if v.size == 0:
+            return np.zeros(0)
         same = np.zeros(v.size, bool)
         same[1:] = (g[1:] == g[:-1]) & (np.abs(v[1:] - v[:-1]) <= self.tolerance)
         start = ~same  # a run starts wherever the value moved (or a group starts)
@@ -52,7 +54,7 @@ class FlatlineRule(SensorDetector):
         dur = t[last] - t[first]
         ok = (n >= self.min_samples) & np.isfinite(v[first])
         run_score = np.where(ok, dur / self.min_ns, 0.0)
-        return run_score[rid] if v.size else np.zeros(0)
+        return run_score[rid]
 
 
 class SpikeRule(SensorDetector):
