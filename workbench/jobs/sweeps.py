@@ -40,6 +40,14 @@ def sweep_day(cat: Any, day: date, *, method: str = "rules", tz: str = "UTC") ->
 
     start, end = day_window(day, tz)
     scada = cat.read("silver.scada_cleaned", start=start, end=end)
+    if scada.empty:
+        from workbench.jobs.context import PublishError
+
+        msg = (
+            f"expected rows in silver.scada_cleaned on {day.isoformat()} ({tz}); found none, so "
+            "nothing was swept (is the day inside the data? try day=auto)"
+        )
+        raise PublishError(msg)
     events = anomaly_events_sweep(scada, "scada", method=method)
     cube = cat.scan("bronze.pmu")
     times = cube["time"].values  # UTC, naive datetime64
