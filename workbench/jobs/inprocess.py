@@ -67,6 +67,16 @@ def _close_figures() -> None:
         plt.close("all")
 
 
+def check_in_process(spec: JobSpec) -> None:
+    """Refuse a job this executor cannot run (a marimo notebook), before anything runs."""
+    if spec.is_marimo():
+        msg = (
+            f"job {spec.name!r}: expected a Jupyter notebook to run in-process; found the marimo "
+            f"notebook {spec.notebook} (run it without --in-process)"
+        )
+        raise JobSpecError(msg)
+
+
 def execute_in_process(
     spec: JobSpec,
     notebook_out: Path,
@@ -94,12 +104,7 @@ def execute_in_process(
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    if spec.is_marimo():
-        msg = (
-            f"job {spec.name!r}: expected a Jupyter notebook to run in-process; found the marimo "
-            f"notebook {spec.notebook} (run it without --in-process)"
-        )
-        raise JobSpecError(msg)
+    check_in_process(spec)
     source = spec.notebook_path()
     nb = load_notebook_node(str(source))  # as papermill reads it (cell tags normalised)
     injected = {**params, "run_id": run_id, "run_key": run_key}

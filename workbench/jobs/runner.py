@@ -468,6 +468,10 @@ def run_job(
         timeout checked between cells) instead of a papermill child.
     """
     cancel = cancel or threading.Event()
+    if in_process:
+        from workbench.jobs.inprocess import check_in_process
+
+        check_in_process(spec)
     params = resolve_parameters(spec, overrides, now())
     run_key = spec.key_for(params)
     result = RunResult(spec)
