@@ -118,7 +118,6 @@ def _run_jobs(days: int) -> bool:
             "(in process; days done before are skipped)",
             highlight=False,
         )
-
         result = bf.backfill(spec, dates, in_process=True, on_day=_day_printer(len(dates)))
         console.print(backfill_line(result), highlight=False)
         results.append(result)
@@ -173,6 +172,9 @@ def _where(build_s: float | None, jobs_s: float) -> None:
     console.print(table)
     took = f"build {build_s:.0f} s, jobs {jobs_s:.0f} s" if build_s else f"jobs {jobs_s:.0f} s"
     console.print(f"[bold green]demo ready[/]: data under {workbench_home()} ({took})")
+    console.print(
+        f"executed notebooks: {workbench_home() / 'runs'}/<job>/<run_id>.ipynb", highlight=False
+    )
     console.print(
         "runs: `workbench jobs history`; dashboards: `workbench serve`; notebooks: `make lab`"
     )
