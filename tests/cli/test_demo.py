@@ -23,6 +23,7 @@ def _workbench(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # the ci build, then five jobs (each trains its first model)
 def test_demo_builds_the_lakehouse_runs_every_job_and_says_where(workbench_home):
     out = _workbench("demo", "--profile", "ci", "--seed", "3", "--backfill-days", "1")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
