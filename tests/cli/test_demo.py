@@ -36,7 +36,7 @@ def test_demo_builds_the_lakehouse_runs_every_job_and_says_where(workbench_home)
     from workbench import open_catalog
     from workbench.jobs import runs as job_runs
 
-    cat = open_catalog()
+    cat = open_catalog(read_only=True)
     for name in ("bronze.raw_load", "silver.scada_cleaned", "gold.fact_load", "ops.build_runs"):
         assert int(cat.scan(name).count().execute()) > 0, name
     assert (workbench_home / "lake" / "bronze" / "pmu.zarr").is_dir()
