@@ -69,10 +69,3 @@ def test_demo_builds_the_lakehouse_runs_every_job_and_says_where(workbench_home)
     assert f"{len(hit):,}" in row
     row = next(ln for ln in lines if "gold.frequency_events" in ln)
     assert f"{events:,}" in row
-
-    # again: every day is done, nothing runs, gold is unchanged
-    again = _workbench("demo", "jobs", "--backfill-days", "1")
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-2000:]
-    for job in JOBS:
-        assert f"{job}: 0 day(s) run, 1 skipped (done before), 0 failed" in again.stdout, job
-    assert len(job_runs.history(limit=100)) == len(JOBS)
