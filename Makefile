@@ -33,7 +33,7 @@ system-deps:  ## Debian packages the tests use: PostgreSQL server binaries, Chro
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
-demo: install  ## Build the demo lakehouse, run the main job, print where the results are
+demo: install  ## Build the demo lakehouse, backfill every job (30 days), print where results are
 	$(BIN)/workbench demo
 
 test: install system-deps lint arch pytest  ## Lint, architecture contract, whole test suite

@@ -15,17 +15,186 @@ def _():
 def _(mo):
     mo.md(r"""
     # Frequency event browser
+    """)
+    return
 
+
+@app.cell
+def _(
+    default_event,
+    default_pmu,
+    event_options,
+    mo,
+    pmus,
+    start_band_hz,
+    start_count,
+    start_span_s,
+    start_window_s,
+):
+    event_names = list(event_options)
+    pmu_pick = mo.ui.dropdown(pmus, value=default_pmu, label="PMU", searchable=True)
+    event_pick = mo.ui.dropdown(event_options, value=event_names[default_event], label="event")
+    band = mo.ui.slider(0.01, 0.2, 0.005, value=start_band_hz, label="band ± [Hz]", show_value=True)
+    count = mo.ui.slider(1, 30, 1, value=start_count, label="count", show_value=True)
+    window = mo.ui.slider(0.5, 30.0, 0.5, value=start_window_s, label="window [s]", show_value=True)
+    span = mo.ui.slider(10, 600, 10, value=start_span_s, label="trace span [s]", show_value=True)
+    mo.vstack(
+        [
+            mo.hstack([event_pick, pmu_pick], justify="start", gap=2),
+            mo.hstack([band, count, window, span], justify="start", gap=2),
+        ]
+    )
+    return band, count, event_pick, pmu_pick, span, window
+
+
+@app.cell
+def _(
+    INLINE,
+    band,
+    default_note,
+    episodes,
+    event_pick,
+    figure,
+    file_html,
+    first,
+    good,
+    labels,
+    last,
+    mo,
+    nominal_hz,
+    np,
+    pd,
+    pmu_pick,
+    span,
+):
+    from bokeh.models import BoxAnnotation, HoverTool, Span
+
+    if event_pick.value is not None and event_pick.value >= 0:
+        event = labels.iloc[event_pick.value]
+        t0 = event["start"] - pd.Timedelta(seconds=span.value / 4)
+        t1 = t0 + pd.Timedelta(seconds=span.value)
+        title = f"{event['event_type'].replace('_', ' ')} at {event['start']:%H:%M:%S} UTC"
+    else:
+        event, t0, t1, title = None, first, last, "whole window"
+    view = good.sel(time=slice(t0.tz_convert(None), t1.tz_convert(None)))
+    times = view.indexes["time"]
+    trace = figure(
+        title=f"{pmu_pick.value}: {title}",
+        x_axis_type="datetime",
+        x_axis_label="time [UTC]",
+        y_axis_label="frequency [Hz]",
+        height=340,
+        sizing_mode="stretch_width",
+        tools="xpan,xwheel_zoom,box_zoom,reset,save",
+        active_scroll="xwheel_zoom",
+    )
+    trace.add_layout(
+        BoxAnnotation(
+            bottom=nominal_hz - band.value,
+            top=nominal_hz + band.value,
+            fill_color="green",
+            fill_alpha=0.1,
+        )
+    )
+    trace.line(
+        times,
+        view["frequency_hz"].median("pmu").values,
+        color="#999999",
+        line_width=1,
+        legend_label="median of all PMUs",
+    )
+    pmu_line = trace.line(
+        times,
+        view["frequency_hz"].sel(pmu=pmu_pick.value).values,
+        color="#1f77b4",
+        line_width=1.5,
+        legend_label=f"{pmu_pick.value}",
+    )
+    trace.add_tools(
+        HoverTool(
+            renderers=[pmu_line],
+            tooltips=[("time", "@x{%H:%M:%S.%3N}"), ("frequency", "@y{0.0000} Hz")],
+            formatters={"@x": "datetime"},
+            mode="vline",
+        )
+    )
+    if event is not None:
+        trace.add_layout(
+            Span(
+                location=event["start"].tz_convert(None),
+                dimension="height",
+                line_dash="dashed",
+                line_color="black",
+            )
+        )
+    shown = episodes[(episodes["end"] >= t0) & (episodes["start"] <= t1)]
+    for ep in shown.itertuples():
+        trace.add_layout(
+            BoxAnnotation(
+                left=ep.start.tz_convert(None),
+                right=ep.end.tz_convert(None),
+                fill_color="red",
+                fill_alpha=0.15,
+            )
+        )
+        if np.isfinite(ep.nadir_hz):
+            trace.add_layout(
+                Span(location=ep.nadir_hz, dimension="width", line_color="red", line_dash="dotted")
+            )
+    trace.legend.location = "bottom_right"
+    trace.legend.click_policy = "hide"
+    mo.vstack(
+        [
+            mo.iframe(file_html(trace, INLINE, trace.title.text), height="380px"),
+            mo.md(
+                f"{default_note} Green: the band ±{band.value:g} Hz; red: the {len(shown)} "
+                f"episode(s) the rule finds in view (dotted: their nadir); dashed: the labelled "
+                "start. Drag to pan, scroll to zoom in time, click a legend entry to hide it."
+            ),
+        ]
+    )
+    return
+
+
+@app.cell
+def _(episodes, mo, pmu_pick):
+    table = episodes.drop(columns="pmu").round(
+        {
+            "min_hz": 4,
+            "max_hz": 4,
+            "nadir_hz": 4,
+            "time_to_nadir_s": 2,
+            "rocof_hz_per_s": 4,
+            "settling_time_s": 2,
+        }
+    )
+    mo.vstack(
+        [
+            mo.md(f"**Episodes**: {len(episodes)} on {pmu_pick.value} in the loaded window."),
+            mo.ui.table(table, selection=None, page_size=10),
+        ]
+    )
+    return
+
+
+@app.cell
+def _(mo):
+    mo.accordion(
+        {
+            "About this app: overview, prerequisites, parameters": mo.md(r"""
     ## Overview
     Browse the PMU cube (`bronze.pmu`) one PMU and one labelled event at a time. Pick a PMU and
     an event from `ops.sim_events`, set the excursion rule (band, count, window) and the span of
     the trace, and the page redraws: the PMU's frequency with the normal band shaded, the median
     over all PMUs for context, the episodes the rule finds, and a table of those episodes with
-    their nadir, time to nadir, initial ROCOF and settling time.
+    their nadir, time to nadir, initial ROCOF and settling time. It opens on the generator trip
+    of the loaded window (the largest system event when there is none) and the PMU that saw the
+    deepest nadir during it.
 
     It is a [marimo](https://marimo.io) notebook: `marimo run frequency_event_browser.py` serves it
     as an app, `marimo edit` opens it as a notebook, and `python frequency_event_browser.py
-    --pmu=PMU_0003 --band_hz=0.04` runs it top to bottom as a script.
+    --pmu=PMU_0003 --band_hz=0.04` runs it top to bottom as a script. The plots are Bokeh with
+    BokehJS inlined: nothing is loaded from the internet.
 
     ## Prerequisites
     | concept | importance | notes |
@@ -36,18 +205,15 @@ def _(mo):
 
     Time to learn: 10 minutes. Data: the demo lakehouse (`make demo`), or any lakehouse that
     `WORKBENCH_HOME` points at.
-    """)
-    return
 
-
-@app.cell
-def _(mo):
-    mo.md(r"""
     ## Parameters
     Command-line arguments (`--name=value`) set the starting values of the controls: `minutes`
-    (the last N minutes of the cube to load), `pmu`, `event` (an index into the event list),
-    `band_hz`, `count`, `window_s` and `span_s` (seconds of trace around the event).
+    (the last N minutes of the cube to load), `pmu`, `event` (an index into the event list; by
+    default the generator trip), `band_hz`, `count`, `window_s` and `span_s` (seconds of trace
+    around the event).
     """)
+        }
+    )
     return
 
 
@@ -56,7 +222,7 @@ def _(mo):
     args = mo.cli_args()
     minutes = float(args.get("minutes") or 60)
     start_pmu = args.get("pmu")
-    start_event = int(args.get("event") or 0)
+    start_event = args.get("event")
     start_band_hz = float(args.get("band_hz") or 0.05)
     start_count = int(args.get("count") or 3)
     start_window_s = float(args.get("window_s") or 5.0)
@@ -82,14 +248,16 @@ def _(mo):
 
 @app.cell
 def _():
-    import matplotlib.pyplot as plt
     import numpy as np
     import pandas as pd
+    from bokeh.embed import file_html
+    from bokeh.plotting import figure
+    from bokeh.resources import INLINE
 
     from workbench import open_catalog
     from workbench.anomaly.sweep import frequency_events_sweep
 
-    return frequency_events_sweep, np, open_catalog, pd, plt
+    return INLINE, figure, file_html, frequency_events_sweep, np, open_catalog, pd
 
 
 @app.cell
@@ -98,7 +266,9 @@ def _(mo):
     ## Data
     The cube is opened lazily and only the last `minutes` are loaded; `ds.grid.good()` blanks
     samples whose quality code is not 0 (lost sync or dropout). The events are the simulator's
-    labels for the PMU source.
+    labels for the PMU source. The starting event is found in them: the generator trip (the
+    largest one if several), else the largest system-wide event; the starting PMU is the one
+    whose frequency fell lowest in the first minute after it.
     """)
     return
 
@@ -122,43 +292,40 @@ def _(minutes, open_catalog, pd):
 
 
 @app.cell
-def _(
-    labels,
-    mo,
-    pmus,
-    start_band_hz,
-    start_count,
-    start_event,
-    start_pmu,
-    start_span_s,
-    start_window_s,
-):
+def _(good, labels, pd, pmus, start_event, start_pmu):
     event_options = {
-        f"{row.start:%H:%M:%S} {row.event_type} ({row.target_id})": i
+        f"{row.start:%H:%M:%S} {row.event_type.replace('_', ' ')} ({row.target_id})": i
         for i, row in enumerate(labels.itertuples())
     }
     event_options = event_options or {"(no labelled events: whole window)": -1}
-    event_names = list(event_options)
-    pmu_pick = mo.ui.dropdown(
-        pmus, value=start_pmu if start_pmu in pmus else pmus[0], label="PMU", searchable=True
-    )
-    event_pick = mo.ui.dropdown(
-        event_options,
-        value=event_names[min(max(start_event, 0), len(event_names) - 1)],
-        label="event",
-    )
-    band = mo.ui.slider(0.01, 0.2, 0.005, value=start_band_hz, label="band ± [Hz]", show_value=True)
-    count = mo.ui.slider(1, 30, 1, value=start_count, label="count", show_value=True)
-    window = mo.ui.slider(0.5, 30.0, 0.5, value=start_window_s, label="window [s]", show_value=True)
-    span = mo.ui.slider(10, 600, 10, value=start_span_s, label="trace span [s]", show_value=True)
-    mo.vstack(
-        [
-            mo.md("## Choose a PMU, an event and the rule"),
-            mo.hstack([pmu_pick, event_pick], justify="start", gap=2),
-            mo.hstack([band, count, window, span], justify="start", gap=2),
-        ]
-    )
-    return band, count, event_pick, pmu_pick, span, window
+    trips = labels[labels["event_type"] == "generator_trip"]
+    system = labels[labels["target_id"] == "system"]
+    if start_event is not None:
+        default_event = min(max(int(start_event), 0), len(event_options) - 1)
+        default_note = "Opened on the event asked for (`--event`)."
+    elif len(trips):
+        default_event = int(trips["magnitude"].idxmax())
+        default_note = (
+            f"Opened on the generator trip ({trips.loc[default_event, 'magnitude']:,.0f} MW)."
+        )
+    elif len(system):
+        default_event = int(system["magnitude"].idxmax())
+        default_note = "No generator trip in the loaded window: opened on the largest system event."
+    else:
+        default_event = 0
+        default_note = "No system event in the loaded window: opened on the first one listed."
+    if start_pmu in pmus:
+        default_pmu = start_pmu
+    elif len(labels):
+        _t0 = labels.loc[default_event, "start"].tz_convert(None)
+        _after = good["frequency_hz"].sel(time=slice(_t0, _t0 + pd.Timedelta(minutes=1)))
+        _low = _after.min("time")
+        default_pmu = (
+            str(_low["pmu"].values[int(_low.argmin("pmu"))]) if _after.sizes["time"] else pmus[0]
+        )
+    else:
+        default_pmu = pmus[0]
+    return default_event, default_note, default_pmu, event_options
 
 
 @app.cell
@@ -171,97 +338,6 @@ def _(band, count, frequency_events_sweep, good, nominal_hz, pmu_pick, window):
         window=window.value,
     )
     return (episodes,)
-
-
-@app.cell
-def _(
-    band,
-    episodes,
-    event_pick,
-    first,
-    good,
-    labels,
-    last,
-    mo,
-    nominal_hz,
-    np,
-    pd,
-    plt,
-    pmu_pick,
-    span,
-):
-    if event_pick.value is not None and event_pick.value >= 0:
-        event = labels.iloc[event_pick.value]
-        t0 = event["start"] - pd.Timedelta(seconds=span.value / 4)
-        t1 = t0 + pd.Timedelta(seconds=span.value)
-        title = f"{event['event_type']} at {event['start']:%H:%M:%S} UTC"
-    else:
-        event, t0, t1, title = None, first, last, "whole window"
-    view = good.sel(time=slice(t0.tz_convert(None), t1.tz_convert(None)))
-    trace_figure, ax = plt.subplots(figsize=(11, 4))
-    ax.axhspan(
-        nominal_hz - band.value,
-        nominal_hz + band.value,
-        color="tab:green",
-        alpha=0.12,
-        label=f"band ±{band.value:g} Hz",
-    )
-    ax.plot(
-        view.indexes["time"],
-        view["frequency_hz"].median("pmu"),
-        color="0.6",
-        lw=0.8,
-        label="median of all PMUs",
-    )
-    ax.plot(
-        view.indexes["time"],
-        view["frequency_hz"].sel(pmu=pmu_pick.value),
-        lw=0.9,
-        color="tab:blue",
-        label=pmu_pick.value,
-    )
-    if event is not None:
-        ax.axvline(
-            event["start"].tz_convert(None), color="k", ls="--", lw=0.8, label="labelled start"
-        )
-    shown = episodes[(episodes["end"] >= t0) & (episodes["start"] <= t1)]
-    for i, ep in enumerate(shown.itertuples()):
-        ax.axvspan(
-            ep.start.tz_convert(None),
-            ep.end.tz_convert(None),
-            color="tab:red",
-            alpha=0.2,
-            label="episode" if i == 0 else None,
-        )
-        if np.isfinite(ep.nadir_hz):
-            ax.axhline(ep.nadir_hz, color="tab:red", lw=0.6, ls=":")
-    ax.set(ylabel="frequency [Hz]", xlabel="time [UTC]", title=f"{pmu_pick.value}: {title}")
-    ax.legend(fontsize=8, loc="best", ncols=3)
-    trace_figure.autofmt_xdate()
-    trace_figure.tight_layout()
-    mo.vstack([mo.md("## Trace"), trace_figure])
-    return (trace_figure,)
-
-
-@app.cell
-def _(episodes, mo, pmu_pick):
-    table = episodes.drop(columns="pmu").round(
-        {
-            "min_hz": 4,
-            "max_hz": 4,
-            "nadir_hz": 4,
-            "time_to_nadir_s": 2,
-            "rocof_hz_per_s": 4,
-            "settling_time_s": 2,
-        }
-    )
-    mo.vstack(
-        [
-            mo.md(f"## Episodes\n{len(episodes)} episodes on {pmu_pick.value} in the window."),
-            mo.ui.table(table, selection=None, page_size=10),
-        ]
-    )
-    return
 
 
 @app.cell

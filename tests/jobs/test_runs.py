@@ -164,6 +164,19 @@ def test_backfill_three_days(job_home, jobs_dir):
     history = _cli("jobs", "history", "probe")
     assert history.returncode == 0
     assert history.stdout.count("succeeded") == 3
+    # again, one day longer and in-process: the three days done are skipped, one day runs
+    more = _cli(
+        "jobs", "backfill", "probe", "--start", "2024-03-05", "--end", "2024-03-08",
+        "--in-process",
+    )  # fmt: skip
+    assert more.returncode == 0, more.stdout + more.stderr
+    assert "probe: 1 day(s) run, 3 skipped (done before), 0 failed" in more.stdout
+    assert more.stdout.count("already succeeded") == 3
+    assert len(_gold_forecasts()) == 4 * 3  # four run keys, three rows each, none twice
+    runs = job_runs.history("probe")
+    assert list(runs.status) == ["succeeded"] * 4
+    executors = sorted(m["executor"] for m in runs.metrics)
+    assert executors == ["in-process", "papermill", "papermill", "papermill"]
 
 
 def test_scheduler_runs_ticks_and_stops_cleanly_on_sigterm(job_home, tmp_path, monkeypatch):

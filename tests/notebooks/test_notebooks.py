@@ -7,9 +7,6 @@ plain scripts, both on a private copy of the ``ci`` lakehouse with silver and go
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -141,23 +138,8 @@ def test_jupyter_notebook_runs(path: Path, notebook_home: Path, tmp_path: Path, 
     assert not errors
 
 
-@pytest.mark.notebook
-@pytest.mark.slow
-@pytest.mark.parametrize("path", MARIMO, ids=rel)
-def test_marimo_notebook_runs_as_a_script(path: Path, notebook_home: Path, timed):
-    args = [f"--{k}={v}" for k, v in CI_PARAMETERS.get(rel(path), {}).items()]
-    with timed(rel(path)):
-        done = subprocess.run(
-            [sys.executable, str(path), *args],
-            cwd=path.parent,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ},
-        )
-    assert done.returncode == 0, (
-        f"{rel(path)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    )
+# marimo notebooks run (app.run(), what `python app.py` does) in test_marimo_apps.py, which
+# also checks what `marimo run` shows first
 
 
 def test_notebook_root_is_the_project():

@@ -1,4 +1,11 @@
-"""``workbench demo``: build the demo lakehouse, run the day-ahead load job, say where it is."""
+"""``workbench demo``: build the demo lakehouse, run every job over the last days, say where.
+
+The jobs (load, solar, wind and price forecasts, the anomaly sweep) run as a backfill
+(:mod:`workbench.jobs.backfill`) of the last ``--backfill-days`` issue dates each, in this
+process (:mod:`workbench.jobs.inprocess`: the job notebooks' code, recorded in ``ops.job_runs``
+under their run keys like any run, without a kernel start per run). A rerun skips the days
+already done.
+"""
 
 from __future__ import annotations
 
@@ -53,51 +60,133 @@ def _build(profile: str, seed: int, start: str | None, days: int | None) -> None
     cat.close()
 
 
+#: the order the demo runs the jobs in (any other spec found runs after them)
+DEMO_JOBS = ("day_ahead_load", "solar_forecast", "wind_forecast", "price_forecast", "anomaly_sweep")
+BACKFILL_DAYS = typer.Option(
+    30, "--backfill-days", min=1, help="Issue dates per job, ending at the latest with data."
+)
+
+
 @app.callback()
 def demo(
     ctx: typer.Context,
     profile: str = typer.Option("demo", help="Simulation profile: ci, demo or large."),
     seed: int = typer.Option(42, help="Random seed; the same seed gives the same data."),
+    backfill_days: int = BACKFILL_DAYS,
 ) -> None:
-    """Build the demo lakehouse (bronze, silver, gold), run the day-ahead load job, say where.
+    """Build the demo lakehouse (bronze, silver, gold), backfill every job, say where it is.
 
     Example:
-        workbench demo --profile ci
+        workbench demo --profile ci --backfill-days 3
     """
     if ctx.invoked_subcommand is not None:
         return
+    t0 = time.perf_counter()
     _build(profile, seed, None, None)
     from workbench.cli.build_cmd import build as build_medallion_cmd
 
     build_medallion_cmd(layer=None, since=None)
-    from workbench.core.config import workbench_home
-
-    _run_main_job()
-    console.print(f"[bold green]demo ready[/]: data under {workbench_home()}")
-    console.print("next: `workbench catalog list`, then open notebooks/ with `make lab`")
-
-
-def _run_main_job(job: str = "day_ahead_load") -> None:
-    """The workbench's main job, on the latest data: the day-ahead load forecast into gold."""
-    from workbench.cli.jobs_cmd import print_run_summary
-    from workbench.core.config import default_warehouse_url
-    from workbench.jobs.runner import run_job
-    from workbench.jobs.spec import get_job_spec
-
-    spec = get_job_spec(job)
-    console.print(f"running the {job} job (papermill, kernel gridmind) on the latest data")
-    result = run_job(spec, {spec.date_parameter: "auto"} if spec.date_parameter else {})
-    print_run_summary(result)
-    if not result.ok:
+    t_build = time.perf_counter() - t0
+    ok = _run_jobs(backfill_days)
+    _where(t_build, time.perf_counter() - t0 - t_build)
+    if not ok:
         raise typer.Exit(1)
-    run = result.last
-    key = run.parameters.get("run_key")
-    console.print(f"executed notebook: {run.notebook_path}", highlight=False, soft_wrap=True)
-    url = default_warehouse_url()
-    for table, rows in (run.metrics.get("rows_by_table") or {}).items():
-        where = f"where run_key = '{key}'" if table != "gold.fact_load" else "forecast columns"
-        console.print(f"forecast: {table} ({rows} rows, {where}) in {url}", soft_wrap=True)
-    console.print(f"{job}: kernel start to rows in gold in {run.duration_s:.1f} s")
+
+
+@app.command("jobs")
+def jobs(backfill_days: int = BACKFILL_DAYS) -> None:
+    """Run every job over the last days on the lakehouse as built (days done before skipped).
+
+    Example:
+        workbench demo jobs --backfill-days 7
+    """
+    t0 = time.perf_counter()
+    ok = _run_jobs(backfill_days)
+    _where(None, time.perf_counter() - t0)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _run_jobs(days: int) -> bool:
+    """Backfill every job over its last ``days`` issue dates, in process; True if none failed."""
+    from workbench.cli.jobs_cmd import backfill_line
+    from workbench.jobs import backfill as bf
+    from workbench.jobs.spec import load_job_specs
+
+    specs = load_job_specs()
+    order = [n for n in DEMO_JOBS if n in specs] + sorted(set(specs) - set(DEMO_JOBS))
+    results = []
+    for name in order:
+        spec = specs[name]
+        if spec.date_parameter is None:
+            console.print(f"{name}: no date parameter, not backfilled", highlight=False)
+            continue
+        dates = bf.last_days(spec, days)
+        console.print(
+            f"[bold]{name}[/]: {len(dates)} issue date(s) {dates[0]} .. {dates[-1]} "
+            "(in process; days done before are skipped)",
+            highlight=False,
+        )
+        result = bf.backfill(spec, dates, in_process=True, on_day=_day_printer(len(dates)))
+        console.print(backfill_line(result), highlight=False)
+        results.append(result)
+    failed = [f"{r.job} {d.day}" for r in results for d in r.failed]
+    if failed:
+        console.print(f"[bold red]failed runs[/]: {', '.join(failed)}", highlight=False)
+    return not failed
+
+
+def _day_printer(total: int):
+    """One line per day (``3/30 <run key>: 9.1 s``); a failed run's whole summary."""
+    from workbench.cli.jobs_cmd import print_run_summary
+
+    seen = 0
+
+    def on_day(item) -> None:
+        nonlocal seen
+        seen += 1
+        if item.result is not None and not item.result.ok:
+            print_run_summary(item.result)
+            return
+        took = f"{item.result.last.duration_s:.1f} s" if item.result else "done before, skipped"
+        console.print(f"  {seen}/{total} {item.run_key}: {took}", highlight=False)
+
+    return on_day
+
+
+def _where(build_s: float | None, jobs_s: float) -> None:
+    """Where the results are: every gold table with its rows, and forecasts per target."""
+    from workbench.core.config import default_warehouse_url, workbench_home
+    from workbench.io.catalog import open_catalog
+    from workbench.jobs.coverage import forecast_coverage, gold_row_counts
+
+    with open_catalog(read_only=True) as cat:
+        counts = gold_row_counts(cat)
+        coverage = forecast_coverage(cat)
+    table = Table(title=f"gold tables in {default_warehouse_url()}", title_justify="left")
+    for col in ("table", "rows"):
+        table.add_column(col, overflow="fold")
+    for name, rows in counts.items():
+        table.add_row(name, "not built" if rows is None else f"{rows:,}")
+    console.print(table)
+    table = Table(title="forecasts per target (median of any run)", title_justify="left")
+    for col in ("target", "fact rows", "with a forecast", "share", "forecast rows", "runs"):
+        table.add_column(col, overflow="fold")
+    for c in coverage:
+        share = "-" if c.share_pct is None else f"{c.share_pct:.2f} %"
+        table.add_row(
+            c.target, f"{c.fact} {c.fact_rows:,}", f"{c.with_forecast:,}", share,
+            f"{c.forecasts_table} {c.forecast_rows:,}", str(c.runs),
+        )  # fmt: skip
+    console.print(table)
+    took = f"build {build_s:.0f} s, jobs {jobs_s:.0f} s" if build_s else f"jobs {jobs_s:.0f} s"
+    console.print(f"[bold green]demo ready[/]: data under {workbench_home()} ({took})")
+    console.print(
+        f"executed notebooks: {workbench_home() / 'runs'}/<job>/<run_id>.ipynb", highlight=False
+    )
+    console.print(
+        "runs: `workbench jobs history`; dashboards: `workbench serve`; notebooks: `make lab`"
+    )
 
 
 @app.command("build")

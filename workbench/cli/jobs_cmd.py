@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -125,49 +125,82 @@ def run(
 @app.command("backfill")
 def backfill(
     name: str = typer.Argument(..., help="The job to run for each day."),
-    start: str = typer.Option(..., help="First day (YYYY-MM-DD), local to the job's schedule."),
-    end: str = typer.Option(..., help="Last day (YYYY-MM-DD), inclusive."),
+    start: str = typer.Option(
+        None, help="First day (YYYY-MM-DD), local to the job's schedule; or use --last-days."
+    ),
+    end: str = typer.Option(None, help="Last day (YYYY-MM-DD), inclusive."),
+    last_days: int = typer.Option(
+        None, "--last-days", help="Instead of --start/--end: the N days up to the 'auto' day."
+    ),
     param: list[str] = typer.Option(None, "-p", "--param", help="key=value (repeatable)."),
+    rerun: bool = typer.Option(
+        False, "--rerun", help="Also run the days whose run key already succeeded (replaces)."
+    ),
+    in_process: bool = typer.Option(
+        False,
+        "--in-process",
+        help="Run the notebook in this process (no kernel start; timeout checked between cells).",
+    ),
     jobs_dir: Path = JOBS_DIR,
 ) -> None:
-    """Run a job once per day from START to END (its date parameter set to each day).
+    """Run a job once per day (oldest first); days whose run key already succeeded are skipped.
+
+    Idempotent and resumable: run it again after a stop or a failed day and only the days
+    not done yet run.
 
     Example:
-        workbench jobs backfill day_ahead_load --start 2024-03-01 --end 2024-03-07
+        workbench jobs backfill day_ahead_load --last-days 30 --in-process
     """
-    from workbench.jobs.runner import run_job
+    from workbench.jobs import backfill as bf
     from workbench.jobs.spec import JobSpecError, get_job_spec
 
     spec = get_job_spec(name, jobs_dir)
-    if spec.date_parameter is None:
-        msg = f"job {name!r} has no date parameter to backfill (declare backfill_parameter)"
-        raise JobSpecError(msg)
-    try:
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
-    except ValueError:
-        msg = f"expected --start/--end as YYYY-MM-DD; found {start!r}, {end!r}"
-        raise JobSpecError(msg) from None
-    if last < first:
-        raise JobSpecError(f"expected --end on or after --start; found {start} > {end}")
-    from workbench.jobs import runs as job_runs
-    from workbench.jobs.runner import resolve_parameters
-
     base = _parse_params(param)
-    # every parameter checked once, before the first day runs
-    resolve_parameters(spec, {**base, spec.date_parameter: first.isoformat()}, job_runs.now_utc())
-    job_runs.reconcile()
-    cancel = _cancel_on_signals()
-    failed = []
-    day = first
-    while day <= last and not cancel.is_set():
-        result = run_job(spec, {**base, spec.date_parameter: day.isoformat()}, cancel=cancel)
-        print_run_summary(result)
-        if not result.ok:
-            failed.append(day.isoformat())
-        day += timedelta(days=1)
-    if failed or cancel.is_set():
+    if last_days is not None:
+        if start or end:
+            raise JobSpecError(f"expected --last-days or --start/--end; found both ({last_days})")
+        days = bf.last_days(spec, last_days, base)
+    else:
+        if not start or not end:
+            msg = f"expected --start and --end (or --last-days); found {start!r}, {end!r}"
+            raise JobSpecError(msg)
+        try:
+            first, last = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError:
+            msg = f"expected --start/--end as YYYY-MM-DD; found {start!r}, {end!r}"
+            raise JobSpecError(msg) from None
+        days = bf.day_range(first, last)
+    result = bf.backfill(
+        spec,
+        days,
+        base,
+        rerun=rerun,
+        in_process=in_process,
+        cancel=_cancel_on_signals(),
+        on_day=print_backfill_day,
+    )
+    console.print(backfill_line(result), highlight=False)
+    if not result.ok:
+        failed = [d.day.isoformat() for d in result.failed]
         err_console.print(f"[red]backfill of {name}: failed days {failed or 'cancelled'}[/]")
         raise typer.Exit(1)
+
+
+def print_backfill_day(item) -> None:
+    """One line per skipped day, the run summary per day run."""
+    if item.result is None:
+        console.print(f"  skipped {item.run_key}: already succeeded", highlight=False)
+    else:
+        print_run_summary(item.result)
+
+
+def backfill_line(result) -> str:
+    """``job: N days run, M skipped (done before), K failed in S s``."""
+    return (
+        f"{result.job}: {len(result.ran)} day(s) run, {len(result.skipped)} skipped (done "
+        f"before), {len(result.failed)} failed in {result.seconds:.1f} s"
+        + (" (cancelled)" if result.cancelled else "")
+    )
 
 
 @app.command("history")

@@ -276,11 +276,23 @@ def _execute(
     run_key: str,
     params: Mapping[str, Any],
     cancel: threading.Event,
+    in_process: bool = False,
 ) -> tuple[str | None, str | None, dict[str, Any]]:
     """Run the notebook; returns (error or None, failure kind or None, sidecar)."""
     import yaml
 
     out = Path(run.notebook_path)
+    if in_process:
+        from workbench.jobs.inprocess import execute_in_process
+
+        beat_stop = threading.Event()
+        beat = threading.Thread(target=_heartbeat, args=(run.run_id, beat_stop), daemon=True)
+        beat.start()
+        try:
+            return execute_in_process(spec, out, run.run_id, run_key, params, cancel)
+        finally:
+            beat_stop.set()
+            beat.join()
     sidecar = out.with_suffix(".json")
     logfile = out.with_suffix(".log")
     params_file = out.with_suffix(".params.yaml")
@@ -368,8 +380,13 @@ def run_once(
     attempt: int = 1,
     cancel: threading.Event | None = None,
     now: Callable[[], datetime] = job_runs.now_utc,
+    in_process: bool = False,
 ) -> tuple[JobRun, list[str]]:
-    """One attempt: record it running, execute, record how it ended. Returns (run, alerts)."""
+    """One attempt: record it running, execute, record how it ended. Returns (run, alerts).
+
+    ``in_process`` runs the notebook in this process (:mod:`workbench.jobs.inprocess`) instead
+    of a papermill child; the run's metrics say which (``executor``).
+    """
     cancel = cancel or threading.Event()
     started = now()
     run_id = new_run_id(spec.name, started)
@@ -382,18 +399,27 @@ def run_once(
         parameters={**params, "run_key": run_key},
         started_at=started,
         notebook_path=str(folder / f"{run_id}.ipynb"),
-        metrics={**job_runs.runner_identity(started), "attempt": attempt},
+        metrics={
+            **job_runs.runner_identity(started),
+            "attempt": attempt,
+            "executor": "in-process" if in_process else "papermill",
+        },
     )
     job_runs.record(run)
     t0 = time.perf_counter()
     try:
-        error, kind, side = _execute(spec, run, run_key, params, cancel)
+        error, kind, side = _execute(spec, run, run_key, params, cancel, in_process)
     except Exception as exc:  # the runner itself failed: still record the run, then re-raise
         run.status, run.error, run.ended_at = FAILED, f"the runner failed: {exc}", now()
         run.metrics = {**run.metrics, "failure_kind": "runner_error"}
         job_runs.finish(run)
         raise
-    metrics = {**side["metrics"], "attempt": attempt, "rows_by_table": side["rows"]}
+    metrics = {
+        **side["metrics"],
+        "attempt": attempt,
+        "executor": run.metrics["executor"],
+        "rows_by_table": side["rows"],
+    }
     alerts = [msg for a in spec.alerts if (msg := a.fired(metrics))] if error is None else []
     metrics["alerts"] = alerts
     if error:
@@ -423,6 +449,7 @@ def run_job(
     cancel: threading.Event | None = None,
     now: Callable[[], datetime] = job_runs.now_utc,
     on_attempt: Callable[[JobRun], None] | None = None,
+    in_process: bool = False,
 ) -> RunResult:
     """Run a job with retries; returns every attempt. Never raises for a failed notebook.
 
@@ -436,13 +463,22 @@ def run_job(
         Set it (e.g. from a SIGTERM handler) to stop the current attempt and skip retries.
     now : callable
         The clock (UTC), injectable for tests; resolves ``today``/``yesterday``.
+    in_process : bool
+        Run the notebook in this process (:mod:`workbench.jobs.inprocess`: no kernel start,
+        timeout checked between cells) instead of a papermill child.
     """
     cancel = cancel or threading.Event()
+    if in_process:
+        from workbench.jobs.inprocess import check_in_process
+
+        check_in_process(spec)
     params = resolve_parameters(spec, overrides, now())
     run_key = spec.key_for(params)
     result = RunResult(spec)
     for attempt in range(1, spec.retries.max + 2):
-        run, alerts = run_once(spec, params, run_key, attempt=attempt, cancel=cancel, now=now)
+        run, alerts = run_once(
+            spec, params, run_key, attempt=attempt, cancel=cancel, now=now, in_process=in_process
+        )
         result.attempts.append(run)
         result.alerts = alerts
         if on_attempt is not None:

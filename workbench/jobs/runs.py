@@ -282,3 +282,21 @@ def reconcile(now: datetime | None = None) -> list[str]:
                 write_run(wh, run)
                 ended.append(run_id)
     return ended
+
+
+def completed_run_keys(job: str) -> set[str]:
+    """The run keys of ``job`` with a ``succeeded`` or ``degraded`` run: gold holds their rows.
+
+    A backfill skips these (:mod:`workbench.jobs.backfill`); a failed run published nothing,
+    so its key is not done.
+    """
+    from workbench.io.catalog import open_catalog
+
+    with open_catalog(read_only=True) as cat:
+        wh = cat.warehouse(cat.entry(TABLE).warehouse)
+        if not wh.exists(TABLE):
+            return set()
+        t = cat.scan(TABLE)
+        t = t.filter((t.job == job) & t.status.isin([SUCCEEDED, DEGRADED]))
+        params = t.select(p=t.parameters.cast("string")).to_pandas()["p"]
+    return {json.loads(p).get("run_key") for p in params if isinstance(p, str)} - {None}

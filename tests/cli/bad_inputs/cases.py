@@ -356,6 +356,17 @@ CASES: list[Case] = [
         ("jobs", "backfill", "day_ahead_load", "--start", "soon", "--end", "2024-03-01"),
         ("soon",),
     ),
+    Case(
+        "jobs-backfill-last-days-zero",
+        ("jobs", "backfill", "day_ahead_load", "--last-days", "0"),
+        ("1 day or more", "0"),
+    ),
+    Case(
+        "jobs-backfill-last-days-and-start",
+        ("jobs", "backfill", "day_ahead_load", "--last-days", "3", "--start", "2024-03-01"),
+        ("--last-days", "--start"),
+    ),
+    Case("jobs-backfill-no-window", ("jobs", "backfill", "day_ahead_load"), ("--start", "--end")),
     Case("jobs-history-limit-negative", ("jobs", "history", "--limit", "-5"), ("-5", "limit")),
     Case("jobs-history-limit-zero", ("jobs", "history", "--limit", "0"), ("limit",)),
     Case("jobs-list-jobs-dir", ("jobs", "list", "--jobs-dir", "{tmp}/no_jobs"), ("no_jobs",)),
