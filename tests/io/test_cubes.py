@@ -16,8 +16,9 @@ from workbench.core.errors import DataAccessError, MissingColumnsError
 PMU_VARS = ["frequency_hz", "rocof_hz_per_s", "voltage_magnitude_pu", "voltage_angle_deg"]
 
 
-def _spec(cat, location: Path, chunks: dict[str, int]):
-    return cat.entry("bronze.pmu").model_copy(update={"location": str(location), "chunks": chunks})
+def _spec(cat, location: Path, chunks: dict[str, int], shards: dict[str, int] | None = None):
+    update = {"location": str(location), "chunks": chunks, "shards": shards}
+    return cat.entry("bronze.pmu").model_copy(update=update)
 
 
 def _store_digest(path: Path) -> dict[str, str]:
@@ -63,9 +64,10 @@ def test_scan_is_lazy_dask_with_the_catalog_preset(ci_catalog, small_store):
     assert odd["frequency_hz"].data.chunks[0] == (1000, 1000, 500)  # would split chunks: kept
 
 
-def test_preset_chunk_size_is_within_10_to_100_mb(ci_catalog):
-    chunks = ci_catalog.entry("bronze.pmu").chunks
-    mb = chunks["time"] * chunks["pmu"] * 4 / 1e6  # float32 variables
+def test_preset_dask_chunk_size_is_within_10_to_100_mb(ci_catalog):
+    spec = ci_catalog.entry("bronze.pmu")
+    unit = {**spec.chunks, **(spec.shards or {})}  # a sharded store opens one dask chunk a shard
+    mb = unit["time"] * unit["pmu"] * 4 / 1e6  # float32 variables
     assert 10 <= mb <= 100
 
 

@@ -37,10 +37,14 @@ class CubeAppendError(DataAccessError):
 
 
 def open_cube(spec: DatasetSpec) -> Any:
-    """Open a cube or raster lazily, dask-chunked with the catalog's ``chunks`` preset.
+    """Open a cube or raster lazily, dask-chunked by the catalog's ``shards`` or ``chunks``.
 
-    The preset is applied where it is a whole multiple of the stored chunks (dask chunks never
-    split a stored chunk); otherwise the stored chunking is kept. Opening registers the
+    A sharded store (Zarr v3) is opened with one dask chunk per shard (or the catalog's preset
+    where it is a whole multiple of the stored shard), never one per inner chunk: a day of
+    1,000 PMUs is 1.4M inner chunks per variable but 144 shards. An unsharded store is opened
+    with the ``chunks`` preset where it is a whole multiple of the stored chunks (dask chunks
+    never split a stored chunk); otherwise the stored chunking is kept. Window reads
+    (:func:`read_cube`) still fetch only the inner chunks they touch. Opening registers the
     ``ds.grid`` accessor.
     """
     xr = require("xarray", feature=f"opening {spec.name}")
@@ -56,37 +60,55 @@ def open_cube(spec: DatasetSpec) -> Any:
         return open_geotiff_series(location, chunks=spec.chunks)
     require("zarr", feature=f"opening {spec.name}")
     require("dask.array", feature=f"opening {spec.name} lazily")
+    ds = _open_lazy(xr, location, spec.name)
+    return _apply_preset(ds, {**(spec.chunks or {}), **(spec.shards or {})})
+
+
+def _open_lazy(xr: Any, location: str, name: str) -> Any:
+    """The store opened without dask (lazily indexed arrays: a selection reads only its chunks)."""
     try:
-        ds = xr.open_zarr(location, chunks={}, consolidated=False)
+        return xr.open_zarr(location, chunks=None, consolidated=False)
     except ValueError as exc:
         if "conflicting" in str(exc):
             msg = (
-                f"expected the arrays of {spec.name} at {location} to share their lengths; found "
+                f"expected the arrays of {name} at {location} to share their lengths; found "
                 f"them different ({exc}): an append is in progress (retry in a moment) or was "
                 "interrupted (run workbench.io.cubes.repair_cube on it)"
             )
             raise DataAccessError(msg) from exc
-        msg = f"cannot open the Zarr store of {spec.name} at {location}: {exc}"
+        msg = f"cannot open the Zarr store of {name} at {location}: {exc}"
         raise DataAccessError(msg) from exc
     except Exception as exc:
-        msg = f"cannot open the Zarr store of {spec.name} at {location}: {exc}"
+        msg = f"cannot open the Zarr store of {name} at {location}: {exc}"
         raise DataAccessError(msg) from exc
-    return _apply_preset(ds, spec.chunks or {})
+
+
+def _stored_unit(ds: Any, dim: str) -> int | None:
+    """The stored write unit along ``dim``: the shard where sharded, else the chunk."""
+    units = set()
+    for var in ds.data_vars.values():
+        if dim not in var.dims:
+            continue
+        axis = var.dims.index(dim)
+        shards = var.encoding.get("shards")
+        chunks = var.encoding.get("chunks")
+        unit = shards if shards else chunks
+        units.add(int(unit[axis]) if unit else None)
+    units.discard(None)
+    return units.pop() if len(units) == 1 else None
 
 
 def _apply_preset(ds: Any, preset: Mapping[str, int]) -> Any:
-    """Rechunk to the preset along each dim where it is a multiple of the stored chunk."""
+    """Dask-chunk every dim by the preset where it is a multiple of the stored unit, else the
+    stored unit (shard or chunk)."""
     target = {}
-    for dim, size in preset.items():
-        if dim not in ds.dims:
+    for dim in ds.dims:
+        unit = _stored_unit(ds, dim)
+        if unit is None:
             continue
-        stored = {
-            v.encoding.get("preferred_chunks", {}).get(dim)
-            for v in ds.data_vars.values()
-            if dim in v.dims
-        } - {None}
-        if len(stored) == 1 and size % stored.pop() == 0:
-            target[dim] = min(size, ds.sizes[dim])
+        size = preset.get(dim)
+        chosen = size if size and size % unit == 0 else unit
+        target[dim] = min(chosen, ds.sizes[dim]) or 1
     return ds.chunk(target) if target else ds
 
 
@@ -160,43 +182,154 @@ def read_cube(
     return ds.load()
 
 
+#: Lossless codec presets a catalog entry's ``codecs:`` may name per variable, chosen by
+#: measurement (``benchmarks/cubes.py``; figures in benchmarks/README.md, issue 22).
+CODEC_PRESETS = (
+    "zstd",
+    "blosc-zstd-shuffle",
+    "blosc-zstd-bitshuffle",
+    "blosc-lz4-shuffle",
+    "blosc-lz4-bitshuffle",
+)
+#: Variable attribute recording the preset a store's variable was written with.
+CODEC_ATTR = "codec_preset"
+_DEFAULT_CODEC = "zstd"
+
+
+def codec_compressors(preset: str, itemsize: int) -> list[Any]:
+    """The Zarr v3 compressors of a codec preset (``itemsize`` [bytes] sets Blosc's shuffle)."""
+    from zarr.codecs import BloscCodec, ZstdCodec
+
+    if preset not in CODEC_PRESETS:
+        msg = f"expected a codec preset among {list(CODEC_PRESETS)}; found {preset!r}"
+        raise DataAccessError(msg)
+    if preset == "zstd":
+        return [ZstdCodec(level=3)]
+    _, cname, shuffle = preset.split("-")
+    return [BloscCodec(cname=cname, clevel=5, shuffle=shuffle, typesize=int(itemsize))]
+
+
+def cube_encoding(
+    ds: Any,
+    chunks: Mapping[str, int],
+    shards: Mapping[str, int] | None = None,
+    codecs: Mapping[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Zarr v3 encoding of each data variable: inner chunks, shards and compressors.
+
+    Non-time dims are clipped to the variable's size (they do not grow); the time dim keeps the
+    preset (appends fill it). Variables without a ``codecs`` entry get plain zstd.
+    """
+    shards = shards or {}
+    codecs = codecs or {}
+    unknown = set(codecs) - set(ds.variables)
+    if unknown:
+        names = sorted(ds.data_vars)
+        msg = f"expected codecs for the cube's variables {names}; found {sorted(unknown)}"
+        raise DataAccessError(msg)
+    out: dict[str, dict[str, Any]] = {}
+    for name, var in ds.data_vars.items():
+        enc: dict[str, Any] = {}
+
+        def shape(preset: Mapping[str, int], var: Any = var) -> tuple[int, ...]:
+            return tuple(
+                int(preset.get(d, size))
+                if d == "time"
+                else max(1, min(int(preset.get(d, size)), size))
+                for d, size in zip(var.dims, var.shape, strict=True)
+            )
+
+        if any(d in chunks for d in var.dims):
+            enc["chunks"] = shape(chunks)
+        if shards and any(d in shards for d in var.dims):
+            enc["shards"] = shape({**chunks, **shards})
+        enc["compressors"] = codec_compressors(codecs.get(name, _DEFAULT_CODEC), var.dtype.itemsize)
+        out[name] = enc
+    return out
+
+
 def _prepare(block: Any, chunks: Mapping[str, int]) -> Any:
-    """Chunk a block as the store will, labels as variable-length strings (Zarr v3 has no
-    fixed-width string type)."""
+    """Chunk a block as the store will write it (dask chunk = shard or chunk), labels as
+    variable-length strings (Zarr v3 has no fixed-width string type)."""
     chunks = {d: min(c, block.sizes[d]) for d, c in chunks.items() if d in block.dims}
     block = block.chunk(chunks) if chunks else block
     labels = {n: c.astype(object) for n, c in block.coords.items() if c.dtype.kind == "U"}
     block = block.assign_coords(labels)
     for var in block.variables.values():
         var.encoding.pop("chunks", None)
+        var.encoding.pop("shards", None)
+        var.encoding.pop("preferred_chunks", None)
     return block
+
+
+def _rebatch(blocks: Iterable[Any], time_dim: str, step: int | None) -> Iterable[Any]:
+    """Blocks regrouped so that every one but the last holds a whole number of ``step``
+    time steps (shard-aligned writes: no shard is written twice)."""
+    if not step:
+        yield from blocks
+        return
+    xr = require("xarray", feature="writing a cube")
+    held: list[Any] = []
+    count = 0
+    for block in blocks:
+        held.append(block)
+        count += block.sizes[time_dim]
+        if count >= step:
+            whole = (count // step) * step
+            joined = held[0] if len(held) == 1 else xr.concat(held, time_dim)
+            yield joined.isel({time_dim: slice(0, whole)})
+            rest = joined.isel({time_dim: slice(whole, None)})
+            held, count = ([rest], rest.sizes[time_dim]) if rest.sizes[time_dim] else ([], 0)
+    if held:
+        yield held[0] if len(held) == 1 else xr.concat(held, time_dim)
 
 
 def write_cube(blocks: Iterable[Any], spec: DatasetSpec) -> int:
     """Write a cube to its Zarr store, block after block along the time dim.
 
-    The first block creates (or replaces) the store with the catalog's chunking; each further
-    block is appended along ``time``. Returns the number of time steps written.
+    The first block creates (or replaces) the store with the catalog's chunking, shards and
+    per-variable codecs (recorded in each variable's ``codec_preset`` attribute); further
+    blocks are regrouped into whole shards and appended along ``time``, so every shard is
+    written once. Returns the number of time steps written.
     """
     require("zarr", feature=f"writing {spec.name}")
     time_dim = spec.time_column or "time"
+    chunks = dict(spec.chunks or {})
+    layout = {**chunks, **(spec.shards or {})}
     steps = 0
-    for i, block in enumerate(blocks):
-        block = _prepare(block, spec.chunks or {})
+    for i, block in enumerate(_rebatch(blocks, time_dim, layout.get(time_dim))):
+        block = _prepare(block, layout)
         if i == 0:
-            block.to_zarr(spec.location, mode="w", consolidated=False)
+            encoding = cube_encoding(block, chunks, spec.shards, spec.codecs)
+            block = _record_codecs(block, spec.codecs)
+            block.to_zarr(spec.location, mode="w", consolidated=False, encoding=encoding)
         else:
             block.to_zarr(spec.location, append_dim=time_dim, consolidated=False)
         steps += block.sizes[time_dim]
     return steps
 
 
-def create_cube(ds: Any, location: str, chunks: Mapping[str, int]) -> int:
+def _record_codecs(ds: Any, codecs: Mapping[str, str] | None) -> Any:
+    ds = ds.copy()
+    for name in ds.data_vars:
+        ds[name].attrs[CODEC_ATTR] = (codecs or {}).get(name, _DEFAULT_CODEC)
+    return ds
+
+
+def create_cube(
+    ds: Any,
+    location: str,
+    chunks: Mapping[str, int],
+    shards: Mapping[str, int] | None = None,
+    codecs: Mapping[str, str] | None = None,
+) -> int:
     """Create a new Zarr v3 store from ``ds`` (refuses to replace an existing one)."""
     require("zarr", feature="creating a cube")
-    ds = _prepare(ds, chunks)
+    ds = _prepare(ds, {**chunks, **(shards or {})})
+    encoding = cube_encoding(ds, chunks, shards, codecs)
+    ds = _record_codecs(ds, codecs)
     try:
-        ds.to_zarr(location, mode="w-", consolidated=False)
+        ds.to_zarr(location, mode="w-", consolidated=False, encoding=encoding)
     except FileExistsError as exc:  # pragma: no cover - a race with another writer
         raise DataAccessError(f"expected no store at {location}; found one") from exc
     return int(ds.sizes.get("time", 0))
@@ -350,7 +483,7 @@ def append_cube(ds: Any, spec: DatasetSpec | str, *, time_dim: str | None = None
             shape = list(arr.shape)
             shape[axis] = old_len + n
             arr.resize(tuple(shape))
-            step = arr.chunks[axis]
+            step = (arr.shards or arr.chunks)[axis]  # whole shards: none rewritten twice
             a = 0
             while a < n:
                 b = min(n, ((old_len + a) // step + 1) * step - old_len)  # chunk-aligned
@@ -373,9 +506,13 @@ _CF_KEYS = ("units", "calendar", "dtype", "_FillValue", "scale_factor", "add_off
 
 
 __all__ = [
+    "CODEC_ATTR",
+    "CODEC_PRESETS",
     "CubeAppendError",
     "append_cube",
+    "codec_compressors",
     "create_cube",
+    "cube_encoding",
     "open_cube",
     "read_cube",
     "repair_cube",
