@@ -301,6 +301,14 @@ def main(argv: list[str] | None = None) -> None:
             f"(workbench_dask: LocalCluster start {results['workbench_dask']['setup_s']:.1f} s "
             f"not included)"
         )
+    hand = {m: results[m]["seconds"] for m in ("duckdb_sql", "polars_lazy") if m in results}
+    if "workbench" in results and hand:
+        fastest = min(hand, key=hand.get)
+        ratio = results["workbench"]["seconds"] / hand[fastest]
+        print(
+            f"\ndefault engine vs the fastest hand-written engine in this run ({fastest}): "
+            f"{ratio:.2f}x -> {'met' if ratio <= 1.1 else 'NOT met'} (goal <= 1.1x)"
+        )
     if "workbench" in results:
         w = results["workbench"]
         print("\ngoals (default engine, 'workbench'):")
