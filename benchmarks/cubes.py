@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-RUNS = 7
+RUNS = 5
 
 
 def bench_dir() -> Path:
@@ -139,7 +139,7 @@ def _bytes_per_sample(location: Path, ds) -> str:
     parts = []
     for name in ds.data_vars:
         arr = group[name]
-        parts.append(f"{name.split('_')[0]} {arr.nbytes_stored() / np.prod(arr.shape):.2f}")
+        parts.append(f"{name} {arr.nbytes_stored() / np.prod(arr.shape):.2f}")
     return ", ".join(parts)
 
 

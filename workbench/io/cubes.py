@@ -45,15 +45,13 @@ class CubeAppendError(DataAccessError):
 
 
 def open_cube(spec: DatasetSpec) -> Any:
-    """Open a cube or raster lazily, dask-chunked by the catalog's ``shards`` or ``chunks``.
+    """Open a cube or raster lazily, dask-chunked with the catalog's ``chunks`` preset.
 
-    A sharded store (Zarr v3) is opened with one dask chunk per shard (or the catalog's preset
-    where it is a whole multiple of the stored shard), never one per inner chunk: a day of
-    1,000 PMUs is 1.4M inner chunks per variable but 144 shards. An unsharded store is opened
-    with the ``chunks`` preset where it is a whole multiple of the stored chunks (dask chunks
-    never split a stored chunk); otherwise the stored chunking is kept. Window reads
-    (:func:`read_cube`) still fetch only the inner chunks they touch. Opening registers the
-    ``ds.grid`` accessor.
+    The preset is applied where it is a whole multiple of the stored (inner) chunks (dask chunks
+    never split a stored chunk); otherwise the stored chunking is kept. A sharded store is
+    opened by its inner chunks too, not by shard: a dask chunk is read whole, so a shard-sized
+    one would read 5x the 100 PMUs a window asks for. Opening registers the ``ds.grid``
+    accessor.
     """
     xr = require("xarray", feature=f"opening {spec.name}")
     import workbench.io.grid_accessor  # noqa: F401  (registers ds.grid)
@@ -68,55 +66,37 @@ def open_cube(spec: DatasetSpec) -> Any:
         return open_geotiff_series(location, chunks=spec.chunks)
     require("zarr", feature=f"opening {spec.name}")
     require("dask.array", feature=f"opening {spec.name} lazily")
-    ds = _open_lazy(xr, location, spec.name)
-    return _apply_preset(ds, {**(spec.chunks or {}), **(spec.shards or {})})
-
-
-def _open_lazy(xr: Any, location: str, name: str) -> Any:
-    """The store opened without dask (lazily indexed arrays: a selection reads only its chunks)."""
     try:
-        return xr.open_zarr(location, chunks=None, consolidated=False)
+        ds = xr.open_zarr(location, chunks={}, consolidated=False)
     except ValueError as exc:
         if "conflicting" in str(exc):
             msg = (
-                f"expected the arrays of {name} at {location} to share their lengths; found "
+                f"expected the arrays of {spec.name} at {location} to share their lengths; found "
                 f"them different ({exc}): an append is in progress (retry in a moment) or was "
                 "interrupted (run workbench.io.cubes.repair_cube on it)"
             )
             raise DataAccessError(msg) from exc
-        msg = f"cannot open the Zarr store of {name} at {location}: {exc}"
+        msg = f"cannot open the Zarr store of {spec.name} at {location}: {exc}"
         raise DataAccessError(msg) from exc
     except Exception as exc:
-        msg = f"cannot open the Zarr store of {name} at {location}: {exc}"
+        msg = f"cannot open the Zarr store of {spec.name} at {location}: {exc}"
         raise DataAccessError(msg) from exc
-
-
-def _stored_unit(ds: Any, dim: str) -> int | None:
-    """The stored write unit along ``dim``: the shard where sharded, else the chunk."""
-    units = set()
-    for var in ds.data_vars.values():
-        if dim not in var.dims:
-            continue
-        axis = var.dims.index(dim)
-        shards = var.encoding.get("shards")
-        chunks = var.encoding.get("chunks")
-        unit = shards if shards else chunks
-        units.add(int(unit[axis]) if unit else None)
-    units.discard(None)
-    return units.pop() if len(units) == 1 else None
+    return _apply_preset(ds, spec.chunks or {})
 
 
 def _apply_preset(ds: Any, preset: Mapping[str, int]) -> Any:
-    """Dask-chunk every dim by the preset where it is a multiple of the stored unit, else the
-    stored unit (shard or chunk)."""
+    """Rechunk to the preset along each dim where it is a multiple of the stored chunk."""
     target = {}
-    for dim in ds.dims:
-        unit = _stored_unit(ds, dim)
-        if unit is None:
+    for dim, size in preset.items():
+        if dim not in ds.dims:
             continue
-        size = preset.get(dim)
-        chosen = size if size and size % unit == 0 else unit
-        target[dim] = min(chosen, ds.sizes[dim]) or 1
+        stored = {
+            v.encoding.get("preferred_chunks", {}).get(dim)
+            for v in ds.data_vars.values()
+            if dim in v.dims
+        } - {None}
+        if len(stored) == 1 and size % stored.pop() == 0:
+            target[dim] = min(size, ds.sizes[dim])
     return ds.chunk(target) if target else ds
 
 
