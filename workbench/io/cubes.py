@@ -206,15 +206,11 @@ def cube_encoding(
     """Zarr v3 encoding of each data variable: inner chunks, shards and compressors.
 
     Non-time dims are clipped to the variable's size (they do not grow); the time dim keeps the
-    preset (appends fill it). Variables without a ``codecs`` entry get plain zstd.
+    preset (appends fill it). Variables without a ``codecs`` entry get plain zstd; entries for
+    variables the block does not hold are not used (the catalog names them all).
     """
     shards = shards or {}
     codecs = codecs or {}
-    unknown = set(codecs) - set(ds.variables)
-    if unknown:
-        names = sorted(ds.data_vars)
-        msg = f"expected codecs for the cube's variables {names}; found {sorted(unknown)}"
-        raise DataAccessError(msg)
     out: dict[str, dict[str, Any]] = {}
     for name, var in ds.data_vars.items():
         enc: dict[str, Any] = {}
