@@ -1,6 +1,13 @@
 """Cube benchmarks: a 10-minute, 100-PMU window of a 1,000-PMU hour; satellite site extraction.
 
-Run: ``.venv/bin/python benchmarks/cubes.py`` (``--rebuild`` regenerates the cached store).
+Run: ``.venv/bin/python benchmarks/cubes.py`` (``--rebuild`` regenerates the cached stores;
+``--codecs`` prints only the codec table; ``--day-hours N`` writes N hours of a 1,000-PMU day
+and reads the same windows from it; ``--skip-satellite``).
+
+(0) Codecs (issue 22): one simulated minute of 1,000 PMUs at 60 fps, each variable encoded with
+    every preset of :data:`workbench.io.cubes.CODEC_PRESETS` in the catalog's inner chunks and
+    shards (in memory): bytes per sample next to raw, encode and decode M samples/s; ``*``
+    marks the catalog's choice.
 
 (a) The ``large`` profile's PMU cube (1,000 PMUs, 60 fps, 1 hour: 216M samples per variable,
     about 3.7 GB before compression) is simulated with :func:`workbench.sim.pmu.iter_pmu_blocks`
@@ -26,42 +33,97 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-RUNS = 7
+RUNS = 5
 
 
 def bench_dir() -> Path:
     return Path(os.environ.get("WORKBENCH_BENCH_DIR", "/tmp/gridmind-bench"))
 
 
-def pmu_spec(location: Path):
+def pmu_spec(location: Path, reference: bool = False):
+    """The catalog's PMU entry at ``location``; ``reference``: the layout before issue 22
+    (chunks of 10 min x 100 PMUs, no shards, zarr's default zstd)."""
     from workbench import open_catalog
 
-    return open_catalog().entry("bronze.pmu").model_copy(update={"location": str(location)})
+    update: dict = {"location": str(location)}
+    if reference:
+        update |= {"chunks": {"time": 36000, "pmu": 100}, "shards": None, "codecs": None}
+    return open_catalog().entry("bronze.pmu").model_copy(update=update)
 
 
-def build_pmu_store(location: Path, rebuild: bool = False) -> float:
-    """Simulate and write the large profile's PMU hour (skipped when cached); seconds taken."""
-    from workbench.io.cubes import write_cube
+def _sample_minute():
+    from workbench.sim.pmu import iter_pmu_blocks
+
+    ids = [f"PMU_{i:04d}" for i in range(1, 1001)]
+    start = pd.Timestamp("2024-07-01", tz="UTC")
+    block, _ = next(iter_pmu_blocks(ids, 60, start, 1, 2, np.random.default_rng(42), 1))
+    return block
+
+
+def bench_codecs() -> None:
+    """Bytes per sample per variable for every codec preset (catalog inner chunks and shards)."""
+    import zarr
+
+    from workbench.io.cubes import CODEC_PRESETS, codec_compressors
+
+    spec = pmu_spec(bench_dir() / "unused.zarr")
+    block = _sample_minute()
+    inner = tuple(spec.chunks[d] for d in ("time", "pmu"))
+    shard = tuple((spec.shards or spec.chunks)[d] for d in ("time", "pmu"))
+    print(
+        f"codecs: 1 minute x 1,000 PMUs at 60 fps ({block.sizes['time'] * 1000 / 1e6:.1f}M "
+        f"samples a variable), inner chunks {inner}, shards {shard}; * = the catalog's choice"
+    )
+    print(f"{'variable':<22}{'preset':<24}{'B/sample':>9}{'raw':>5}{'enc M/s':>9}{'dec M/s':>9}")
+    for name in block.data_vars:
+        data = block[name].values
+        for preset in CODEC_PRESETS:
+            store = zarr.storage.MemoryStore()
+            t0 = time.perf_counter()
+            arr = zarr.create_array(
+                store, shape=data.shape, dtype=data.dtype, chunks=inner, shards=shard,
+                compressors=codec_compressors(preset, data.dtype.itemsize),
+            )  # fmt: skip
+            arr[:] = data
+            enc = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            back = arr[:]
+            dec = time.perf_counter() - t0
+            assert np.array_equal(back, data, equal_nan=True), (name, preset)
+            nbytes = arr.nbytes_stored()
+            mark = "*" if (spec.codecs or {}).get(name) == preset else " "
+            print(
+                f"{name:<22}{mark}{preset:<23}{nbytes / data.size:>9.3f}{data.itemsize:>5}"
+                f"{data.size / enc / 1e6:>9.1f}{data.size / dec / 1e6:>9.1f}",
+                flush=True,
+            )
+
+
+def _hour_blocks(hours: float = 1.0):
+    """10-minute blocks of the large profile's PMUs (1,000 at 60 fps) for ``hours`` hours."""
     from workbench.sim.pmu import iter_pmu_blocks
     from workbench.sim.profiles import get_profile
+
+    p = get_profile("large")
+    ids = [f"PMU_{i:04d}" for i in range(1, p.pmu_count + 1)]
+    start = pd.Timestamp(p.start, tz="UTC")
+    sim = iter_pmu_blocks(
+        ids, p.pmu_rate_hz, start, round(60 * hours), p.pmu_events, np.random.default_rng(42),
+        block_minutes=10,
+    )  # fmt: skip
+    return (block for block, _ in sim)
+
+
+def build_pmu_store(location: Path, rebuild: bool = False, reference: bool = False) -> float:
+    """Simulate and write the large profile's PMU hour (skipped when cached); seconds taken."""
+    from workbench.io.cubes import write_cube
 
     done = location.with_suffix(".complete")
     if done.exists() and not rebuild:
         return 0.0
     shutil.rmtree(location, ignore_errors=True)
-    p = get_profile("large")
-    ids = [f"PMU_{i:04d}" for i in range(1, p.pmu_count + 1)]
     t0 = time.perf_counter()
-    blocks = iter_pmu_blocks(
-        ids,
-        p.pmu_rate_hz,
-        pd.Timestamp(p.start, tz="UTC"),
-        p.pmu_minutes,
-        p.pmu_events,
-        np.random.default_rng(42),
-        block_minutes=10,
-    )
-    write_cube((block for block, _ in blocks), pmu_spec(location))
+    write_cube(_hour_blocks(), pmu_spec(location, reference))
     done.touch()
     return time.perf_counter() - t0
 
@@ -70,41 +132,100 @@ def _median_ms(samples: list[float]) -> float:
     return 1000 * statistics.median(samples)
 
 
-def bench_pmu(location: Path) -> None:
+def _bytes_per_sample(location: Path, ds) -> str:
+    import zarr
+
+    group = zarr.open_group(str(location), mode="r")
+    parts = []
+    for name in ds.data_vars:
+        arr = group[name]
+        parts.append(f"{name} {arr.nbytes_stored() / np.prod(arr.shape):.2f}")
+    return ", ".join(parts)
+
+
+def bench_pmu(layouts: dict[str, Path], hours: float = 1.0) -> None:
+    """Contiguous and spread 10-minute windows, open + read (wall) and read (wall, CPU)."""
     from workbench.io.cubes import open_cube, read_cube
 
-    spec = pmu_spec(location)
-    ds = open_cube(spec)
-    start = ds.indexes["time"][0]
-    size_mb = sum(f.stat().st_size for f in location.rglob("*") if f.is_file()) / 1e6
-    chunk = ds["frequency_hz"].data.chunksize
-    print(
-        f"PMU store: {dict(ds.sizes)}, dask chunks {chunk} "
-        f"({chunk[0] * chunk[1] * 4 / 1e6:.1f} MB float32), {size_mb:,.0f} MB on disk"
-    )
-    offsets = [7.3, 12.1, 23.9, 31.4, 38.8, 44.2, 49.6][:RUNS]  # minutes: never chunk-aligned
     cases = {
         "100 contiguous PMUs (PMU_0101-0200)": [f"PMU_{i:04d}" for i in range(101, 201)],
         "100 PMUs spread (every 10th)": [f"PMU_{i:04d}" for i in range(5, 1001, 10)],
     }
-    print(f"{'10-min window':<38}{'open+read ms':>14}{'read ms':>10}{'MB loaded':>11}")
-    for label, pmus in cases.items():
-        cold, warm = [], []
-        for minutes in offsets:
-            lo = (start + pd.Timedelta(minutes=minutes)).tz_localize("UTC").to_pydatetime()
-            hi = lo + pd.Timedelta(minutes=10)
-            t0 = time.perf_counter()
-            out = read_cube(open_cube(spec), spec, lo, hi, None, {"pmu": pmus})
-            cold.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            out = read_cube(ds, spec, lo, hi, None, {"pmu": pmus})
-            warm.append(time.perf_counter() - t0)
-        assert out.sizes["time"] == 36000
-        assert out.sizes["pmu"] == 100
+    span = 60 * hours - 11
+    offsets = [span * f for f in (0.12, 0.2, 0.4, 0.52, 0.65, 0.74, 0.83)][:RUNS]
+    print(
+        f"{'layout':<11}{'10-min window':<38}{'open+read ms':>13}{'read ms':>9}"
+        f"{'read CPU ms':>12}{'MB loaded':>10}"
+    )
+    for layout, location in layouts.items():
+        spec = pmu_spec(location, reference=layout == "reference")
+        ds = open_cube(spec)
+        start = ds.indexes["time"][0]
+        size_mb = sum(f.stat().st_size for f in location.rglob("*") if f.is_file()) / 1e6
+        files = sum(1 for f in location.rglob("*") if f.is_file())
         print(
-            f"{label:<38}{_median_ms(cold):>14.0f}{_median_ms(warm):>10.0f}"
-            f"{out.nbytes / 1e6:>11.1f}"
+            f"{layout}: {dict(ds.sizes)}, dask chunks {ds['frequency_hz'].data.chunksize}, "
+            f"{size_mb:,.0f} MB in {files:,} files; bytes/sample: {_bytes_per_sample(location, ds)}"
         )
+        for label, pmus in cases.items():
+            cold, warm, cpu = [], [], []
+            for minutes in offsets:
+                lo = (start + pd.Timedelta(minutes=minutes)).tz_localize("UTC").to_pydatetime()
+                hi = lo + pd.Timedelta(minutes=10)
+                t0 = time.perf_counter()
+                out = read_cube(open_cube(spec), spec, lo, hi, None, {"pmu": pmus})
+                cold.append(time.perf_counter() - t0)
+                t0, c0 = time.perf_counter(), time.process_time()
+                out = read_cube(ds, spec, lo, hi, None, {"pmu": pmus})
+                warm.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+            assert out.sizes["time"] == 36000
+            assert out.sizes["pmu"] == 100
+            print(
+                f"{layout:<11}{label:<38}{_median_ms(cold):>13.0f}{_median_ms(warm):>9.0f}"
+                f"{_median_ms(cpu):>12.0f}{out.nbytes / 1e6:>10.1f}",
+                flush=True,
+            )
+
+
+def bench_day(hours: float) -> None:
+    """Write ``hours`` of the 1,000-PMU day (catalog layout), time it against real time and
+    extrapolate the whole day; then the same windows on it. The store is deleted after."""
+    from workbench.io.cubes import write_cube
+
+    location = bench_dir() / "pmu_day.zarr"
+    shutil.rmtree(location, ignore_errors=True)
+    # benchmark-only generator: the simulated hour (read back from the cached store, outside
+    # the timing) re-stamped for every later hour, so the write (not the simulator) is timed
+    from workbench.io.cubes import open_cube
+
+    hour = open_cube(pmu_spec(bench_dir() / "pmu_large.zarr"))
+    blocks = [
+        hour.isel(time=slice(k, k + 36000)).load() for k in range(0, hour.sizes["time"], 36000)
+    ]
+    n_first = len(blocks)
+
+    def stream():
+        for k in range(round(hours * 6)):
+            block = blocks[k % n_first]
+            yield block.assign_coords(time=block.indexes["time"] + pd.Timedelta(hours=k // n_first))
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    steps = write_cube(stream(), pmu_spec(location))
+    took, cpu = time.perf_counter() - t0, time.process_time() - c0
+    seconds = steps / 60.0
+    size = sum(f.stat().st_size for f in location.rglob("*") if f.is_file())
+    print(
+        f"day fraction: {hours:g} h of 1,000 PMUs at 60 fps ({steps * 1000 / 1e9:.2f}G samples "
+        f"x 5 variables) written in {took:.0f} s (CPU {cpu:.0f} s) = {seconds / took:.1f}x "
+        f"real time (goal > 20x); {size / 1e9:.2f} GB"
+    )
+    print(
+        f"  extrapolated to 24 h: {24 * 3600 / (seconds / took) / 60:.0f} min of writing, "
+        f"{size / 1e9 * 24 / hours:.0f} GB (linear: shards are written once, independently)"
+    )
+    bench_pmu({"catalog": location}, hours=hours)
+    shutil.rmtree(location, ignore_errors=True)
 
 
 def bench_satellite() -> None:
@@ -176,13 +297,23 @@ def bench_satellite() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    location = bench_dir() / "pmu_large.zarr"
-    location.parent.mkdir(parents=True, exist_ok=True)
-    built = build_pmu_store(location, rebuild="--rebuild" in argv)
-    if built:
-        print(f"simulated and wrote the PMU hour in {built:.0f} s (cached at {location})")
-    bench_pmu(location)
-    bench_satellite()
+    bench_codecs()
+    if "--codecs" in argv:
+        return
+    bench_dir().mkdir(parents=True, exist_ok=True)
+    layouts = {
+        "catalog": bench_dir() / "pmu_large.zarr",
+        "reference": bench_dir() / "pmu_large_ref.zarr",
+    }
+    for layout, location in layouts.items():
+        built = build_pmu_store(location, "--rebuild" in argv, reference=layout == "reference")
+        if built:
+            print(f"simulated and wrote the PMU hour ({layout} layout) in {built:.0f} s")
+    bench_pmu(layouts)
+    if "--day-hours" in argv:
+        bench_day(float(argv[argv.index("--day-hours") + 1]))  # after the hour store exists
+    if "--skip-satellite" not in argv:
+        bench_satellite()
 
 
 if __name__ == "__main__":

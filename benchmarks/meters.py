@@ -301,6 +301,20 @@ def main(argv: list[str] | None = None) -> None:
             f"(workbench_dask: LocalCluster start {results['workbench_dask']['setup_s']:.1f} s "
             f"not included)"
         )
+    hand = {m: results[m]["seconds"] for m in ("duckdb_sql", "polars_lazy") if m in results}
+    if "workbench" in results and hand:
+        import statistics
+
+        fastest = min(hand, key=hand.get)
+        ratio = results["workbench"]["seconds"] / hand[fastest]
+        median = statistics.median(results["workbench"]["times"]) / statistics.median(
+            results[fastest]["times"]
+        )
+        print(
+            f"\ndefault engine vs the fastest hand-written engine in this run ({fastest}): "
+            f"{ratio:.2f}x best of runs, {median:.2f}x median -> "
+            f"{'met' if max(ratio, median) <= 1.1 else 'NOT met'} (goal <= 1.1x)"
+        )
     if "workbench" in results:
         w = results["workbench"]
         print("\ngoals (default engine, 'workbench'):")

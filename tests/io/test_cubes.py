@@ -16,8 +16,9 @@ from workbench.core.errors import DataAccessError, MissingColumnsError
 PMU_VARS = ["frequency_hz", "rocof_hz_per_s", "voltage_magnitude_pu", "voltage_angle_deg"]
 
 
-def _spec(cat, location: Path, chunks: dict[str, int]):
-    return cat.entry("bronze.pmu").model_copy(update={"location": str(location), "chunks": chunks})
+def _spec(cat, location: Path, chunks: dict[str, int], shards: dict[str, int] | None = None):
+    update = {"location": str(location), "chunks": chunks, "shards": shards}
+    return cat.entry("bronze.pmu").model_copy(update=update)
 
 
 def _store_digest(path: Path) -> dict[str, str]:
@@ -63,8 +64,8 @@ def test_scan_is_lazy_dask_with_the_catalog_preset(ci_catalog, small_store):
     assert odd["frequency_hz"].data.chunks[0] == (1000, 1000, 500)  # would split chunks: kept
 
 
-def test_preset_chunk_size_is_within_10_to_100_mb(ci_catalog):
-    chunks = ci_catalog.entry("bronze.pmu").chunks
+def test_preset_dask_chunk_size_is_within_10_to_100_mb(ci_catalog):
+    chunks = ci_catalog.entry("bronze.pmu").chunks  # inner chunks: also the dask chunks
     mb = chunks["time"] * chunks["pmu"] * 4 / 1e6  # float32 variables
     assert 10 <= mb <= 100
 

@@ -285,3 +285,38 @@ def test_cli_bad_input_is_one_red_line(ci_medallion, tmp_path):
         assert done.stderr.startswith("error: expected")
         assert "Traceback" not in done.stderr
     assert not list(tmp_path.glob("*.parquet"))
+
+
+def test_default_path_equals_the_hand_written_engines(ci_gold_catalog):
+    """The default engine over the whole dataset (no window: the benchmark's query) equals
+    hand-written DuckDB SQL and Polars on the same files (issue 22)."""
+    import duckdb
+    import polars as pl
+
+    root = ci_gold_catalog.frames_spec(SILVER).location
+    out = aggregate_meter_load(ci_gold_catalog, freq="15min")
+    assert DEFAULT_ENGINE == "polars"
+    sql = f"""
+        SELECT "timestamp", region_id, sum(energy_kwh) AS energy_kwh, count(*) AS reads,
+               count(*) FILTER (WHERE is_estimated) AS est
+        FROM read_parquet('{root}/**/*.parquet', hive_partitioning = true)
+        WHERE energy_kwh IS NOT NULL GROUP BY ALL ORDER BY ALL
+    """
+    by_duckdb = duckdb.connect().execute(sql).df()
+    by_polars = (
+        pl.scan_parquet(f"{root}/**/*.parquet", hive_partitioning=True)
+        .filter(pl.col("energy_kwh").is_not_null())
+        .group_by(["timestamp", "region_id"])
+        .agg(pl.col("energy_kwh").sum(), pl.len().alias("reads"), pl.col("is_estimated").sum())
+        .sort(["timestamp", "region_id"])
+        .collect()
+        .to_pandas()
+    )
+    for hand in (by_duckdb, by_polars):
+        assert len(out) == len(hand)
+        stamps = pd.to_datetime(hand["timestamp"], utc=True).astype("datetime64[ns, UTC]")
+        assert out["timestamp"].tolist() == stamps.tolist()
+        assert out["region_id"].tolist() == hand["region_id"].astype(str).tolist()
+        np.testing.assert_allclose(out["energy_kwh"], hand["energy_kwh"], rtol=1e-9)
+        np.testing.assert_array_equal(out["meters"], hand["reads"])
+    np.testing.assert_allclose(out["estimated_share"], by_duckdb["est"] / by_duckdb["reads"])

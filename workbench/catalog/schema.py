@@ -122,6 +122,8 @@ class DatasetSpec(_Strict):
     format: Literal["duckdb", "parquet", "zarr", "geotiff"] | None = None
     dims: list[str] | None = None
     chunks: dict[str, int] | None = None
+    shards: dict[str, int] | None = None
+    codecs: dict[str, str] | None = None
     partition_by: list[str] | None = None
     tags: list[str] = Field(default_factory=list)
 
@@ -177,14 +179,32 @@ class DatasetSpec(_Strict):
             if bad:
                 msg = f"chunks name {bad}, which are not dims {self.dims}"
                 raise ValueError(msg)
-        elif self.kind == "frames":
-            if not self.partition_by:
-                msg = "a frames dataset needs 'partition_by'"
-                raise ValueError(msg)
-        elif self.chunks or self.partition_by or self.dims:
+            self._check_shards_codecs()
+        elif self.kind == "frames" and not self.partition_by:
+            msg = "a frames dataset needs 'partition_by'"
+            raise ValueError(msg)
+        if self.kind not in ("cube", "raster") and (self.shards or self.codecs):
+            msg = f"a {self.kind} takes no 'shards' or 'codecs' (cubes and rasters only)"
+            raise ValueError(msg)
+        if self.kind == "table" and (self.chunks or self.partition_by or self.dims):
             msg = "a table takes no 'dims', 'chunks' or 'partition_by'"
             raise ValueError(msg)
         return self
+
+    def _check_shards_codecs(self) -> None:
+        """Shards (Zarr v3) hold whole chunks along every chunked dim; codecs name columns."""
+        chunks = self.chunks or {}
+        for dim, size in (self.shards or {}).items():
+            if dim not in chunks or size < 1 or size % chunks[dim]:
+                msg = (
+                    f"expected shards as whole multiples of chunks on chunked dims; found "
+                    f"shards {self.shards} for chunks {chunks}"
+                )
+                raise ValueError(msg)
+        bad = [c for c in self.codecs or {} if c not in self.columns]
+        if bad:
+            msg = f"codecs name {bad}, which are not columns {sorted(self.columns)}"
+            raise ValueError(msg)
 
     @property
     def short_name(self) -> str:

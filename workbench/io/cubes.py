@@ -8,6 +8,14 @@
 - :func:`write_cube` (re)creates a store block after block; :func:`append_cube` adds new time to
   an existing store after checking that it continues it.
 
+Layout (issue 22): the catalog's ``chunks`` are the stored (inner) chunks, ``shards`` the Zarr v3
+shards that group them into one file each (written whole, once), and ``codecs`` a lossless
+preset per variable (:data:`CODEC_PRESETS`), recorded in each variable's ``codec_preset``
+attribute. ``benchmarks/cubes.py`` measured, with zarr-python 3.1: every inner chunk read costs
+0.3-2 ms of CPU on the 2-core machine, so one-PMU inner chunks (what would serve PMUs spread
+over the grid) made contiguous windows 2-6x slower and spread ones at best 1.6x faster; the
+preset keeps 10-minute x 100-PMU inner chunks in 10-minute x 500-PMU shards.
+
 Appends and concurrent readers (Zarr v3, zarr-python 3 on a local or object store): every key
 (an array's ``zarr.json`` or one chunk) is replaced atomically, but there is no transaction over
 several arrays. :func:`append_cube` therefore writes the data variables first (resize, then
@@ -39,9 +47,11 @@ class CubeAppendError(DataAccessError):
 def open_cube(spec: DatasetSpec) -> Any:
     """Open a cube or raster lazily, dask-chunked with the catalog's ``chunks`` preset.
 
-    The preset is applied where it is a whole multiple of the stored chunks (dask chunks never
-    split a stored chunk); otherwise the stored chunking is kept. Opening registers the
-    ``ds.grid`` accessor.
+    The preset is applied where it is a whole multiple of the stored (inner) chunks (dask chunks
+    never split a stored chunk); otherwise the stored chunking is kept. A sharded store is
+    opened by its inner chunks too, not by shard: a dask chunk is read whole, so a shard-sized
+    one would read 5x the 100 PMUs a window asks for. Opening registers the ``ds.grid``
+    accessor.
     """
     xr = require("xarray", feature=f"opening {spec.name}")
     import workbench.io.grid_accessor  # noqa: F401  (registers ds.grid)
@@ -160,43 +170,150 @@ def read_cube(
     return ds.load()
 
 
+#: Lossless codec presets a catalog entry's ``codecs:`` may name per variable, chosen by
+#: measurement (``benchmarks/cubes.py``; figures in benchmarks/README.md, issue 22).
+CODEC_PRESETS = (
+    "zstd",
+    "blosc-zstd-shuffle",
+    "blosc-zstd-bitshuffle",
+    "blosc-lz4-shuffle",
+    "blosc-lz4-bitshuffle",
+)
+#: Variable attribute recording the preset a store's variable was written with.
+CODEC_ATTR = "codec_preset"
+_DEFAULT_CODEC = "zstd"
+
+
+def codec_compressors(preset: str, itemsize: int) -> list[Any]:
+    """The Zarr v3 compressors of a codec preset (``itemsize`` [bytes] sets Blosc's shuffle)."""
+    codecs = require("zarr.codecs", feature="writing a cube")
+
+    if preset not in CODEC_PRESETS:
+        msg = f"expected a codec preset among {list(CODEC_PRESETS)}; found {preset!r}"
+        raise DataAccessError(msg)
+    if preset == "zstd":
+        return [codecs.ZstdCodec(level=3)]
+    _, cname, shuffle = preset.split("-")
+    return [codecs.BloscCodec(cname=cname, clevel=5, shuffle=shuffle, typesize=int(itemsize))]
+
+
+def cube_encoding(
+    ds: Any,
+    chunks: Mapping[str, int],
+    shards: Mapping[str, int] | None = None,
+    codecs: Mapping[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Zarr v3 encoding of each data variable: inner chunks, shards and compressors.
+
+    Non-time dims are clipped to the variable's size (they do not grow); the time dim keeps the
+    preset (appends fill it). Variables without a ``codecs`` entry get plain zstd; entries for
+    variables the block does not hold are not used (the catalog names them all).
+    """
+    shards = shards or {}
+    codecs = codecs or {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, var in ds.data_vars.items():
+        enc: dict[str, Any] = {}
+
+        def shape(preset: Mapping[str, int], var: Any = var) -> tuple[int, ...]:
+            return tuple(
+                int(preset.get(d, size))
+                if d == "time"
+                else max(1, min(int(preset.get(d, size)), size))
+                for d, size in zip(var.dims, var.shape, strict=True)
+            )
+
+        if any(d in chunks for d in var.dims):
+            enc["chunks"] = shape(chunks)
+        if shards and any(d in shards for d in var.dims):
+            enc["shards"] = shape({**chunks, **shards})
+        enc["compressors"] = codec_compressors(codecs.get(name, _DEFAULT_CODEC), var.dtype.itemsize)
+        out[name] = enc
+    return out
+
+
 def _prepare(block: Any, chunks: Mapping[str, int]) -> Any:
-    """Chunk a block as the store will, labels as variable-length strings (Zarr v3 has no
-    fixed-width string type)."""
+    """Chunk a block as the store will write it (dask chunk = shard or chunk), labels as
+    variable-length strings (Zarr v3 has no fixed-width string type)."""
     chunks = {d: min(c, block.sizes[d]) for d, c in chunks.items() if d in block.dims}
     block = block.chunk(chunks) if chunks else block
     labels = {n: c.astype(object) for n, c in block.coords.items() if c.dtype.kind == "U"}
     block = block.assign_coords(labels)
     for var in block.variables.values():
         var.encoding.pop("chunks", None)
+        var.encoding.pop("shards", None)
+        var.encoding.pop("preferred_chunks", None)
     return block
+
+
+def _rebatch(blocks: Iterable[Any], time_dim: str, step: int | None) -> Iterable[Any]:
+    """Blocks regrouped so that every one but the last holds a whole number of ``step``
+    time steps (shard-aligned writes: no shard is written twice)."""
+    if not step:
+        yield from blocks
+        return
+    xr = require("xarray", feature="writing a cube")
+    held: list[Any] = []
+    count = 0
+    for block in blocks:
+        held.append(block)
+        count += block.sizes[time_dim]
+        if count >= step:
+            whole = (count // step) * step
+            joined = held[0] if len(held) == 1 else xr.concat(held, time_dim)
+            yield joined.isel({time_dim: slice(0, whole)})
+            rest = joined.isel({time_dim: slice(whole, None)})
+            held, count = ([rest], rest.sizes[time_dim]) if rest.sizes[time_dim] else ([], 0)
+    if held:
+        yield held[0] if len(held) == 1 else xr.concat(held, time_dim)
 
 
 def write_cube(blocks: Iterable[Any], spec: DatasetSpec) -> int:
     """Write a cube to its Zarr store, block after block along the time dim.
 
-    The first block creates (or replaces) the store with the catalog's chunking; each further
-    block is appended along ``time``. Returns the number of time steps written.
+    The first block creates (or replaces) the store with the catalog's chunking, shards and
+    per-variable codecs (recorded in each variable's ``codec_preset`` attribute); further
+    blocks are regrouped into whole shards and appended along ``time``, so every shard is
+    written once. Returns the number of time steps written.
     """
     require("zarr", feature=f"writing {spec.name}")
     time_dim = spec.time_column or "time"
+    chunks = dict(spec.chunks or {})
+    layout = {**chunks, **(spec.shards or {})}
     steps = 0
-    for i, block in enumerate(blocks):
-        block = _prepare(block, spec.chunks or {})
+    for i, block in enumerate(_rebatch(blocks, time_dim, layout.get(time_dim))):
+        block = _prepare(block, layout)
         if i == 0:
-            block.to_zarr(spec.location, mode="w", consolidated=False)
+            encoding = cube_encoding(block, chunks, spec.shards, spec.codecs)
+            block = _record_codecs(block, spec.codecs)
+            block.to_zarr(spec.location, mode="w", consolidated=False, encoding=encoding)
         else:
             block.to_zarr(spec.location, append_dim=time_dim, consolidated=False)
         steps += block.sizes[time_dim]
     return steps
 
 
-def create_cube(ds: Any, location: str, chunks: Mapping[str, int]) -> int:
+def _record_codecs(ds: Any, codecs: Mapping[str, str] | None) -> Any:
+    ds = ds.copy()
+    for name in ds.data_vars:
+        ds[name].attrs[CODEC_ATTR] = (codecs or {}).get(name, _DEFAULT_CODEC)
+    return ds
+
+
+def create_cube(
+    ds: Any,
+    location: str,
+    chunks: Mapping[str, int],
+    shards: Mapping[str, int] | None = None,
+    codecs: Mapping[str, str] | None = None,
+) -> int:
     """Create a new Zarr v3 store from ``ds`` (refuses to replace an existing one)."""
     require("zarr", feature="creating a cube")
-    ds = _prepare(ds, chunks)
+    ds = _prepare(ds, {**chunks, **(shards or {})})
+    encoding = cube_encoding(ds, chunks, shards, codecs)
+    ds = _record_codecs(ds, codecs)
     try:
-        ds.to_zarr(location, mode="w-", consolidated=False)
+        ds.to_zarr(location, mode="w-", consolidated=False, encoding=encoding)
     except FileExistsError as exc:  # pragma: no cover - a race with another writer
         raise DataAccessError(f"expected no store at {location}; found one") from exc
     return int(ds.sizes.get("time", 0))
@@ -350,7 +467,7 @@ def append_cube(ds: Any, spec: DatasetSpec | str, *, time_dim: str | None = None
             shape = list(arr.shape)
             shape[axis] = old_len + n
             arr.resize(tuple(shape))
-            step = arr.chunks[axis]
+            step = (arr.shards or arr.chunks)[axis]  # whole shards: none rewritten twice
             a = 0
             while a < n:
                 b = min(n, ((old_len + a) // step + 1) * step - old_len)  # chunk-aligned
@@ -373,9 +490,13 @@ _CF_KEYS = ("units", "calendar", "dtype", "_FillValue", "scale_factor", "add_off
 
 
 __all__ = [
+    "CODEC_ATTR",
+    "CODEC_PRESETS",
     "CubeAppendError",
     "append_cube",
+    "codec_compressors",
     "create_cube",
+    "cube_encoding",
     "open_cube",
     "read_cube",
     "repair_cube",
