@@ -9,7 +9,7 @@ sktime, lightgbm, not even Ibis or pandas). Everything below is imported on firs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from workbench.core.errors import (
     CatalogError,
@@ -18,6 +18,7 @@ from workbench.core.errors import (
     SchemaError,
     WorkbenchError,
 )
+from workbench.core.extras import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -44,16 +45,4 @@ if TYPE_CHECKING:
     from workbench.io.warehouse import Warehouse
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    msg = f"module 'workbench' has no attribute {name!r}"
-    raise AttributeError(msg)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__ = lazy_attributes(__name__, _LAZY)

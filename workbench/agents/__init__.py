@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workbench.core.extras import lazy_attributes
 
 __all__ = ["AgentTools", "Limits", "langchain_tools", "run_tool_loop"]
 
@@ -29,11 +31,4 @@ if TYPE_CHECKING:
     from workbench.agents.tools import AgentTools, Limits
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'workbench.agents' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -8,7 +8,9 @@ returns the module or raises :class:`MissingExtraError` naming the exact ``pip i
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from types import ModuleType
+from typing import Any
 
 from workbench.core.errors import MissingExtraError
 
@@ -39,6 +41,9 @@ EXTRA_FOR_MODULE: dict[str, str] = {
     "bokeh": "apps",
     "playwright": "apps",
     "psycopg2": "postgres",
+    "mcp": "agents",
+    "langchain_core": "agents",
+    "prefect": "team",
 }
 
 
@@ -61,3 +66,24 @@ def require(module: str, extra: str | None = None, feature: str | None = None) -
         if exc.name is not None and exc.name.split(".")[0] != top:
             raise  # a broken install of something else: don't disguise it
         raise MissingExtraError(module, extra or EXTRA_FOR_MODULE.get(top, "all"), feature) from exc
+
+
+def lazy_attributes(package: str, where: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports each public name from its module on first use.
+
+    ``__getattr__ = lazy_attributes(__name__, {"open_catalog": "workbench.io.catalog"})`` keeps
+    ``import package`` light: the module behind a name is imported when the name is first read,
+    and the value is cached in the package's namespace.
+    """
+
+    def module_getattr(name: str) -> Any:
+        if name in where:
+            import sys
+
+            value = getattr(importlib.import_module(where[name]), name)
+            setattr(sys.modules[package], name, value)
+            return value
+        msg = f"module {package!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+
+    return module_getattr
