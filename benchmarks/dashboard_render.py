@@ -71,6 +71,9 @@ STAGES_JS = """() => {
     requests: res.length, dom_ready: nav.domContentLoadedEventEnd, ...window.__wbStages,
   };
 }"""
+#: True once no section waits to be drawn (the page's placeholder ``wb-deferred`` is gone).
+COMPLETE_JS = """() => ![...Bokeh.documents[0].all_models].some(
+  m => Array.isArray(m.css_classes) && m.css_classes.includes("wb-deferred"))"""
 DRAWN_JS = """(prefix) => {
   if (!window.Bokeh || !Bokeh.index || !Bokeh.documents[0]) return false;
   for (const v of Bokeh.index.all_views()) {
@@ -256,7 +259,10 @@ def render(browser, url: str) -> tuple[float, dict[str, float]]:
     page.wait_for_function(DRAWN_JS, arg="load-actual", timeout=60_000, polling=10)
     wall = time.perf_counter() - t0
     page.wait_for_function("() => window.__wbStages && 'drawn' in window.__wbStages")
-    stages = page.evaluate(STAGES_JS)
+    # then the sections below the first screen (drawn after it): the next render must not
+    # find the server still busy with this one's
+    page.wait_for_function(COMPLETE_JS, timeout=60_000, polling=20)
+    stages = {**page.evaluate(STAGES_JS), "complete": page.evaluate("performance.now()")}
     context.close()
     return wall, stages
 
@@ -274,7 +280,7 @@ def stage_line(marks: list[dict[str, float]]) -> str:
         f"{med('script_kb'):.0f} KiB; {med('requests'):.0f} requests), "
         f"bokeh js {med('bokeh_js'):.0f}, dom ready {med('dom_ready'):.0f}, "
         f"document {med('document'):.0f}, chart view {med('plot_view'):.0f}, "
-        f"drawn {med('drawn'):.0f}"
+        f"drawn {med('drawn'):.0f}, every section {med('complete'):.0f}"
     )
 
 
