@@ -71,9 +71,9 @@ STAGES_JS = """() => {
     requests: res.length, dom_ready: nav.domContentLoadedEventEnd, ...window.__wbStages,
   };
 }"""
-#: True once no section waits to be drawn (the page's placeholder ``wb-deferred`` is gone).
-COMPLETE_JS = """() => ![...Bokeh.documents[0].all_models].some(
-  m => Array.isArray(m.css_classes) && m.css_classes.includes("wb-deferred"))"""
+#: True once every section is drawn: the page's data summary, set last, is not empty.
+COMPLETE_JS = """() => [...Bokeh.documents[0].all_models].some(
+  m => Array.isArray(m.css_classes) && m.css_classes.includes("wb-summary") && m.text)"""
 DRAWN_JS = """(prefix) => {
   if (!window.Bokeh || !Bokeh.index || !Bokeh.documents[0]) return false;
   for (const v of Bokeh.index.all_views()) {
@@ -286,8 +286,10 @@ def stage_line(marks: list[dict[str, float]]) -> str:
 
 def server_stages(home: Path, query: str) -> str:
     """In this process, the load page built as ``workbench serve`` builds it for URL query
-    ``query``: seconds of the warehouse queries (cached: second build), of the figures, of
-    the Panel layout, and of the Bokeh document serialised to JSON (its size)."""
+    ``query``: seconds of the warehouse queries (cached: second build), of the first-screen
+    figure and of all figures, of the whole page's Panel layout and Bokeh document serialised
+    to JSON (its size). Here, outside a session, the page draws every section at once; in a
+    session the first document holds only the first."""
     from bokeh.core.json_encoder import serialize_json
     from bokeh.document import Document
 
@@ -306,6 +308,8 @@ def server_stages(home: Path, query: str) -> str:
         with reader() as r:
             data = load.query(r, filters)
         t1 = time.perf_counter()
+        first = next(iter(load.iter_sections(data)))
+        t_first = time.perf_counter()
         sections = load.sections(data)
         t2 = time.perf_counter()
         layout = shell.PageShell("load", load).layout
@@ -317,11 +321,12 @@ def server_stages(home: Path, query: str) -> str:
         t5 = time.perf_counter()
     finally:
         shell.url_args = url_args
-    del sections
+    del sections, first
     return (
-        f"queries {t1 - t0:.3f} s (cached), figures {t2 - t1:.3f} s, page {t3 - t2:.3f} s "
-        f"(queries cached + figures + Panel layout), Bokeh models {t4 - t3:.3f} s, "
-        f"JSON {t5 - t4:.3f} s ({size / 1024:.0f} KiB)"
+        f"queries {t1 - t0:.3f} s (cached), first-screen figure {t_first - t1:.3f} s, all "
+        f"figures {t2 - t_first:.3f} s; whole page {t3 - t2:.3f} s (queries cached + figures + "
+        f"Panel layout), its Bokeh models {t4 - t3:.3f} s, JSON {t5 - t4:.3f} s "
+        f"({size / 1024:.0f} KiB)"
     )
 
 

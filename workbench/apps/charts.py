@@ -134,10 +134,15 @@ def time_lines(
     for colour, (name, part) in zip(colours(len(groups)), groups, strict=True):
         if palette and name in palette:
             colour = palette[name]
-        data = part.sort_values("timestamp").copy()
+        # only the columns drawn or hovered: the group is in the source's name, and a string
+        # column repeated on every row would be most of what the browser is sent
+        shown = ["timestamp", y, *(band or ())]
+        data = part[shown].sort_values("timestamp")
         data["timestamp"] = display_time(data["timestamp"], tz)
         src_name = key if name is None else f"{key}:{name}"
-        source = ColumnDataSource(data.reset_index(drop=True), name=src_name)
+        # from columns, not the frame: no ``index`` column sent along
+        columns = {c: data[c].to_numpy() for c in shown}
+        source = ColumnDataSource(columns, name=src_name)
         label = f"{name if name is not None else y_label}{legend_suffix}"
         drawn = []
         # ``add_glyph``, not ``fig.line``: one glyph model per renderer, not three (selection
