@@ -6,14 +6,18 @@ regions (525,600 rows), hourly ``gold.fact_load`` and a daily 48-h quantile fore
 measures in headless Chromium, in a fresh browser context each time (no cache), the time from
 navigation to the load chart drawn (Bokeh's plot view finished), for the page's default view
 (the last 7 days) and for ``?range=1y`` (the whole year, aggregated in the warehouse to at
-most 2,000 points per region). Also prints the server-side query time of the page and the points
-drawn. Goal: under 1 s on 2 cores.
+most 2,000 points per region). Also prints the server-side query time of the page, the points
+drawn by the first screen, and where the time goes: server side (in this process) the queries,
+the first-screen figure and all figures, the whole page's Panel layout, Bokeh models and JSON;
+in the browser (median, ms since navigation) the HTML received, the scripts fetched, Bokeh's JS
+run, the document built, the load chart drawn and every section drawn (the page sends the
+sections below the first screen after it). Goal: under 1 s on 2 cores.
 
 ``--reference DIR`` serves the same lakehouse from another checkout (``/work/main``: the code
 before this change) in the same run, so the figures under a noisy machine compare side by side.
 
 Usage: ``.venv/bin/python benchmarks/dashboard_render.py [--days 365] [--repeat 5]
-[--reference /path/to/other/checkout]``
+[--reference /path/to/other/checkout] [--home /tmp/dash-bench]``
 """
 
 from __future__ import annotations
@@ -37,6 +41,43 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
     "--disable-background-networking",
 ]  # fmt: skip
+#: Marks, in the page, when Bokeh's JS has run, when its document exists and when the load chart
+#: is drawn (ms since navigation); read back with the navigation and script resource timings.
+STAGES_INIT = """(() => {
+  const t = window.__wbStages = {};
+  const mark = (k) => { if (!(k in t)) t[k] = performance.now(); };
+  const done = () => {
+    if (!window.Bokeh) return false;
+    mark("bokeh_js");
+    if (!Bokeh.documents || !Bokeh.documents[0]) return false;
+    mark("document");
+    for (const v of Bokeh.index.all_views()) {
+      const rs = v.model.renderers;
+      if (!Array.isArray(rs) || typeof v.has_finished !== "function") continue;
+      if (rs.some(r => r.data_source && (r.data_source.name || "").startsWith("load-actual"))) {
+        mark("plot_view");
+        if (v.has_finished()) { mark("drawn"); return true; }
+      }
+    }
+    return false;
+  };
+  const id = setInterval(() => { if (done()) clearInterval(id); }, 5);
+})()"""
+STAGES_JS = """() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const res = performance.getEntriesByType("resource");
+  const js = res.filter(r => r.name.endsWith(".js") || r.initiatorType === "script");
+  return {
+    html_start: nav.responseStart, html_end: nav.responseEnd,
+    html_kb: nav.encodedBodySize / 1024,
+    scripts_end: Math.max(0, ...js.map(r => r.responseEnd)),
+    script_kb: js.reduce((n, r) => n + r.encodedBodySize, 0) / 1024, scripts: js.length,
+    requests: res.length, dom_ready: nav.domContentLoadedEventEnd, ...window.__wbStages,
+  };
+}"""
+#: True once every section is drawn: the page's data summary, set last, is not empty.
+COMPLETE_JS = """() => [...Bokeh.documents[0].all_models].some(
+  m => Array.isArray(m.css_classes) && m.css_classes.includes("wb-summary") && m.text)"""
 DRAWN_JS = """(prefix) => {
   if (!window.Bokeh || !Bokeh.index || !Bokeh.documents[0]) return false;
   for (const v of Bokeh.index.all_views()) {
@@ -145,25 +186,34 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--reference", type=Path, help="another checkout served side by side")
+    ap.add_argument(
+        "--home", type=Path, help="lakehouse folder to reuse (built there when it is missing)"
+    )
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="dash-bench-") as tmp:
-        home = Path(tmp) / "home"
-        t0 = time.perf_counter()
-        rows = build(home, args.days)
-        print(f"built {rows} in {time.perf_counter() - t0:.1f} s")
+        home = args.home or Path(tmp) / "home"
+        if (home / "warehouse.duckdb").exists():
+            print(f"reusing the lakehouse in {home} (built by an earlier run)")
+        else:
+            t0 = time.perf_counter()
+            rows = build(home, args.days)
+            print(f"built {rows} in {time.perf_counter() - t0:.1f} s")
         for days in (7, None):
             first, again, summary = query_time(home, days)
             print(
                 f"load page queries, server side: first {first:.3f} s, "
                 f"cached {again:.3f} s: {summary}"
             )
+        for query in ("", "range=1y"):
+            print(f"load page ?{query:<9} server side: {server_stages(home, query)}")
         codes = {"this checkout": ROOT}
         if args.reference is not None:
             codes["reference " + str(args.reference)] = args.reference.resolve()
         views = {"default view": "/load", "?range=1y": "/load?range=1y"}
         results: dict[tuple[str, str], dict[str, list[float]]] = {}
+        stages: dict[tuple[str, str], list[dict[str, float]]] = {}
         servers = {name: start_server(home, code, Path(tmp) / f"serve{i}.log")
                    for i, (name, code) in enumerate(codes.items())}  # fmt: skip
         try:
@@ -174,8 +224,10 @@ def main() -> None:
                     for name, (_, url) in servers.items():
                         for view, path in views.items():
                             got = results.setdefault((name, view), {"re-queried": [], "cached": []})
-                            got["re-queried"].append(render(browser, url + path))
-                            got["cached"].append(render(browser, url + path))
+                            for label in ("re-queried", "cached"):
+                                wall, marks = render(browser, url + path)
+                                got[label].append(wall)
+                                stages.setdefault((name, view), []).append(marks)
                 points = {name: drawn_points(browser, url + "/load?range=1y")
                           for name, (_, url) in servers.items()}  # fmt: skip
                 browser.close()
@@ -195,18 +247,91 @@ def main() -> None:
             )
     for name, n in points.items():
         print(f"  {name}: {n} points drawn for the year")
+    print("browser stages, median over runs [ms since navigation]:")
+    for (name, view), marks in stages.items():
+        print(f"  {name:<40} {view:<13} " + stage_line(marks))
 
 
-def render(browser, url: str) -> float:
-    """Seconds from navigation to the load chart drawn, in a fresh context (no cache)."""
+def render(browser, url: str) -> tuple[float, dict[str, float]]:
+    """Seconds from navigation to the load chart drawn, in a fresh context (no cache), and the
+    browser's stages (ms since navigation, see ``STAGES_JS``)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
+    page.add_init_script(STAGES_INIT)
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit")
     page.wait_for_function(DRAWN_JS, arg="load-actual", timeout=60_000, polling=10)
     wall = time.perf_counter() - t0
+    page.wait_for_function("() => window.__wbStages && 'drawn' in window.__wbStages")
+    # then the sections below the first screen (drawn after it): the next render must not
+    # find the server still busy with this one's
+    page.wait_for_function(COMPLETE_JS, timeout=60_000, polling=20)
+    stages = {**page.evaluate(STAGES_JS), "complete": page.evaluate("performance.now()")}
     context.close()
-    return wall
+    return wall, stages
+
+
+def stage_line(marks: list[dict[str, float]]) -> str:
+    """Median of each browser stage: HTML received, scripts fetched, Bokeh JS run, document
+    built, load chart's view made and drawn [ms]; sizes [KiB]."""
+
+    def med(key: str) -> float:
+        return statistics.median(m.get(key, float("nan")) for m in marks)
+
+    return (
+        f"html {med('html_start'):.0f}-{med('html_end'):.0f} ({med('html_kb'):.0f} KiB), "
+        f"scripts {med('scripts_end'):.0f} ({med('scripts'):.0f} files, "
+        f"{med('script_kb'):.0f} KiB; {med('requests'):.0f} requests), "
+        f"bokeh js {med('bokeh_js'):.0f}, dom ready {med('dom_ready'):.0f}, "
+        f"document {med('document'):.0f}, chart view {med('plot_view'):.0f}, "
+        f"drawn {med('drawn'):.0f}, every section {med('complete'):.0f}"
+    )
+
+
+def server_stages(home: Path, query: str) -> str:
+    """In this process, the load page built as ``workbench serve`` builds it for URL query
+    ``query``: seconds of the warehouse queries (cached: second build), of the first-screen
+    figure and of all figures, of the whole page's Panel layout and Bokeh document serialised
+    to JSON (its size). Here, outside a session, the page draws every section at once; in a
+    session the first document holds only the first."""
+    from bokeh.core.json_encoder import serialize_json
+    from bokeh.document import Document
+
+    from workbench.apps import shell
+    from workbench.apps.data import reader
+    from workbench.apps.pages import load
+
+    os.environ["WORKBENCH_HOME"] = str(home)
+    os.environ[shell.REFRESH_ENV] = "0"
+    args = dict(kv.split("=", 1) for kv in query.split("&") if kv)
+    url_args = shell.url_args
+    shell.url_args = lambda: args  # what a session opened with ``?query`` reads
+    try:
+        filters = shell.PageShell("load", load).filters()  # warms the caches as a visit does
+        t0 = time.perf_counter()
+        with reader() as r:
+            data = load.query(r, filters)
+        t1 = time.perf_counter()
+        first = next(iter(load.iter_sections(data)))
+        t_first = time.perf_counter()
+        sections = load.sections(data)
+        t2 = time.perf_counter()
+        layout = shell.PageShell("load", load).layout
+        t3 = time.perf_counter()
+        doc = Document()
+        doc.add_root(layout.get_root(doc))
+        t4 = time.perf_counter()
+        size = len(serialize_json(doc.to_json()))
+        t5 = time.perf_counter()
+    finally:
+        shell.url_args = url_args
+    del sections, first
+    return (
+        f"queries {t1 - t0:.3f} s (cached), first-screen figure {t_first - t1:.3f} s, all "
+        f"figures {t2 - t_first:.3f} s; whole page {t3 - t2:.3f} s (queries cached + figures + "
+        f"Panel layout), its Bokeh models {t4 - t3:.3f} s, JSON {t5 - t4:.3f} s "
+        f"({size / 1024:.0f} KiB)"
+    )
 
 
 def drawn_points(browser, url: str) -> int:

@@ -208,6 +208,8 @@ def test_load_page_filters_redraw_every_chart(servers, tab, dash_home):
     assert "(5 regions" in summary(tab)
     assert rows(tab, "load-error_by_horizon") == {"load-error_by_horizon": 48}  # leads 14..61 h
     assert tab.page.locator(".load-latest_run tbody tr").count() == 5
+    # the sections below the first screen, sent after it, replaced their placeholder
+    assert tab.page.locator(".wb-deferred").count() == 0
     assert_tiles(tab, dash_home)
 
     assert tab.page.evaluate(SET_WIDGET_JS, ["Region", ["COAST"]])

@@ -17,10 +17,15 @@ from bokeh.models import (
     ColumnDataSource,
     DatetimeTickFormatter,
     HoverTool,
+    Legend,
+    LegendItem,
+    Line,
     LinearColorMapper,
     NumeralTickFormatter,
     Range1d,
+    Scatter,
     Span,
+    VArea,
 )
 from bokeh.palettes import Category10_10, RdYlBu11
 from bokeh.plotting import figure
@@ -129,22 +134,36 @@ def time_lines(
     for colour, (name, part) in zip(colours(len(groups)), groups, strict=True):
         if palette and name in palette:
             colour = palette[name]
-        data = part.sort_values("timestamp").copy()
+        # only the columns drawn or hovered: the group is in the source's name, and a string
+        # column repeated on every row would be most of what the browser is sent
+        shown = ["timestamp", y, *(band or ())]
+        data = part[shown].sort_values("timestamp")
         data["timestamp"] = display_time(data["timestamp"], tz)
         src_name = key if name is None else f"{key}:{name}"
-        source = ColumnDataSource(data.reset_index(drop=True), name=src_name)
+        # from columns, not the frame: no ``index`` column sent along
+        columns = {c: data[c].to_numpy() for c in shown}
+        source = ColumnDataSource(columns, name=src_name)
         label = f"{name if name is not None else y_label}{legend_suffix}"
+        drawn = []
+        # ``add_glyph``, not ``fig.line``: one glyph model per renderer, not three (selection
+        # and muted looks "auto"), so a page sends and builds a third of the models
         if band is not None:
-            fig.varea(
-                x="timestamp", y1=band[0], y2=band[1], source=source, fill_color=colour,
-                fill_alpha=0.15,
+            drawn.append(
+                fig.add_glyph(
+                    source,
+                    VArea(x="timestamp", y1=band[0], y2=band[1], fill_color=colour,
+                          fill_alpha=0.15),
+                )
             )  # fmt: skip
-        fig.line(
-            x="timestamp", y=y, source=source, color=colour, line_width=1.6, legend_label=label,
-            line_dash="dashed" if dashed else "solid",
-        )  # fmt: skip
+        dash = "dashed" if dashed else "solid"
+        line = Line(x="timestamp", y=y, line_color=colour, line_width=1.6, line_dash=dash)
+        drawn.append(fig.add_glyph(source, line))
         if markers or len(data) == 1:
-            fig.scatter(x="timestamp", y=y, source=source, color=colour, size=7)
+            drawn.append(
+                fig.add_glyph(source, Scatter(x="timestamp", y=y, fill_color=colour,
+                                              line_color=colour, size=7))
+            )  # fmt: skip
+        _legend(fig).items.append(LegendItem(label=label, renderers=drawn))
     if not any(isinstance(t, HoverTool) for t in fig.tools):
         fig.add_tools(
             HoverTool(
@@ -152,16 +171,25 @@ def time_lines(
                 formatters={"@timestamp": "datetime"},
             )
         )
-    _legend_outside(fig)
     return fig
+
+
+def _legend(fig: Any) -> Legend:
+    """The figure's legend, right of the plot and clickable to hide a series (made once)."""
+    legend = next((m for m in fig.right if isinstance(m, Legend)), None)
+    if legend is None:
+        legend = Legend(click_policy="hide")
+        fig.add_layout(legend, "right")
+    return legend
 
 
 def _legend_outside(fig: Any) -> None:
     """Legend to the right of the plot (once), clickable to hide a series."""
-    from bokeh.models import Legend
-
-    legend = fig.select_one(Legend)
-    if legend is None or legend in fig.right:
+    if any(isinstance(m, Legend) for m in fig.right):
+        return
+    # the figure's own panels, not ``select_one``: that walks every model of the figure
+    legend = next((m for m in fig.center if isinstance(m, Legend)), None)
+    if legend is None:
         return
     fig.center = [r for r in fig.center if r is not legend]
     legend.click_policy = "hide"

@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
@@ -132,6 +133,8 @@ class PageShell:
         self._building = False
         self._pending = False
         self._syncing = False
+        self._drawing = 0  # drawings begun, so a deferred one knows it is outdated
+        self._drawn_once = False
         purpose = pn.pane.Markdown(
             getattr(page, "PURPOSE", ""), css_classes=["wb-purpose"], sizing_mode="stretch_width"
         )
@@ -396,11 +399,45 @@ class PageShell:
         self.body.objects = [pn.pane.Alert(text, alert_type=kind, css_classes=["wb-message"])]
 
     def _draw(self, data: d.PageData) -> None:
+        """Draw the page's sections, then its summary.
+
+        The first drawing of a browser session puts only the first section in the document the
+        browser loads, with a placeholder below; the other sections are built and sent once the
+        browser has drawn it (``pn.state.onload``), so the first screen does not wait for the
+        charts below the fold. A page's ``iter_sections`` (when it has one) builds each figure
+        only when its section is asked for. Later drawings (a filter, new rows) draw everything.
+        """
+        self._drawing += 1
         items: list[Any] = [
             pn.pane.Alert(n, alert_type="info", css_classes=["wb-note"]) for n in data.notes
         ]
-        for section in self.page.sections(data):
-            items.append(self._section(section, data.tz))
+        sections = iter(getattr(self.page, "iter_sections", self.page.sections)(data))
+        first = next(sections, None)
+        if first is not None:
+            items.append(self._section(first, data.tz))
+        if self._drawn_once or pn.state.curdoc is None or first is None:
+            self._draw_rest(items, sections, data, self._drawing)
+            return
+        self._drawn_once = True
+        self.body.objects = [
+            *items,
+            pn.pane.Markdown("*drawing the charts below…*", css_classes=["wb-deferred"]),
+        ]
+        drawing = self._drawing
+        pn.state.onload(lambda: self._draw_rest(items, sections, data, drawing))
+
+    def _draw_rest(
+        self, items: list[Any], sections: Iterator[Section], data: d.PageData, drawing: int
+    ) -> None:
+        """Append the remaining sections, then the summary (unless a newer drawing began)."""
+        if drawing != self._drawing:
+            return
+        try:
+            items = [*items, *(self._section(s, data.tz) for s in sections)]
+        except Exception as exc:  # same as a failed query: a message, not a trace
+            self._failed(exc)
+            return
+        self._drawn_once = True
         self.body.objects = items
         self.summary.object = data.summary  # last: once it changes, the charts have too
 

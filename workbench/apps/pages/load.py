@@ -10,6 +10,7 @@ lead time inside the horizon filter. Errors compare the median (quantile 0.5) wi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -357,8 +358,13 @@ def query(r: Reader, f: Filters) -> PageData:
 
 def sections(data: PageData) -> list[charts.Section]:
     """The page's charts and tables."""
+    return list(iter_sections(data))
+
+
+def iter_sections(data: PageData) -> Iterator[charts.Section]:
+    """The page's charts and tables, each figure built when its section is asked for (the
+    dashboard draws the first screen before building what is below it)."""
     fr, tz = data.frames, data.tz
-    out = []
     a, fc = fr["actual"], fr["forecast"]
     fig = None
     if not a.empty or not fc.empty:
@@ -377,7 +383,7 @@ def sections(data: PageData) -> list[charts.Section]:
     both = a.merge(
         fc, on=["region_id", "timestamp"], how="outer", suffixes=("", "_forecast")
     ).sort_values(["region_id", "timestamp"])
-    out.append(charts.Section("load-actual", "Forecast vs actual", both, fig))
+    yield charts.Section("load-actual", "Forecast vs actual", both, fig)
     nl = fr["net_load"]
     fig = None
     if not nl.empty:
@@ -386,7 +392,7 @@ def sections(data: PageData) -> list[charts.Section]:
             y="net_load_mw", y_label="net load [MW]", unit="MW", tz=tz,
         )  # fmt: skip
     msg = "no wind and solar in gold.generation_mix for this window"
-    out.append(charts.Section("load-net", "Net load", nl, fig, msg))
+    yield charts.Section("load-net", "Net load", nl, fig, msg)
     for key, title, x, x_label in (
         ("error_by_horizon", "by lead time", "horizon_h", "lead time [h]"),
         ("error_by_hour", "by hour of day", "local_hour", "local hour of day (region's zone)"),
@@ -407,17 +413,12 @@ def sections(data: PageData) -> list[charts.Section]:
             "`workbench jobs run day_ahead_load` and wait for the hours to pass"
         )
         short = f"Forecast error {title}"
-        out.append(
-            charts.Section(f"load-{key}", heading if fig is None else short, frame, fig, msg)
-        )
+        yield charts.Section(f"load-{key}", heading if fig is None else short, frame, fig, msg)
     runs = fr["latest_run"]
-    out.append(
-        charts.Section(
-            "load-latest_run",
-            "Latest forecast run and its accuracy (mean absolute error of the median)",
-            runs,
-            None,
-            "" if not runs.empty else "no forecast run yet: `workbench jobs run day_ahead_load`",
-        )
+    yield charts.Section(
+        "load-latest_run",
+        "Latest forecast run and its accuracy (mean absolute error of the median)",
+        runs,
+        None,
+        "" if not runs.empty else "no forecast run yet: `workbench jobs run day_ahead_load`",
     )
-    return out
