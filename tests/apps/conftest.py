@@ -107,7 +107,7 @@ class Server:
         self._out.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def servers(dash_home: Path, tmp_path_factory) -> Iterator[dict[str, Server]]:
     """A server on the filled lakehouse and one on an empty home, started side by side."""
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
@@ -124,8 +124,13 @@ def servers(dash_home: Path, tmp_path_factory) -> Iterator[dict[str, Server]]:
             s.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
+    """One Chromium for the package, closed after it.
+
+    An open sync Playwright keeps an asyncio loop running in this thread, which later sync
+    Playwright users (the Lab and team tests) and Prefect's clients would trip over.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

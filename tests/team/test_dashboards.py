@@ -15,12 +15,6 @@ from tests.conftest import ROOT
 pytestmark = [pytest.mark.team, pytest.mark.postgres, pytest.mark.browser, pytest.mark.slow]
 
 # true once the page has a plot that finished rendering (plots in hidden tabs never do)
-RENDERED_JS = """() => {
-  if (!window.Bokeh || !Bokeh.index || !Bokeh.documents[0]) return false;
-  return [...Bokeh.index.all_views()].some(
-    v => Array.isArray(v.model.renderers) && typeof v.has_finished === "function"
-      && v.has_finished());
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +75,9 @@ def test_every_page_renders_from_postgres_as_the_reader(reader_server, chromium)
         page.set_default_timeout(60_000)
         tab = Tab(page)
         page.goto(f"{url}/{slug}")
-        page.wait_for_function(RENDERED_JS)
+        # done when the data summary is set: the shell sets it last, after every section (those
+        # below the first screen too) was drawn; Playwright's locator pierces Panel's shadow DOM
+        page.locator(".wb-summary p").filter(has_text="(").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)  # late callbacks would log their errors now
         page.screenshot(path=str(artifacts_dir() / f"team-{slug}.png"), full_page=True)
         assert tab.errors == [], (slug, tab.errors)
