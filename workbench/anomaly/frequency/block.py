@@ -124,8 +124,12 @@ def update_block(
         last.append(cur - 1)
     rev = np.multiply(smu, rows[::-1], out=idx)  # n - row where out of band, else 0
     first0 = n - np.maximum.reduce(rev, axis=0).astype(np.int64)
-    vmin = np.minimum.reduce(sv, axis=0, where=sm, initial=np.inf).astype(np.float64)
-    vmax = np.maximum.reduce(sv, axis=0, where=sm, initial=-np.inf).astype(np.float64)
+    if quality is None:  # a column's extreme beyond the band is out of band itself
+        vmin = _extreme(np.minimum, sv, sm, c_min[cols], c_min[cols] < lo)
+        vmax = _extreme(np.maximum, sv, sm, c_max[cols], c_max[cols] > hi)
+    else:  # a flagged sample may be the column's extreme
+        vmin = np.minimum.reduce(sv, axis=0, where=sm, initial=np.inf).astype(np.float64)
+        vmax = np.maximum.reduce(sv, axis=0, where=sm, initial=-np.inf).astype(np.float64)
     lt, act, tn = state.last_t[cols], state.active[cols], state.tail_n[cols].copy()
     # a quiet spell before the block's first out-of-band sample closes the open cluster
     brk = (lt != NO_TIME) & (t[first0] - np.where(lt != NO_TIME, lt, 0) >= w)
@@ -181,6 +185,29 @@ def update_block(
     if out.size:
         _carry_tail(state, t, sv[:, out], cols[out], [r[out] for r in last], nn[out], tn[out])
     return closed
+
+
+def _extreme(
+    ufunc: np.ufunc, sv: np.ndarray, sm: np.ndarray, plain: np.ndarray, exact: np.ndarray
+) -> np.ndarray:
+    """Per-column extreme (``np.minimum`` or ``np.maximum``) of the out-of-band samples [Hz],
+    float64.
+
+    ``plain`` is the column's NaN-ignoring extreme over all its samples; where ``exact`` says
+    it lies beyond the band it is out of band itself and is the answer (in an under-frequency
+    dip every column's minimum is), so only the other columns need the reduction masked by
+    ``sm``, which costs about as much as a column reduction of the whole block.
+    """
+    need = np.flatnonzero(~exact)
+    if need.size == 0:
+        return plain.astype(np.float64)
+    initial = np.inf if ufunc is np.minimum else -np.inf
+    if 4 * need.size > exact.size:  # most columns: one masked pass beats a gather
+        got = ufunc.reduce(sv, axis=0, where=sm, initial=initial)
+        return np.where(exact, plain, got).astype(np.float64)
+    out = plain.astype(np.float64)
+    out[need] = ufunc.reduce(sv[:, need], axis=0, where=sm[:, need], initial=initial)
+    return out
 
 
 def _start_in_tail(
