@@ -56,7 +56,13 @@ class Episodes:
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
 
     def sorted(self) -> Episodes:
-        order = np.lexsort((self.start, self.group))
+        """By group, then start. Episodes closed by one batch usually come with each group
+        once and in order: checked in O(n), then nothing to sort (a ``lexsort`` of a few
+        thousand rows costs about a millisecond)."""
+        g = self.group
+        if np.all(g[1:] > g[:-1]):
+            return self
+        order = np.lexsort((self.start, g))
         return Episodes(*(getattr(self, f)[order] for f in _FIELDS))
 
 
