@@ -97,10 +97,6 @@ class EpisodeState:
         self.ep_count = np.zeros(n_series, np.int64)
         self.ep_min = np.full(n_series, np.inf)
         self.ep_max = np.full(n_series, -np.inf)
-        # a lower bound of ``last_t`` over the tracked series (NO_TIME: unknown), so that
-        # :meth:`close_quiet` skips its full-width scan while nothing can be quiet yet; updates
-        # only raise ``last_t`` or set it for a new series at a time after every earlier one
-        self._oldest = NO_TIME
 
     # ------------------------------------------------------------------ updates
     def update(self, g: np.ndarray, t: np.ndarray, v: np.ndarray) -> Episodes:
@@ -198,30 +194,26 @@ class EpisodeState:
     def close_quiet(self, now_ns: int) -> Episodes:
         """Close the open episodes whose last out-of-band sample is ``>= window`` before
         ``now_ns`` (every sample up to ``now_ns`` has been seen); forget stale tails."""
-        if self._oldest != NO_TIME and int(now_ns) - self._oldest < self.window:
-            return Episodes.empty()  # even the oldest tracked sample is within the window
-        has = self.last_t != NO_TIME
-        quiet = has & (np.int64(now_ns) - np.where(has, self.last_t, now_ns) >= self.window)
-        out = self._close(quiet)
-        left = self.last_t[has & ~quiet]
-        self._oldest = int(left.min()) if left.size else NO_TIME
-        return out
+        last = self.last_t
+        # two comparisons over the series, then work on the few that are due only
+        due = (last <= np.int64(now_ns) - np.int64(self.window)) & (last != NO_TIME)
+        return self._close(np.flatnonzero(due))
 
     def close_all(self) -> Episodes:
         """Close every open episode (end of data)."""
-        return self._close(self.last_t != NO_TIME)
+        return self._close(np.flatnonzero(self.last_t != NO_TIME))
 
-    def _close(self, mask: np.ndarray) -> Episodes:
-        emit = np.flatnonzero(mask & self.active)
+    def _close(self, idx: np.ndarray) -> Episodes:
+        """Emit the open episodes among series ``idx`` and reset those series."""
+        emit = idx[self.active[idx]]
         out = Episodes(
             emit.astype(np.int64),
-            self.ep_start[emit].copy(),
-            self.last_t[emit].copy(),
-            self.ep_min[emit].copy(),
-            self.ep_max[emit].copy(),
-            self.ep_count[emit].copy(),
+            self.ep_start[emit],
+            self.last_t[emit],
+            self.ep_min[emit],
+            self.ep_max[emit],
+            self.ep_count[emit],
         )
-        idx = np.flatnonzero(mask)
         self.active[idx] = False
         self.tail_n[idx] = 0
         self.last_t[idx] = NO_TIME
