@@ -183,7 +183,7 @@ def update_block(
     state.tail_n[cols] = np.minimum(tn + nn, k)
     out = np.flatnonzero(~live)  # not in an episode: the only series whose tail is read later
     if out.size:
-        _carry_tail(state, t, sv[:, out], cols[out], [r[out] for r in last], nn[out], tn[out])
+        _carry_tail(state, t, sv, out, cols[out], [r[out] for r in last], nn[out], tn[out])
     return closed
 
 
@@ -252,21 +252,28 @@ def _carry_tail(
     state: EpisodeState,
     t: np.ndarray,
     sv: np.ndarray,
+    at: np.ndarray,
     cols: np.ndarray,
     last: list[np.ndarray],
     nn: np.ndarray,
     tn: np.ndarray,
 ) -> None:
-    """Carry the newest ``k`` samples of each cluster: the new ones, then older carried ones."""
+    """Carry the newest ``k`` samples of each cluster: the new ones, then older carried ones.
+
+    ``at`` are the clusters' columns in ``sv`` (read in place, not gathered), ``cols`` their
+    series."""
     k = state.tail_t.shape[1]
-    newest = np.maximum(np.stack(last[::-1], axis=1), 0)  # (cols, k), oldest of the k first
+    newest = np.stack(last[::-1], axis=1)  # (cols, k), oldest of the k first; -1: none
+    np.maximum(newest, 0, out=newest)
     new_tt = t[newest]
-    new_tv = sv[newest, np.arange(cols.size)[:, None]].astype(np.float64)
+    new_tv = sv[newest, at[:, None]].astype(np.float64)
     few = np.flatnonzero(nn < k)  # fewer than k new samples: older carried ones fill in
     if few.size:
         fnn, ftn = nn[few][:, None], tn[few][:, None]
         j = np.arange(k)[None, :]  # the j-th newest sample goes to slot k - 1 - j
-        src = np.clip(k - 1 - (j - fnn), 0, k - 1)  # old slot of the (j - nn)-th newest
+        src = np.minimum(
+            np.maximum(k - 1 - (j - fnn), 0), k - 1
+        )  # old slot of the (j - nn)-th newest
         from_old = (j >= fnn) & (j - fnn < ftn)
         keep_new = j < fnn
         g_few = cols[few][:, None]

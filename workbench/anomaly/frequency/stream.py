@@ -25,8 +25,8 @@ Latency: Python's cyclic garbage collector is paused while a batch is processed
 heap (tens of milliseconds with pandas loaded) never lands inside a batch; the few objects a
 batch allocates are collected, if ever needed, between batches. The per-batch work is a fixed
 number of numpy passes: two column reductions over the block, then only the columns with a
-sample outside the band (see :mod:`workbench.anomaly.frequency.block`); a full-width scan for
-quiet episodes runs only when the oldest tracked sample is a window old.
+sample outside the band (see :mod:`workbench.anomaly.frequency.block`); the scan for episodes
+ended by a quiet spell is two comparisons over the PMUs, the rest runs on those that are due.
 """
 
 from __future__ import annotations
