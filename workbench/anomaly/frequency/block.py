@@ -124,9 +124,10 @@ def update_block(
         last.append(cur - 1)
     rev = np.multiply(smu, rows[::-1], out=idx)  # n - row where out of band, else 0
     first0 = n - np.maximum.reduce(rev, axis=0).astype(np.int64)
-    if quality is None:  # a column's extreme beyond the band is out of band itself
-        vmin = _extreme(np.minimum, sv, sm, c_min[cols], c_min[cols] < lo)
-        vmax = _extreme(np.maximum, sv, sm, c_max[cols], c_max[cols] > hi)
+    if quality is None:  # a column's extreme outside the band is out of band itself
+        lo_c, hi_c = c_min[cols], c_max[cols]
+        vmin = _extreme(np.minimum, sv, sm, lo_c, (lo_c < lo) | (lo_c > hi))
+        vmax = _extreme(np.maximum, sv, sm, hi_c, (hi_c > hi) | (hi_c < lo))
     else:  # a flagged sample may be the column's extreme
         vmin = np.minimum.reduce(sv, axis=0, where=sm, initial=np.inf).astype(np.float64)
         vmax = np.maximum.reduce(sv, axis=0, where=sm, initial=-np.inf).astype(np.float64)
@@ -194,9 +195,10 @@ def _extreme(
     float64.
 
     ``plain`` is the column's NaN-ignoring extreme over all its samples; where ``exact`` says
-    it lies beyond the band it is out of band itself and is the answer (in an under-frequency
-    dip every column's minimum is), so only the other columns need the reduction masked by
-    ``sm``, which costs about as much as a column reduction of the whole block.
+    it lies outside the band it is an out-of-band sample itself, hence the answer (in an
+    under-frequency dip every column's minimum is, and its maximum too where the whole block
+    is below the band), so only the other columns need the reduction masked by ``sm``, which
+    costs about as much as a column reduction of the whole block.
     """
     need = np.flatnonzero(~exact)
     if need.size == 0:
