@@ -257,3 +257,25 @@ def test_stream_with_gaps_late_rows_and_events_matches_the_batch_detector(seed):
         np.testing.assert_array_equal(got[name][by], batch[name].to_numpy())
     assert len(batch) > 10
     assert (batch["end"] - batch["start"] > pd.Timedelta("5s")).any()  # spans several batches
+
+
+def test_the_collector_is_paused_inside_a_batch_and_restored_after():
+    """``gc_paused`` disables the cyclic collector for the batch and puts back the caller's
+    setting, enabled or not, also when the batch raises."""
+    import gc
+
+    from workbench.anomaly.frequency.stream import gc_paused
+
+    was = gc.isenabled()
+    try:
+        for before in (True, False):
+            gc.enable() if before else gc.disable()
+            with gc_paused():
+                assert not gc.isenabled()
+            assert gc.isenabled() is before
+            det = FrequencyDetector(["A"], window="1s")
+            with pytest.raises(AnomalyInputError):
+                det.push(np.array([T0, T0 + 1]), np.ones((3, 1)))  # wrong shape
+            assert gc.isenabled() is before
+    finally:
+        gc.enable() if was else gc.disable()
