@@ -106,6 +106,52 @@ def test_in_order_stream_with_gaps_matches_the_batch_detector(seed):
     assert det.late_rows == 0
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_block_path_without_quality_codes_matches_the_sample_path(seed):
+    """Without quality codes the block path takes a column's own minimum or maximum as the
+    episode's extreme when it lies beyond the band: excursions up and down, NaN, late rows."""
+    rng = np.random.default_rng(seed + 200)
+    t, v, q = _random_stream(rng, n_pmu=30, n_rows=2000)
+    v[q != 0] = np.nan  # the flagged samples become missing ones
+    v = np.float32(60.0) + (v - np.float32(60.0)) * np.float32(0.4)  # quiet: 8 mHz noise
+    pmus = [f"P{k}" for k in range(30)]
+    results = []
+    for path in ("block", "samples"):
+        det = FrequencyDetector(pmus, count=3, window="5s", allowed_lateness="0.5s", path=path)
+        feed_rng = np.random.default_rng(seed + 300)
+        out, i = [], 0
+        while i < t.size:
+            rows = np.arange(i, min(i + int(feed_rng.integers(1, 90)), t.size))
+            rows = feed_rng.permutation(rows) if feed_rng.random() < 0.5 else rows
+            out.append(det.push(t[rows], v[rows]))  # no quality argument
+            i = int(rows.max()) + 1
+        out.append(det.flush())
+        results.append(pd.concat(out, ignore_index=True))
+    pd.testing.assert_frame_equal(results[0], results[1])
+    both = results[0]
+    assert ((both["min_hz"] < 59.95) & (both["max_hz"] > 60.05)).any()  # both sides in one
+    assert (both["max_hz"] < 59.95).any()
+    assert (both["min_hz"] > 60.05).any()
+
+
+def test_a_rise_beside_a_wide_dip_keeps_its_own_extremes():
+    """Twenty PMUs dip below the band while one rises above it in the same batches: the
+    dip's minima are the columns' own, the rise's minimum and the dip's maxima come from the
+    out-of-band samples only (values up to 60.03 Hz in band around them)."""
+    n_pmu, step = 30, int(1e9 // 60)
+    t = T0 + np.arange(240) * step
+    v = np.full((240, n_pmu), 60.0, np.float32)
+    v[:, ::2] = 60.03  # in band, above the dip and below the rise
+    v[60:120, :20] = np.linspace(59.94, 59.8, 60, dtype=np.float32)[:, None]
+    v[70:80, 25] = np.linspace(60.2, 60.06, 10, dtype=np.float32)
+    det = FrequencyDetector([f"P{k}" for k in range(n_pmu)], window="1s")
+    out = [det.push(t[i : i + 60], v[i : i + 60]) for i in range(0, 240, 60)]
+    events = pd.concat([*out, det.flush()], ignore_index=True).set_index("group")
+    assert sorted(events.index) == sorted(f"P{k}" for k in (*range(20), 25))
+    assert (events.loc["P0", ["min_hz", "max_hz"]] == np.float32([59.8, 59.94])).all()
+    assert (events.loc["P25", ["min_hz", "max_hz"]] == np.float32([60.06, 60.2])).all()
+
+
 def test_an_episode_spanning_many_batches_is_one_episode():
     det = FrequencyDetector(["A", "B"], window="5s")
     step = int(1e9 // 60)
@@ -211,3 +257,25 @@ def test_stream_with_gaps_late_rows_and_events_matches_the_batch_detector(seed):
         np.testing.assert_array_equal(got[name][by], batch[name].to_numpy())
     assert len(batch) > 10
     assert (batch["end"] - batch["start"] > pd.Timedelta("5s")).any()  # spans several batches
+
+
+def test_the_collector_is_paused_inside_a_batch_and_restored_after():
+    """``gc_paused`` disables the cyclic collector for the batch and puts back the caller's
+    setting, enabled or not, also when the batch raises."""
+    import gc
+
+    from workbench.anomaly.frequency.stream import gc_paused
+
+    was = gc.isenabled()
+    try:
+        for before in (True, False):
+            gc.enable() if before else gc.disable()
+            with gc_paused():
+                assert not gc.isenabled()
+            assert gc.isenabled() is before
+            det = FrequencyDetector(["A"], window="1s")
+            with pytest.raises(AnomalyInputError):
+                det.push(np.array([T0, T0 + 1]), np.ones((3, 1)))  # wrong shape
+            assert gc.isenabled() is before
+    finally:
+        gc.enable() if was else gc.disable()

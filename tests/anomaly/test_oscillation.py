@@ -9,7 +9,11 @@ import pytest
 from scipy.signal import lfilter
 
 from workbench.anomaly.base import AnomalyInputError
-from workbench.anomaly.frequency.oscillation import detect_oscillation, estimate_damping
+from workbench.anomaly.frequency.oscillation import (
+    detect_oscillation,
+    detect_oscillation_pmus,
+    estimate_damping,
+)
 from workbench.core.errors import WorkbenchError
 
 FS = 30.0
@@ -164,3 +168,71 @@ def test_a_brief_dip_does_not_turn_a_sustained_oscillation_into_a_ringdown():
     assert found["detected"]
     assert found["damping_ratio"] < 0.01
     assert found["amplitude"] == pytest.approx(0.005, rel=0.2)  # the largest envelope
+
+
+def _simulated_cube(seed, minutes, n_events, **options):
+    """``minutes`` of 12 PMUs at 30 fps from the simulator: good frequency (time x pmu, NaN
+    where flagged), row times [ns] and the labels."""
+    from workbench.sim.pmu import simulate_pmu
+
+    ids = [f"PMU_{k:02d}" for k in range(12)]
+    rng = np.random.default_rng(seed)
+    cube, labels = simulate_pmu(ids, FS, "2024-01-01", minutes, n_events, rng, **options)
+    good = cube["frequency_hz"].where(cube["quality"] == 0).transpose("time", "pmu")
+    return good.values, cube.indexes["time"].asi8, labels
+
+
+def _clear_windows(times_ns, labels, win):
+    """Starts of ``win``-row windows (half a window apart) clear of every grid event and of the
+    minute after each trip or rejection."""
+    grid = labels[labels["target_id"] == "system"]
+    busy = [
+        (ev["start"].value, max(ev["end"].value, ev["start"].value + int(60e9)))
+        for _, ev in grid.iterrows()
+    ]
+    return [
+        i
+        for i in range(0, times_ns.size - win + 1, win // 2)
+        if all(times_ns[i + win - 1] < b0 or times_ns[i] > b1 for b0, b1 in busy)
+    ]
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_slow_forced_oscillation_across_pmus_is_found(seed):
+    """The simulator's forced oscillation at 0.2-0.25 Hz (regions swinging in opposite phase,
+    which the median over PMUs can cancel) is found in the minute after it starts, at its
+    labelled frequency; the same cube's windows clear of any grid event stay quiet."""
+    x, t, labels = _simulated_cube(seed, 20, 3, oscillation_hz=(0.2, 0.25))
+    osc = labels[labels["event_type"] == "forced_oscillation"].iloc[0]
+    win = int(60 * FS)
+    i0 = int(np.searchsorted(t, osc["start"].value))
+    found = detect_oscillation_pmus(x[i0 : i0 + win], FS, ratio=30.0)
+    assert found["detected"]
+    assert found["frequency_hz"] == pytest.approx(osc["magnitude"], abs=0.01)
+    assert found["pmus"] >= 10
+    assert found["damping_ratio"] < 0.05  # sustained, not a ringdown
+    quiet = _clear_windows(t, labels, win)
+    assert len(quiet) >= 8
+    ratios = [detect_oscillation_pmus(x[i : i + win], FS, ratio=30.0) for i in quiet]
+    assert not any(r["detected"] for r in ratios), [round(r["peak_ratio"], 1) for r in ratios]
+
+
+def test_an_uneventful_cube_has_no_oscillation():
+    """Ten minutes without grid events (wander, governors, AGC, local swings, dropouts): no
+    60-s window holds an oscillation, in the common mode or in the deviations."""
+    x, t, _ = _simulated_cube(11, 10, 0)
+    win = int(60 * FS)
+    found = [
+        detect_oscillation_pmus(x[i : i + win], FS, ratio=30.0)
+        for i in range(0, t.size - win + 1, win // 2)
+    ]
+    assert len(found) == 19
+    assert not any(f["detected"] for f in found), [round(f["peak_ratio"], 1) for f in found]
+    assert {f["component"] for f in found} <= {"common", "inter-area"}
+
+
+def test_pmu_inputs_that_cannot_be_analysed_raise_workbench_errors():
+    with pytest.raises(AnomalyInputError, match="2-D"):
+        detect_oscillation_pmus(np.ones(600), FS)
+    with pytest.raises(AnomalyInputError, match="finite samples"):
+        detect_oscillation_pmus(np.full((600, 3), np.nan), FS)

@@ -124,8 +124,13 @@ def update_block(
         last.append(cur - 1)
     rev = np.multiply(smu, rows[::-1], out=idx)  # n - row where out of band, else 0
     first0 = n - np.maximum.reduce(rev, axis=0).astype(np.int64)
-    vmin = np.minimum.reduce(sv, axis=0, where=sm, initial=np.inf).astype(np.float64)
-    vmax = np.maximum.reduce(sv, axis=0, where=sm, initial=-np.inf).astype(np.float64)
+    if quality is None:  # a column's extreme outside the band is out of band itself
+        lo_c, hi_c = c_min[cols], c_max[cols]
+        vmin = _extreme(np.minimum, sv, sm, lo_c, (lo_c < lo) | (lo_c > hi))
+        vmax = _extreme(np.maximum, sv, sm, hi_c, (hi_c > hi) | (hi_c < lo))
+    else:  # a flagged sample may be the column's extreme
+        vmin = np.minimum.reduce(sv, axis=0, where=sm, initial=np.inf).astype(np.float64)
+        vmax = np.maximum.reduce(sv, axis=0, where=sm, initial=-np.inf).astype(np.float64)
     lt, act, tn = state.last_t[cols], state.active[cols], state.tail_n[cols].copy()
     # a quiet spell before the block's first out-of-band sample closes the open cluster
     brk = (lt != NO_TIME) & (t[first0] - np.where(lt != NO_TIME, lt, 0) >= w)
@@ -179,8 +184,32 @@ def update_block(
     state.tail_n[cols] = np.minimum(tn + nn, k)
     out = np.flatnonzero(~live)  # not in an episode: the only series whose tail is read later
     if out.size:
-        _carry_tail(state, t, sv[:, out], cols[out], [r[out] for r in last], nn[out], tn[out])
+        _carry_tail(state, t, sv, out, cols[out], [r[out] for r in last], nn[out], tn[out])
     return closed
+
+
+def _extreme(
+    ufunc: np.ufunc, sv: np.ndarray, sm: np.ndarray, plain: np.ndarray, exact: np.ndarray
+) -> np.ndarray:
+    """Per-column extreme (``np.minimum`` or ``np.maximum``) of the out-of-band samples [Hz],
+    float64.
+
+    ``plain`` is the column's NaN-ignoring extreme over all its samples; where ``exact`` says
+    it lies outside the band it is an out-of-band sample itself, hence the answer (in an
+    under-frequency dip every column's minimum is, and its maximum too where the whole block
+    is below the band), so only the other columns need the reduction masked by ``sm``, which
+    costs about as much as a column reduction of the whole block.
+    """
+    need = np.flatnonzero(~exact)
+    if need.size == 0:
+        return plain.astype(np.float64)
+    initial = np.inf if ufunc is np.minimum else -np.inf
+    if 4 * need.size > exact.size:  # most columns: one masked pass beats a gather
+        got = ufunc.reduce(sv, axis=0, where=sm, initial=initial)
+        return np.where(exact, plain, got).astype(np.float64)
+    out = plain.astype(np.float64)
+    out[need] = ufunc.reduce(sv[:, need], axis=0, where=sm[:, need], initial=initial)
+    return out
 
 
 def _start_in_tail(
@@ -225,21 +254,28 @@ def _carry_tail(
     state: EpisodeState,
     t: np.ndarray,
     sv: np.ndarray,
+    at: np.ndarray,
     cols: np.ndarray,
     last: list[np.ndarray],
     nn: np.ndarray,
     tn: np.ndarray,
 ) -> None:
-    """Carry the newest ``k`` samples of each cluster: the new ones, then older carried ones."""
+    """Carry the newest ``k`` samples of each cluster: the new ones, then older carried ones.
+
+    ``at`` are the clusters' columns in ``sv`` (read in place, not gathered), ``cols`` their
+    series."""
     k = state.tail_t.shape[1]
-    newest = np.maximum(np.stack(last[::-1], axis=1), 0)  # (cols, k), oldest of the k first
+    newest = np.stack(last[::-1], axis=1)  # (cols, k), oldest of the k first; -1: none
+    np.maximum(newest, 0, out=newest)
     new_tt = t[newest]
-    new_tv = sv[newest, np.arange(cols.size)[:, None]].astype(np.float64)
+    new_tv = sv[newest, at[:, None]].astype(np.float64)
     few = np.flatnonzero(nn < k)  # fewer than k new samples: older carried ones fill in
     if few.size:
         fnn, ftn = nn[few][:, None], tn[few][:, None]
         j = np.arange(k)[None, :]  # the j-th newest sample goes to slot k - 1 - j
-        src = np.clip(k - 1 - (j - fnn), 0, k - 1)  # old slot of the (j - nn)-th newest
+        src = np.minimum(
+            np.maximum(k - 1 - (j - fnn), 0), k - 1
+        )  # old slot of the (j - nn)-th newest
         from_old = (j >= fnn) & (j - fnn < ftn)
         keep_new = j < fnn
         g_few = cols[few][:, None]

@@ -14,6 +14,14 @@ put most power at the lowest frequencies), as well as on ROCOF or voltage angle:
    envelope of the signal band-passed around the peak (see damping below), so that a short
    ringdown counts with its initial amplitude.
 
+Across many PMUs (:func:`detect_oscillation_pmus`): a forced oscillation swings regions by
+different amounts and often in opposite phase (its mode shape), so the median over PMUs, the
+usual "system frequency", can cancel it while each PMU shows it plainly. The PMUs are split into
+their common mode (the median over PMUs: governors, AGC and load wander, the red background,
+plus any in-phase oscillation) and each PMU's deviation from it (local swings: the red wander
+cancels); the pre-whitened spectra of the deviations are averaged over PMUs, which also steadies
+the background estimate, and a peak is searched in both components.
+
 Frequency: the peak, refined by parabolic interpolation of the log spectrum, limited to half a
 bin either side. Damping: the signal is band-passed around the peak (4th-order Butterworth,
 ±25 %), its Hilbert envelope is taken (and smoothed over one period), and a line is fitted to
@@ -95,6 +103,127 @@ def detect_oscillation(
         finite samples.
     """
     signal = require("scipy.signal", feature="forced-oscillation detection")
+    _check_band(rate_hz, f_lo, f_hi, ratio, min_amplitude, neighbours)
+    y = _fill(np.asarray(x, np.float64))
+    nper = _segment(y.size, rate_hz, segment_s, f_lo, f_hi)
+    d = np.diff(y) * rate_hz
+    freqs, psd = signal.welch(d, fs=rate_hz, nperseg=nper, detrend="linear")
+    peak_ratio, f0, _ = _peak(freqs, psd, f_lo, f_hi, int(neighbours), np.size(x))
+    zeta, amplitude = estimate_damping(y, rate_hz, f0, floor=floor)
+    return {
+        "detected": bool(peak_ratio >= ratio and amplitude >= min_amplitude),
+        "frequency_hz": f0,
+        "damping_ratio": zeta,
+        "amplitude": amplitude,
+        "peak_ratio": peak_ratio,
+    }
+
+
+def detect_oscillation_pmus(
+    x: Any,
+    rate_hz: float,
+    *,
+    f_lo: float = 0.1,
+    f_hi: float = 2.0,
+    ratio: float = 10.0,
+    min_amplitude: float = 5e-4,
+    segment_s: float = 60.0,
+    neighbours: int = 8,
+    floor: float = 0.1,
+    min_valid: float = 0.9,
+) -> dict[str, Any]:
+    """Look for a forced oscillation across PMUs, in their common mode and in their deviations
+    from it (see the module docstring).
+
+    Parameters
+    ----------
+    x : array-like, shape (n_time, n_pmu)
+        Evenly sampled frequency [Hz] (or ROCOF, angle) per PMU; NaN where a sample is missing
+        or flagged.
+    rate_hz, f_lo, f_hi, ratio, min_amplitude, segment_s, neighbours, floor
+        As in :func:`detect_oscillation`; ``ratio`` applies to the component searched.
+    min_valid : float
+        Share of finite samples a PMU needs to take part (its gaps are interpolated).
+
+    Returns
+    -------
+    dict
+        As :func:`detect_oscillation` (``amplitude`` and ``damping_ratio`` of the PMU that
+        swings most at the peak, or of the common mode), plus ``component`` ("common" or
+        "inter-area": where the peak stands higher above its background) and ``pmus`` (the
+        number of PMUs used).
+
+    Raises
+    ------
+    AnomalyInputError
+        For a non 2-D input, no PMU with enough finite samples, or a band or length that
+        :func:`detect_oscillation` rejects.
+    """
+    signal = require("scipy.signal", feature="forced-oscillation detection")
+    arr = np.asarray(x, np.float64)
+    if arr.ndim != 2:
+        raise AnomalyInputError(f"expected a 2-D (time x pmu) array; found shape {arr.shape}")
+    _check_band(rate_hz, f_lo, f_hi, ratio, min_amplitude, neighbours)
+    use = np.isfinite(arr).mean(axis=0) >= min_valid
+    if not use.any():
+        msg = (
+            f"expected a PMU with at least {min_valid:.0%} finite samples; found none of "
+            f"{arr.shape[1]}; pass a window with data or lower min_valid"
+        )
+        raise AnomalyInputError(msg)
+    y = np.column_stack([_fill(arr[:, p]) for p in np.flatnonzero(use)])
+    common = np.median(y, axis=1)
+    parts = {"common": common[:, None], "inter-area": y - common[:, None]}
+    nper = _segment(y.shape[0], rate_hz, segment_s, f_lo, f_hi)
+    best = None
+    for name, part in parts.items():
+        if name == "inter-area" and part.shape[1] < 2:
+            continue  # one PMU has no deviation from itself
+        d = np.diff(part, axis=0) * rate_hz
+        freqs, psd = signal.welch(d, fs=rate_hz, nperseg=nper, detrend="linear", axis=0)
+        found = _peak(freqs, psd.mean(axis=1), f_lo, f_hi, int(neighbours), y.shape[0])
+        if best is None or found[0] > best[0]:
+            best = (*found, name, psd)
+    peak_ratio, f0, k, name, psd = best
+    sig = common if name == "common" else parts[name][:, int(np.argmax(psd[k]))]
+    zeta, amplitude = estimate_damping(sig, rate_hz, f0, floor=floor)
+    return {
+        "detected": bool(peak_ratio >= ratio and amplitude >= min_amplitude),
+        "frequency_hz": f0,
+        "damping_ratio": zeta,
+        "amplitude": amplitude,
+        "peak_ratio": peak_ratio,
+        "component": name,
+        "pmus": int(y.shape[1]),
+    }
+
+
+def pmu_oscillation_spectra(
+    x: Any, rate_hz: float, segment_s: float = 60.0, min_valid: float = 0.9
+) -> tuple[Any, Any, Any]:
+    """The two pre-whitened spectra :func:`detect_oscillation_pmus` searches: frequencies [Hz],
+    the common mode's PSD and the deviations' PSD averaged over PMUs [(unit/s)^2/Hz]."""
+    signal = require("scipy.signal", feature="forced-oscillation detection")
+    arr = np.asarray(x, np.float64)
+    if arr.ndim != 2:
+        raise AnomalyInputError(f"expected a 2-D (time x pmu) array; found shape {arr.shape}")
+    use = np.flatnonzero(np.isfinite(arr).mean(axis=0) >= min_valid)
+    if use.size == 0:
+        raise AnomalyInputError(f"expected a PMU with {min_valid:.0%} finite samples; found none")
+    y = np.column_stack([_fill(arr[:, p]) for p in use])
+    common = np.median(y, axis=1)
+    nper = int(min(max(segment_s * rate_hz, 16), y.shape[0] // 2))
+    out = []
+    for part in (common[:, None], y - common[:, None]):
+        d = np.diff(part, axis=0) * rate_hz
+        freqs, psd = signal.welch(d, fs=rate_hz, nperseg=nper, detrend="linear", axis=0)
+        out.append(psd.mean(axis=1))
+    return freqs, out[0], out[1]
+
+
+def _check_band(
+    rate_hz: float, f_lo: float, f_hi: float, ratio: float, min_amplitude: float, neighbours: int
+) -> None:
     if not rate_hz > 0 or not 0 < f_lo < f_hi < rate_hz / 2:
         msg = f"expected 0 < f_lo < f_hi < rate/2; found {f_lo}, {f_hi}, rate {rate_hz}"
         raise AnomalyInputError(msg)
@@ -104,22 +233,31 @@ def detect_oscillation(
             f"found {ratio}, {min_amplitude}, {neighbours}"
         )
         raise AnomalyInputError(msg)
-    y = _fill(np.asarray(x, np.float64))
-    nper = int(min(max(segment_s * rate_hz, 16), y.size // 2))  # >= 3 segments averaged
-    if y.size < 16 or nper * (f_hi - f_lo) / rate_hz < 3:
+
+
+def _segment(n: int, rate_hz: float, segment_s: float, f_lo: float, f_hi: float) -> int:
+    """Welch segment length [samples]: ``segment_s`` at most half the signal (>= 3 segments)."""
+    nper = int(min(max(segment_s * rate_hz, 16), n // 2))
+    if n < 16 or nper * (f_hi - f_lo) / rate_hz < 3:
         raise AnomalyInputError(
-            f"expected a signal long enough to resolve {f_lo}-{f_hi} Hz; found {np.size(x)} samples"
+            f"expected a signal long enough to resolve {f_lo}-{f_hi} Hz; found {n} samples"
         )
-    d = np.diff(y) * rate_hz
-    freqs, psd = signal.welch(d, fs=rate_hz, nperseg=nper, detrend="linear")
+    return nper
+
+
+def _peak(
+    freqs: np.ndarray, psd: np.ndarray, f_lo: float, f_hi: float, neighbours: int, n: int
+) -> tuple[float, float, int]:
+    """The band's bin standing highest above its local background: (power ratio, frequency
+    [Hz] refined by parabolic interpolation of the log spectrum, bin index)."""
     idx = np.flatnonzero((freqs >= f_lo) & (freqs <= f_hi))
     if idx.size < 3:
         raise AnomalyInputError(
-            f"expected a signal long enough to resolve {f_lo}-{f_hi} Hz; found {np.size(x)} samples"
+            f"expected a signal long enough to resolve {f_lo}-{f_hi} Hz; found {n} samples"
         )
     df = float(freqs[1] - freqs[0])
     logp = np.log(np.fmax(psd, np.finfo(np.float64).tiny))
-    bg_log = _local_background(logp, idx, int(neighbours))
+    bg_log = _local_background(logp, idx, neighbours)
     usable = np.isfinite(bg_log)  # the lowest bins lack a left background
     if not usable.any():
         msg = (
@@ -131,7 +269,6 @@ def detect_oscillation(
     local = logp[idx] - bg_log
     j = int(np.argmax(local))
     k = int(idx[j])
-    peak_ratio = float(np.exp(local[j]))
     f0 = float(freqs[k])
     if 0 < k < psd.size - 1:
         a, b, c = logp[k - 1 : k + 2]
@@ -139,14 +276,7 @@ def detect_oscillation(
         if denom < 0:  # a maximum: the vertex lies within half a bin
             f0 += float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5)) * df
     f0 = float(np.clip(f0, max(f_lo - 0.5 * df, 0.5 * df), f_hi + 0.5 * df))
-    zeta, amplitude = estimate_damping(y, rate_hz, f0, floor=floor)
-    return {
-        "detected": bool(peak_ratio >= ratio and amplitude >= min_amplitude),
-        "frequency_hz": f0,
-        "damping_ratio": zeta,
-        "amplitude": amplitude,
-        "peak_ratio": peak_ratio,
-    }
+    return float(np.exp(local[j])), f0, k
 
 
 def _local_background(logp: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:

@@ -19,11 +19,21 @@ order; it is dropped and counted in :attr:`FrequencyDetector.late_rows` (never s
 equal times are deduplicated (the first to arrive wins) and counted in ``duplicate_rows``.
 Missing samples are NaN (never out of band); a gap in time is a quiet spell like any other.
 Bad-quality samples (``quality != 0``) are ignored: they neither trigger nor extend an episode.
+
+Latency: Python's cyclic garbage collector is paused while a batch is processed
+(:func:`gc_paused`) and restored to its previous state afterwards, so a collection of the whole
+heap (tens of milliseconds with pandas loaded) never lands inside a batch; the few objects a
+batch allocates are collected, if ever needed, between batches. The per-batch work is a fixed
+number of numpy passes: two column reductions over the block, then only the columns with a
+sample outside the band (see :mod:`workbench.anomaly.frequency.block`); the scan for episodes
+ended by a quiet spell is two comparisons over the PMUs, the rest runs on those that are due.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -125,7 +135,8 @@ class FrequencyDetector:
             One row per closed episode, sorted by PMU then start: group (PMU id), start, end
             (UTC), min_hz, max_hz [Hz], samples_outside.
         """
-        return self._frame(self._push(times, values, quality))
+        with gc_paused():
+            return self._frame(self._push(times, values, quality))
 
     def push_arrays(self, times: Any, values: Any, quality: Any = None) -> Episodes:
         """:meth:`push` without the frame: the closed episodes as arrays, same rows and order.
@@ -139,20 +150,26 @@ class FrequencyDetector:
             ``group`` is the PMU's column index (``self.pmus[group]`` is its id), ``start`` and
             ``end`` are int64 [ns since the epoch, UTC], sorted by PMU then start.
         """
-        return _sorted(self._push(times, values, quality))
+        with gc_paused():
+            return _sorted(self._push(times, values, quality))
 
     def flush(self) -> Any:
         """Process everything buffered and close every open episode (end of the stream)."""
-        return self._frame(self._flush())
+        with gc_paused():
+            return self._frame(self._flush())
 
     def flush_arrays(self) -> Episodes:
         """:meth:`flush` without the frame (see :meth:`push_arrays`)."""
-        return _sorted(self._flush())
+        with gc_paused():
+            return _sorted(self._flush())
 
     # ------------------------------------------------------------------ internals
     def _push(self, times: Any, values: Any, quality: Any) -> Episodes:
         """Add a batch; return the episodes it closes, unsorted."""
-        t = times_ns(times)
+        if isinstance(times, np.ndarray) and times.dtype == np.int64 and times.ndim == 1:
+            t = times  # int64 nanoseconds already (a feed's own clock): no conversion
+        else:
+            t = times_ns(times)
         v = np.asarray(values)
         if v.ndim == 1 and self.pmus.size == 1:
             v = v[:, None]
@@ -273,6 +290,19 @@ class FrequencyDetector:
 
 
 _REUSE_ROWS = 4096
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block, then restore its previous state
+    (enabled or not); reference counting still frees everything a batch drops at once."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _is_range(rows: np.ndarray) -> bool:
