@@ -362,6 +362,7 @@ def test_killed_kernel_and_killed_worker_are_retried_by_prefect_gold_old_or_new(
     published = [m for m in frame.metrics if "published_at" in m]
     assert len(published) == 1  # one publication of the run key
     assert "published_at" in frame.metrics.iloc[2]
+    assert frame.metrics.iloc[2]["attempt"] == 3  # counted across Prefect's rerun
     assert sorted(_forecast_rows(team, key).model) == new  # the new state, once
 
     with _api(env), _client(env) as client:  # deployed twice: one automation of each name

@@ -110,8 +110,6 @@ def _scheduled_tick() -> datetime | None:
 
 def _attempt(job: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """One attempt through the papermill runner; raises :class:`PrefectJobError` when failed."""
-    from prefect.runtime import task_run
-
     from workbench.jobs.runner import resolve_parameters, run_once
     from workbench.jobs.runs import FAILED, now_utc
     from workbench.jobs.spec import get_job_spec
@@ -123,12 +121,12 @@ def _attempt(job: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     if live:
         msg = (
             f"expected no live attempt of run key {run_key}; found {'; '.join(live)} still "
-            "holding its lease in ops.job_runs, so this attempt did not start (a run Prefect "
-            "declared crashed while its lease was valid): wait for the lease to expire, then "
-            "rerun"
+            "holding its lease in ops.job_runs, so this attempt did not start (another host "
+            "runs the key, or Prefect declared a run crashed while its lease was valid): wait "
+            "for it to end or its lease to expire, then rerun"
         )
         raise PrefectJobError(msg, "attempt_running")
-    attempt = int(task_run.run_count or 1)
+    attempt = _attempt_number()
     run, alerts = run_once(spec, params, run_key, attempt=attempt)
     if run.status == FAILED:
         kind = run.metrics.get("failure_kind")
@@ -141,6 +139,24 @@ def _attempt(job: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
         "rows_written": run.rows_written,
         "alerts": alerts,
     }
+
+
+def _attempt_number() -> int:
+    """This attempt's number in its flow run: its task's run count, plus, in a flow run Prefect
+    reran after a crash, the run counts of the flow run's earlier attempt task runs."""
+    from uuid import UUID
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.runtime import flow_run, task_run
+
+    tries = int(task_run.run_count or 1)
+    if int(flow_run.run_count or 1) <= 1:
+        return tries
+    flows = FlowRunFilter(id=FlowRunFilterId(any_=[UUID(str(flow_run.id))]))
+    with get_client(sync_client=True) as client:
+        earlier = client.read_task_runs(flow_run_filter=flows)
+    return tries + sum(r.run_count for r in earlier if str(r.id) != str(task_run.id))
 
 
 def live_attempts(job: str, run_key: str) -> list[str]:
