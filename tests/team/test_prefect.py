@@ -2,8 +2,11 @@
 
 A probe job (tests/jobs/conftest.py) is deployed with ``workbench jobs deploy prefect``; two
 ``prefect worker start`` processes poll its pool. It runs once on its cron schedule and once on
-demand, each exactly once; a run whose notebook kernel is killed is retried by Prefect (the
-attempt task's retries from the YAML) and gold ends with the new rows of its run key, once.
+demand, each exactly once. A run whose notebook kernel is killed is retried by Prefect (the
+attempt task's retries from the YAML); when its worker host then dies (the worker's whole process
+tree killed) the heartbeat automation marks the run Crashed and the crash automation reruns it on
+the other worker. Gold holds the old or the new rows of its run key at every moment, and the new
+ones, published once, at the end.
 """
 
 from __future__ import annotations
@@ -116,10 +119,14 @@ def deployed(team, prefect_env, tmp_path_factory):
         retry_on="[kernel_died]",
         timeout="3min",
     )
-    env = {**prefect_env, "WORKBENCH_JOBS_DIR": str(jobs), "WORKBENCH_JOB_LEASE_S": "30"}
+    # the crash window is the lease + one heartbeat period (30 s, Prefect's minimum): 45 s
+    env = {**prefect_env, "WORKBENCH_JOBS_DIR": str(jobs), "WORKBENCH_JOB_LEASE_S": "15"}
     done = workbench(team, "jobs", "deploy", "prefect", "--pool", POOL, **env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "deployment workbench-probe/probe" in done.stdout
+    assert "automation workbench-probe_kill/probe_kill: rerun when crashed" in done.stdout
+    again = workbench(team, "jobs", "deploy", "prefect", "--pool", POOL, **env)  # idempotent
+    assert again.returncode == 0, again.stdout + again.stderr
     workers, logs = [], []
     for i in range(2):
         logs.append((jobs / f"worker-{i}.log").open("w"))
@@ -146,7 +153,7 @@ def deployed(team, prefect_env, tmp_path_factory):
             )
         )
     try:
-        yield env, jobs, tick
+        yield env, jobs, tick, workers
     finally:
         for proc in workers:
             with contextlib.suppress(ProcessLookupError):
@@ -205,6 +212,26 @@ def _forecast_rows(team, run_key: str) -> pd.DataFrame:
         return t.filter(t.run_key == run_key).to_pandas()
 
 
+def _publish_old(key: str, day: str) -> None:
+    """Gold's old state for ``key``: two rows of model "old", published as the writer."""
+    from workbench import open_catalog
+    from workbench.jobs.context import publish
+
+    issue = pd.Timestamp(day, tz="UTC")
+    old = pd.DataFrame(
+        {
+            "issue_time": issue,
+            "timestamp": [issue + pd.Timedelta(hours=h) for h in (0, 1)],
+            "region_id": "NORTH",
+            "model": "old",
+            "quantile": 0.5,
+            "load_mw": 1.0,
+        }
+    )
+    with open_catalog(read_only=True) as cat:
+        publish(cat, {"gold.load_forecasts": old}, key)
+
+
 def _finished(env, deployment: str, n: int):
     def check():
         runs = _flow_runs(env, deployment)
@@ -217,7 +244,7 @@ def _finished(env, deployment: str, n: int):
 def test_scheduled_and_on_demand_runs_each_run_once(team, deployed):
     from prefect.deployments import run_deployment
 
-    env, _, tick = deployed
+    env, _, tick, _ = deployed
     with _api(env):
         demand = run_deployment(
             "workbench-probe/probe",
@@ -242,49 +269,103 @@ def test_scheduled_and_on_demand_runs_each_run_once(team, deployed):
         assert len(_forecast_rows(team, key)) == 3
 
 
-def test_killed_run_is_retried_by_prefect_and_gold_holds_old_or_new(team, deployed, as_role):
+def _infra_pid(run) -> int | None:
+    """The pid of a flow run's process, from its ``infrastructure_pid`` (``host:pid`` or pid)."""
+    if not run.infrastructure_pid:
+        return None
+    return int(str(run.infrastructure_pid).rsplit(":", 1)[-1])
+
+
+def _read_run(env, run_id):
+    with _api(env), _client(env) as client:
+        return client.read_flow_run(run_id)
+
+
+def _kill_host(worker) -> None:
+    """A host crash: SIGKILL the worker and every process under it (flow run, papermill, kernel)."""
+    import psutil
+
+    tree = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
+    for proc in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(tree, timeout=10)
+
+
+def test_killed_kernel_and_killed_worker_are_retried_by_prefect_gold_old_or_new(
+    team, deployed, as_role
+):
+    """Attempt 1's kernel dies: the task retry (the YAML's retries) runs attempt 2 on the same
+    worker. Then that worker's host dies: the heartbeat automation marks the flow run Crashed,
+    the crash automation reruns it, the other worker completes it. Gold is old, then new."""
+    import psutil
     from prefect.deployments import run_deployment
 
-    from workbench import open_catalog
-    from workbench.jobs.context import publish
-
-    env, jobs, _ = deployed
+    env, jobs, _, workers = deployed
     key = "probe_kill:2024-03-12"
     as_role("writer")
-    old = pd.DataFrame(
-        {
-            "issue_time": pd.Timestamp("2024-03-12", tz="UTC"),
-            "timestamp": [
-                pd.Timestamp("2024-03-12", tz="UTC") + pd.Timedelta(hours=h) for h in (0, 1)
-            ],
-            "region_id": "NORTH",
-            "model": "old",
-            "quantile": 0.5,
-            "load_mw": 1.0,
-        }
-    )
-    with open_catalog(read_only=True) as cat:
-        publish(cat, {"gold.load_forecasts": old}, key)
+    _publish_old(key, "2024-03-12")
     pid_file = jobs / "kill.pid"
     params = {"issue_date": "2024-03-12", "rows": 5, "sleep_s": 6.0, "pid_file": str(pid_file)}
     with _api(env):
-        run_deployment(
+        flow_run = run_deployment(
             "workbench-probe_kill/probe_kill", parameters={"parameters": params}, timeout=0
         )
 
-    kernel = int(_wait(lambda: pid_file.exists() and pid_file.read_text(), "the kernel", 180))
-    pid_file.unlink()
-    os.kill(kernel, signal.SIGKILL)  # the notebook's kernel dies mid-run, before its publish
-    during = _forecast_rows(team, key)
-    assert sorted(during.model) == ["old", "old"]  # the old state, untouched
+    def kernel() -> int:
+        pid = _wait(lambda: pid_file.exists() and pid_file.read_text(), "a kernel", 180, 0.2)
+        pid_file.unlink()
+        return int(pid)
 
-    runs = _wait(_finished(env, "probe_kill", 1), "the retried run", 300)
-    assert runs[0].state.is_completed(), runs[0].state
-    assert runs[0].run_count == 1  # the flow ran once; its attempt task was retried
+    os.kill(kernel(), signal.SIGKILL)  # attempt 1's kernel dies mid-run, before its publish
+    kernel()  # attempt 2 (the task's retry) is up, on the same flow run
+    running = _read_run(env, flow_run.id)
+    assert running.state.is_running(), running.state
+    first = _infra_pid(running)
+    ancestors = {p.pid for p in psutil.Process(first).parents()}
+    (host_a,) = [w for w in workers if w.pid in ancestors]
+    (host_b,) = [w for w in workers if w is not host_a]
+    _kill_host(host_a)  # the worker host dies during attempt 2
+    assert not psutil.pid_exists(first) or psutil.Process(first).status() == "zombie"
+
+    seen = []
+
+    def rerun_done():
+        seen.append(sorted(_forecast_rows(team, key).model))
+        run = _read_run(env, flow_run.id)
+        return run if run.state.is_final() and run.run_count == 2 else None
+
+    final = _wait(rerun_done, "the crashed run's rerun", 240, every_s=1.0)
+    old, new = ["old", "old"], ["probe"] * 5
+    assert all(rows in (old, new) for rows in seen), seen  # never a partial state
+    assert seen[0] == old  # the dead attempts left gold untouched
+    assert final.state.is_completed(), final.state
+
+    with _api(env), _client(env) as client:
+        states = client.read_flow_run_states(flow_run.id)
+    names = [s.name for s in sorted(states, key=lambda s: s.timestamp)]
+    crashed = [s for s in states if s.name == "Crashed"]
+    assert len(crashed) == 1, names
+    assert "no heartbeat for 45 s" in crashed[0].message  # the heartbeat automation
+    assert names[names.index("Crashed") + 1] == "AwaitingRetry", names  # the crash automation
+    assert names[-1] == "Completed"
+    assert _infra_pid(final) != first
+    log_b = (jobs / f"worker-{workers.index(host_b)}.log").read_text()
+    assert str(flow_run.id) in log_b  # the other worker ran the rerun
 
     frame = _job_runs(team, "probe_kill").sort_values("started_at")
-    assert frame.status.tolist() == ["failed", "succeeded"]
+    assert frame.status.tolist() == ["failed", "failed", "succeeded"]
     assert frame.metrics.iloc[0]["failure_kind"] == "kernel_died"
     assert frame.metrics.iloc[1]["attempt"] == 2
-    after = _forecast_rows(team, key)
-    assert after.model.tolist() == ["probe"] * 5  # the new state, once
+    assert frame.metrics.iloc[1]["runner_pid"] == first  # the dead host's attempt, reconciled
+    assert "nothing was published" in frame.error.iloc[1]
+    published = [m for m in frame.metrics if "published_at" in m]
+    assert len(published) == 1  # one publication of the run key
+    assert "published_at" in frame.metrics.iloc[2]
+    assert frame.metrics.iloc[2]["attempt"] == 3  # counted across Prefect's rerun
+    assert sorted(_forecast_rows(team, key).model) == new  # the new state, once
+
+    with _api(env), _client(env) as client:  # deployed twice: one automation of each name
+        for what in ("crash on missing heartbeats", "rerun when crashed"):
+            name = f"workbench-probe_kill/probe_kill: {what}"
+            assert len(client.read_automations_by_name(name=name)) == 1

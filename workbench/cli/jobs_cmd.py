@@ -296,9 +296,14 @@ def deploy(
     jobs_dir: Path = JOBS_DIR,
     pool: str = typer.Option("workbench", help="Prefect work pool (type process; created)."),
     paused: bool = typer.Option(False, help="Create the deployments with schedules paused."),
+    heartbeat: int = typer.Option(
+        30, "--heartbeat-s", help="Flow-run heartbeat period [s] (>= 30) for crash detection."
+    ),
 ) -> None:
     """One Prefect deployment per job spec (cron + timezone, parameters, timeout, retries).
 
+    Also creates, per deployment, the automations that mark a run Crashed when its heartbeats
+    stop (a dead worker host) and rerun a crashed run (jobs retrying kernel_died). Idempotent.
     Needs PREFECT_API_URL; run `prefect worker start --pool POOL` on the hosts that run jobs.
 
     Example:
@@ -311,12 +316,14 @@ def deploy(
 
     specs = load_job_specs(jobs_dir)
     folder = str(jobs_dir.resolve()) if jobs_dir is not None else None
-    ids = deploy_jobs(specs, pool=pool, paused=paused, jobs_dir=folder)
+    done = deploy_jobs(specs, pool=pool, paused=paused, jobs_dir=folder, heartbeat_s=heartbeat)
     for name, spec in sorted(specs.items()):
         when = f"{spec.schedule.cron} {spec.schedule.timezone}" if spec.schedule else "on demand"
         console.print(
             f"deployment workbench-{name}/{name} ({when}, timeout {spec.timeout}, "
-            f"retries {spec.retries.max}) in pool {pool}: {ids[name]}",
+            f"retries {spec.retries.max}) in pool {pool}: {done[name].id}",
             highlight=False,
         )
+        for automation in done[name].automations:
+            console.print(f"  automation {automation}", highlight=False)
     console.print(f"start workers with: prefect worker start --pool {pool}")
