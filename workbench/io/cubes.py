@@ -81,14 +81,21 @@ def open_cube(spec: DatasetSpec) -> Any:
     except Exception as exc:
         msg = f"cannot open the Zarr store of {spec.name} at {location}: {exc}"
         raise DataAccessError(msg) from exc
+    if "://" not in location:
+        from workbench.io.shard_views import attach_readers
+
+        ds = attach_readers(ds, location)
     return _apply_preset(ds, spec.chunks or {})
 
 
 def _apply_preset(ds: Any, preset: Mapping[str, int]) -> Any:
-    """Rechunk to the preset along each dim where it is a multiple of the stored chunk."""
+    """Rechunk to the preset along each dim where it is a multiple of the stored chunk
+    (variables read by the shard reader are already chunked by shard: left as they are)."""
+    from workbench.io.shard_views import READER_KEY
+
     target = {}
     for dim, size in preset.items():
-        if dim not in ds.dims:
+        if dim not in ds.dims or READER_KEY in ds.encoding:
             continue
         stored = {
             v.encoding.get("preferred_chunks", {}).get(dim)
@@ -114,6 +121,11 @@ def time_slice(ds: Any, time_dim: str, lo: Any, hi: Any) -> Any:
 
     ``lo``/``hi``: datetimes or pandas Timestamps (naive means UTC), or None for open ends.
     """
+    return ds.isel({time_dim: time_positions(ds, time_dim, lo, hi)})
+
+
+def time_positions(ds: Any, time_dim: str, lo: Any, hi: Any) -> slice:
+    """The positions of ``[lo, hi)`` along ``time_dim`` as a slice (see :func:`time_slice`)."""
     index = ds.indexes[time_dim]
     if not index.is_monotonic_increasing:
         msg = (
@@ -122,11 +134,16 @@ def time_slice(ds: Any, time_dim: str, lo: Any, hi: Any) -> Any:
         raise DataAccessError(msg)
     i0 = 0 if lo is None else int(index.searchsorted(_naive_utc(lo), side="left"))
     i1 = len(index) if hi is None else int(index.searchsorted(_naive_utc(hi), side="left"))
-    return ds.isel({time_dim: slice(i0, max(i0, i1))})
+    return slice(i0, max(i0, i1))
 
 
 def select_labels(ds: Any, where: Mapping[str, Any], name: str) -> Any:
     """Labels of non-time dims (``{"pmu": ["PMU_0001", ...]}``); unknown labels are refused."""
+    return ds.isel(label_positions(ds, where, name))
+
+
+def label_positions(ds: Any, where: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """``{dim: integer positions}`` of the labels ``where`` names (see :func:`select_labels`)."""
     import numpy as np
 
     if not isinstance(where, Mapping):
@@ -146,7 +163,7 @@ def select_labels(ds: Any, where: Mapping[str, Any], name: str) -> Any:
             msg = f"expected {dim} labels of {name} ({shown}); found unknown {unknown[:10]}"
             raise DataAccessError(msg)
         picks[dim] = positions
-    return ds.isel(picks)
+    return picks
 
 
 def read_cube(
@@ -157,17 +174,24 @@ def read_cube(
     variables: Sequence[str] | None,
     where: Mapping[str, Any] | None,
 ) -> Any:
-    """Select ``[lo, hi)`` on the time dim, variables and labels of other dims; then load."""
-    if spec.time_column and (lo is not None or hi is not None):
-        ds = time_slice(ds, spec.time_column, lo, hi)
-    if where is not None:
-        ds = select_labels(ds, where, spec.name)
+    """Select ``[lo, hi)`` on the time dim, variables and labels of other dims; then load.
+
+    On a cube as :func:`open_cube` returned it, the variables the shard reader serves are read
+    by it directly (:func:`workbench.io.shard_views.load_selection`: only the selected inner
+    chunks, decoded in a thread pool); the values are the same as xarray's.
+    """
+    from workbench.io.shard_views import load_selection
+
     if variables is not None:
         missing = set(variables) - set(ds.data_vars)
         if missing:
             raise MissingColumnsError(f"reading {spec.name}", missing, ds.data_vars)
-        ds = ds[list(variables)]
-    return ds.load()
+    picks: dict[str, Any] = {}
+    if spec.time_column and (lo is not None or hi is not None):
+        picks[spec.time_column] = time_positions(ds, spec.time_column, lo, hi)
+    if where is not None:
+        picks |= label_positions(ds, where, spec.name)
+    return load_selection(ds, picks, variables)
 
 
 #: Lossless codec presets a catalog entry's ``codecs:`` may name per variable, chosen by
@@ -497,10 +521,12 @@ __all__ = [
     "codec_compressors",
     "create_cube",
     "cube_encoding",
+    "label_positions",
     "open_cube",
     "read_cube",
     "repair_cube",
     "select_labels",
+    "time_positions",
     "time_slice",
     "write_cube",
 ]
