@@ -84,27 +84,30 @@ def open_cube(spec: DatasetSpec) -> Any:
     if "://" not in location:
         from workbench.io.shard_views import attach_readers
 
-        ds = attach_readers(ds, location)
+        ds = attach_readers(ds, location, spec.chunks)
     return _apply_preset(ds, spec.chunks or {})
 
 
 def _apply_preset(ds: Any, preset: Mapping[str, int]) -> Any:
-    """Rechunk to the preset along each dim where it is a multiple of the stored chunk
-    (variables read by the shard reader are already chunked by shard: left as they are)."""
-    from workbench.io.shard_views import READER_KEY
-
+    """Rechunk to the preset along each dim where it is a multiple of the stored chunk; the
+    variables the shard reader serves were chunked by :func:`attach_readers` already."""
+    rest = [n for n, v in ds.data_vars.items() if v.encoding.get("reader") != "shards"]
     target = {}
     for dim, size in preset.items():
-        if dim not in ds.dims or READER_KEY in ds.encoding:
+        if dim not in ds.dims:
             continue
         stored = {
-            v.encoding.get("preferred_chunks", {}).get(dim)
-            for v in ds.data_vars.values()
+            v.encoding.get("preferred_chunks", {}).get(dim) for n in rest for v in [ds[n]]
             if dim in v.dims
-        } - {None}
+        } - {None}  # fmt: skip
         if len(stored) == 1 and size % stored.pop() == 0:
             target[dim] = min(size, ds.sizes[dim])
-    return ds.chunk(target) if target else ds
+    if not target or not rest:
+        return ds
+    out = ds.copy()
+    for name in rest:
+        out[name] = ds[name].chunk({d: c for d, c in target.items() if d in ds[name].dims})
+    return out
 
 
 def _naive_utc(value: Any) -> Any:

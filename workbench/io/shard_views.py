@@ -47,9 +47,13 @@ def _served(var: Any) -> str | None:
     return None
 
 
-def attach_readers(ds: Any, location: str) -> Any:
+def attach_readers(ds: Any, location: str, preset: Mapping[str, int] | None = None) -> Any:
     """``ds`` (opened by xarray from the local store ``location``) with the data variables the
-    shard reader serves backed by it, dask-chunked by shard; see the module docstring."""
+    shard reader serves backed by it; see the module docstring.
+
+    Their dask chunks are the shards (the chunks when the array is not sharded), or the
+    ``preset`` [steps per dim] along a dim where it is a whole multiple of them.
+    """
     import dask.array as da
     from dask.base import tokenize
 
@@ -69,7 +73,10 @@ def attach_readers(ds: Any, location: str) -> Any:
             continue
         meta = Path(location) / str(name) / "zarr.json"
         key = tokenize(str(meta), os.stat(meta).st_mtime_ns, reader.shape)
-        chunks = tuple(min(s, n) or 1 for s, n in zip(reader.shards, reader.shape, strict=True))
+        chunks = tuple(
+            min(_multiple((preset or {}).get(str(dim)), s), n) or 1
+            for dim, s, n in zip(var.dims, reader.shards, reader.shape, strict=True)
+        )
         nan = var.dtype.kind == "f" and "_FillValue" in var.encoding
         data = da.from_array(
             _WindowArray(reader, 0, slice(None), nan),
@@ -87,6 +94,10 @@ def attach_readers(ds: Any, location: str) -> Any:
     if readers:
         out.encoding = {**ds.encoding, READER_KEY: readers}
     return out
+
+
+def _multiple(size: int | None, base: int) -> int:
+    return int(size) if size and int(size) % base == 0 else base
 
 
 def store_readers(ds: Any) -> dict[str, tuple[ZarrArrayReader, bool]]:
