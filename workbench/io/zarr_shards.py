@@ -492,7 +492,7 @@ class ZarrArrayReader:
                     f"found {block.size}"
                 )
             block = block.reshape(lay.inner)
-        if any(not isinstance(o, slice) for o in dst):
+        if any(not isinstance(o, slice) for pick in picks for o in pick):
             dst = np.ix_(*(_as_index(o) for o in dst))
             src = np.ix_(*(_as_index(s) for _, s in picks))
         else:
