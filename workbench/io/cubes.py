@@ -11,10 +11,14 @@
 Layout (issue 22): the catalog's ``chunks`` are the stored (inner) chunks, ``shards`` the Zarr v3
 shards that group them into one file each (written whole, once), and ``codecs`` a lossless
 preset per variable (:data:`CODEC_PRESETS`), recorded in each variable's ``codec_preset``
-attribute. ``benchmarks/cubes.py`` measured, with zarr-python 3.1: every inner chunk read costs
-0.3-2 ms of CPU on the 2-core machine, so one-PMU inner chunks (what would serve PMUs spread
-over the grid) made contiguous windows 2-6x slower and spread ones at best 1.6x faster; the
-preset keeps 10-minute x 100-PMU inner chunks in 10-minute x 500-PMU shards.
+attribute. The PMU preset stores one PMU per inner chunk (10 min x 1 PMU) in 10-min x 500-PMU
+shards, so a window reads only the PMUs it asks for, contiguous or spread over the grid. That
+needs a reader whose cost per inner chunk is small: zarr-python 3.1 spends 0.3-2 ms of CPU on
+each, so :func:`open_cube` backs every variable it can with the direct shard reader
+(:mod:`workbench.io.zarr_shards`, :mod:`workbench.io.shard_views`: one index read per shard,
+byte ranges, numcodecs in a thread pool; values equal zarr-python's bit for bit) and
+:func:`read_cube` / ``ds.grid.window`` read windows through it. The store stays a standard Zarr
+v3 store that zarr-python and xarray read unchanged.
 
 Appends and concurrent readers (Zarr v3, zarr-python 3 on a local or object store): every key
 (an array's ``zarr.json`` or one chunk) is replaced atomically, but there is no transaction over
@@ -45,13 +49,14 @@ class CubeAppendError(DataAccessError):
 
 
 def open_cube(spec: DatasetSpec) -> Any:
-    """Open a cube or raster lazily, dask-chunked with the catalog's ``chunks`` preset.
+    """Open a cube or raster lazily, dask-backed; opening registers the ``ds.grid`` accessor.
 
-    The preset is applied where it is a whole multiple of the stored (inner) chunks (dask chunks
-    never split a stored chunk); otherwise the stored chunking is kept. A sharded store is
-    opened by its inner chunks too, not by shard: a dask chunk is read whole, so a shard-sized
-    one would read 5x the 100 PMUs a window asks for. Opening registers the ``ds.grid``
-    accessor.
+    A local Zarr v3 store's variables are read by the shard reader where it supports them
+    (:func:`workbench.io.shard_views.attach_readers`; ``ds[name].encoding["reader"]`` says
+    ``"shards"``, or ``"zarr-python: <why not>"``): one dask chunk per shard, or the catalog's
+    ``chunks`` preset along a dim where it is a whole multiple of the shard. Other variables
+    (and GeoTIFF series) keep the preset where it is a whole multiple of the stored chunks
+    (dask chunks never split a stored chunk), else the stored chunking.
     """
     xr = require("xarray", feature=f"opening {spec.name}")
     import workbench.io.grid_accessor  # noqa: F401  (registers ds.grid)
