@@ -28,7 +28,7 @@ import numpy as np
 
 from workbench.io.zarr_shards import UnsupportedLayoutError, ZarrArrayReader, read_many
 
-#: ``Dataset.encoding`` key of ``{variable: (dask name, reader, canonical_nan)}``.
+#: ``Dataset.encoding`` key of ``{variable: (dask name, reader)}``.
 READER_KEY = "workbench_shard_readers"
 _CF_TRANSFORMS = ("scale_factor", "add_offset", "units", "calendar")
 
@@ -57,14 +57,15 @@ def attach_readers(ds: Any, location: str, preset: Mapping[str, int] | None = No
     import dask.array as da
     from dask.base import tokenize
 
-    readers: dict[str, tuple[str, ZarrArrayReader, bool]] = {}
+    readers: dict[str, tuple[str, ZarrArrayReader]] = {}
     out = ds.copy()
     for name, var in ds.data_vars.items():
         why = _served(var)
         reader = None
+        nan = var.dtype.kind == "f" and "_FillValue" in var.encoding
         if why is None:
             try:
-                reader = ZarrArrayReader(Path(location) / str(name))
+                reader = ZarrArrayReader(Path(location) / str(name), canonical_nan=nan)
             except UnsupportedLayoutError as exc:
                 why = str(exc)
         if reader is None or reader.shape != var.shape:
@@ -77,9 +78,8 @@ def attach_readers(ds: Any, location: str, preset: Mapping[str, int] | None = No
             min(_multiple((preset or {}).get(str(dim)), s), n) or 1
             for dim, s, n in zip(var.dims, reader.shards, reader.shape, strict=True)
         )
-        nan = var.dtype.kind == "f" and "_FillValue" in var.encoding
         data = da.from_array(
-            _WindowArray(reader, 0, slice(None), nan),
+            _WindowArray(reader, 0, slice(None)),
             chunks=chunks,
             name=f"zarr-shards-{name}-{key}",
             asarray=False,
@@ -90,7 +90,7 @@ def attach_readers(ds: Any, location: str, preset: Mapping[str, int] | None = No
         encoding = {**var.encoding, "reader": "shards"}
         out[name] = var.copy(data=data)
         out[name].encoding = encoding
-        readers[str(name)] = (data.name, reader, nan)
+        readers[str(name)] = (data.name, reader)
     if readers:
         out.encoding = {**ds.encoding, READER_KEY: readers}
     return out
@@ -100,14 +100,14 @@ def _multiple(size: int | None, base: int) -> int:
     return int(size) if size and int(size) % base == 0 else base
 
 
-def store_readers(ds: Any) -> dict[str, tuple[ZarrArrayReader, bool]]:
-    """``{variable: (reader, canonical_nan)}`` for the variables of ``ds`` still backed by the
-    shard reader's own dask arrays (whole: same dask name, so same shape and values)."""
+def store_readers(ds: Any) -> dict[str, ZarrArrayReader]:
+    """``{variable: reader}`` for the variables of ``ds`` still backed by the shard reader's
+    own dask arrays (whole: same dask name, so same shape and values)."""
     found = {}
-    for name, (dask_name, reader, nan) in ds.encoding.get(READER_KEY, {}).items():
+    for name, (dask_name, reader) in ds.encoding.get(READER_KEY, {}).items():
         var = ds.data_vars.get(name)
         if var is not None and getattr(var.data, "name", None) == dask_name:
-            found[name] = (reader, nan)
+            found[name] = reader
     return found
 
 
@@ -119,21 +119,22 @@ def load_selection(
     ``picks``: ``{dim: slice or integer positions}``. The served variables' windows are read
     together in the reader's thread pool; any other variable is loaded by xarray.
     """
+    import xarray as xr
+
     readers = store_readers(ds)
     names = list(ds.data_vars) if variables is None else list(variables)
     fast = [n for n in names if n in readers]
-    sub = ds[names].isel(dict(picks)) if picks else ds[names]
-    if fast:
-        requests = []
-        for name in fast:
-            reader, _ = readers[name]
-            selection = tuple(_selector(picks.get(d, slice(None))) for d in ds[name].dims)
-            requests.append((reader, selection))
-        for name, array in zip(fast, read_many(requests), strict=True):
-            if readers[name][1]:
-                array[np.isnan(array)] = np.nan  # canonical NaN, as xarray's masking writes
-            sub[name] = sub[name].copy(data=array)
-    return sub.load()
+    sub = ds[names].drop_vars(fast)  # no dask graphs built for what is read directly
+    sub = sub.isel(dict(picks)) if picks else sub
+    requests = []
+    for name in fast:
+        selection = tuple(_selector(picks.get(d, slice(None))) for d in ds[name].dims)
+        requests.append((readers[name], selection))
+    arrays = dict(zip(fast, read_many(requests), strict=True))
+    for name in fast:
+        var = ds[name].variable
+        sub[name] = xr.Variable(var.dims, arrays[name], var.attrs, var.encoding)
+    return sub[names].load()
 
 
 def _selector(pick: Any) -> Any:
@@ -155,10 +156,10 @@ def window_view(ds: Any, dim: str, window: slice) -> Any | None:
     if not readers:
         return None
     out = ds.isel({dim: window})
-    for name, (reader, nan) in readers.items():
+    for name, reader in readers.items():
         var = ds[name]
         axis = var.dims.index(dim)
-        view = _WindowArray(reader, axis, window, nan)
+        view = _WindowArray(reader, axis, window)
         chunks = tuple(min(s, n) or 1 for s, n in zip(reader.shards, view.shape, strict=True))
         data = da.from_array(
             view,
@@ -176,9 +177,9 @@ def window_view(ds: Any, dim: str, window: slice) -> Any | None:
 class _WindowArray:
     """A slice of a reader along one axis, numpy-like for dask's ``from_array``."""
 
-    def __init__(self, reader: ZarrArrayReader, axis: int, window: slice, nan: bool) -> None:
+    def __init__(self, reader: ZarrArrayReader, axis: int, window: slice) -> None:
         start, stop, _ = window.indices(reader.shape[axis])
-        self.reader, self.axis, self.start, self.nan = reader, axis, start, nan
+        self.reader, self.axis, self.start = reader, axis, start
         shape = list(reader.shape)
         shape[axis] = max(0, stop - start)
         self.shape, self.dtype, self.ndim = tuple(shape), reader.dtype, reader.ndim
@@ -188,10 +189,7 @@ class _WindowArray:
         s = key[self.axis]
         lo, hi, _ = s.indices(self.shape[self.axis])
         key[self.axis] = slice(self.start + lo, self.start + hi)
-        array = self.reader.read(tuple(key))
-        if self.nan:
-            array[np.isnan(array)] = np.nan
-        return array
+        return self.reader.read(tuple(key))
 
 
 __all__ = ["READER_KEY", "attach_readers", "load_selection", "store_readers", "window_view"]

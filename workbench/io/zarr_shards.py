@@ -248,17 +248,21 @@ def _dim_plan(sel: Any, size: int, inner: int) -> tuple[int, dict[int, tuple[Any
         if idx.size and (idx.min() < 0 or idx.max() >= size):
             raise IndexError(f"index out of bounds for a dim of size {size}")
     chunk = idx // inner
+    order = np.argsort(chunk, kind="stable")  # output positions grouped by chunk, ascending
+    ids, starts = np.unique(chunk[order], return_index=True)
     plan = {}
-    for c in np.unique(chunk):
-        out_pos = np.flatnonzero(chunk == c)
-        plan[int(c)] = (_as_slice(out_pos), _as_slice(idx[out_pos] - int(c) * inner))
+    for c, group in zip(ids.tolist(), np.split(order, starts[1:]), strict=True):
+        plan[c] = (_as_slice(group), _as_slice(idx[group] - c * inner))
     return len(idx), plan
 
 
 def _as_slice(pos: np.ndarray) -> Any:
     """``pos`` as a step-1 slice when it runs contiguously upwards (cheap copies), else as is."""
-    if pos.size and int(pos[-1]) - int(pos[0]) == pos.size - 1 and np.all(np.diff(pos) == 1):
-        return slice(int(pos[0]), int(pos[-1]) + 1)
+    first = int(pos[0])
+    if pos.size == 1:
+        return slice(first, first + 1)
+    if int(pos[-1]) - first == pos.size - 1 and bool((np.diff(pos) == 1).all()):
+        return slice(first, first + pos.size)
     return pos
 
 
@@ -304,10 +308,14 @@ class ZarrArrayReader:
     ----------
     path : str or Path
         The array's folder (holding its ``zarr.json``).
+    canonical_nan : bool
+        Write every NaN of a float array as the canonical NaN, as xarray's ``_FillValue``
+        masking does (bit-equal to xarray's read rather than zarr's raw bytes).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, canonical_nan: bool = False) -> None:
         self.path = Path(path)
+        self.canonical_nan = bool(canonical_nan) and self._is_float(path)
         if "://" in str(path):
             raise _unsupported(self.path, "a local folder")
         meta_path = self.path / "zarr.json"
@@ -327,6 +335,11 @@ class ZarrArrayReader:
         # one-column inner chunks (every dim but the first of length 1) are contiguous runs of
         # a Fortran-ordered output: a memcpy each instead of a strided copy (2x less CPU)
         self._order = "F" if self.ndim > 1 and all(n == 1 for n in inner[1:]) else "C"
+
+    @staticmethod
+    def _is_float(path: str | Path) -> bool:
+        meta = json.loads((Path(path) / "zarr.json").read_text())
+        return str(meta.get("data_type", "")).startswith("float")
 
     @property
     def inner_chunks(self) -> tuple[int, ...]:
@@ -499,8 +512,14 @@ class ZarrArrayReader:
             src = tuple(s for _, s in picks)
         if block is None:
             out[dst] = lay.fill
-        else:
+            return
+        if not self.canonical_nan:
             out[dst] = block[src]
+            return
+        part = block[src]
+        if np.isnan(part).any():  # NaN payloads as xarray's masking writes them
+            part = np.where(np.isnan(part), np.nan, part).astype(self.dtype)
+        out[dst] = part
 
 
 def _as_index(sel: Any) -> np.ndarray:
