@@ -215,3 +215,27 @@ def test_whole_cube_dask_reads_equal_zarr(cube):
     assert ds["rocof_hz_per_s"].data.chunks == ((2000, 2000, 500), (8, 4))
     assert ds.load().identical(ref)
     assert Path(cube.location, "quality", "zarr.json").exists()
+
+
+def test_nan_payloads_read_as_xarray_and_zarr_read_them(cube, tmp_path):
+    """A NaN with another payload (written by some other tool) reads as xarray and zarr read
+    it: its bytes kept (xarray does not mask a NaN _FillValue)."""
+    import shutil
+
+    import zarr
+
+    from workbench.io.cubes import open_cube, read_cube
+
+    location = tmp_path / "pmu.zarr"
+    shutil.copytree(cube.location, location)
+    odd = np.frombuffer(b"\x01\x00\xc0\x7f", dtype="<f4")[0]
+    zarr.open_array(str(location / "frequency_hz"), mode="r+")[5, 2] = odd
+    spec = cube.model_copy(update={"location": str(location)})
+    t = open_cube(spec).indexes["time"]
+    lo, hi = t[0].tz_localize("UTC"), t[10].tz_localize("UTC")
+    got = read_cube(open_cube(spec), spec, lo, hi, ["frequency_hz"], {"pmu": ["PMU_0003"]})
+    want = xr.open_zarr(str(location), consolidated=False)["frequency_hz"][0:10, [2]].values
+    assert _same(got["frequency_hz"].values, want)
+    raw = ZarrArrayReader(location / "frequency_hz")[0:10, [2]]
+    assert _same(raw, zarr.open_array(str(location / "frequency_hz"), mode="r")[0:10, [2]])
+    assert raw[5, 0].tobytes() == odd.tobytes() == want[5, 0].tobytes()

@@ -13,8 +13,7 @@ identical): it stays on xarray's zarr-python backend and its ``encoding["reader"
 ``"zarr-python"`` and why. The reader serves a variable when :class:`ZarrArrayReader` supports
 its layout (else :class:`UnsupportedLayoutError`) and xarray decodes it to itself: same dtype,
 no ``scale_factor``/``add_offset``/time units, and a ``_FillValue`` that is absent or NaN (xarray
-then writes every NaN as the canonical NaN; :func:`load_selection` does the same, so the
-results are equal bit for bit).
+leaves NaNs as they are stored, payload included, so the results are equal bit for bit).
 """
 
 from __future__ import annotations
@@ -62,10 +61,9 @@ def attach_readers(ds: Any, location: str, preset: Mapping[str, int] | None = No
     for name, var in ds.data_vars.items():
         why = _served(var)
         reader = None
-        nan = var.dtype.kind == "f" and "_FillValue" in var.encoding
         if why is None:
             try:
-                reader = ZarrArrayReader(Path(location) / str(name), canonical_nan=nan)
+                reader = ZarrArrayReader(Path(location) / str(name))
             except UnsupportedLayoutError as exc:
                 why = str(exc)
         if reader is None or reader.shape != var.shape:

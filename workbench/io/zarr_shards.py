@@ -308,14 +308,10 @@ class ZarrArrayReader:
     ----------
     path : str or Path
         The array's folder (holding its ``zarr.json``).
-    canonical_nan : bool
-        Write every NaN of a float array as the canonical NaN, as xarray's ``_FillValue``
-        masking does (bit-equal to xarray's read rather than zarr's raw bytes).
     """
 
-    def __init__(self, path: str | Path, canonical_nan: bool = False) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.canonical_nan = bool(canonical_nan) and self._is_float(path)
         if "://" in str(path):
             raise _unsupported(self.path, "a local folder")
         meta_path = self.path / "zarr.json"
@@ -335,11 +331,6 @@ class ZarrArrayReader:
         # one-column inner chunks (every dim but the first of length 1) are contiguous runs of
         # a Fortran-ordered output: a memcpy each instead of a strided copy (2x less CPU)
         self._order = "F" if self.ndim > 1 and all(n == 1 for n in inner[1:]) else "C"
-
-    @staticmethod
-    def _is_float(path: str | Path) -> bool:
-        meta = json.loads((Path(path) / "zarr.json").read_text())
-        return str(meta.get("data_type", "")).startswith("float")
 
     @property
     def inner_chunks(self) -> tuple[int, ...]:
@@ -512,14 +503,8 @@ class ZarrArrayReader:
             src = tuple(s for _, s in picks)
         if block is None:
             out[dst] = lay.fill
-            return
-        if not self.canonical_nan:
+        else:
             out[dst] = block[src]
-            return
-        part = block[src]
-        if np.isnan(part).any():  # NaN payloads as xarray's masking writes them
-            part = np.where(np.isnan(part), np.nan, part).astype(self.dtype)
-        out[dst] = part
 
 
 def _as_index(sel: Any) -> np.ndarray:
