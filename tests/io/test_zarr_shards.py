@@ -239,3 +239,23 @@ def test_nan_payloads_read_as_xarray_and_zarr_read_them(cube, tmp_path):
     raw = ZarrArrayReader(location / "frequency_hz")[0:10, [2]]
     assert _same(raw, zarr.open_array(str(location / "frequency_hz"), mode="r")[0:10, [2]])
     assert raw[5, 0].tobytes() == odd.tobytes() == want[5, 0].tobytes()
+
+
+@pytest.mark.parametrize("codecs", ["gzip", "zstd-checksum", "none", "gzip+zstd"])
+def test_other_compressor_chains_read_as_zarr(tmp_path, codecs):
+    import zarr
+    from zarr.codecs import GzipCodec, ZstdCodec
+
+    chain = {
+        "gzip": [GzipCodec(level=5)],
+        "zstd-checksum": [ZstdCodec(level=3, checksum=True)],
+        "none": [],
+        "gzip+zstd": [GzipCodec(), ZstdCodec()],
+    }[codecs]
+    path = tmp_path / "a"
+    arr = zarr.create_array(
+        str(path), shape=(50, 6), dtype="f8", chunks=(10, 1), shards=(20, 6), compressors=chain
+    )
+    arr[:] = np.random.default_rng(1).normal(size=(50, 6))
+    key = (slice(3, 47), np.array([5, 0]))
+    assert _same(ZarrArrayReader(path).read(key), zarr.open_array(str(path), mode="r").oindex[key])
