@@ -11,11 +11,15 @@ and reads the same windows from it; ``--skip-satellite``).
 
 (a) The ``large`` profile's PMU cube (1,000 PMUs, 60 fps, 1 hour: 216M samples per variable,
     about 3.7 GB before compression) is simulated with :func:`workbench.sim.pmu.iter_pmu_blocks`
-    10 minutes at a time and written with the catalog's chunk preset into
-    ``$WORKBENCH_BENCH_DIR`` (default ``/tmp/gridmind-bench``), where later runs reuse it. Each
-    figure is the median of several reads of windows that start at different, chunk-unaligned
-    offsets: opening the store and reading the window (all five variables, loaded), and the read
-    alone on an opened cube. Goal: < 200 ms.
+    10 minutes at a time and written with the catalog's layout into ``$WORKBENCH_BENCH_DIR``
+    (default ``/tmp/gridmind-bench``), and copied into the previous layout (:data:`PREVIOUS`);
+    later runs reuse both. Read three ways in the same run: the catalog layout and the previous
+    one through ``open_cube`` (the shard reader), and the previous one as main read it before
+    (xarray's zarr-python backend). Each figure is the median of several reads of windows that
+    start at different offsets, each straddling two 10-minute time shards (an ``aligned`` row
+    reads one): opening the store and reading the window (all five variables, loaded), and the
+    read alone on an opened cube. Goal: < 200 ms. ``--day-hours N`` also writes N hours in both
+    layouts (timed against real time) and reads the same windows from the catalog's.
 (b) 96 frames of 256 x 256 pixels from the satellite simulator (the ``large`` profile's size)
     and 40 plants: cloud index per frame, and the per-frame extraction (nearest pixel and a
     25-km buffered mean for every plant).
@@ -40,15 +44,29 @@ def bench_dir() -> Path:
     return Path(os.environ.get("WORKBENCH_BENCH_DIR", "/tmp/gridmind-bench"))
 
 
-def pmu_spec(location: Path, reference: bool = False):
-    """The catalog's PMU entry at ``location``; ``reference``: the layout before issue 22
-    (chunks of 10 min x 100 PMUs, no shards, zarr's default zstd)."""
+#: Layouts compared with the catalog's (issue 22): ``previous`` = main before the shard reader
+#: (inner 10 min x 100 PMUs in shards of 10 min x 500, the same codecs).
+PREVIOUS = {"chunks": {"time": 36000, "pmu": 100}, "shards": {"time": 36000, "pmu": 500}}
+
+
+def pmu_spec(location: Path, layout: str = "catalog"):
+    """The catalog's PMU entry at ``location`` with the ``catalog`` or ``previous`` layout."""
     from workbench import open_catalog
 
     update: dict = {"location": str(location)}
-    if reference:
-        update |= {"chunks": {"time": 36000, "pmu": 100}, "shards": None, "codecs": None}
+    if layout == "previous":
+        update |= PREVIOUS
     return open_catalog().entry("bronze.pmu").model_copy(update=update)
+
+
+def open_zarr_python(spec):
+    """The cube as main opened it before the shard reader: xarray's zarr-python backend, dask
+    chunks = inner chunks (read_cube then loads through dask and zarr-python)."""
+    import xarray as xr
+
+    import workbench.io.grid_accessor  # noqa: F401
+
+    return xr.open_zarr(spec.location, chunks={}, consolidated=False)
 
 
 def _sample_minute():
@@ -114,16 +132,25 @@ def _hour_blocks(hours: float = 1.0):
     return (block for block, _ in sim)
 
 
-def build_pmu_store(location: Path, rebuild: bool = False, reference: bool = False) -> float:
-    """Simulate and write the large profile's PMU hour (skipped when cached); seconds taken."""
-    from workbench.io.cubes import write_cube
+def build_pmu_store(
+    location: Path, rebuild: bool = False, layout: str = "catalog", source: Path | None = None
+) -> float:
+    """Write the large profile's PMU hour (skipped when cached): simulated, or copied block by
+    block from the store at ``source``; seconds taken."""
+    from workbench.io.cubes import open_cube, write_cube
 
     done = location.with_suffix(".complete")
     if done.exists() and not rebuild:
         return 0.0
     shutil.rmtree(location, ignore_errors=True)
     t0 = time.perf_counter()
-    write_cube(_hour_blocks(), pmu_spec(location, reference))
+    if source is None:
+        blocks = _hour_blocks()
+    else:
+        hour = open_cube(pmu_spec(source))
+        steps = range(0, hour.sizes["time"], 36000)
+        blocks = (hour.isel(time=slice(k, k + 36000)).load() for k in steps)
+    write_cube(blocks, pmu_spec(location, layout))
     done.touch()
     return time.perf_counter() - t0
 
@@ -139,12 +166,19 @@ def _bytes_per_sample(location: Path, ds) -> str:
     parts = []
     for name in ds.data_vars:
         arr = group[name]
-        parts.append(f"{name} {arr.nbytes_stored() / np.prod(arr.shape):.2f}")
+        raw = arr.dtype.itemsize
+        parts.append(f"{name} {arr.nbytes_stored() / np.prod(arr.shape):.2f} (raw {raw})")
     return ", ".join(parts)
 
 
 def bench_pmu(layouts: dict[str, Path], hours: float = 1.0) -> None:
-    """Contiguous and spread 10-minute windows, open + read (wall) and read (wall, CPU)."""
+    """Contiguous and spread 10-minute windows, open + read (wall) and read (wall, CPU).
+
+    ``layouts``: ``{label: store}``; a label ending in ``zarr-python`` opens the store as main
+    did before the shard reader (:func:`open_zarr_python`), ``previous`` in the label selects
+    that layout's spec. Windows start at unaligned offsets (each straddles two 10-minute time
+    shards) except the ``aligned`` row (one shard).
+    """
     from workbench.io.cubes import open_cube, read_cube
 
     cases = {
@@ -154,26 +188,31 @@ def bench_pmu(layouts: dict[str, Path], hours: float = 1.0) -> None:
     span = 60 * hours - 11
     offsets = [span * f for f in (0.12, 0.2, 0.4, 0.52, 0.65, 0.74, 0.83)][:RUNS]
     print(
-        f"{'layout':<11}{'10-min window':<38}{'open+read ms':>13}{'read ms':>9}"
+        f"{'layout':<27}{'10-min window':<38}{'open+read ms':>13}{'read ms':>9}"
         f"{'read CPU ms':>12}{'MB loaded':>10}"
     )
     for layout, location in layouts.items():
-        spec = pmu_spec(location, reference=layout == "reference")
-        ds = open_cube(spec)
+        spec = pmu_spec(location, "previous" if "previous" in layout else "catalog")
+        opener = open_zarr_python if layout.endswith("zarr-python") else open_cube
+        ds = opener(spec)
         start = ds.indexes["time"][0]
         size_mb = sum(f.stat().st_size for f in location.rglob("*") if f.is_file()) / 1e6
         files = sum(1 for f in location.rglob("*") if f.is_file())
         print(
-            f"{layout}: {dict(ds.sizes)}, dask chunks {ds['frequency_hz'].data.chunksize}, "
-            f"{size_mb:,.0f} MB in {files:,} files; bytes/sample: {_bytes_per_sample(location, ds)}"
+            f"{layout}: {dict(ds.sizes)}, stored chunks {spec.chunks}, shards {spec.shards}, "
+            f"dask chunks {ds['frequency_hz'].data.chunksize}, reader "
+            f"{ds['frequency_hz'].encoding.get('reader', 'zarr-python')}; {size_mb:,.0f} MB in "
+            f"{files:,} files; bytes/sample: {_bytes_per_sample(location, ds)}"
         )
-        for label, pmus in cases.items():
+        rows = [(label, pmus, offsets) for label, pmus in cases.items()]
+        rows.append(("100 spread, aligned (one time shard)", cases[list(cases)[1]], [10.0, 30.0]))
+        for label, pmus, starts in rows:
             cold, warm, cpu = [], [], []
-            for minutes in offsets:
+            for minutes in starts:
                 lo = (start + pd.Timedelta(minutes=minutes)).tz_localize("UTC").to_pydatetime()
                 hi = lo + pd.Timedelta(minutes=10)
                 t0 = time.perf_counter()
-                out = read_cube(open_cube(spec), spec, lo, hi, None, {"pmu": pmus})
+                out = read_cube(opener(spec), spec, lo, hi, None, {"pmu": pmus})
                 cold.append(time.perf_counter() - t0)
                 t0, c0 = time.perf_counter(), time.process_time()
                 out = read_cube(ds, spec, lo, hi, None, {"pmu": pmus})
@@ -182,7 +221,7 @@ def bench_pmu(layouts: dict[str, Path], hours: float = 1.0) -> None:
             assert out.sizes["time"] == 36000
             assert out.sizes["pmu"] == 100
             print(
-                f"{layout:<11}{label:<38}{_median_ms(cold):>13.0f}{_median_ms(warm):>9.0f}"
+                f"{layout:<27}{label:<38}{_median_ms(cold):>13.0f}{_median_ms(warm):>9.0f}"
                 f"{_median_ms(cpu):>12.0f}{out.nbytes / 1e6:>10.1f}",
                 flush=True,
             )
@@ -210,21 +249,26 @@ def bench_day(hours: float) -> None:
             block = blocks[k % n_first]
             yield block.assign_coords(time=block.indexes["time"] + pd.Timedelta(hours=k // n_first))
 
-    t0, c0 = time.perf_counter(), time.process_time()
-    steps = write_cube(stream(), pmu_spec(location))
-    took, cpu = time.perf_counter() - t0, time.process_time() - c0
-    seconds = steps / 60.0
-    size = sum(f.stat().st_size for f in location.rglob("*") if f.is_file())
-    print(
-        f"day fraction: {hours:g} h of 1,000 PMUs at 60 fps ({steps * 1000 / 1e9:.2f}G samples "
-        f"x 5 variables) written in {took:.0f} s (CPU {cpu:.0f} s) = {seconds / took:.1f}x "
-        f"real time (goal > 20x); {size / 1e9:.2f} GB"
-    )
-    print(
-        f"  extrapolated to 24 h: {24 * 3600 / (seconds / took) / 60:.0f} min of writing, "
-        f"{size / 1e9 * 24 / hours:.0f} GB (linear: shards are written once, independently)"
-    )
-    bench_pmu({"catalog": location}, hours=hours)
+    for layout in ("previous", "catalog"):  # the catalog's store stays for the windows
+        shutil.rmtree(location, ignore_errors=True)
+        t0, c0 = time.perf_counter(), time.process_time()
+        steps = write_cube(stream(), pmu_spec(location, layout))
+        took, cpu = time.perf_counter() - t0, time.process_time() - c0
+        seconds = steps / 60.0
+        size = sum(f.stat().st_size for f in location.rglob("*") if f.is_file())
+        print(
+            f"day fraction, {layout} layout: {hours:g} h of 1,000 PMUs at 60 fps "
+            f"({steps * 1000 / 1e9:.2f}G samples x 5 variables) written in {took:.0f} s (CPU "
+            f"{cpu:.0f} s) = {seconds / took:.1f}x real time on the wall clock, "
+            f"{seconds / cpu:.1f}x per CPU-second (goal > 20x); {size / 1e9:.2f} GB"
+        )
+        print(
+            f"  extrapolated linearly to 24 h (not measured: shards are written once, "
+            f"independently): {24 * 3600 / (seconds / took) / 60:.0f} min of writing, "
+            f"{size / 1e9 * 24 / hours:.0f} GB",
+            flush=True,
+        )
+    bench_pmu({"catalog, shard reader": location}, hours=hours)
     shutil.rmtree(location, ignore_errors=True)
 
 
@@ -301,14 +345,18 @@ def main(argv: list[str] | None = None) -> None:
     if "--codecs" in argv:
         return
     bench_dir().mkdir(parents=True, exist_ok=True)
+    catalog, previous = bench_dir() / "pmu_large.zarr", bench_dir() / "pmu_large_prev.zarr"
+    built = build_pmu_store(catalog, "--rebuild" in argv)
+    if built:
+        print(f"simulated and wrote the PMU hour (catalog layout) in {built:.0f} s")
+    built = build_pmu_store(previous, "--rebuild" in argv, "previous", source=catalog)
+    if built:
+        print(f"copied the PMU hour into the previous layout in {built:.0f} s")
     layouts = {
-        "catalog": bench_dir() / "pmu_large.zarr",
-        "reference": bench_dir() / "pmu_large_ref.zarr",
+        "catalog, shard reader": catalog,
+        "previous, shard reader": previous,
+        "previous, zarr-python": previous,
     }
-    for layout, location in layouts.items():
-        built = build_pmu_store(location, "--rebuild" in argv, reference=layout == "reference")
-        if built:
-            print(f"simulated and wrote the PMU hour ({layout} layout) in {built:.0f} s")
     bench_pmu(layouts)
     if "--day-hours" in argv:
         bench_day(float(argv[argv.index("--day-hours") + 1]))  # after the hour store exists

@@ -65,7 +65,7 @@ def test_scan_is_lazy_dask_with_the_catalog_preset(ci_catalog, small_store):
 
 
 def test_preset_dask_chunk_size_is_within_10_to_100_mb(ci_catalog):
-    chunks = ci_catalog.entry("bronze.pmu").chunks  # inner chunks: also the dask chunks
+    chunks = ci_catalog.entry("bronze.pmu").shards  # the shard reader's dask chunk: a shard
     mb = chunks["time"] * chunks["pmu"] * 4 / 1e6  # float32 variables
     assert 10 <= mb <= 100
 

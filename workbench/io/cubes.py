@@ -11,10 +11,14 @@
 Layout (issue 22): the catalog's ``chunks`` are the stored (inner) chunks, ``shards`` the Zarr v3
 shards that group them into one file each (written whole, once), and ``codecs`` a lossless
 preset per variable (:data:`CODEC_PRESETS`), recorded in each variable's ``codec_preset``
-attribute. ``benchmarks/cubes.py`` measured, with zarr-python 3.1: every inner chunk read costs
-0.3-2 ms of CPU on the 2-core machine, so one-PMU inner chunks (what would serve PMUs spread
-over the grid) made contiguous windows 2-6x slower and spread ones at best 1.6x faster; the
-preset keeps 10-minute x 100-PMU inner chunks in 10-minute x 500-PMU shards.
+attribute. The PMU preset stores one PMU per inner chunk (10 min x 1 PMU) in 10-min x 500-PMU
+shards, so a window reads only the PMUs it asks for, contiguous or spread over the grid. That
+needs a reader whose cost per inner chunk is small: zarr-python 3.1 spends 0.3-2 ms of CPU on
+each, so :func:`open_cube` backs every variable it can with the direct shard reader
+(:mod:`workbench.io.zarr_shards`, :mod:`workbench.io.shard_views`: one index read per shard,
+byte ranges, numcodecs in a thread pool; values equal zarr-python's bit for bit) and
+:func:`read_cube` / ``ds.grid.window`` read windows through it. The store stays a standard Zarr
+v3 store that zarr-python and xarray read unchanged.
 
 Appends and concurrent readers (Zarr v3, zarr-python 3 on a local or object store): every key
 (an array's ``zarr.json`` or one chunk) is replaced atomically, but there is no transaction over
@@ -45,13 +49,14 @@ class CubeAppendError(DataAccessError):
 
 
 def open_cube(spec: DatasetSpec) -> Any:
-    """Open a cube or raster lazily, dask-chunked with the catalog's ``chunks`` preset.
+    """Open a cube or raster lazily, dask-backed; opening registers the ``ds.grid`` accessor.
 
-    The preset is applied where it is a whole multiple of the stored (inner) chunks (dask chunks
-    never split a stored chunk); otherwise the stored chunking is kept. A sharded store is
-    opened by its inner chunks too, not by shard: a dask chunk is read whole, so a shard-sized
-    one would read 5x the 100 PMUs a window asks for. Opening registers the ``ds.grid``
-    accessor.
+    A local Zarr v3 store's variables are read by the shard reader where it supports them
+    (:func:`workbench.io.shard_views.attach_readers`; ``ds[name].encoding["reader"]`` says
+    ``"shards"``, or ``"zarr-python: <why not>"``): one dask chunk per shard, or the catalog's
+    ``chunks`` preset along a dim where it is a whole multiple of the shard. Other variables
+    (and GeoTIFF series) keep the preset where it is a whole multiple of the stored chunks
+    (dask chunks never split a stored chunk), else the stored chunking.
     """
     xr = require("xarray", feature=f"opening {spec.name}")
     import workbench.io.grid_accessor  # noqa: F401  (registers ds.grid)
@@ -81,23 +86,33 @@ def open_cube(spec: DatasetSpec) -> Any:
     except Exception as exc:
         msg = f"cannot open the Zarr store of {spec.name} at {location}: {exc}"
         raise DataAccessError(msg) from exc
+    if "://" not in location:
+        from workbench.io.shard_views import attach_readers
+
+        ds = attach_readers(ds, location, spec.chunks)
     return _apply_preset(ds, spec.chunks or {})
 
 
 def _apply_preset(ds: Any, preset: Mapping[str, int]) -> Any:
-    """Rechunk to the preset along each dim where it is a multiple of the stored chunk."""
+    """Rechunk to the preset along each dim where it is a multiple of the stored chunk; the
+    variables the shard reader serves were chunked by :func:`attach_readers` already."""
+    rest = [n for n, v in ds.data_vars.items() if v.encoding.get("reader") != "shards"]
     target = {}
     for dim, size in preset.items():
         if dim not in ds.dims:
             continue
         stored = {
-            v.encoding.get("preferred_chunks", {}).get(dim)
-            for v in ds.data_vars.values()
+            v.encoding.get("preferred_chunks", {}).get(dim) for n in rest for v in [ds[n]]
             if dim in v.dims
-        } - {None}
+        } - {None}  # fmt: skip
         if len(stored) == 1 and size % stored.pop() == 0:
             target[dim] = min(size, ds.sizes[dim])
-    return ds.chunk(target) if target else ds
+    if not target or not rest:
+        return ds
+    out = ds.copy()
+    for name in rest:
+        out[name] = ds[name].chunk({d: c for d, c in target.items() if d in ds[name].dims})
+    return out
 
 
 def _naive_utc(value: Any) -> Any:
@@ -114,6 +129,11 @@ def time_slice(ds: Any, time_dim: str, lo: Any, hi: Any) -> Any:
 
     ``lo``/``hi``: datetimes or pandas Timestamps (naive means UTC), or None for open ends.
     """
+    return ds.isel({time_dim: time_positions(ds, time_dim, lo, hi)})
+
+
+def time_positions(ds: Any, time_dim: str, lo: Any, hi: Any) -> slice:
+    """The positions of ``[lo, hi)`` along ``time_dim`` as a slice (see :func:`time_slice`)."""
     index = ds.indexes[time_dim]
     if not index.is_monotonic_increasing:
         msg = (
@@ -122,11 +142,16 @@ def time_slice(ds: Any, time_dim: str, lo: Any, hi: Any) -> Any:
         raise DataAccessError(msg)
     i0 = 0 if lo is None else int(index.searchsorted(_naive_utc(lo), side="left"))
     i1 = len(index) if hi is None else int(index.searchsorted(_naive_utc(hi), side="left"))
-    return ds.isel({time_dim: slice(i0, max(i0, i1))})
+    return slice(i0, max(i0, i1))
 
 
 def select_labels(ds: Any, where: Mapping[str, Any], name: str) -> Any:
     """Labels of non-time dims (``{"pmu": ["PMU_0001", ...]}``); unknown labels are refused."""
+    return ds.isel(label_positions(ds, where, name))
+
+
+def label_positions(ds: Any, where: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """``{dim: integer positions}`` of the labels ``where`` names (see :func:`select_labels`)."""
     import numpy as np
 
     if not isinstance(where, Mapping):
@@ -146,7 +171,7 @@ def select_labels(ds: Any, where: Mapping[str, Any], name: str) -> Any:
             msg = f"expected {dim} labels of {name} ({shown}); found unknown {unknown[:10]}"
             raise DataAccessError(msg)
         picks[dim] = positions
-    return ds.isel(picks)
+    return picks
 
 
 def read_cube(
@@ -157,17 +182,24 @@ def read_cube(
     variables: Sequence[str] | None,
     where: Mapping[str, Any] | None,
 ) -> Any:
-    """Select ``[lo, hi)`` on the time dim, variables and labels of other dims; then load."""
-    if spec.time_column and (lo is not None or hi is not None):
-        ds = time_slice(ds, spec.time_column, lo, hi)
-    if where is not None:
-        ds = select_labels(ds, where, spec.name)
+    """Select ``[lo, hi)`` on the time dim, variables and labels of other dims; then load.
+
+    On a cube as :func:`open_cube` returned it, the variables the shard reader serves are read
+    by it directly (:func:`workbench.io.shard_views.load_selection`: only the selected inner
+    chunks, decoded in a thread pool); the values are the same as xarray's.
+    """
+    from workbench.io.shard_views import load_selection
+
     if variables is not None:
         missing = set(variables) - set(ds.data_vars)
         if missing:
             raise MissingColumnsError(f"reading {spec.name}", missing, ds.data_vars)
-        ds = ds[list(variables)]
-    return ds.load()
+    picks: dict[str, Any] = {}
+    if spec.time_column and (lo is not None or hi is not None):
+        picks[spec.time_column] = time_positions(ds, spec.time_column, lo, hi)
+    if where is not None:
+        picks |= label_positions(ds, where, spec.name)
+    return load_selection(ds, picks, variables)
 
 
 #: Lossless codec presets a catalog entry's ``codecs:`` may name per variable, chosen by
@@ -497,10 +529,12 @@ __all__ = [
     "codec_compressors",
     "create_cube",
     "cube_encoding",
+    "label_positions",
     "open_cube",
     "read_cube",
     "repair_cube",
     "select_labels",
+    "time_positions",
     "time_slice",
     "write_cube",
 ]

@@ -65,10 +65,18 @@ class GridAccessor:
 
     # ------------------------------------------------------------------ selections
     def window(self, start: Any = None, end: Any = None) -> xr.Dataset:
-        """The half-open window ``[start, end)`` (naive times are UTC), by binary search."""
-        from workbench.io.cubes import time_slice
+        """The half-open window ``[start, end)`` (naive times are UTC), by binary search.
 
-        return time_slice(self._ds, TIME, _stamp(start, "start"), _stamp(end, "end"))
+        Lazy. On a cube as ``open_cube`` returned it, the variables the shard reader serves
+        come back as dask arrays that read only the window's inner chunks
+        (:func:`workbench.io.shard_views.window_view`); values equal xarray's.
+        """
+        from workbench.io.cubes import time_positions
+        from workbench.io.shard_views import window_view
+
+        picks = time_positions(self._ds, TIME, _stamp(start, "start"), _stamp(end, "end"))
+        view = window_view(self._ds, TIME, picks)
+        return self._ds.isel({TIME: picks}) if view is None else view
 
     def good(self, good_values: Sequence[int] = (0,)) -> xr.Dataset:
         """The cube with every data variable set to NaN where ``quality`` is not good.
