@@ -6,7 +6,7 @@ regions (525,600 rows), hourly ``gold.fact_load`` and a daily 48-h quantile fore
 measures in headless Chromium, in a fresh browser context each time (no cache), the time from
 navigation to the load chart drawn (Bokeh's plot view finished), for the page's default view
 (the last 7 days) and for ``?range=1y`` (the whole year, aggregated in the warehouse to at
-most 2,000 points per region). Also prints the server-side query time of the page, the points
+most 1,200 points per region). Also prints the server-side query time of the page, the points
 drawn by the first screen, and where the time goes: server side (in this process) the queries,
 the first-screen figure and all figures, the whole page's Panel layout, Bokeh models and JSON;
 in the browser (median, ms since navigation) the HTML received, the scripts fetched, Bokeh's JS

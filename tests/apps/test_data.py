@@ -14,9 +14,10 @@ from workbench.apps import data as d
     ("days", "native", "expected"),
     [
         (1, timedelta(minutes=5), timedelta(minutes=5)),  # 288 points: native
-        (7, timedelta(minutes=5), timedelta(minutes=15)),  # 2016 at 5 min is over 2000
+        (7, timedelta(minutes=5), timedelta(minutes=15)),  # 2016 at 5 min is over 1200
         (21, timedelta(minutes=5), timedelta(minutes=30)),
-        (366, timedelta(minutes=5), timedelta(hours=6)),  # a year of 5-min load: 1464 points
+        (30, timedelta(minutes=5), timedelta(hours=1)),  # 1440 at 30 min is over 1200
+        (366, timedelta(minutes=5), timedelta(hours=12)),  # a year of 5-min load: 732 points
         (7, timedelta(hours=1), timedelta(hours=1)),  # never finer than the source
         (3650, timedelta(hours=1), timedelta(days=7)),
     ],
@@ -78,3 +79,37 @@ def _region(region_id: str) -> pd.DataFrame:
             "latitude": [30.0], "longitude": [-97.0],
         }
     )  # fmt: skip
+
+
+def test_versioned_reuses_results_until_a_job_writes_the_warehouse(catalog):
+    catalog.write("gold.dim_regions", _region("A"))
+    catalog.close()
+    asked = []
+
+    def regions(r: d.Reader) -> list[str]:
+        def ask() -> list[str]:
+            asked.append(1)
+            return d.regions(r)
+
+        return d.versioned(r, "regions", ["gold.dim_regions"], ask)
+
+    with d.reader() as r:
+        assert r.version is not None
+        assert regions(r) == ["A"]
+    with d.reader() as r:  # unchanged file: the result, no query
+        assert regions(r) == ["A"]
+    assert len(asked) == 1
+    catalog.write("gold.dim_regions", _region("B"), mode="append")  # a job writes
+    catalog.close()
+    with d.reader() as r:
+        assert regions(r) == ["A", "B"]  # a new version: asked again, never the stale list
+    assert len(asked) == 2
+
+
+def test_versioned_asks_every_time_outside_the_warehouse_file(catalog):
+    catalog.write("gold.dim_regions", _region("A"))
+    catalog.close()
+    with d.reader() as r:
+        r.version = None  # a PostgreSQL warehouse has no file to version
+        calls = [d.versioned(r, "k", ["gold.dim_regions"], lambda: object()) for _ in range(2)]
+    assert calls[0] is not calls[1]

@@ -257,3 +257,36 @@ def test_freshness_in_words_has_no_nat_or_nan():
     assert operations.freshness_text(dim, "UTC")["lag"].tolist() == ["— (no time column)"]
     assert text["latest row"].tolist()[0] == "2024-03-20 19:00 CDT"
     assert text["last build"].tolist()[1:] == ["not in ops.build_runs"] * 2
+
+
+def test_after_the_warm_up_a_session_on_unchanged_data_opens_no_connection(
+    dash_home, tmp_path, monkeypatch
+):
+    from tests.conftest import copy_home
+    from workbench import open_catalog
+    from workbench.apps import shell
+    from workbench.io.warehouse import Warehouse
+
+    home = copy_home(dash_home, tmp_path / "home")  # this test writes
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    monkeypatch.setenv(shell.REFRESH_ENV, "0")
+    assert set(shell.warm()) == set(shell.PAGES)
+    connects, connect = [], Warehouse._connect
+
+    def counted(self):
+        connects.append(self.url)
+        return connect(self)
+
+    monkeypatch.setattr(Warehouse, "_connect", counted)
+    page = shell.PageShell("load", load)  # what `workbench serve` builds for a new session
+    assert connects == []  # options, bounds, signature, page data and tiles all cached
+    assert "points of actual load" in page.summary.object
+    assert 'data-key="load" data-value="' in page.tiles.object
+    assert not any("wb-message" in o.css_classes for o in page.body.objects)
+    with open_catalog() as cat:  # a job writes: the next session asks the warehouse again
+        runs = cat.read("ops.job_runs")
+        cat.write("ops.job_runs", runs.tail(1).assign(run_id="warm-test"), mode="append")
+    connects.clear()
+    after = shell.PageShell("load", load)
+    assert connects
+    assert any(row[0] == "ops.job_runs" and row[1] == len(runs) + 1 for row in after.signature)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 from bokeh.models import (
+    CDSView,
     ColorBar,
     ColumnDataSource,
     DatetimeTickFormatter,
@@ -146,22 +147,25 @@ def time_lines(
         label = f"{name if name is not None else y_label}{legend_suffix}"
         drawn = []
         # ``add_glyph``, not ``fig.line``: one glyph model per renderer, not three (selection
-        # and muted looks "auto"), so a page sends and builds a third of the models
+        # and muted looks "auto"), so a page sends and builds a third of the models; the
+        # renderers of one source share its view (all rows) instead of a view and filter each
+        view = CDSView()
         if band is not None:
             drawn.append(
                 fig.add_glyph(
                     source,
                     VArea(x="timestamp", y1=band[0], y2=band[1], fill_color=colour,
                           fill_alpha=0.15),
+                    view=view,
                 )
             )  # fmt: skip
         dash = "dashed" if dashed else "solid"
         line = Line(x="timestamp", y=y, line_color=colour, line_width=1.6, line_dash=dash)
-        drawn.append(fig.add_glyph(source, line))
+        drawn.append(fig.add_glyph(source, line, view=view))
         if markers or len(data) == 1:
             drawn.append(
                 fig.add_glyph(source, Scatter(x="timestamp", y=y, fill_color=colour,
-                                              line_color=colour, size=7))
+                                              line_color=colour, size=7), view=view)
             )  # fmt: skip
         _legend(fig).items.append(LegendItem(label=label, renderers=drawn))
     if not any(isinstance(t, HoverTool) for t in fig.tools):

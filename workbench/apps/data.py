@@ -9,7 +9,7 @@ Display resolution
 ------------------
 Long ranges are aggregated, never thinned: :func:`choose_resolution` picks the finest step from
 :data:`RESOLUTIONS` that keeps a series under ``max_points`` points (a year of 5-min load becomes
-6-hourly means with min/max envelopes); :func:`bucket` maps a timestamp column onto that step as
+12-hourly means with min/max envelopes); :func:`bucket` maps a timestamp column onto that step as
 integer epoch seconds, which every Ibis backend computes (DuckDB, PostgreSQL, Snowflake).
 """
 
@@ -38,8 +38,10 @@ if TYPE_CHECKING:
 RESOLUTIONS: tuple[timedelta, ...] = tuple(
     timedelta(minutes=m) for m in (5, 15, 30, 60, 180, 360, 720, 1440, 10080)
 )
-#: Points per series a chart is drawn with at most (about one per screen pixel).
-MAX_POINTS = 2000
+#: Points per series a chart is drawn with at most: about one per pixel of a full-width chart
+#: (1,100-1,500 px). The browser's cost of drawing a min/max envelope grows with its points (a
+#: year at 6 h, 1,464 points per region, took twice the canvas time of 12 h in headless Chromium).
+MAX_POINTS = 1200
 
 
 class NoDataError(WorkbenchError):
@@ -148,8 +150,11 @@ class Reader:
     refresh), so a page asks the warehouse for each only once.
     """
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, version: tuple[Any, ...] | None = None) -> None:
         self.catalog = catalog
+        #: The default warehouse file's :func:`file_version` when the reader connected
+        #: (``None``: not a DuckDB file, so only a query can tell whether its data changed).
+        self.version = version
         self._listed: dict[tuple[str, str], set[str]] = {}
         self._relations: dict[str, Any] = {}
         self._memo: dict[Any, Any] = {}
@@ -190,9 +195,14 @@ class Reader:
             sigs[name] = got[0] if got else ()
         return sigs[name]
 
-    def remember_signatures(self, sigs: tuple[tuple[Any, ...], ...]) -> None:
-        """Keep the rows of a :func:`signature` query so :func:`cached` need not ask again."""
+    def remember_signatures(
+        self, sigs: tuple[tuple[Any, ...], ...], asked: Sequence[str] = ()
+    ) -> None:
+        """Keep the rows of a :func:`signature` query of tables ``asked`` (those without a row
+        are missing) so :func:`cached` need not ask again."""
         store = self._memo.setdefault(("signatures",), {})
+        for name in asked:
+            store[name] = ()
         for row in sigs:
             store[row[0]] = row
 
@@ -229,6 +239,42 @@ class _QueryCache:
 _QUERIES = _QueryCache()
 
 
+def file_version(path: Path) -> tuple[Any, ...]:
+    """Identity, size and modification time [ns] of a DuckDB file and of its write-ahead log.
+
+    Every commit appends to the log or, at a checkpoint, rewrites the file; a build swaps in a
+    new file (a new inode): any write changes this tuple, so it versions the file's data.
+    """
+    out: list[Any] = [str(path)]
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            out.append(None)
+            continue
+        out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def versioned(r: Reader, key: Any, tables: Sequence[str], compute: Any) -> Any:
+    """``compute()`` once per ``key`` and version of the warehouse file holding ``tables``.
+
+    What every session asks first (the filters' options, the data's bounds, the tables'
+    signature) then costs a ``stat`` instead of queries while no job writes. Tables outside the
+    default DuckDB file (PostgreSQL, Parquet frames) have no file version: ``compute()`` runs.
+    The version is taken before the reader connected, so a write during the queries gives a
+    new version (a re-run next time), never an old version holding old rows after a write.
+    """
+    if r.version is None:
+        return compute()
+    default = r.catalog.warehouse()
+    for name in tables:
+        spec = r.catalog.entry(name)
+        if spec.kind != "table" or r.catalog.warehouse(spec.warehouse) is not default:
+            return compute()
+    return _QUERIES.get_or_compute((str(r.catalog.path), "versioned", key, r.version), compute)
+
+
 def cached(r: Reader, key: Any, tables: Sequence[str], compute: Any) -> Any:
     """``compute()`` once per ``key`` and state of ``tables`` (frames come back as copies)."""
     sig = tuple((name, r.table_signature(name)) for name in tables)
@@ -241,7 +287,8 @@ def cached(r: Reader, key: Any, tables: Sequence[str], compute: Any) -> Any:
 def reader(catalog_path: str | None = None) -> Iterator[Reader]:
     """A read-only :class:`Reader` whose warehouse connection is closed on exit.
 
-    A warehouse that does not exist yet (no DuckDB file) raises :class:`NoDataError`.
+    A warehouse that does not exist yet (no DuckDB file) raises :class:`NoDataError`. A DuckDB
+    file is opened on the reader's first query (opening it costs more than many a cached page).
     """
     from workbench.core.errors import WarehouseError
 
@@ -249,11 +296,17 @@ def reader(catalog_path: str | None = None) -> Iterator[Reader]:
     cat = Catalog(spec, path, read_only=True)
     try:
         try:
-            cat.warehouse().con  # noqa: B018 - connect now: a missing file is "no data yet"
+            wh = cat.warehouse()
+            file = wh.duckdb_path
+            version = file_version(file) if file is not None else None  # before connecting
+            if version is None or version[1] is None:
+                wh.con  # noqa: B018 - connect now: a missing file or server is "no data yet"
+            # else the first query connects: a session served from :func:`versioned` results
+            # opens no connection at all
         except WarehouseError as exc:
             msg = f"the warehouse has no data yet ({exc})"
             raise NoDataError(msg) from exc
-        yield Reader(cat)
+        yield Reader(cat, version)
     finally:
         cat.close()
 
@@ -288,7 +341,7 @@ def choose_resolution(
     >>> choose_resolution(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-08"))
     datetime.timedelta(seconds=900)
     >>> choose_resolution(pd.Timestamp("2024-01-01"), pd.Timestamp("2025-01-01"))
-    datetime.timedelta(seconds=21600)
+    datetime.timedelta(seconds=43200)
     """
     span = pd.Timedelta(end - start)
     for step in RESOLUTIONS:

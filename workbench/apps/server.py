@@ -24,7 +24,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from workbench.apps.shell import PAGES, page_factory
+from workbench.apps.shell import PAGES, page_factory, warm
 from workbench.core.errors import WorkbenchError
 
 log = logging.getLogger(__name__)
@@ -171,6 +171,10 @@ def serve(
         {f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"}
     )
     from workbench.apps.landing import landing_factory
+
+    took = warm(catalog_path)  # before the first session: the default views' queries are cached
+    log.info("pages warmed in %.1f s (%s)", sum(took.values()),
+             ", ".join(f"{k} {v:.2f} s" for k, v in took.items()))  # fmt: skip
 
     # Bokeh and Panel JS/CSS come from this server's /static (Panel's server default, cacheable
     # by the browser); the browser tests abort any request to another host.

@@ -119,7 +119,9 @@ class PageShell:
     rewrites the query on every change.
     """
 
-    def __init__(self, slug: str, page: ModuleType, catalog_path: str | None = None) -> None:
+    def __init__(
+        self, slug: str, page: ModuleType, catalog_path: str | None = None, *, draw: bool = True
+    ) -> None:
         self.slug = slug
         self.page = page
         self.catalog_path = catalog_path
@@ -152,7 +154,10 @@ class PageShell:
         try:  # one read-only connection for the filters' options and the first drawing
             with d.reader(self.catalog_path) as r:
                 self._init_widgets(r, args)
-                self.refresh(r)
+                if draw:
+                    self.refresh(r)
+                else:  # :func:`warm`: the queries only
+                    self._fetch(r)
         except Exception as exc:  # no warehouse yet, locked, or a bug: a message, not a trace
             if not self.widgets:
                 self._init_widgets(None, args)
@@ -255,7 +260,17 @@ class PageShell:
     def _native(self) -> timedelta:
         return getattr(self.page, "NATIVE", timedelta(hours=1))
 
+    def _reads(self) -> tuple[str, ...]:
+        """Every table the page, its tiles and its cached queries read."""
+        extra = TILE_TABLES if getattr(self.page, "TILES", False) else ()
+        extra += tuple(getattr(self.page, "ALSO_READS", ()))
+        return tuple(dict.fromkeys((*self.page.TABLES, *extra)))
+
     def _options(self, r: d.Reader) -> dict[str, Any]:
+        """The filters' options and the data's bounds (once per warehouse version)."""
+        return d.versioned(r, ("options", self.slug), self._reads(), lambda: self._ask_options(r))
+
+    def _ask_options(self, r: d.Reader) -> dict[str, Any]:
         out: dict[str, Any] = {"regions": d.regions(r)}
         if "technology" in self.page.FILTERS:
             out["technologies"] = d.distinct(r, "gold.generation_mix", "technology")
@@ -339,15 +354,31 @@ class PageShell:
             self._building = False
 
     def _query_and_draw(self, r: d.Reader) -> None:
-        extra = TILE_TABLES if getattr(self.page, "TILES", False) else ()
-        extra += tuple(getattr(self.page, "ALSO_READS", ()))
-        names = tuple(dict.fromkeys((*self.page.TABLES, *extra)))
-        every = d.signature(r, names)  # one query for the page's, its tiles' and cached queries'
-        r.remember_signatures(every)
+        data, tiles, tz = self._fetch(r)
+        if tiles is not None:
+            self.tiles.object = tiles_html(tiles, tz)
+        self._draw(data)
+        now = pd.Timestamp.now(tz=tz)
+        share = html.escape(f"./{self.slug}?{urlencode(self.url_state())}")
+        self.refreshed.object = (
+            f'<span class="wb-refreshed-at">last refreshed {now:%Y-%m-%d %H:%M:%S %Z}</span>'
+            f" · checks for new rows every {refresh_seconds():g} s · "
+            f'<a class="wb-share" href="{share}">link to this view</a>'
+        )
+
+    def _fetch(self, r: d.Reader) -> tuple[d.PageData, list[Any] | None, str]:
+        """The page's data and tiles for the current filters (cached while the tables are
+        unchanged), and the time zone they are drawn in."""
+        names = self._reads()
+        # one query for the page's, its tiles' and cached queries' tables; while the warehouse
+        # file is unchanged, not even that
+        every = d.versioned(r, ("signature", names), names, lambda: d.signature(r, names))
+        r.remember_signatures(every, names)
         self.signature = tuple(row for row in every if row[0] in self.page.TABLES)
         bounds_of = getattr(self.page, "bounds", None)
         if "range" in self.widgets and bounds_of is not None:  # new rows move the quick ranges
-            self.bounds = bounds_of(r) or self.bounds
+            bounds = d.versioned(r, ("bounds", self.slug), names, lambda: bounds_of(r))
+            self.bounds = bounds or self.bounds
         f = self.filters()
         key = (self.slug, self.catalog_path, f, self.signature)
         data = _CACHE.get(key)
@@ -355,17 +386,10 @@ class PageShell:
             data = self.page.query(r, f)
             data.tz = f.tz
             _CACHE.put(key, data)
+        tiles = None
         if getattr(self.page, "TILES", False):
             tiles = d.cached(r, ("tiles", f.tz), TILE_TABLES, lambda: headline(r, f.tz))
-            self.tiles.object = tiles_html(tiles, f.tz)
-        self._draw(data)
-        now = pd.Timestamp.now(tz=f.tz)
-        share = html.escape(f"./{self.slug}?{urlencode(self.url_state())}")
-        self.refreshed.object = (
-            f'<span class="wb-refreshed-at">last refreshed {now:%Y-%m-%d %H:%M:%S %Z}</span>'
-            f" · checks for new rows every {refresh_seconds():g} s · "
-            f'<a class="wb-share" href="{share}">link to this view</a>'
-        )
+        return data, tiles, f.tz
 
     def _failed(self, exc: Exception) -> None:
         if isinstance(exc, d.NoDataError):
@@ -388,7 +412,8 @@ class PageShell:
         """Periodic: redraw when a job changed one of the page's tables."""
         try:
             with d.reader(self.catalog_path) as r:
-                current = d.signature(r, self.page.TABLES)
+                names = self.page.TABLES
+                current = d.versioned(r, ("signature", names), names, lambda: d.signature(r, names))
         except WorkbenchError:
             current = None
         if current != self.signature:
@@ -462,6 +487,26 @@ class PageShell:
         else:
             content = pn.pane.Markdown(f"*{s.message}*", css_classes=["wb-empty"])
         return pn.Column(header, content, sizing_mode="stretch_width", css_classes=[s.key])
+
+
+def warm(catalog_path: str | None = None) -> dict[str, float]:
+    """Run every page's default-view queries once, before the server takes sessions.
+
+    The results land in the shared caches (:data:`_CACHE`, the per-query cache of
+    :mod:`workbench.apps.data`), keyed on the tables' signatures as every session's are, so the
+    first planner to open a page waits for no query, and nothing stale is ever served. A page
+    whose data is missing is skipped here and says so when opened. Returns seconds per page.
+    """
+    import importlib
+    import time
+
+    took = {}
+    for slug in PAGES:
+        t0 = time.perf_counter()
+        PageShell(slug, importlib.import_module(f"workbench.apps.pages.{slug}"), catalog_path,
+                  draw=False)  # fmt: skip
+        took[slug] = time.perf_counter() - t0
+    return took
 
 
 def page_factory(slug: str, catalog_path: str | None = None) -> Any:
