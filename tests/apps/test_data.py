@@ -113,3 +113,33 @@ def test_versioned_asks_every_time_outside_the_warehouse_file(catalog):
         r.version = None  # a PostgreSQL warehouse has no file to version
         calls = [d.versioned(r, "k", ["gold.dim_regions"], lambda: object()) for _ in range(2)]
     assert calls[0] is not calls[1]
+
+
+def test_two_lakehouses_with_equal_signatures_never_share_cached_results(
+    catalog, workbench_home, monkeypatch
+):
+    from workbench import open_catalog
+
+    catalog.write("gold.dim_regions", _region("A"))
+    catalog.close()
+    other = workbench_home.parent / "other-home"
+    monkeypatch.setenv("WORKBENCH_HOME", str(other))
+    second = open_catalog()
+    second.write("gold.dim_regions", _region("B"))  # same rows, same shape: an equal signature
+    second.close()
+
+    def regions(r: d.Reader) -> list[str]:
+        return d.cached(r, "regions", ["gold.dim_regions"], lambda: d.regions(r))
+
+    seen = {}
+    for home in (workbench_home, other, workbench_home):
+        monkeypatch.setenv("WORKBENCH_HOME", str(home))
+        with d.reader() as r:
+            seen.setdefault(home.name, set()).add(tuple(regions(r)))
+            seen.setdefault("versioned " + home.name, set()).add(
+                tuple(d.versioned(r, "regions", ["gold.dim_regions"], lambda: d.regions(r)))
+            )
+    assert seen == {
+        workbench_home.name: {("A",)}, "versioned " + workbench_home.name: {("A",)},
+        "other-home": {("B",)}, "versioned other-home": {("B",)},
+    }  # fmt: skip

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from workbench.core.config import workbench_home
 from workbench.core.errors import WorkbenchError
 from workbench.io.catalog import Catalog, open_catalog
 
@@ -155,6 +156,10 @@ class Reader:
         #: The default warehouse file's :func:`file_version` when the reader connected
         #: (``None``: not a DuckDB file, so only a query can tell whether its data changed).
         self.version = version
+        #: Where the data lives (catalog file, lakehouse home, default warehouse URL): part of
+        #: every cache key, so two lakehouses whose tables have equal signatures never share
+        #: cached results.
+        self.where = (str(catalog.path), str(workbench_home()), catalog.warehouse().url)
         self._listed: dict[tuple[str, str], set[str]] = {}
         self._relations: dict[str, Any] = {}
         self._memo: dict[Any, Any] = {}
@@ -272,13 +277,13 @@ def versioned(r: Reader, key: Any, tables: Sequence[str], compute: Any) -> Any:
         spec = r.catalog.entry(name)
         if spec.kind != "table" or r.catalog.warehouse(spec.warehouse) is not default:
             return compute()
-    return _QUERIES.get_or_compute((str(r.catalog.path), "versioned", key, r.version), compute)
+    return _QUERIES.get_or_compute((r.where, "versioned", key, r.version), compute)
 
 
 def cached(r: Reader, key: Any, tables: Sequence[str], compute: Any) -> Any:
     """``compute()`` once per ``key`` and state of ``tables`` (frames come back as copies)."""
     sig = tuple((name, r.table_signature(name)) for name in tables)
-    full = (str(r.catalog.path), key, sig)
+    full = (r.where, key, sig)
     value = _QUERIES.get_or_compute(full, compute)
     return value.copy() if isinstance(value, pd.DataFrame) else value
 

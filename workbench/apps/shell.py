@@ -380,7 +380,7 @@ class PageShell:
             bounds = d.versioned(r, ("bounds", self.slug), names, lambda: bounds_of(r))
             self.bounds = bounds or self.bounds
         f = self.filters()
-        key = (self.slug, self.catalog_path, f, self.signature)
+        key = (self.slug, r.where, f, self.signature)
         data = _CACHE.get(key)
         if data is None:
             data = self.page.query(r, f)
