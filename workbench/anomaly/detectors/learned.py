@@ -48,6 +48,8 @@ GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "wiggle
 #: events shorter than this many times ``min_duration`` are dropped (a wrong source mapping
 #: lasts: a few exact matches with another asset within minutes are chance, not a copy)
 MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "wiggle": 1}
+#: signals whose thresholds also come from a tail fit (the copy signal is a bounded share)
+TAIL_FIT = ("level", "drift", "white", "quiet", "wiggle")
 #: hysteresis: an event extends over neighbouring samples down to this share of the threshold
 #: (a fault whose score hovers at the threshold is one event, not a string of pieces)
 HOLD = {"copy": 1.0, "level": 0.6, "drift": 0.6, "white": 0.8, "quiet": 0.8, "wiggle": 1.0}
@@ -98,6 +100,8 @@ class LearnedDetector:
         self.rules = bool(rules)
         self.params: dict[str, dict[str, tuple[float, ...]]] = {}
         self.thresholds: dict[str, float] = {}
+        #: per signal the tail-fit threshold (:meth:`_tail_threshold`; 0 = none) of calibrate
+        self.tail_thresholds: dict[str, float] = {}
         self.excluded: dict[str, int] = {}
         self.last_mask_counts: dict[str, int] = {}
         self.uses_reference: bool | None = None
@@ -255,10 +259,34 @@ class LearnedDetector:
                 if len(self._runs(series, sig[s], c, s)) <= allowed:
                     chosen = float(c)
                     break
-            self.thresholds[s] = max(chosen, 1e-9)
+            tail = self._tail_threshold(series, sig[s], s, allowed) if s in TAIL_FIT else 0.0
+            self.thresholds[s] = max(chosen, tail, 1e-9)
+            self.tail_thresholds[s] = tail
         self.calibration = {"asset_days": days, "target_rate": self.target_rate,
                             "masked_samples": int(mask.sum())}  # fmt: skip
         return self
+
+    def _tail_threshold(self, series: LongSeries, score: np.ndarray, signal: str,
+                        allowed: float) -> float:  # fmt: skip
+        """Threshold at which a Pareto tail fitted to the highest event peaks expects
+        ``allowed`` events: the peaks of the events at a low threshold (90th percentile of the
+        signal), the ``k`` <= 30 highest over the k-th (``u``), with the mean log excess
+        ``beta`` (Hill's estimator, bias-corrected ``k / (k - 1)``), give ``u (k /
+        allowed) ** beta``. It extends the count past the validation maximum where the
+        validation period is short (fewer asset-days than 1 / target rate); a heavy tail
+        (the quiet signal is a ratio of variances with few degrees of freedom) is not taken
+        for a light one. 0 with under 5 events."""
+        pos = score[score > 0]
+        if pos.size == 0:
+            return 0.0
+        runs = self._runs(series, score, float(np.quantile(pos, 0.9)), signal)
+        peaks = np.sort([float(score[i : j + 1].max()) for i, j in runs])[::-1]
+        if peaks.size < 5:
+            return 0.0
+        k = min(peaks.size, 30)
+        u = peaks[k - 1]
+        beta = float(np.mean(np.log(peaks[:k] / u))) * k / (k - 1)
+        return float(u * (k / allowed) ** beta) if allowed < k else 0.0
 
     def calibrate_unsupervised(self, series: LongSeries, reference: np.ndarray | None = None,
                                contamination: float = 0.01) -> LearnedDetector:  # fmt: skip
