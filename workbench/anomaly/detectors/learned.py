@@ -48,6 +48,8 @@ GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "wiggle
 #: events shorter than this many times ``min_duration`` are dropped (a wrong source mapping
 #: lasts: a few exact matches with another asset within minutes are chance, not a copy)
 MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "wiggle": 1}
+#: time before a level event [ns] that its typing also looks at (a step, or a growing error)
+LEAD_NS = 1800 * 10**9
 #: signals whose thresholds also come from a tail fit (the copy signal is a bounded share)
 TAIL_FIT = ("level", "drift", "white", "quiet", "wiggle")
 #: hysteresis: an event extends over neighbouring samples down to this share of the threshold
@@ -349,10 +351,11 @@ class LearnedDetector:
             if s == "level":
                 healthy = [self.params[str(lab)]["white"][0] for lab in series.labels]
                 kinds = [
-                    level_kind(series.values[i : j + 1], sc["expected"][i : j + 1],
-                               sc["residual"][i : j + 1], series.time[i : j + 1],
-                               sc["whiteness"][i : j + 1], healthy[series.group[i]])
+                    level_kind(series.values[h : j + 1], sc["expected"][h : j + 1],
+                               sc["residual"][h : j + 1], series.time[h : j + 1],
+                               sc["whiteness"][h : j + 1], healthy[series.group[i]], i - h)
                     for i, j in runs
+                    for h in [_lead(series, i, LEAD_NS)]
                 ]  # fmt: skip
             ev = events_frame(series.labels[series.group[a[:, 0]]], series.time[a[:, 0]],
                               series.time[a[:, 1]], best, kinds)  # fmt: skip
@@ -361,6 +364,13 @@ class LearnedDetector:
             return empty_events().assign(detector=pd_string([]))
         ev = concat_events(frames)
         return drop_shadowed(ev)
+
+
+def _lead(series: LongSeries, i: int, lead_ns: int) -> int:
+    """Index of the first sample of ``i``'s group at most ``lead_ns`` [ns] before it."""
+    g, t = series.group, series.time
+    first = int(np.searchsorted(g, g[i], "left"))
+    return first + int(np.searchsorted(t[first : i + 1], t[i] - lead_ns, "left"))
 
 
 def pd_string(values: list[str]) -> Any:
