@@ -4,8 +4,9 @@ A level event (the smoothed residual |value - reference| past its threshold) is 
 faults, told apart by how the value moves inside the event:
 
 - **stuck_with_noise**: the value does not follow the reference (its own spread is under
-  half the spread of its residual: the truth moves, the reading does not), or, on a running
-  asset, its variation is white;
+  half the spread of its residual: the truth moves, the reading does not), or its offset is
+  the size of one noise sample (a reading frozen at a noise draw: a bias step is a share of
+  capacity), or, on a running asset, its variation is white;
 - **calibration_drift**: the residual is a gain error, ``reference x (a + b t)``, fitting the
   smoothed residual of the event and the 30 minutes before it better than a step (the error
   grows with time and scales with output), or nearly as well when the error was already
@@ -37,11 +38,13 @@ PRECEDENCE = (
 DRIFT_FIT, DRIFT_FIT_GROWN, PRE_SHARE = 1.0, 2.0, 0.15
 #: a value whose spread is under this share of its residual's does not follow the reference
 STUCK_SPREAD = 0.5
+#: an offset within this many sample-to-sample noise scales is a frozen noise sample
+FROZEN_NOISE = 5.0
 
 
 def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndarray,
                time_ns: np.ndarray, white: np.ndarray, healthy_white: float,
-               lead: int = 0) -> str:  # fmt: skip
+               lead: int = 0, noise: float = 0.0) -> str:  # fmt: skip
     """The fault type of one level event from its samples.
 
     Parameters
@@ -60,6 +63,9 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
         Leading samples before the event proper (up to 30 min; every array starts with
         them): the gain-error fit runs over them too, against a step anywhere in the span (a
         piece of a long drift is flat on its own; before it the error grew).
+    noise : float
+        The asset's sample-to-sample noise [value units]: an offset within ``FROZEN_NOISE`` x
+        it is one frozen noise sample (a stuck reading of an idle asset), not a bias.
 
     Returns
     -------
@@ -72,6 +78,8 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     if v.size < 3:
         return "bias_step"
     if np.std(v) < STUCK_SPREAD * np.std(v - e):
+        return "stuck_with_noise"
+    if abs(float(np.median(v - e))) < FROZEN_NOISE * noise:
         return "stuck_with_noise"
     busy = np.isfinite(white[lead:])
     if busy.mean() >= 0.5 and float(np.mean(white[lead:][busy])) >= (1.0 + healthy_white) / 2:

@@ -30,6 +30,7 @@ from workbench.anomaly.detectors.signals import (
     SIGNAL_KINDS,
     copy_pairs,
     copy_signal,
+    group_diff,
     residual,
     rolling,
     slow_variance,
@@ -191,6 +192,7 @@ class LearnedDetector:
                 "drift": _scale_line(x, np.abs(raw["drift"][sel]), 0.002 * top),
                 "wiggle": _scale_line(x, raw["wiggle"][sel], 0.001 * top),
                 "white": _white_params(raw["white"][sel][busy], 0.05 * max(hi, 1e-9)),
+                "noise": (_noise_scale(series.values, series.group, sel),),
                 "quiet": _quiet_params(x[busy], raw["quiet"][sel][busy], 1e-4 * top),
             }
         return self
@@ -350,10 +352,12 @@ class LearnedDetector:
             kinds = [SIGNAL_KINDS[s]] * len(runs)
             if s == "level":
                 healthy = [self.params[str(lab)]["white"][0] for lab in series.labels]
+                noise = [self.params[str(lab)]["noise"][0] for lab in series.labels]
                 kinds = [
                     level_kind(series.values[h : j + 1], sc["expected"][h : j + 1],
                                sc["residual"][h : j + 1], series.time[h : j + 1],
-                               sc["whiteness"][h : j + 1], healthy[series.group[i]], i - h)
+                               sc["whiteness"][h : j + 1], healthy[series.group[i]], i - h,
+                               noise[series.group[i]])
                     for i, j in runs
                     for h in [_lead(series, i, LEAD_NS)]
                 ]  # fmt: skip
@@ -389,6 +393,13 @@ def _white_params(white: np.ndarray, busy_above: float) -> tuple[float, float, f
         return 1.0, busy_above, 1.0
     med, q99 = np.quantile(white, [0.5, 0.99])
     return float(med), busy_above, max(float(q99 - med), 0.05)
+
+
+def _noise_scale(values: np.ndarray, group: np.ndarray, sel: np.ndarray) -> float:
+    """Sample-to-sample noise of one asset [value units]: 1.4826 x the median |first
+    difference| / sqrt(2) over its clean training samples (``sel``, one group)."""
+    d = group_diff(np.nan_to_num(values.astype(np.float64)), group)[sel][1:]
+    return float(1.4826 * np.median(np.abs(d)) / np.sqrt(2.0)) if d.size else 0.0
 
 
 def _quiet_params(x: np.ndarray, slow_var: np.ndarray, floor: float) -> tuple[float, float]:
