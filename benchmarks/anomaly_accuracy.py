@@ -16,11 +16,12 @@ excursion episodes (3 samples outside 59.95-60.05 Hz within 5 s) that start outs
 trip and load rejection (widened to [start - 1 s, end + 120 s]).
 
 Sensor faults (:func:`sensor_scores`): the rules (flatline, spike, out_of_range, stale ->
-dropout), each learned detector (``learned:copy``, ``learned:level``, ``learned:white``,
-``learned:wiggle``), all learned together and the ensemble (rules + learned, merged with
-provenance), typed, per fault type, on test days after a training and a validation period;
-on all labels and, beside them, on the labels whose effect leaves the sensor's noise
-(:func:`observable`: a stuck value or a gain error on an idle asset changes nothing measurable).
+dropout), each learned detector (``learned:copy``, ``learned:level``, ``learned:drift``,
+``learned:white``, ``learned:quiet``, ``learned:wiggle``), all learned together and the
+ensemble (rules + learned, merged with provenance), typed, per fault type, on test days
+after a training and a validation period; on all labels and, beside them, on the labels whose
+effect leaves the sensor's noise (:func:`observable`: a stuck value or a gain error on an idle
+asset changes nothing measurable).
 
     WORKBENCH_HOME=/tmp/gridmind-ci .venv/bin/python benchmarks/anomaly_accuracy.py \
         [--sensor-only] [--seeds 3] [--first-seed 1] [--assets 32]

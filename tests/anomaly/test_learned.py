@@ -114,9 +114,9 @@ def test_calibration_holds_the_false_event_target_on_clean_data(periods, model):
     rate = len(model.detect(s, ref)) / asset_days(s)
     assert rate <= 0.05 + 1e-9
     fresh, fresh_ref = series_ref(telemetry(T0 + pd.Timedelta("48h"), 24, seed=9))
-    # thresholds from 1.5 asset-days are about the validation maxima of 5 signals: fresh data
-    # passes a few of them by a hair (scores ~1.05), but not every asset-day
-    assert len(model.detect(fresh, fresh_ref)) / asset_days(fresh) <= 1.0
+    # 1.5 validation asset-days allow 0.075 events: the thresholds extend past the validation
+    # maxima by a tail fit, so fresh data does not pass them by a hair
+    assert len(model.detect(fresh, fresh_ref)) / asset_days(fresh) <= 0.5
 
 
 def test_a_training_window_full_of_labelled_faults_is_refused(periods):

@@ -25,12 +25,15 @@ from typing import Any
 import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError, duration_ns
+from workbench.anomaly.detectors.kinds import drop_shadowed, level_kind
 from workbench.anomaly.detectors.signals import (
     SIGNAL_KINDS,
     copy_pairs,
     copy_signal,
+    group_diff,
     residual,
     rolling,
+    slow_variance,
     swing,
     whiteness,
     wiggle,
@@ -40,12 +43,19 @@ from workbench.anomaly.inputs import LongSeries
 
 SIGNALS = tuple(SIGNAL_KINDS)
 #: samples of persistence (centred rolling median) per signal before thresholding
-PERSIST = {"copy": 1, "level": 31, "drift": 1, "white": 45, "wiggle": 9}
+PERSIST = {"copy": 1, "level": 31, "drift": 1, "white": 45, "quiet": 45, "wiggle": 9}
 #: flagged samples at most this many times ``gap`` apart merge (a drift wanders near its threshold)
-GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "wiggle": 1}
+GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "wiggle": 1}
 #: events shorter than this many times ``min_duration`` are dropped (a wrong source mapping
 #: lasts: a few exact matches with another asset within minutes are chance, not a copy)
-MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "wiggle": 1}
+MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "wiggle": 1}
+#: time before a level event [ns] that its typing also looks at (a step, or a growing error)
+LEAD_NS = 1800 * 10**9
+#: signals whose thresholds also come from a tail fit (the copy signal is a bounded share)
+TAIL_FIT = ("level", "drift", "white", "quiet", "wiggle")
+#: hysteresis: an event extends over neighbouring samples down to this share of the threshold
+#: (a fault whose score hovers at the threshold is one event, not a string of pieces)
+HOLD = {"copy": 1.0, "level": 0.6, "drift": 0.6, "white": 0.8, "quiet": 0.8, "wiggle": 1.0}
 
 
 class LearnedDetector:
@@ -77,13 +87,14 @@ class LearnedDetector:
     def __init__(self, target_rate: float = 0.05, level_window: int = 75, gap: Any = "300s",
                  min_duration: Any = "60s", margin: Any = "600s", min_clean_share: float = 0.5,
                  rules: bool = True, drift_window: int = 450,
-                 white_window: int = 150) -> None:  # fmt: skip
+                 white_window: int = 150, quiet_window: int = 300) -> None:  # fmt: skip
         if not target_rate > 0:
             raise AnomalyInputError(
                 f"expected target_rate > 0 events/asset-day; found {target_rate!r}"
             )
         self.target_rate, self.level_window = float(target_rate), int(level_window)
         self.drift_window, self.white_window = int(drift_window), int(white_window)
+        self.quiet_window = int(quiet_window)
         self.gap_ns, self.min_ns = (
             duration_ns(gap, "gap"),
             duration_ns(min_duration, "min_duration"),
@@ -92,6 +103,8 @@ class LearnedDetector:
         self.rules = bool(rules)
         self.params: dict[str, dict[str, tuple[float, ...]]] = {}
         self.thresholds: dict[str, float] = {}
+        #: per signal the tail-fit threshold (:meth:`_tail_threshold`; 0 = none) of calibrate
+        self.tail_thresholds: dict[str, float] = {}
         self.excluded: dict[str, int] = {}
         self.last_mask_counts: dict[str, int] = {}
         self.uses_reference: bool | None = None
@@ -137,6 +150,8 @@ class LearnedDetector:
             "level": rolling(r, g, self.level_window),
             "drift": rolling(r, g, self.drift_window),
             "white": whiteness(clean, g, self.white_window),
+            "quiet": slow_variance(r, g, self.quiet_window),
+            "expected": np.nan_to_num(v) - np.nan_to_num(residual(v, g, reference)),
             "wiggle": wiggle(clean, g),
             "swing": swing(clean, g),
         }
@@ -177,6 +192,8 @@ class LearnedDetector:
                 "drift": _scale_line(x, np.abs(raw["drift"][sel]), 0.002 * top),
                 "wiggle": _scale_line(x, raw["wiggle"][sel], 0.001 * top),
                 "white": _white_params(raw["white"][sel][busy], 0.05 * max(hi, 1e-9)),
+                "noise": (_noise_scale(series.values, series.group, sel),),
+                "quiet": _quiet_params(x[busy], raw["quiet"][sel][busy], 1e-4 * top),
             }
         return self
 
@@ -212,6 +229,10 @@ class LearnedDetector:
             white = np.fmax(raw["white"][sel] - p["white"][0], 0.0) / p["white"][2]
             out["white"][sel] = np.where(xs > p["white"][1], white, 0.0)
             whiteness_busy[sel] = np.where(xs > p["white"][1], raw["white"][sel], np.nan)
+            # the slow process wander the asset shows when healthy, over what the window shows
+            slow = np.sqrt(np.fmax(raw["quiet"][sel], 1e-12))
+            quiet = (p["quiet"][0] + p["quiet"][1] * xs) / slow
+            out["quiet"][sel] = np.where(xs > p["white"][1], quiet, 0.0)
         out["copy"] = copy_signal(raw["pairs"], out["level"], g)
         for s in SIGNALS:
             if PERSIST[s] > 1:
@@ -219,6 +240,7 @@ class LearnedDetector:
             out[s] = np.where(mask, 0.0, np.nan_to_num(out[s]))
         out["residual"] = np.nan_to_num(raw["level"])
         out["whiteness"] = whiteness_busy
+        out["expected"] = raw["expected"]
         return out
 
     def calibrate(self, series: LongSeries, reference: np.ndarray | None = None,
@@ -238,13 +260,37 @@ class LearnedDetector:
                                                       1 - np.logspace(-4, -7, 10)]))  # fmt: skip
             chosen = float(vals.max()) * 1.01 + 1e-9
             for c in cands:
-                if len(self._runs(series, sig[s] >= c, GAP_FACTOR[s], MIN_FACTOR[s])) <= allowed:
+                if len(self._runs(series, sig[s], c, s)) <= allowed:
                     chosen = float(c)
                     break
-            self.thresholds[s] = max(chosen, 1e-9)
+            tail = self._tail_threshold(series, sig[s], s, allowed) if s in TAIL_FIT else 0.0
+            self.thresholds[s] = max(chosen, tail, 1e-9)
+            self.tail_thresholds[s] = tail
         self.calibration = {"asset_days": days, "target_rate": self.target_rate,
                             "masked_samples": int(mask.sum())}  # fmt: skip
         return self
+
+    def _tail_threshold(self, series: LongSeries, score: np.ndarray, signal: str,
+                        allowed: float) -> float:  # fmt: skip
+        """Threshold at which a Pareto tail fitted to the highest event peaks expects
+        ``allowed`` events: the peaks of the events at a low threshold (90th percentile of the
+        signal), the ``k`` <= 30 highest over the k-th (``u``), with the mean log excess
+        ``beta`` (Hill's estimator, bias-corrected ``k / (k - 1)``), give ``u (k /
+        allowed) ** beta``. It extends the count past the validation maximum where the
+        validation period is short (fewer asset-days than 1 / target rate); a heavy tail
+        (the quiet signal is a ratio of variances with few degrees of freedom) is not taken
+        for a light one. 0 with under 5 events."""
+        pos = score[score > 0]
+        if pos.size == 0:
+            return 0.0
+        runs = self._runs(series, score, float(np.quantile(pos, 0.9)), signal)
+        peaks = np.sort([float(score[i : j + 1].max()) for i, j in runs])[::-1]
+        if peaks.size < 5:
+            return 0.0
+        k = min(peaks.size, 30)
+        u = peaks[k - 1]
+        beta = float(np.mean(np.log(peaks[:k] / u))) * k / (k - 1)
+        return float(u * (k / allowed) ** beta) if allowed < k else 0.0
 
     def calibrate_unsupervised(self, series: LongSeries, reference: np.ndarray | None = None,
                                contamination: float = 0.01) -> LearnedDetector:  # fmt: skip
@@ -271,22 +317,26 @@ class LearnedDetector:
         sig = self.signals(series, reference)
         out = {s: sig[s] / self.thresholds[s] for s in SIGNALS}
         out["residual"], out["whiteness"] = sig["residual"], sig["whiteness"]
+        out["expected"] = sig["expected"]
         return out
 
     # ------------------------------------------------------------------ events
-    def _runs(self, series: LongSeries, flags: np.ndarray, gap_factor: int = 1,
-              min_factor: int = 1) -> list[tuple[int, int]]:  # fmt: skip
-        """(first, last) sample index of merged flagged runs lasting >= ``min_duration`` x
-        ``min_factor``."""
+    def _runs(self, series: LongSeries, score: np.ndarray, threshold: float,
+              signal: str) -> list[tuple[int, int]]:  # fmt: skip
+        """(first, last) sample index of the events of ``signal``: samples at or above
+        ``HOLD[signal] x threshold`` merged (at most ``gap`` x ``GAP_FACTOR`` apart) into runs
+        that reach ``threshold`` somewhere and last >= ``min_duration`` x ``MIN_FACTOR``."""
+        flags = score >= HOLD[signal] * threshold
         idx = np.flatnonzero(flags)
         if idx.size == 0:
             return []
         g, t = series.group[idx], series.time[idx]
         new = np.ones(idx.size, bool)
-        new[1:] = (g[1:] != g[:-1]) | (t[1:] - t[:-1] > self.gap_ns * gap_factor)
+        new[1:] = (g[1:] != g[:-1]) | (t[1:] - t[:-1] > self.gap_ns * GAP_FACTOR[signal])
         first = np.flatnonzero(new)
         last = np.append(first[1:] - 1, idx.size - 1)
-        keep = t[last] - t[first] >= self.min_ns * min_factor
+        peak = np.maximum.reduceat(score[idx], first)
+        keep = (t[last] - t[first] >= self.min_ns * MIN_FACTOR[signal]) & (peak >= threshold)
         return list(zip(idx[first[keep]], idx[last[keep]], strict=True))
 
     def detect(self, series: LongSeries, reference: np.ndarray | None = None) -> Any:
@@ -294,15 +344,23 @@ class LearnedDetector:
         sc = self.score(series, reference)
         frames = []
         for s in SIGNALS:
-            runs = self._runs(series, sc[s] >= 1.0, GAP_FACTOR[s], MIN_FACTOR[s])
+            runs = self._runs(series, sc[s], 1.0, s)
             if not runs:
                 continue
             a = np.array(runs)
             best = np.array([sc[s][i : j + 1].max() for i, j in runs])
             kinds = [SIGNAL_KINDS[s]] * len(runs)
             if s == "level":
-                healthy = np.array([self.params[str(lab)]["white"][0] for lab in series.labels])
-                kinds = [_level_kind(series, sc, i, j, healthy[series.group[i]]) for i, j in runs]
+                healthy = [self.params[str(lab)]["white"][0] for lab in series.labels]
+                noise = [self.params[str(lab)]["noise"][0] for lab in series.labels]
+                kinds = [
+                    level_kind(series.values[h : j + 1], sc["expected"][h : j + 1],
+                               sc["residual"][h : j + 1], series.time[h : j + 1],
+                               sc["whiteness"][h : j + 1], healthy[series.group[i]], i - h,
+                               noise[series.group[i]])
+                    for i, j in runs
+                    for h in [_lead(series, i, LEAD_NS)]
+                ]  # fmt: skip
             ev = events_frame(series.labels[series.group[a[:, 0]]], series.time[a[:, 0]],
                               series.time[a[:, 1]], best, kinds)  # fmt: skip
             frames.append(ev.assign(detector=f"learned:{s}"))
@@ -312,51 +370,11 @@ class LearnedDetector:
         return drop_shadowed(ev)
 
 
-def _level_kind(series: LongSeries, sc: dict[str, np.ndarray], i: int, j: int,
-                healthy_white: float = 0.5) -> str:  # fmt: skip
-    """stuck_with_noise when the asset runs for at least half the event and the variation
-    there is white (mean whiteness past the midpoint between the asset's healthy whiteness
-    and 1: a frozen value drifting away from its reference; an idle asset's reading is white
-    anyway); else bias_step when the residual
-    stepped: 3-15 minutes before the event it was under a third of its size in the event and
-    it does not keep growing (second half over first by less than 30 % of its size); a
-    residual already on its way there, or still growing, is a calibration_drift."""
-    w = sc["whiteness"][i : j + 1]
-    busy = np.isfinite(w)
-    if busy.mean() >= 0.5 and float(np.mean(w[busy])) >= (1.0 + healthy_white) / 2:
-        return "stuck_with_noise"
-    t, g, res = series.time, series.group, sc["residual"]
-    before = (g == g[i]) & (t >= t[i] - 900e9) & (t <= t[i] - 180e9)
-    inside = abs(float(np.median(res[i : j + 1])))
-    inside_res = np.abs(res[i : j + 1])
-    half = max(inside_res.size // 2, 1)
-    growth = float(np.median(inside_res[half:]) - np.median(inside_res[:half]))
-    if growth > 0.3 * max(inside, 1e-12):  # still growing: a ramp, not a step
-        return "calibration_drift"
-    if not before.any():
-        return "bias_step"
-    pre = abs(float(np.median(res[before])))
-    return "bias_step" if pre < 0.35 * max(inside, 1e-12) else "calibration_drift"
-
-
-def drop_shadowed(events: Any) -> Any:
-    """Drop level events overlapping a copy/white/wiggle event of the same group, then drift
-    events overlapping any other event left (the 30-min residual sees every offset; it only
-    speaks for a fault no sharper signal found)."""
-    for name, over in (("learned:level", ("learned:level", "learned:drift")),
-                       ("learned:drift", ("learned:drift",))):  # fmt: skip
-        mine = (events["detector"] == name).to_numpy()
-        other = events[~events["detector"].isin(over).to_numpy()]
-        if not mine.any() or other.empty:
-            continue
-        keep = np.ones(len(events), bool)
-        for i in np.flatnonzero(mine):
-            r = events.iloc[i]
-            o = other[other["group"] == r["group"]]
-            if ((o["start"] <= r["end"]) & (o["end"] >= r["start"])).any():
-                keep[i] = False
-        events = events[keep]
-    return events.reset_index(drop=True)
+def _lead(series: LongSeries, i: int, lead_ns: int) -> int:
+    """Index of the first sample of ``i``'s group at most ``lead_ns`` [ns] before it."""
+    g, t = series.group, series.time
+    first = int(np.searchsorted(g, g[i], "left"))
+    return first + int(np.searchsorted(t[first : i + 1], t[i] - lead_ns, "left"))
 
 
 def pd_string(values: list[str]) -> Any:
@@ -375,6 +393,22 @@ def _white_params(white: np.ndarray, busy_above: float) -> tuple[float, float, f
         return 1.0, busy_above, 1.0
     med, q99 = np.quantile(white, [0.5, 0.99])
     return float(med), busy_above, max(float(q99 - med), 0.05)
+
+
+def _noise_scale(values: np.ndarray, group: np.ndarray, sel: np.ndarray) -> float:
+    """Sample-to-sample noise of one asset [value units]: 1.4826 x the median |first
+    difference| / sqrt(2) over its clean training samples (``sel``, one group)."""
+    d = group_diff(np.nan_to_num(values.astype(np.float64)), group)[sel][1:]
+    return float(1.4826 * np.median(np.abs(d)) / np.sqrt(2.0)) if d.size else 0.0
+
+
+def _quiet_params(x: np.ndarray, slow_var: np.ndarray, floor: float) -> tuple[float, float]:
+    """Healthy slow wander [value units] as a line in the expected value, fitted where the
+    asset runs; (0, 0) (the quiet signal stays 0) when it ran for under 100 samples."""
+    ok = np.isfinite(slow_var)
+    if ok.sum() < 100:
+        return 0.0, 0.0
+    return _scale_line(x[ok], np.sqrt(slow_var[ok]), floor)
 
 
 def _scale_line(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float]:

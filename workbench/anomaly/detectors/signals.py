@@ -12,6 +12,11 @@ copy       share of the last ``copy_window``      copied_from_asset (another ass
 level      smoothed residual |value - reference|  bias_step, calibration_drift (a residual
            / the asset's residual scale (5 min)   that steps, or grows slowly)
 drift      the same over 30 min                   calibration_drift hidden by process noise
+quiet      the asset's healthy slow process        stuck_with_noise on a unit whose process
+           variation (1-min means of the          is as fine as its transducer noise
+           residual, their variance over          (nuclear): a frozen value keeps the white
+           ``quiet_window``) over what the        noise but loses the slow wander
+           window shows (square root)
 white      whiteness of the local variation:      stuck_with_noise (a frozen value plus
            mean squared difference / (2 x local   white transducer noise; the healthy process
            variance); 1 for white noise           is correlated, below 1); scored as the
@@ -37,6 +42,7 @@ SIGNAL_KINDS: dict[str, str] = {
     "level": "bias_step",  # or calibration_drift, by the step at the event's start
     "drift": "calibration_drift",
     "white": "stuck_with_noise",
+    "quiet": "stuck_with_noise",
     "wiggle": "intermittent_oscillation",
 }
 
@@ -133,3 +139,12 @@ def swing(values: np.ndarray, group: np.ndarray, window: int = 30,
         prev[k:] = np.where(group[k:] == group[:-k], d[:-k], 0.0)
         lowest = np.fmin(lowest, rolling(d * prev, group, window) / power)
     return -lowest
+
+
+def slow_variance(residual_values: np.ndarray, group: np.ndarray, window: int = 300,
+                  smooth: int = 15) -> np.ndarray:  # fmt: skip
+    """Variance over ``window`` samples of the ``smooth``-sample means of the residual
+    [value units squared]: the slow process wander (regulation, turbulence) that white
+    transducer noise, averaged over ``smooth`` samples, hardly reaches. NaN samples are left
+    out."""
+    return rolling(rolling(residual_values, group, smooth), group, window, "var")

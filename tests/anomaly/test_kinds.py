@@ -1,0 +1,89 @@
+"""Typing of level events from the residual's signature, and precedence of sharper signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from workbench.anomaly.detectors.kinds import drop_shadowed, level_kind, step_misfit
+from workbench.anomaly.detectors.signals import rolling
+from workbench.anomaly.events import events_frame
+
+STEP_NS = 4 * 10**9
+LEAD = 450  # 30 min of 4-s samples before the event
+
+
+def case(kind: str, seed: int = 0, n: int = 1800) -> tuple:
+    """(value, expected, smoothed residual, time, whiteness) over a 30-min lead and a 2-h
+    event on an asset ramping 200 -> 300 MW with 2 MW of process wander and 0.2 MW of noise."""
+    rng = np.random.default_rng(seed)
+    total = LEAD + n
+    expected = np.linspace(200.0, 300.0, total)
+    wander = np.convolve(rng.standard_normal(total), np.ones(15) / np.sqrt(15), "same") * 2.0
+    value = expected + wander + 0.2 * rng.standard_normal(total)
+    inside = slice(LEAD, total)
+    if kind == "bias_step":
+        value[inside] += 25.0
+    elif kind == "calibration_drift":  # a gain error that began 1 h before the event
+        gain = np.clip((np.arange(total) - LEAD + 900) / (n + 900), 0.0, None) * 0.10
+        value = value * (1.0 + gain)
+    elif kind == "stuck_with_noise":
+        value[inside] = value[LEAD] + 0.2 * rng.standard_normal(n)
+    group = np.zeros(total, np.int64)
+    smooth = rolling(value - expected, group, 75)
+    white = np.full(total, 0.1)
+    return value, expected, smooth, np.arange(total) * STEP_NS, white
+
+
+def test_each_signature_gets_its_type():
+    for kind in ("bias_step", "calibration_drift", "stuck_with_noise"):
+        for seed in range(3):
+            v, e, r, t, w = case(kind, seed)
+            assert level_kind(v, e, r, t, w, 0.1, LEAD, noise=0.2) == kind, (kind, seed)
+
+
+def test_an_offset_of_one_noise_sample_is_a_frozen_reading():
+    rng = np.random.default_rng(4)
+    n = 900
+    expected = np.zeros(LEAD + n)  # an idle asset
+    value = 0.2 * rng.standard_normal(LEAD + n)
+    value[LEAD:] = 0.5 + 0.2 * rng.standard_normal(n)  # frozen at a 2.5-sigma noise draw
+    r = rolling(value - expected, np.zeros(value.size, np.int64), 75)
+    args = (value, expected, r, np.arange(value.size) * STEP_NS, np.full(value.size, np.nan))
+    assert level_kind(*args, 0.1, LEAD, noise=0.2) == "stuck_with_noise"
+    value[LEAD:] += 30.0  # an offset of a share of capacity is a bias step
+    r = rolling(value - expected, np.zeros(value.size, np.int64), 75)
+    args = (value, expected, r, np.arange(value.size) * STEP_NS, np.full(value.size, np.nan))
+    assert level_kind(*args, 0.1, LEAD, noise=0.2) == "bias_step"
+
+
+def test_step_misfit_is_zero_for_a_step_and_positive_for_a_ramp():
+    assert step_misfit(np.r_[np.zeros(50), np.full(50, 3.0)]) == 0.0
+    assert step_misfit(np.linspace(0.0, 1.0, 100)) > 0.1
+
+
+def test_the_sharper_signal_speaks_for_an_overlap():
+    t0 = pd.Timestamp("2024-03-01", tz="UTC").value
+    m = 60 * 10**9
+    ev = pd.concat(
+        [
+            events_frame(["A"], [t0], [t0 + 30 * m], [2.0], "intermittent_oscillation").assign(
+                detector="learned:wiggle"
+            ),
+            events_frame(["A"], [t0 + 10 * m], [t0 + 20 * m], [3.0], "stuck_with_noise").assign(
+                detector="learned:white"
+            ),
+            events_frame(["B"], [t0 + 10 * m], [t0 + 20 * m], [3.0], "stuck_with_noise").assign(
+                detector="learned:white"
+            ),
+            events_frame(["B"], [t0], [t0 + 60 * m], [1.5], "calibration_drift").assign(
+                detector="learned:drift"
+            ),
+        ],
+        ignore_index=True,
+    )
+    out = drop_shadowed(ev)
+    assert sorted(zip(out["group"], out["detector"], strict=True)) == [
+        ("A", "learned:wiggle"),
+        ("B", "learned:white"),
+    ]

@@ -1,0 +1,129 @@
+"""Typing and precedence of learned events: which silent fault a residual's signature shows.
+
+A level event (the smoothed residual |value - reference| past its threshold) is one of three
+faults, told apart by how the value moves inside the event:
+
+- **stuck_with_noise**: the value does not follow the reference (its own spread is under
+  half the spread of its residual: the truth moves, the reading does not), or its offset is
+  the size of one noise sample (a reading frozen at a noise draw: a bias step is a share of
+  capacity), or, on a running asset, its variation is white;
+- **calibration_drift**: the residual is a gain error, ``reference x (a + b t)``, fitting the
+  smoothed residual of the event and the 30 minutes before it better than a step (the error
+  grows with time and scales with output), or nearly as well when the error was already
+  there before the event;
+- **bias_step**: otherwise, a constant offset.
+
+Events of one group that overlap are the same fault seen by several signals; the sharper
+signal speaks (:data:`PRECEDENCE`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: learned detectors from the sharpest signature to the vaguest; an event overlapping an event
+#: of an earlier detector (same group) is dropped
+PRECEDENCE = (
+    ("learned:copy",),
+    ("learned:wiggle",),
+    ("learned:white", "learned:quiet"),
+    ("learned:level",),
+    ("learned:drift",),
+)
+#: a gain error explains the residual (event and lead) when its misfit is under this share of
+#: a step's; or under ``DRIFT_FIT_GROWN`` x it when the error before the event was already
+#: over ``PRE_SHARE`` of its size inside (it grew into the event: a step was not there)
+DRIFT_FIT, DRIFT_FIT_GROWN, PRE_SHARE = 1.0, 2.0, 0.15
+#: a value whose spread is under this share of its residual's does not follow the reference
+STUCK_SPREAD = 0.5
+#: an offset within this many sample-to-sample noise scales is a frozen noise sample
+FROZEN_NOISE = 5.0
+
+
+def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndarray,
+               time_ns: np.ndarray, white: np.ndarray, healthy_white: float,
+               lead: int = 0, noise: float = 0.0) -> str:  # fmt: skip
+    """The fault type of one level event from its samples.
+
+    Parameters
+    ----------
+    value, expected : numpy.ndarray
+        The reading and what it should read [value units], over the event.
+    smooth_residual : numpy.ndarray
+        The smoothed residual (5-min mean of value - expected) [value units].
+    time_ns : numpy.ndarray
+        Sample times [ns].
+    white : numpy.ndarray
+        Whiteness where the asset runs, NaN where it idles.
+    healthy_white : float
+        The asset's healthy median whiteness.
+    lead : int
+        Leading samples before the event proper (up to 30 min; every array starts with
+        them): the gain-error fit runs over them too, against a step anywhere in the span (a
+        piece of a long drift is flat on its own; before it the error grew).
+    noise : float
+        The asset's sample-to-sample noise [value units]: an offset within ``FROZEN_NOISE`` x
+        it is one frozen noise sample (a stuck reading of an idle asset), not a bias.
+
+    Returns
+    -------
+    str
+        ``stuck_with_noise``, ``calibration_drift`` or ``bias_step``.
+    """
+    finite = np.isfinite(value) & np.isfinite(expected) & np.isfinite(smooth_residual)
+    ok = finite[lead:]
+    v, e = value[lead:][ok], expected[lead:][ok]
+    if v.size < 3:
+        return "bias_step"
+    if np.std(v) < STUCK_SPREAD * np.std(v - e):
+        return "stuck_with_noise"
+    if abs(float(np.median(v - e))) < FROZEN_NOISE * noise:
+        return "stuck_with_noise"
+    busy = np.isfinite(white[lead:])
+    if busy.mean() >= 0.5 and float(np.mean(white[lead:][busy])) >= (1.0 + healthy_white) / 2:
+        return "stuck_with_noise"
+    r, e, t = smooth_residual[finite], expected[finite], time_ns[finite]
+    hours = (t - t[0]) / 3.6e12
+    design = np.column_stack([e, e * hours])
+    coef, *_ = np.linalg.lstsq(design, r, rcond=None)
+    fit = float(np.sum((r - design @ coef) ** 2)) / max(step_misfit(r), 1e-300)
+    before = smooth_residual[:lead][finite[:lead]]
+    inside = abs(float(np.median(smooth_residual[lead:][ok])))
+    pre = abs(float(np.median(before))) / max(inside, 1e-12) if before.size >= 10 else 0.0
+    if fit < DRIFT_FIT or (fit < DRIFT_FIT_GROWN and pre > PRE_SHARE):
+        return "calibration_drift"
+    return "bias_step"
+
+
+def step_misfit(r: np.ndarray) -> float:
+    """Least sum of squares of ``r`` about one level before and one after a change point
+    (anywhere, or none) [units of r squared]."""
+    n = r.size
+    c1, c2 = np.cumsum(r), np.cumsum(r * r)
+    k = np.arange(1, n + 1)
+    left = c2 - c1**2 / k  # misfit of r[:k] about its mean
+    rc1, rc2 = c1[-1] - c1, c2[-1] - c2
+    m = n - k
+    right = np.where(m > 0, rc2 - rc1**2 / np.maximum(m, 1), 0.0)
+    return float(np.min(left + right))
+
+
+def drop_shadowed(events: Any) -> Any:
+    """Drop each learned event that overlaps an event of a detector earlier in
+    :data:`PRECEDENCE` (same group): an oscillation whitens the variation and moves the
+    level, a copy does both, a stuck value leaves a residual; the vaguer signal only speaks
+    for a fault no sharper one found."""
+    rank = {d: k for k, names in enumerate(PRECEDENCE) for d in names}
+    if events.empty:
+        return events.reset_index(drop=True)
+    r = events["detector"].astype(str).map(rank).fillna(len(PRECEDENCE)).to_numpy()
+    g = events["group"].astype(str).to_numpy(object)
+    s = events["start"].astype("int64").to_numpy()
+    e = events["end"].astype("int64").to_numpy()
+    keep = np.ones(len(events), bool)
+    for i in range(len(events)):
+        over = (g == g[i]) & (s <= e[i]) & (e >= s[i]) & (r < r[i])
+        keep[i] = not over.any()
+    return events[keep].reset_index(drop=True)
