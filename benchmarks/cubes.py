@@ -27,6 +27,7 @@ and reads the same windows from it; ``--skip-satellite``).
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import statistics
@@ -340,16 +341,23 @@ def bench_satellite() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rebuild", action="store_true", help="regenerate the cached stores")
+    parser.add_argument("--codecs", action="store_true", help="print only the codec table")
+    parser.add_argument(
+        "--day-hours", type=float, help="write N hours of a 1,000-PMU day and read its windows"
+    )
+    parser.add_argument("--skip-satellite", action="store_true")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     bench_codecs()
-    if "--codecs" in argv:
+    if args.codecs:
         return
     bench_dir().mkdir(parents=True, exist_ok=True)
     catalog, previous = bench_dir() / "pmu_large.zarr", bench_dir() / "pmu_large_prev.zarr"
-    built = build_pmu_store(catalog, "--rebuild" in argv)
+    built = build_pmu_store(catalog, args.rebuild)
     if built:
         print(f"simulated and wrote the PMU hour (catalog layout) in {built:.0f} s")
-    built = build_pmu_store(previous, "--rebuild" in argv, "previous", source=catalog)
+    built = build_pmu_store(previous, args.rebuild, "previous", source=catalog)
     if built:
         print(f"copied the PMU hour into the previous layout in {built:.0f} s")
     layouts = {
@@ -358,9 +366,9 @@ def main(argv: list[str] | None = None) -> None:
         "previous, zarr-python": previous,
     }
     bench_pmu(layouts)
-    if "--day-hours" in argv:
-        bench_day(float(argv[argv.index("--day-hours") + 1]))  # after the hour store exists
-    if "--skip-satellite" not in argv:
+    if args.day_hours:
+        bench_day(args.day_hours)  # after the hour store exists
+    if not args.skip_satellite:
         bench_satellite()
 
 
