@@ -243,6 +243,24 @@ def parse_catalog_spec(
         raise CatalogValidationError(source, problems) from None
 
 
+#: parsed catalog YAML by the SHA-256 of its text (the pure-Python parse of the project's
+#: catalog takes ~0.3-1 s, and a job run opens the catalog several times)
+_PARSED: dict[str, Any] = {}
+
+
+def _parsed_yaml(text: str) -> Any:
+    """``text`` parsed as YAML (duplicate keys refused); a copy of the memo for a text seen."""
+    import copy
+    import hashlib
+
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if digest not in _PARSED:
+        if len(_PARSED) >= 8:
+            _PARSED.clear()
+        _PARSED[digest] = yaml.load(text, Loader=_UniqueKeyLoader)
+    return copy.deepcopy(_PARSED[digest])
+
+
 def load_catalog_spec(path: str | Path, env: Mapping[str, str] | None = None) -> CatalogSpec:
     """Read and validate a catalog file."""
     path = Path(path)
@@ -258,7 +276,7 @@ def load_catalog_spec(path: str | Path, env: Mapping[str, str] | None = None) ->
         )
         raise CatalogError(msg) from None
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+        raw = _parsed_yaml(text)
     except CatalogError as exc:
         raise CatalogError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
