@@ -91,7 +91,7 @@ def test_weekly_models_are_trained_on_the_retrain_day_reused_in_the_week_and_nev
     assert info["models_trained"] == 5
     assert info["model_trained_until"] == "2024-03-18T15:00:00+00:00"  # 10:00 CDT
     assert info["model_key"].startswith("load_test|test_hourly_mean|until=2024-03-18T15:00")
-    assert info["training_window"]["end"] == "2024-03-18 14:00:00+00:00"  # last known hour
+    assert info["training_window"]["end"] == "2024-03-18 13:00:00+00:00"  # 1 h lag
     assert len(frame) == 5 * 48
     assert (frame["q0.1"] < frame["q0.9"]).all()
     registry = ModelRegistry()
@@ -120,7 +120,7 @@ def test_weekly_models_are_trained_on_the_retrain_day_reused_in_the_week_and_nev
     assert info["model_source"] == (
         "trained in this run for the weekly retrain of 2024-03-11 (5 series)"
     )
-    assert info["training_window"]["end"] == "2024-03-11 14:00:00+00:00"
+    assert info["training_window"]["end"] == "2024-03-11 13:00:00+00:00"
     _, _, info = forecast(date(2024, 3, 13))
     assert info["models_trained"] == 0
     assert info["model_versions"] == dict.fromkeys(info["model_versions"], 2)

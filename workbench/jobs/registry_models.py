@@ -97,8 +97,13 @@ def _train_key_of(info: Any) -> str | None:
 
 
 def _find(registry: Any, name: str, key: str, champion: int | None) -> int | None:
-    """The newest version of ``name`` registered under ``key``; None when there is none."""
-    if champion is None and name not in registry.list_models():
+    """The newest version of ``name`` registered under ``key``; None when there is none.
+
+    Without a champion the search is skipped: the job's first model of a series is always
+    promoted, so none means nothing was registered (or a person removed the alias: the model
+    is then trained again, and the run says so).
+    """
+    if champion is None:
         return None
     for info in reversed(registry.history(name)):
         _INFO[(registry.root, name, info.version)] = info
