@@ -121,13 +121,11 @@ def test_weekly_models_are_trained_on_the_retrain_day_reused_in_the_week_and_nev
         "trained in this run for the weekly retrain of 2024-03-11 (5 series)"
     )
     assert info["training_window"]["end"] == "2024-03-11 13:00:00+00:00"
-    _, _, info = forecast(date(2024, 3, 13))
-    assert info["models_trained"] == 0
-    assert info["model_versions"] == dict.fromkeys(info["model_versions"], 2)
     assert [v.version for v in registry.history("load_test-NORTH")] == [1, 2]
     assert registry.get("load_test-NORTH").version == 1  # still the champion
 
-    # a champion promoted by a person but trained after the issue is never used for it
+    # a champion promoted by a person but trained after the issue is never used for it: the
+    # next day of that week reuses its Monday model, found by key among the versions
     later = registry.get("load_test-NORTH", version=1)
     model = registry.load("load_test-NORTH", version=1)
     v3 = registry.register(
@@ -135,11 +133,10 @@ def test_weekly_models_are_trained_on_the_retrain_day_reused_in_the_week_and_nev
     )
     registry.promote("load_test-NORTH", v3, force=True, reason="test: a person's champion")
     _, _, info = forecast(date(2024, 3, 13))
-    assert info["model_versions"]["NORTH"] == 2
+    assert info["models_trained"] == 0
+    assert info["model_versions"] == dict.fromkeys(info["model_versions"], 2)
+    assert info["training_window"]["end"] == "2024-03-11 13:00:00+00:00"
     assert "registry_champion_series" not in info
-    _, _, info = forecast(date(2024, 3, 20))  # for an issue after its window it serves
-    assert info["model_versions"]["NORTH"] == 3
-    assert info["registry_champion_series"] == ["NORTH"]
 
 
 def test_a_model_trained_after_the_issue_time_is_refused():
