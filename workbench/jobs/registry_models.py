@@ -36,7 +36,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from workbench.jobs.training import TrainKey, check_no_peek, code_hash, config_hash
+from workbench.jobs.training import (
+    TrainedModelError,
+    TrainKey,
+    check_no_peek,
+    code_hash,
+    config_hash,
+)
 
 if TYPE_CHECKING:
     from workbench.forecasting.pipeline import UseCase
@@ -229,7 +235,7 @@ def forecast_with_registry(
     training = training or Training("daily", None, issue.to_pydatetime())
     if pd.Timestamp(training.until) > issue:
         msg = f"expected a training cut-off on or before the issue {issue}; found {training.until}"
-        raise ValueError(msg)
+        raise TrainedModelError(msg)
     wanted = pd.DatetimeIndex(pd.to_datetime(list(targets), utc=True))
     horizon = math.ceil((wanted[-1] - issue) / pd.Timedelta(hours=1)) + 1
     lag = cat.entry(job.source).availability_lag_td
