@@ -53,6 +53,18 @@ def test_day_ahead_load_job_publishes_and_fills_fact_load(job_home):
     # the 03-18 forecast covered 03-19, whose actuals exist: its MAPE is the alert's metric
     assert 0 < metrics["mape_day_ahead_pct"] < 50
     assert metrics["series"] == 5
+    # weekly retrain: Monday 03-18 trained the models, Wednesday reused them; the run log says so
+    from workbench.jobs import runs as job_runs
+
+    runs = job_runs.history("day_ahead_load").set_index("run_id")
+    monday, wednesday = runs.metrics[first.last.run_id], runs.metrics[second.last.run_id]
+    assert monday["retrain"] == wednesday["retrain"] == "weekly"
+    assert monday["retrain_day"] == wednesday["retrain_day"] == "2024-03-18"
+    assert (monday["models_trained"], wednesday["models_trained"]) == (5, 0)
+    assert wednesday["model_source"].startswith("reused, trained for the weekly retrain of 2024")
+    assert wednesday["model_key"] == monday["model_key"]
+    assert wednesday["model_versions"] == monday["model_versions"]
+    assert pd.Timestamp(wednesday["training_window"]["end"]) < pd.Timestamp(monday["issue_time"])
     # the production models forecast with the use case's covariates, as in the backtests
     from workbench.forecasting.registry import ModelRegistry
 

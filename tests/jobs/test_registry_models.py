@@ -1,4 +1,4 @@
-"""Forecast jobs through the model registry (MLflow): the champion serves, reuse, never leak."""
+"""Forecast jobs through the model registry (MLflow): weekly retrain, reuse by key, never leak."""
 
 from __future__ import annotations
 
@@ -52,7 +52,20 @@ def local_store(job_home, monkeypatch):
     return job_home
 
 
-def test_champion_is_trained_once_then_reused_and_backfills_do_not_leak(local_store, test_model):
+def _weekly(day: date, tz: str = "America/Chicago", window: int = 14):
+    """The weekly cadence of ``day`` (its Monday's model) and the days of history it needs."""
+    from workbench.jobs.registry_models import Training
+    from workbench.jobs.training import retrain_day
+
+    monday = retrain_day(day, "weekly")
+    return Training("weekly", monday, issue_time_for(monday, tz, 10), window), window + (
+        day - monday
+    ).days
+
+
+def test_weekly_models_are_trained_on_the_retrain_day_reused_in_the_week_and_never_leak(
+    local_store, test_model
+):
     job_home = local_store
     from workbench import open_catalog
     from workbench.forecasting.registry import ModelRegistry
@@ -62,15 +75,23 @@ def test_champion_is_trained_once_then_reused_and_backfills_do_not_leak(local_st
 
     def forecast(day: date):
         issue = issue_time_for(day, tz, 10)
-        targets = target_hours(day, tz, 48)
-        past = history(cat, job, issue, 14)
+        training, days = _weekly(day)
+        past = history(cat, job, issue, days)
         return forecast_series(
-            cat, "load_test", job, past, issue, targets, (0.1, 0.5, 0.9), model_kind=test_model
-        )
+            cat, "load_test", job, past, issue, target_hours(day, tz, 48), (0.1, 0.5, 0.9),
+            model_kind=test_model, training=training,
+        )  # fmt: skip
 
+    # Monday 2024-03-18: the retrain day trains every series and registers them as champions
     frame, label, info = forecast(date(2024, 3, 18))
     assert label == "test_hourly_mean"
-    assert info["model_source"] == "trained and registered as champion (5 series)"
+    assert info["model_source"] == (
+        "trained in this run for the weekly retrain of 2024-03-18 (5 series)"
+    )
+    assert info["models_trained"] == 5
+    assert info["model_trained_until"] == "2024-03-18T15:00:00+00:00"  # 10:00 CDT
+    assert info["model_key"].startswith("load_test|test_hourly_mean|until=2024-03-18T15:00")
+    assert info["training_window"]["end"] == "2024-03-18 13:00:00+00:00"  # 1 h lag
     assert len(frame) == 5 * 48
     assert (frame["q0.1"] < frame["q0.9"]).all()
     registry = ModelRegistry()
@@ -79,15 +100,63 @@ def test_champion_is_trained_once_then_reused_and_backfills_do_not_leak(local_st
         f"load_test-{r}" for r in ("COAST", "HOUSTON", "NORTH", "SOUTH", "WEST")
     )
     assert registry.get("load_test-NORTH").stage == "champion"
+    monday = info
 
+    # Wednesday of the same week: the Monday model, loaded and not refitted
     _, _, info = forecast(date(2024, 3, 20))
-    assert info["model_source"] == "champion model (5 series)"
-    assert info["model_versions"] == dict.fromkeys(info["model_versions"], 1)
+    assert info["model_source"] == "reused, trained for the weekly retrain of 2024-03-18 (5 series)"
+    assert info["models_trained"] == 0
+    assert (
+        info["model_versions"]
+        == monday["model_versions"]
+        == dict.fromkeys(monday["model_versions"], 1)
+    )
+    assert info["model_key"] == monday["model_key"]
+    assert info["training_window"] == monday["training_window"]
 
-    # an issue before the champion's training window ended: fit for it, keep the champion
+    # a backfill into the week before: its own Monday model (trained on what 03-11 knew),
+    # registered without replacing the champion, then reused by the next day of that week
     _, _, info = forecast(date(2024, 3, 12))
-    assert info["model_source"] == "fitted for this backfill issue (not registered) (5 series)"
-    assert [v.version for v in registry.history("load_test-NORTH")] == [1]
+    assert info["model_source"] == (
+        "trained in this run for the weekly retrain of 2024-03-11 (5 series)"
+    )
+    assert info["training_window"]["end"] == "2024-03-11 13:00:00+00:00"
+    assert [v.version for v in registry.history("load_test-NORTH")] == [1, 2]
+    assert registry.get("load_test-NORTH").version == 1  # still the champion
+
+    # a champion promoted by a person but trained after the issue is never used for it: the
+    # next day of that week reuses its Monday model, found by key among the versions
+    later = registry.get("load_test-NORTH", version=1)
+    model = registry.load("load_test-NORTH", version=1)
+    v3 = registry.register(
+        "load_test-NORTH", model, training_window=later.metadata["training_window"]
+    )
+    registry.promote("load_test-NORTH", v3, force=True, reason="test: a person's champion")
+    _, _, info = forecast(date(2024, 3, 13))
+    assert info["models_trained"] == 0
+    assert info["model_versions"] == dict.fromkeys(info["model_versions"], 2)
+    assert info["training_window"]["end"] == "2024-03-11 13:00:00+00:00"
+    assert "registry_champion_series" not in info
+
+
+def test_a_model_trained_after_the_issue_time_is_refused():
+    import pandas as pd
+
+    from workbench.jobs.training import TrainedModelError, check_no_peek, retrain_day
+
+    issue_known = pd.Timestamp("2024-03-12 14:00", tz="UTC")
+    check_no_peek(issue_known, issue_known, "m v1")  # up to the last known hour: fine
+    with pytest.raises(TrainedModelError, match="expected a model trained on data up to"):
+        check_no_peek(issue_known + pd.Timedelta(hours=1), issue_known, "m v1")
+    with pytest.raises(TrainedModelError, match="found none"):
+        check_no_peek(None, issue_known, "m v1")
+    # the retrain day of a week is never after its issues
+    days = [date(2024, 3, 10) + pd.Timedelta(days=i) for i in range(14)]
+    assert {retrain_day(d, "weekly").weekday() for d in days} == {0}
+    assert all(0 <= (d - retrain_day(d, "weekly")).days < 7 for d in days)
+    assert all(retrain_day(d, "daily") == d for d in days)
+    with pytest.raises(TrainedModelError, match="expected retrain in"):
+        retrain_day(days[0], "hourly")
 
 
 def test_the_job_forecasts_with_the_champion_read_from_mlflow(local_store, test_model):
@@ -101,10 +170,11 @@ def test_the_job_forecasts_with_the_champion_read_from_mlflow(local_store, test_
 
     def forecast(day: date):
         issue = issue_time_for(day, tz, 10)
-        past = history(cat, job, issue, 14)
+        training, days = _weekly(day)
+        past = history(cat, job, issue, days)
         frame, _, info = forecast_series(
             cat, "load_test", job, past, issue, target_hours(day, tz, 48), (0.1, 0.5, 0.9),
-            model_kind=test_model,
+            model_kind=test_model, training=training,
         )  # fmt: skip
         return frame.sort_values(["series", "timestamp"]).reset_index(drop=True), info
 
@@ -129,7 +199,11 @@ def test_the_job_forecasts_with_the_champion_read_from_mlflow(local_store, test_
     registry.promote("load_test-NORTH", v2, force=True, reason="test: shifted by 100 MW")
     after, info = forecast(date(2024, 3, 20))
     assert info["model_versions"]["NORTH"] == 2
-    assert info["model_source"] == "champion model (5 series)"
+    assert info["model_source"] == (
+        "reused, trained for the weekly retrain of 2024-03-18 (4 series), "
+        "registry champion promoted by a person (no retrain by the job) (1 series)"
+    )
+    assert info["registry_champion_series"] == ["NORTH"]
     north = after.series == "NORTH"
     cols = ["q0.1", "q0.5", "q0.9"]
     np.testing.assert_allclose(after.loc[north, cols], before.loc[north, cols] + 100.0)

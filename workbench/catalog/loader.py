@@ -243,6 +243,26 @@ def parse_catalog_spec(
         raise CatalogValidationError(source, problems) from None
 
 
+#: parsed catalog YAML by the SHA-256 of its text (the pure-Python parse of the project's
+#: catalog takes ~0.3-1 s, and a job run opens the catalog several times)
+_PARSED: dict[str, Any] = {}
+#: validated specs by (text, path, environment, home): a valid text validates the same again
+_SPECS: dict[tuple[Any, ...], CatalogSpec] = {}
+
+
+def _parsed_yaml(text: str) -> Any:
+    """``text`` parsed as YAML (duplicate keys refused); a copy of the memo for a text seen."""
+    import copy
+    import hashlib
+
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if digest not in _PARSED:
+        if len(_PARSED) >= 8:
+            _PARSED.clear()
+        _PARSED[digest] = yaml.load(text, Loader=_UniqueKeyLoader)
+    return copy.deepcopy(_PARSED[digest])
+
+
 def load_catalog_spec(path: str | Path, env: Mapping[str, str] | None = None) -> CatalogSpec:
     """Read and validate a catalog file."""
     path = Path(path)
@@ -257,11 +277,23 @@ def load_catalog_spec(path: str | Path, env: Mapping[str, str] | None = None) ->
             f"byte {exc.object[exc.start : exc.start + 1]!r} at offset {exc.start} (a binary file?)"
         )
         raise CatalogError(msg) from None
+    memo = None
+    if env is None:  # the same text, path and environment validate to the same (frozen) spec
+        from workbench.core.config import workbench_home
+
+        memo = (text, str(path), tuple(sorted(os.environ.items())), str(workbench_home()))
+        if memo in _SPECS:
+            return _SPECS[memo]
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+        raw = _parsed_yaml(text)
     except CatalogError as exc:
         raise CatalogError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         msg = f"{path}: expected valid YAML; {redact(str(exc))}"
         raise CatalogError(msg) from exc
-    return parse_catalog_spec(raw, str(path), env)
+    spec = parse_catalog_spec(raw, str(path), env)
+    if memo is not None:
+        if len(_SPECS) >= 8:
+            _SPECS.clear()
+        _SPECS[memo] = spec
+    return spec

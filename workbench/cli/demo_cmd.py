@@ -4,7 +4,8 @@ The jobs (load, solar, wind and price forecasts, the anomaly sweep) run as a bac
 (:mod:`workbench.jobs.backfill`) of the last ``--backfill-days`` issue dates each, in this
 process (:mod:`workbench.jobs.inprocess`: the job notebooks' code, recorded in ``ops.job_runs``
 under their run keys like any run, without a kernel start per run). A rerun skips the days
-already done.
+already done. The forecast jobs follow their ``retrain`` cadence (weekly: a model is trained
+for each Monday's issue and reused through Sunday), so 30 days train about five times per job.
 """
 
 from __future__ import annotations

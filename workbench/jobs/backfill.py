@@ -6,9 +6,10 @@ already has a ``succeeded`` or ``degraded`` run is skipped — gold holds its ro
 ``rerun`` asks to replace them. So a backfill stopped half-way (killed, cancelled, a failed
 day) continues where it stopped when started again, and running it twice changes nothing.
 
-Days run oldest first: a forecast job's first day trains and registers the champion model on
-what was known then, and the later days reuse it (a champion trained *after* an issue would be
-refitted for that issue to avoid leaking the future; see :mod:`workbench.jobs.registry_models`).
+Days run oldest first, as the daily process would have run them: a forecast job trains its
+model for each retrain day of its cadence (``retrain: weekly``: each Monday's issue, on what
+was known then) and the other days of the week reuse it, found by its key; a model trained
+*after* an issue never serves it (see :mod:`workbench.jobs.registry_models`).
 """
 
 from __future__ import annotations

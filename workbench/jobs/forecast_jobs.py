@@ -8,8 +8,10 @@ Every job follows the same steps, called from its (thin) notebook:
    and, for load and price, the covariates of the catalog use case — the same ones, with the same
    availability rules, as the backtests (:func:`usecase_inputs`): weather forecasts as issued
    before the issue time and holidays for load; weather forecasts for DA prices;
-3. the champion model from the model registry (:mod:`workbench.forecasting.registry`), or a
-   model trained now and registered as champion when none exists (see :mod:`.models`);
+3. the model of the issue's retrain day from the model registry
+   (:mod:`workbench.forecasting.registry`): the job's ``retrain`` cadence (weekly by default,
+   :mod:`.training`) says which; it is trained now, on what was known at that day's issue
+   time, only when no model is registered under its key (see :mod:`.registry_models`);
 4. one transaction (:func:`workbench.jobs.context.publish`): the run key's forecast rows are
    replaced and, for load, ``gold.fact_load.forecast_load_mw`` / ``forecast_error`` are filled
    wherever actuals already exist (idempotent: recomputed from all stored runs);
@@ -229,24 +231,33 @@ def run_forecast(
     model: str = "lightgbm",
     model_params: str | dict[str, Any] | None = None,
     fallback: str | None = None,
+    retrain: str = "weekly",
 ) -> ForecastResult:
     """Forecast every series of ``kind`` for one issue and publish it (see the module doc).
 
     ``fallback`` (``"seasonal_baseline"``) is used only when the model's optional dependency
     is missing and the job's spec declares it; the run is then recorded ``degraded``.
+    ``retrain`` (``weekly`` or ``daily``) is the cadence of the model's training: the history
+    read reaches back ``train_days`` before the retrain day's issue time, so a model trained
+    now for that day sees what it would have seen then.
     """
     from workbench.jobs.context import PublishError, publish, record_metrics
     from workbench.jobs.models import forecast_series
+    from workbench.jobs.registry_models import Training
+    from workbench.jobs.training import retrain_day
 
     job = JOBS[kind]
     issue_time = issue_time_for(issue_date, tz, issue_hour)
     targets = target_hours(issue_date, tz, horizon_hours)
-    past = history(cat, job, issue_time, train_days)
+    day = retrain_day(issue_date, retrain)  # refuses an unknown cadence before any read
+    training = Training(retrain, day, issue_time_for(day, tz, issue_hour), train_days)
+    days = train_days + (issue_date - day).days if model != "seasonal_baseline" else train_days
+    past = history(cat, job, issue_time, days)
     cases: dict[str, Any] = {}
     if not past.empty and model != "seasonal_baseline":
         end = targets[-1] + timedelta(hours=1)
         ids = sorted(past["series"].unique())
-        cases = usecase_inputs(cat, job, ids, issue_time, end, train_days)
+        cases = usecase_inputs(cat, job, ids, issue_time, end, days)
     cat.close()  # hold no warehouse connection while the model trains
     if past.empty:
         msg = (
@@ -265,7 +276,7 @@ def run_forecast(
             raise PublishError(msg) from None
     forecast, label, info = forecast_series(
         cat, name, job, past, issue_time, targets, quantiles, model_kind=model,
-        model_params=dict(model_params or {}), cases=cases, fallback=fallback,
+        model_params=dict(model_params or {}), cases=cases, fallback=fallback, training=training,
     )  # fmt: skip
     frame = long_output(job, forecast, issue_time, label, quantiles)
     after = None

@@ -1,8 +1,9 @@
-"""The model a forecast job uses: the registry's champion model, else one trained and registered.
+"""The model a forecast job uses: a registered model per series, retrained on the job's cadence.
 
 :func:`forecast_series` is the jobs' one entry point. It goes through
-:mod:`workbench.jobs.registry_models`: the champion version per series (MLflow alias), or one
-fitted on the history known at the issue time and registered as champion.
+:mod:`workbench.jobs.registry_models`: the model of the issue's retrain day (weekly or daily,
+:mod:`workbench.jobs.training`) found in the registry by its key, else one fitted on the
+history known at the retrain day's issue time and registered.
 ``model=seasonal_baseline`` asks for :func:`seasonal_baseline`: the same hour one season before
 (a week for load, a day otherwise), the latest one known at the issue time, with quantiles from
 its own recent errors.
@@ -143,6 +144,7 @@ def forecast_series(
     model_params: dict[str, Any] | None = None,
     cases: dict[str, Any] | None = None,
     fallback: str | None = None,
+    training: Any = None,
 ) -> tuple[Any, str, dict[str, Any]]:
     """Forecasts of every series in ``past`` for ``targets``; returns (frame, model, info).
 
@@ -151,6 +153,8 @@ def forecast_series(
     ``cases`` (series id -> catalog use case) gives the forecasting model its covariates.
     ``fallback`` (``"seasonal_baseline"`` or None) is what replaces a model whose optional
     dependency is missing; without it that raises. An unknown name always raises.
+    ``training`` (:class:`workbench.jobs.registry_models.Training`) is the retrain cadence of
+    the model; None retrains for this issue.
     """
     from workbench.core.errors import MissingExtraError
 
@@ -172,7 +176,7 @@ def forecast_series(
 
             return forecast_with_registry(
                 cat, name, job, past, issue_time, targets, quantiles, model_kind=model_kind,
-                model_params=model_params, cases=cases,
+                model_params=model_params, cases=cases, training=training,
             )  # fmt: skip
     frame = seasonal_baseline(
         past, targets, job.season, quantiles, non_negative=job.kind in ("solar", "wind")

@@ -23,6 +23,11 @@ a spec that wants the seasonal baseline when the model's optional dependency is 
 so with a parameter ``fallback: {type: str, default: seasonal_baseline, choices:
 ["", seasonal_baseline]}``, and such a run is recorded ``degraded`` with the reason.
 
+A forecast job's ``retrain`` parameter (``choices: [weekly, daily]``) is its model's retrain
+cadence: ``weekly`` (the default of the four forecast jobs) fits the model for each Monday's
+issue and reuses it through Sunday; ``daily`` fits it for every issue
+(:mod:`workbench.jobs.training`).
+
 Validation is strict like the catalog's: unknown keys are rejected, and every problem names the
 file and the key.
 """

@@ -42,6 +42,7 @@ train_days = 180  # history the model sees [d]
 model = "lightgbm"  # a workbench.forecasting model name, or seasonal_baseline
 model_params = '{"issues_per_day": 1}'  # JSON: keyword arguments of the model
 fallback = ""  # seasonal_baseline only if the spec declares it (the run is then degraded)
+retrain = "weekly"  # weekly (the Monday issue's model serves the week) or daily
 run_id = "manual"
 run_key = "day_ahead_load:manual"
 
@@ -74,6 +75,7 @@ result = run_forecast(
     model=model,
     model_params=model_params,
     fallback=fallback or None,
+    retrain=retrain,
 )
 result.metrics
 

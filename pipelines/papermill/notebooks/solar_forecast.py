@@ -41,6 +41,7 @@ train_days = 28  # history the model sees [d]
 model = "seasonal_naive"  # a workbench.forecasting model name, or seasonal_baseline
 model_params = "{}"  # JSON: keyword arguments of the model
 fallback = ""  # seasonal_baseline only if the spec declares it (the run is then degraded)
+retrain = "weekly"  # weekly (the Monday issue's model serves the week) or daily
 run_id = "manual"
 run_key = "solar_forecast:manual"
 
@@ -71,6 +72,7 @@ result = run_forecast(
     model=model,
     model_params=model_params,
     fallback=fallback or None,
+    retrain=retrain,
 )
 result.metrics
 
