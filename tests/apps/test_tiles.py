@@ -49,6 +49,13 @@ def test_reserves_tile_shows_the_latest_interval_with_its_state(catalog):
         tile = tiles.reserves(r)
     assert (tile.value, tile.as_of, tile.state) == (2_500.0, TIMES[-1], "watch")
     assert tile.detail == "responsive, 3.5% of demand; watch: conservation appeal"
+    rows.loc[2, "responsive_reserve_mw"] = 9_000.0
+    catalog.write("silver.system_reserves", rows, mode="replace")
+    catalog.close()
+    with d.reader() as r:
+        calm = tiles.reserves(r)
+    assert (calm.value, calm.state) == (9_000.0, "normal")
+    assert calm.detail == "responsive, 12.5% of demand; normal (watch below 2,680 MW)"
     html = tiles.tiles_html([tile])
     assert 'class="wb-tile wb-tile-watch" data-key="reserves" data-value="2500.0"' in html
     assert 'data-state="watch"' in html

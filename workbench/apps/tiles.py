@@ -161,7 +161,10 @@ def reserves(r: Reader) -> Tile:
     got = now.aggregate(mw=now[column].max(), demand=now.demand_mw.max()).to_pandas().iloc[0]
     mw, state = float(got["mw"]), reserve_state(float(got["mw"]))
     share = f"{mw / got['demand']:.1%} of demand; " if got["demand"] > 0 else ""
-    detail = f"responsive, {share}{RESERVE_STATE_TEXT[state]}"
+    text = RESERVE_STATE_TEXT[state]
+    if state == "normal":
+        text += f" (watch below {RESERVE_LEVELS_MW['watch']:,.0f} MW)"
+    detail = f"responsive, {share}{text}"
     return Tile("reserves", label, mw, "MW", detail, last, state=state)
 
 
