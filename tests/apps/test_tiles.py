@@ -71,5 +71,5 @@ def test_reserves_tile_without_a_table_says_what_fills_it(catalog):
         tile = tiles.reserves(r)
         shown = tiles.headline(r)
     assert (tile.value, tile.state) == (None, None)
-    assert tile.detail == "no reserves yet: run `workbench build`"
+    assert tile.detail == "no reserves yet: `workbench demo build`, `workbench build`"
     assert [t.key for t in shown] == ["load", "peak", "price", "reserves", "frequency"]

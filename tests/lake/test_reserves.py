@@ -39,11 +39,14 @@ def built(warehouse_url, monkeypatch):
 
     monkeypatch.setenv("WORKBENCH_WAREHOUSE", warehouse_url)
     cat = open_catalog()
-    cat.write("bronze.raw_system_reserves", _bronze())
+    # replace: the session's PostgreSQL server may hold tables of an earlier test
+    cat.write("bronze.raw_system_reserves", _bronze(), mode="replace")
     cleaned = silver.reserves_5min(cat.scan("bronze.raw_system_reserves"))
-    cat.write("silver.system_reserves", cleaned.clean)
+    cat.write("silver.system_reserves", cleaned.clean, mode="replace")
     cat.write(
-        "gold.fact_system_reserves", gold.fact_system_reserves(cat.scan("silver.system_reserves"))
+        "gold.fact_system_reserves",
+        gold.fact_system_reserves(cat.scan("silver.system_reserves")),
+        mode="replace",
     )
     yield cat.warehouse(), cleaned.quarantined.to_pandas()
     cat.close()

@@ -152,7 +152,13 @@ def reserves(r: Reader) -> Tile:
         name = "gold.fact_system_reserves"
     t = r.table(name)
     if t is None:
-        return Tile("reserves", label, None, "MW", "no reserves yet: run `workbench build`")
+        return Tile(
+            "reserves",
+            label,
+            None,
+            "MW",
+            "no reserves yet: `workbench demo build`, `workbench build`",
+        )
     t = t.filter(t[column].notnull())
     last = _latest(t, "timestamp")
     if last is None:
