@@ -139,15 +139,16 @@ def check_page(tab, url: str, slug: str, chart: str, text: str) -> dict[str, int
     return sources
 
 
-def tile_values(tab) -> dict[str, float]:
-    """The raw number of each headline tile (its ``data-value``)."""
+def tile_data(tab) -> dict[str, list[str]]:
+    """The raw number and the colour state of each headline tile (``data-value``, ``-state``)."""
     tab.page.locator(".wb-tile").first.wait_for()
-    got = tab.page.evaluate(
+    return tab.page.evaluate(
         """() => {
           const out = {};
           const walk = (root) => {
             for (const el of root.querySelectorAll("*")) {
-              if (el.classList.contains("wb-tile")) out[el.dataset.key] = el.dataset.value;
+              if (el.classList.contains("wb-tile"))
+                out[el.dataset.key] = [el.dataset.value, el.dataset.state];
               if (el.shadowRoot) walk(el.shadowRoot);
             }
           };
@@ -155,7 +156,6 @@ def tile_values(tab) -> dict[str, float]:
           return out;
         }"""
     )
-    return {k: float(v) for k, v in got.items() if v}
 
 
 def warehouse_tiles(home) -> dict[str, float]:
@@ -185,21 +185,29 @@ def warehouse_tiles(home) -> dict[str, float]:
                AND timestamp = (SELECT max(timestamp) FROM gold.fact_market_prices
                                 WHERE market_type = 'RT')"""
         ).fetchone()[0]
+        reserves = con.sql(
+            """SELECT responsive_reserve_mw FROM silver.system_reserves
+               WHERE timestamp = (SELECT max(timestamp) FROM silver.system_reserves)"""
+        ).fetchone()[0]
         freq = con.sql(
             """SELECT min(min_frequency_hz) FROM silver.pmu_validated
                WHERE minute = (SELECT max(minute) FROM silver.pmu_validated)"""
         ).fetchone()[0]
     finally:
         con.close()
-    return {"load": load, "peak": peak, "price": price, "frequency": freq}
+    return {"load": load, "peak": peak, "price": price, "reserves": reserves, "frequency": freq}
 
 
 def assert_tiles(tab, home) -> None:
-    shown = tile_values(tab)
+    from workbench.apps.tiles import reserve_state
+
+    data = tile_data(tab)
+    shown = {k: float(v) for k, (v, _) in data.items() if v}
     expected = warehouse_tiles(home)
     assert set(shown) == set(expected)
     for key, value in expected.items():
         assert shown[key] == pytest.approx(value, rel=1e-9), key
+    assert data["reserves"][1] == reserve_state(expected["reserves"])  # its colour
 
 
 def test_load_page_filters_redraw_every_chart(servers, tab, dash_home):

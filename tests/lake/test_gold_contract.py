@@ -143,3 +143,25 @@ def test_gold_values_hold_together(warehouse):
         ).fetchall()
     )
     assert by_hour[15] < by_hour[5] - 10.0
+
+
+def test_system_reserves_are_the_dispatch_s_hour_by_hour(warehouse):
+    q = warehouse.execute
+    bronze, silver = (
+        q(f"SELECT count(*), sum(responsive_reserve_mw) FROM {t}").fetchone()
+        for t in ("bronze.raw_system_reserves", "silver.system_reserves")
+    )
+    assert bronze[0] == 21 * 288  # the ci profile's 5-minute intervals, none quarantined
+    assert silver == pytest.approx(bronze)
+    hours, mismatches, nulls = q(
+        """SELECT count(*),
+                  count(*) FILTER (WHERE abs(g.responsive_reserve_mw - s.mw) > 1e-6
+                                   OR abs(g.min_responsive_reserve_mw - s.lo) > 1e-6
+                                   OR abs(g.reserve_margin - s.mw / s.demand) > 1e-9),
+                  count(*) - count(g.reserve_mw)
+           FROM gold.fact_system_reserves g JOIN (
+             SELECT date_trunc('hour', timestamp) AS h, avg(responsive_reserve_mw) AS mw,
+                    min(responsive_reserve_mw) AS lo, avg(demand_mw) AS demand
+             FROM silver.system_reserves GROUP BY 1) s ON s.h = g.timestamp"""
+    ).fetchone()
+    assert (hours, mismatches, nulls) == (21 * 24, 0, 0)

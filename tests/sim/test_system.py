@@ -25,6 +25,7 @@ TABLES = {
     "market": "bronze.raw_market",
     "ancillary": "bronze.raw_ancillary",
     "fuel_prices": "bronze.raw_fuel_prices",
+    "reserves": "bronze.raw_system_reserves",
 }
 
 

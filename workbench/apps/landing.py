@@ -45,8 +45,8 @@ def landing_factory(pages: tuple[str, ...], catalog_path: str | None = None) -> 
 
     def create() -> pn.viewable.Viewable:
         intro = pn.pane.Markdown(
-            "**Grid at a glance.** The latest load, forecast peak, price and frequency in the "
-            "warehouse, and the pages behind them. Times are America/Chicago.",
+            "**Grid at a glance.** The latest load, forecast peak, price, reserves and frequency "
+            "in the warehouse, and the pages behind them. Times are America/Chicago.",
             css_classes=["wb-purpose"],
             sizing_mode="stretch_width",
         )

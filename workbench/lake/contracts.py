@@ -26,6 +26,11 @@ RANGES: dict[str, dict[str, tuple[float | None, float | None] | list[Any]]] = {
     },
     "silver.system_load": {"load_mw": (0.0, 200_000.0)},
     "silver.generation": {"generation_mw": (-10_000.0, 10_000.0)},
+    "silver.system_reserves": {
+        "demand_mw": (0.0, 200_000.0),
+        "reserve_mw": (-500_000.0, 500_000.0),
+        "responsive_reserve_mw": (0.0, 500_000.0),
+    },
     "silver.weather_hourly": {
         "temperature_f": (-60.0, 135.0),
         "relative_humidity_pct": (0.0, 100.0),
@@ -61,6 +66,12 @@ RANGES: dict[str, dict[str, tuple[float | None, float | None] | list[Any]]] = {
         "longitude": (-180.0, 180.0),
     },
     "gold.dim_regions": {"population": (0, None), "area_sq_miles": (0, None)},
+    "gold.fact_system_reserves": {
+        "demand_mw": (0.0, 200_000.0),
+        "responsive_reserve_mw": (0.0, 500_000.0),
+        "min_responsive_reserve_mw": (0.0, 500_000.0),
+        "reserve_margin": (0.0, 10.0),
+    },
     "gold.generation_mix": {"share": (0.0, 1.0)},
     "gold.carbon_emissions": {
         "co2_tonnes": (0.0, None),

@@ -14,6 +14,9 @@ published, extra columns after them:
 * ``gold.dim_regions(region_id, region_name, iso_rto, timezone, population, area_sq_miles)``
   + ``zone``, ``latitude``, ``longitude``.
 
+Tables the DDL does not publish (``gold.fact_system_reserves``, the mix, carbon, reliability)
+follow the same conventions: hour start (UTC) first, then names that carry their units.
+
 DECIMAL columns are DOUBLE here (15-16 significant digits, more than a DECIMAL(12,4) carries),
 the INTEGER ones BIGINT; timestamps are UTC (the DDL's TIMESTAMP_NTZ read as UTC). All
 transforms are Ibis expressions; hourly facts label the hour by its start (UTC).
@@ -231,6 +234,27 @@ def fact_market_prices(
         ancillary_price=j.ancillary_price,
         market_type=j.market_type,
         region=j.region,
+    )
+
+
+def fact_system_reserves(reserves: ir.Table) -> ir.Table:
+    """Hourly system-wide reserves [MW]: means of the hour's 5-minute demand, ORDC reserves and
+    responsive reserves, the lowest responsive reserves of the hour, and the responsive
+    reserve margin (responsive reserves over demand) [1]."""
+    r = reserves
+    g = r.group_by(timestamp=_hour(r.timestamp)).agg(
+        demand_mw=r.demand_mw.mean(),
+        reserve_mw=r.reserve_mw.mean(),
+        responsive_reserve_mw=r.responsive_reserve_mw.mean(),
+        min_responsive_reserve_mw=r.responsive_reserve_mw.min(),
+    )
+    return g.select(
+        "timestamp",
+        "demand_mw",
+        "reserve_mw",
+        "responsive_reserve_mw",
+        "min_responsive_reserve_mw",
+        reserve_margin=g.responsive_reserve_mw / g.demand_mw.nullif(0),
     )
 
 

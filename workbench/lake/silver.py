@@ -52,6 +52,24 @@ def load_5min(raw: ir.Table) -> Cleaned:
     )
 
 
+def reserves_5min(raw: ir.Table) -> Cleaned:
+    """``bronze.raw_system_reserves`` → ``silver.system_reserves``: one row per 5 minutes.
+
+    ``reserve_mw`` may be negative (capacity ran out, load was shed); responsive reserves and
+    demand may not.
+    """
+    t = latest_per_key(raw, ["timestamp"])
+    return split_on(
+        t,
+        [
+            (t.demand_mw.isnull() | t.responsive_reserve_mw.isnull(), "missing demand or reserves"),
+            (~t.demand_mw.between(0, 200_000), "demand outside 0..200 GW"),
+            (t.responsive_reserve_mw < 0, "negative responsive reserves"),
+            (t.reserve_mw.abs() > 500_000, "reserves beyond ±500 GW"),
+        ],
+    )
+
+
 def generation_5min(raw: ir.Table) -> Cleaned:
     """``bronze.raw_generation`` → ``silver.generation``."""
     t = latest_per_key(raw, ["asset_id", "timestamp"])

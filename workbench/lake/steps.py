@@ -51,6 +51,11 @@ SILVER: tuple[Step, ...] = (
         "silver.system_load", ("bronze.raw_load",), lambda s: silver.load_5min(s["bronze.raw_load"])
     ),
     Step(
+        "silver.system_reserves",
+        ("bronze.raw_system_reserves",),
+        lambda s: silver.reserves_5min(s["bronze.raw_system_reserves"]),
+    ),
+    Step(
         "silver.generation",
         ("bronze.raw_generation",),
         lambda s: silver.generation_5min(s["bronze.raw_generation"]),
@@ -137,6 +142,11 @@ GOLD: tuple[Step, ...] = (
             s["silver.grid_topology"],
             s["gold.dim_regions"],
         ),
+    ),
+    Step(
+        "gold.fact_system_reserves",
+        ("silver.system_reserves",),
+        lambda s: gold.fact_system_reserves(s["silver.system_reserves"]),
     ),
     Step(
         "gold.generation_mix",

@@ -32,6 +32,7 @@ SYSTEM_TABLES: tuple[tuple[str, str], ...] = (
     ("bronze.raw_market", "market"),
     ("bronze.raw_ancillary", "ancillary"),
     ("bronze.raw_fuel_prices", "fuel_prices"),
+    ("bronze.raw_system_reserves", "reserves"),
 )
 
 

@@ -18,7 +18,8 @@ Steps, each a pure function of arrays (fleet data and scheduled resources in
    minima); what a unit cannot deliver goes to units of the same region with headroom.
 6. Marginal unit and price zone of every region; reserves for the scarcity pricing
    (available capacity minus demand: outages, hot weather and the evening net-load peak make
-   them tight).
+   them tight) and the responsive reserves of the units online (what an ISO's reserves
+   display shows). Neither draws random numbers.
 
 Steps 3-4 and 6 run on blocks of a week of rows, on two threads.
 
@@ -85,7 +86,11 @@ class DispatchResult:
     system : per interval (index timestamp): load_mw, losses_mw, solar_mw, wind_mw (available),
         curtailment_mw, hydro_mw, battery_mw, thermal_mw, unserved_mw, reserve_mw (available
         capacity: thermal after outages and derates, wind and solar available, hydro, battery
-        output and headroom; minus load and losses), thermal_available_mw,
+        output and headroom; minus load and losses: the ORDC's reserves),
+        responsive_reserve_mw (what can respond within minutes, like ERCOT's physical
+        responsive capability: headroom of the thermal units online, committed or still
+        generating, after outages and derates; curtailed wind and solar; battery discharge
+        headroom within half an hour of stored energy), thermal_available_mw,
         surprise_outage_mw (capacity out on outages that began after the day-ahead market of
         the interval's day closed), gas_price_index [1].
     """
@@ -184,12 +189,15 @@ def dispatch(
     flow = np.zeros((n, len(limit)))
     mc, loading = np.zeros((n, n_reg)), np.zeros((n, n_reg))
     unit = np.zeros((n, n_reg), dtype=int)
+    responsive = np.zeros(n)
 
     def settle(rows: slice) -> None:  # ramp shortfalls, flows, marginal units, reserves
         cap = units.capacity * avail[rows]
         g, lost = _reallocate(gen[rows], target[rows] - gen[rows], cap, units.ramp, units.quick,
                               th_r, n_reg)  # fmt: skip
         gen[rows], unserved[rows] = g, unserved[rows] + lost
+        online = committed[rows] | (g > 0)  # headroom of the units online (responsive reserve)
+        responsive[rows] = (np.clip(cap - g, 0.0, None) * online).sum(1)
         region_gen = g @ to_region[th_r] + re_used[rows] @ to_region[re_r]
         flow[rows] = (region_gen + fixed[rows] + unserved[rows]) @ ptdf.T
         binding = np.abs(flow[rows]) >= limit - BINDING_TOL_MW
@@ -211,6 +219,11 @@ def dispatch(
         # a charging battery can stop charging: never less than nothing
         supply += np.clip(battery + np.clip(headroom, 0.0, None), 0.0, None).sum(1)
     reserve = supply - (load_mw + losses).sum(1)
+    # responsive reserves: online thermal headroom (in settle), curtailed renewables, battery
+    # discharge headroom
+    responsive += (re_avail - re_used).sum(1)
+    if len(bt):
+        responsive += np.clip(headroom, 0.0, None).sum(1)
 
     tables = (th, re, hy, bt)
     position = {a: i for i, a in enumerate(a for t in tables for a in t["asset_id"])}
@@ -232,6 +245,7 @@ def dispatch(
             "thermal_mw": gen.sum(1),
             "unserved_mw": unserved.sum(1),
             "reserve_mw": reserve,
+            "responsive_reserve_mw": responsive,
             "thermal_available_mw": thermal_avail,
             "surprise_outage_mw": surprise,
             "gas_price_index": fuel_day[windows.day],

@@ -50,6 +50,8 @@ class SystemData:
     market : bronze.raw_market (RT 5-minute, DA hourly, every node).
     ancillary : bronze.raw_ancillary (hourly).
     fuel_prices : bronze.raw_fuel_prices (daily hub gas price, date and price_usd_per_mmbtu).
+    reserves : bronze.raw_system_reserves (5-minute, system-wide: demand_mw, reserve_mw,
+        responsive_reserve_mw), from the dispatch's system totals.
     events : ops.sim_events (load events and forced outages).
     extras : DispatchResult
         Losses, marginal units, binding interfaces and system totals per interval.
@@ -70,6 +72,7 @@ class SystemData:
     events: pd.DataFrame
     extras: DispatchResult
     clouds: CloudField | None = None
+    reserves: pd.DataFrame | None = None
 
 
 def _fuel_prices(system: pd.DataFrame) -> pd.DataFrame:
@@ -79,6 +82,23 @@ def _fuel_prices(system: pd.DataFrame) -> pd.DataFrame:
     index = pd.DatetimeIndex(system.index)
     daily = system["gas_price_index"].groupby(index.floor("D")).first()
     return fuel_prices(pd.DatetimeIndex(daily.index)[0], daily.to_numpy())
+
+
+def _reserves(system: pd.DataFrame) -> pd.DataFrame:
+    """``bronze.raw_system_reserves`` rows from the dispatch's system totals (no new draws).
+
+    ``demand_mw`` is load plus losses [MW]; ``reserve_mw`` the available capacity minus demand
+    that the market's ORDC prices [MW]; ``responsive_reserve_mw`` the headroom of what is
+    online [MW] (see :class:`~workbench.sim.dispatch.DispatchResult`).
+    """
+    return pd.DataFrame(
+        {
+            "timestamp": pd.DatetimeIndex(system.index),
+            "demand_mw": (system["load_mw"] + system["losses_mw"]).to_numpy(),
+            "reserve_mw": system["reserve_mw"].to_numpy(),
+            "responsive_reserve_mw": system["responsive_reserve_mw"].to_numpy(),
+        }
+    )
 
 
 def time_indexes(profile: Profile) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
@@ -135,4 +155,5 @@ def simulate_system(profile: Profile, seed: int) -> SystemData:
         events=events[list(EVENT_COLUMNS)],
         extras=result,
         clouds=clouds,
+        reserves=_reserves(result.system),
     )
