@@ -41,6 +41,8 @@ def serve(
     auth_options(auth)  # bad auth settings fail before the heavy imports
     require("panel", feature="workbench serve")
     err_console.print(
-        f"dashboards on http://{address}:{port}/ (auth {auth}); Ctrl-C stops", highlight=False
+        f"dashboards on http://{address}:{port}/ (auth {auth}), answering once every page's "
+        "default view is queried and cached (seconds); Ctrl-C stops",
+        highlight=False,
     )
     start(port, address, show=show, auth=auth, allow_origin=allow_origin or None)
