@@ -168,3 +168,14 @@ def lab(ci_medallion: Path, tmp_path_factory) -> Iterator[Lab]:
         yield server.wait()
     finally:
         server.stop()
+
+
+@pytest.fixture
+def notebook_home(ci_medallion, tmp_path, monkeypatch) -> Path:
+    """A copy of the built ci lakehouse as WORKBENCH_HOME, matplotlib headless (per test)."""
+    from tests.conftest import copy_home
+
+    home = copy_home(ci_medallion, tmp_path / "home")
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    return home

@@ -101,20 +101,10 @@ def test_every_marimo_notebook_has_its_checks():
     assert all((ROOT / p).exists() for p in CHECKS)
 
 
-@pytest.fixture
-def app_home(ci_medallion, tmp_path, monkeypatch) -> Path:
-    from tests.conftest import copy_home
-
-    home = copy_home(ci_medallion, tmp_path / "home")
-    monkeypatch.setenv("WORKBENCH_HOME", str(home))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    return home
-
-
 @pytest.mark.notebook
 @pytest.mark.slow
 @pytest.mark.parametrize("path", marimo_notebooks(), ids=rel)
-def test_marimo_app_runs_with_controls_first(path: Path, app_home, monkeypatch, timed):
+def test_marimo_app_runs_with_controls_first(path: Path, notebook_home, monkeypatch, timed):
     with timed(rel(path)):
         outputs, defs = run_app(path, monkeypatch)
     check_layout(path, outputs)

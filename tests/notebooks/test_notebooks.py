@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_home
 from tests.notebooks.conftest import ROOT, jupyter_notebooks, marimo_notebooks, rel
 
 SKELETON = ("Overview", "Prerequisites", "Parameters", "Imports", "Summary", "What's next")
@@ -104,14 +103,6 @@ def test_marimo_skeleton(path: Path):
     ]
     headings = [h for h in headings if h.startswith(("# ", "## "))]
     _check_skeleton(path, headings, "mo.cli_args()" in text)
-
-
-@pytest.fixture
-def notebook_home(ci_medallion, tmp_path, monkeypatch) -> Path:
-    home = copy_home(ci_medallion, tmp_path / "home")
-    monkeypatch.setenv("WORKBENCH_HOME", str(home))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    return home
 
 
 @pytest.mark.notebook

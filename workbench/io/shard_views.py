@@ -53,7 +53,6 @@ def attach_readers(ds: Any, location: str, preset: Mapping[str, int] | None = No
     Their dask chunks are the shards (the chunks when the array is not sharded), or the
     ``preset`` [steps per dim] along a dim where it is a whole multiple of them.
     """
-    import dask.array as da
     from dask.base import tokenize
 
     readers: dict[str, tuple[str, ZarrArrayReader]] = {}
@@ -76,15 +75,7 @@ def attach_readers(ds: Any, location: str, preset: Mapping[str, int] | None = No
             min(_multiple((preset or {}).get(str(dim)), s), n) or 1
             for dim, s, n in zip(var.dims, reader.shards, reader.shape, strict=True)
         )
-        data = da.from_array(
-            _WindowArray(reader, 0, slice(None)),
-            chunks=chunks,
-            name=f"zarr-shards-{name}-{key}",
-            asarray=False,
-            fancy=False,
-            inline_array=True,
-            meta=np.empty((0,) * reader.ndim, dtype=reader.dtype),
-        )
+        data = _dask_view(_WindowArray(reader, 0, slice(None)), chunks, f"zarr-shards-{name}-{key}")
         encoding = {**var.encoding, "reader": "shards"}
         out[name] = var.copy(data=data)
         out[name].encoding = encoding
@@ -147,7 +138,6 @@ def window_view(ds: Any, dim: str, window: slice) -> Any | None:
     """``ds.isel({dim: window})`` with the served variables re-backed by dask arrays that read
     only the window (one chunk per shard and window piece), or None when ``ds`` has no served
     variable. Lazy: nothing is read until computed."""
-    import dask.array as da
     from dask.base import tokenize
 
     readers = store_readers(ds)
@@ -159,17 +149,26 @@ def window_view(ds: Any, dim: str, window: slice) -> Any | None:
         axis = var.dims.index(dim)
         view = _WindowArray(reader, axis, window)
         chunks = tuple(min(s, n) or 1 for s, n in zip(reader.shards, view.shape, strict=True))
-        data = da.from_array(
-            view,
-            chunks=chunks,
-            name=f"zarr-window-{name}-{tokenize(var.data.name, axis, window)}",
-            asarray=False,
-            fancy=False,
-            inline_array=True,
-            meta=np.empty((0,) * reader.ndim, dtype=reader.dtype),
+        data = _dask_view(
+            view, chunks, f"zarr-window-{name}-{tokenize(var.data.name, axis, window)}"
         )
         out[name] = out[name].copy(data=data)
     return out
+
+
+def _dask_view(view: _WindowArray, chunks: tuple[int, ...], name: str) -> Any:
+    """A dask array over ``view`` whose tasks call the shard reader (no copy, no fancy indexing)."""
+    import dask.array as da
+
+    return da.from_array(
+        view,
+        chunks=chunks,
+        name=name,
+        asarray=False,
+        fancy=False,
+        inline_array=True,
+        meta=np.empty((0,) * view.reader.ndim, dtype=view.reader.dtype),
+    )
 
 
 class _WindowArray:
