@@ -184,6 +184,14 @@ def frequency_part(cat, args) -> None:
     print()
 
 
+def latest_readings(frame: pd.DataFrame) -> pd.DataFrame:
+    """One reading per asset and timestamp, the latest ingested (as silver keeps it,
+    ``workbench.lake.scada.clean_scada``): a re-sent scan that lands on another scan's
+    timestamp would otherwise stop :func:`long_series` (seed 41 has one)."""
+    order = frame.sort_values("ingested_at", kind="stable")
+    return order.drop_duplicates(["asset_id", "timestamp"], keep="last").sort_index()
+
+
 def reference_values(series, gen: pd.DataFrame) -> np.ndarray:
     """What each SCADA sample should read: the asset's 5-minute generation interpolated
     between interval midpoints (the simulator's physical value before its noise and faults)."""
@@ -291,7 +299,7 @@ def sensor_scores(cat, args) -> None:
                                        t0 + pd.Timedelta(days=d1), 4.0,
                                        np.random.default_rng([seed, d0]), ids,
                                        fault_rates=rates)  # fmt: skip
-            series = long_series(frame, "timestamp", "value", "asset_id")
+            series = long_series(latest_readings(frame), "timestamp", "value", "asset_id")
             data[name] = (series, reference_values(series, gen_all), ev)
         det = LearnedDetector(target_rate=0.05)
         det.fit(data["train"][0], data["train"][1], data["train"][2])

@@ -28,7 +28,7 @@ import numpy as np
 PRECEDENCE = (
     ("learned:copy",),
     ("learned:wiggle",),
-    ("learned:white", "learned:quiet"),
+    ("learned:white", "learned:quiet", "learned:calm"),
     ("learned:level",),
     ("learned:drift",),
 )
