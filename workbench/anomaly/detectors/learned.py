@@ -58,8 +58,15 @@ LEAD_NS = 1800 * 10**9
 TAIL_FIT = ("level", "drift", "white", "quiet", "calm", "wiggle")
 #: hysteresis: an event extends over neighbouring samples down to this share of the threshold
 #: (a fault whose score hovers at the threshold is one event, not a string of pieces)
-HOLD = {"copy": 1.0, "level": 0.6, "drift": 0.6, "white": 0.8, "quiet": 0.8, "calm": 0.8,
-        "wiggle": 1.0}
+HOLD = {
+    "copy": 1.0,
+    "level": 0.6,
+    "drift": 0.6,
+    "white": 0.8,
+    "quiet": 0.8,
+    "calm": 0.8,
+    "wiggle": 1.0,
+}
 
 
 class LearnedDetector:
@@ -365,11 +372,15 @@ class LearnedDetector:
             if s == "level":
                 healthy = [self.params[str(lab)]["white"][0] for lab in series.labels]
                 noise = [self.params[str(lab)]["noise"][0] for lab in series.labels]
+                # the healthy slow wander [value units] of each sample, at its expected value
+                quiet_line = np.array([self.params[str(lab)]["quiet"] for lab in series.labels])
+                line = quiet_line[series.group]
+                wander = line[:, 0] + line[:, 1] * np.abs(sc["expected"])
                 kinds = [
                     level_kind(series.values[h : j + 1], sc["expected"][h : j + 1],
                                sc["residual"][h : j + 1], series.time[h : j + 1],
                                sc["whiteness"][h : j + 1], healthy[series.group[i]], i - h,
-                               noise[series.group[i]])
+                               noise[series.group[i]], wander[h : j + 1])
                     for i, j in runs
                     for h in [_lead(series, i, LEAD_NS)]
                 ]  # fmt: skip
