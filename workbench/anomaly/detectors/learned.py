@@ -252,7 +252,9 @@ class LearnedDetector:
         # only windows where the asset ran throughout (a start or stop is no healthy wander)
         for s, window in (("quiet", self.quiet_window), ("calm", self.calm_window)):
             out[s] = np.where(rolling(busy, g, window) >= BUSY_SHARE, out[s], 0.0)
-        out["copy"] = copy_signal(raw["pairs"], out["level"], g)
+        # of a matching pair the copy deviates more over 30 min (a neighbour of the same
+        # technology reads close to the truth over 5 min, the source only over both)
+        out["copy"] = copy_signal(raw["pairs"], out["drift"], g)
         for s in SIGNALS:
             if PERSIST[s] > 1:
                 out[s] = rolling(out[s], g, PERSIST[s], "median")
