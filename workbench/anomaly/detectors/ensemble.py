@@ -10,8 +10,12 @@ import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError
 from workbench.anomaly.detectors.base import SensorDetector
+from workbench.anomaly.detectors.kinds import PRECEDENCE
 from workbench.anomaly.events import empty_events
 from workbench.anomaly.inputs import LongSeries
+
+#: rank of each learned detector in :data:`PRECEDENCE` (0 = sharpest)
+RANK = {d: k for k, names in enumerate(PRECEDENCE) for d in names}
 
 
 class EnsembleDetector(SensorDetector):
@@ -61,7 +65,9 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
 
     Events of one group that overlap (or are at most ``tolerance_ns`` apart) become one: its
     kind is the rule's when a rule other than the spike rule found it (those rules are exact on
-    their faults), else the kind of the highest-scoring learned member (a spike inside a learned
+    their faults), else the kind of the sharpest learned member (``kinds.PRECEDENCE``; of
+    equals, the highest-scoring: a copy chained to a stuck piece by a rule event is a copy;
+    a spike inside a learned
     event is part of that fault), else the spike. Spikes that come in bursts
     (:func:`spikes_to_bursts`) are an oscillation, not spikes, and so is a small spike near an
     oscillation event (:func:`absorb_peaks`). ``detector`` lists every
@@ -92,8 +98,15 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
     rows = []
     for _, c in ev.groupby(cluster, sort=True):
         exact = c["rule"] & (c["kind"] != "spike")  # a spike inside a learned event is its part
-        lead = c[exact] if exact.any() else c[~c["rule"]] if (~c["rule"]).any() else c
-        top = lead.loc[lead["score"].idxmax()]
+        if exact.any() or c["rule"].all():
+            lead = c[exact] if exact.any() else c
+            top = lead.loc[lead["score"].idxmax()]
+        else:  # the sharpest learned signature speaks (kinds.PRECEDENCE), then the score
+            lrn = c[~c["rule"]]
+            rank = lrn["detector"].astype(str).map(RANK).fillna(len(RANK))
+            top = lrn.loc[
+                lrn.assign(_r=rank).sort_values(["_r", "score"], ascending=[True, False]).index[0]
+            ]
         rows.append({
             "group": top["group"], "start": c["start"].min(), "end": c["end"].max(),
             "score": float(c["score"].max()), "kind": top["kind"],

@@ -50,7 +50,7 @@ GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "calm":
 #: lasts: a few exact matches with another asset within minutes are chance, not a copy; the
 #: hour-long calm window sees stuck spells of tens of minutes, not short dips)
 MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "calm": 10, "wiggle": 1}
-#: share of a quiet or calm window in which the asset must run for the signal to speak
+#: share of a white, quiet or calm window in which the asset must run for the signal to speak
 BUSY_SHARE = 0.95
 #: time before a level event [ns] that its typing also looks at (a step, or a growing error)
 LEAD_NS = 1800 * 10**9
@@ -250,7 +250,9 @@ class LearnedDetector:
                 out[s][sel] = (p[s][0] + p[s][1] * xs) / slow
             busy[sel] = xs > p["white"][1]
         # only windows where the asset ran throughout (a start or stop is no healthy wander)
-        for s, window in (("quiet", self.quiet_window), ("calm", self.calm_window)):
+        windows = (("white", self.white_window), ("quiet", self.quiet_window),
+                   ("calm", self.calm_window))  # fmt: skip
+        for s, window in windows:
             out[s] = np.where(rolling(busy, g, window) >= BUSY_SHARE, out[s], 0.0)
         # of a matching pair the copy deviates more over 30 min (a neighbour of the same
         # technology reads close to the truth over 5 min, the source only over both)
