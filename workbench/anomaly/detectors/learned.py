@@ -162,8 +162,12 @@ class LearnedDetector:
             "level": rolling(r, g, self.level_window),
             "drift": rolling(r, g, self.drift_window),
             "white": whiteness(clean, g, self.white_window),
-            "quiet": slow_variance(r, g, self.quiet_window),
-            "calm": slow_variance(r, g, self.calm_window),
+            # the slow wander of the residual, or of the reading itself where that is less (a
+            # frozen reading of a ramping unit: its residual carries the ramp, the value not)
+            "quiet": np.fmin(slow_variance(r, g, self.quiet_window),
+                             slow_variance(clean, g, self.quiet_window)),
+            "calm": np.fmin(slow_variance(r, g, self.calm_window),
+                            slow_variance(clean, g, self.calm_window)),
             "expected": np.nan_to_num(v) - np.nan_to_num(residual(v, g, reference)),
             "wiggle": wiggle(clean, g),
             "swing": swing(clean, g),
