@@ -94,9 +94,9 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     cv, ce = v[k : v.size - k], e[k : v.size - k]
     if np.std(v) < STUCK_SPREAD * np.std(v - e) or spread(cv) < STUCK_SPREAD * spread(cv - ce):
         return "stuck_with_noise"
-    if abs(float(np.median(v - e))) < FROZEN_NOISE * noise:
-        return "stuck_with_noise"
     running = np.isfinite(white[lead:][ok][k : v.size - k])  # an idle asset has no wander
+    if abs(float(np.median(v - e))) < FROZEN_NOISE * noise and running.mean() < 0.5:
+        return "stuck_with_noise"
     if wander is not None and cv.size >= 5 * WANDER_BLOCK and running.mean() >= 0.9:
         n = cv.size // WANDER_BLOCK * WANDER_BLOCK
         means = cv[:n].reshape(-1, WANDER_BLOCK).mean(axis=1)
