@@ -17,7 +17,7 @@ trip and load rejection (widened to [start - 1 s, end + 120 s]).
 
 Sensor faults (:func:`sensor_scores`): the rules (flatline, spike, out_of_range, stale ->
 dropout), each learned detector (``learned:copy``, ``learned:level``, ``learned:drift``,
-``learned:white``, ``learned:quiet``, ``learned:wiggle``), all learned together and the
+``learned:white``, ``learned:quiet``, ``learned:calm``, ``learned:wiggle``), all learned together and the
 ensemble (rules + learned, merged with provenance), typed, per fault type, on test days
 after a training and a validation period; on all labels and, beside them, on the labels whose
 effect leaves the sensor's noise (:func:`observable`: a stuck value or a gain error on an idle
@@ -267,7 +267,8 @@ def sensor_scores(cat, args) -> None:
     simulated from the lakehouse's generation with default fault rates for 2 training days and
     1 validation day, then 2 test days with every fault type at 1-2 per asset-day. The learned
     detectors fit on the training days (labelled and rule-flagged samples left out), calibrate
-    on the validation day to 0.05 false events per asset-day, and are scored on the test days
+    on the validation day to 0.05 false events per asset-day and fault type, and are scored on
+    the test days
     only (typed; tolerance 10 s).
     """
     from workbench.anomaly.detectors.ensemble import combine

@@ -10,7 +10,8 @@
    ``min_clean_share`` of its samples is refused.
 2. **calibrate** on a later validation period: one threshold per signal (signals are already
    per-asset scale-free), the lowest whose events stay at or below ``target_rate`` false events
-   per asset-day on the validation data (its labelled and rule-flagged samples masked).
+   per asset-day on the validation data (its labelled and rule-flagged samples masked), that
+   budget shared by the signals of one fault type (white, quiet and calm: a third each).
 3. **detect**: a signal's score is its value over its threshold (1.0 = alarm); flagged samples
    merge into events (``gap``), shorter than ``min_duration`` dropped; each event is typed from
    its signal and, for the level residual, its shape (a residual already at full size when the
@@ -75,7 +76,8 @@ class LearnedDetector:
     Parameters
     ----------
     target_rate : float
-        False events per asset-day allowed on the validation period (per signal).
+        False events per asset-day allowed on the validation period per fault type (the
+        signals that report one type, as white, quiet and calm for stuck_with_noise, share it).
     level_window : int
         Samples averaged into the level residual (75 x 4 s = 5 min).
     drift_window : int
@@ -164,10 +166,12 @@ class LearnedDetector:
             "white": whiteness(clean, g, self.white_window),
             # the slow wander of the residual, or of the reading itself where that is less (a
             # frozen reading of a ramping unit: its residual carries the ramp, the value not)
-            "quiet": np.fmin(slow_variance(r, g, self.quiet_window),
-                             slow_variance(clean, g, self.quiet_window)),
-            "calm": np.fmin(slow_variance(r, g, self.calm_window),
-                            slow_variance(clean, g, self.calm_window)),
+            "quiet": np.fmin(
+                slow_variance(r, g, self.quiet_window), slow_variance(clean, g, self.quiet_window)
+            ),
+            "calm": np.fmin(
+                slow_variance(r, g, self.calm_window), slow_variance(clean, g, self.calm_window)
+            ),
             "expected": np.nan_to_num(v) - np.nan_to_num(residual(v, g, reference)),
             "wiggle": wiggle(clean, g),
             "swing": swing(clean, g),
@@ -272,13 +276,16 @@ class LearnedDetector:
 
     def calibrate(self, series: LongSeries, reference: np.ndarray | None = None,
                   labels: Any = None) -> LearnedDetector:  # fmt: skip
-        """Thresholds per signal: the lowest with <= ``target_rate`` events per asset-day."""
+        """Thresholds per signal: the lowest with <= ``target_rate`` events per asset-day,
+        shared among the signals of one fault type."""
         self._saw(series)
         mask = self._mask(series, labels)
         sig = self.signals(series, reference, mask)
         days = asset_days(series)
-        allowed = self.target_rate * days
         for s in SIGNALS:
+            # signals that report the same fault type share its budget
+            share = sum(SIGNAL_KINDS[o] == SIGNAL_KINDS[s] for o in SIGNALS)
+            allowed = self.target_rate * days / share
             vals = sig[s][sig[s] > 0]
             if vals.size == 0:
                 self.thresholds[s] = 1.0
