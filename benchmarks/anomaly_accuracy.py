@@ -17,11 +17,11 @@ trip and load rejection (widened to [start - 1 s, end + 120 s]).
 
 Sensor faults (:func:`sensor_scores`): the rules (flatline, spike, out_of_range, stale ->
 dropout), each learned detector (``learned:copy``, ``learned:level``, ``learned:drift``,
-``learned:white``, ``learned:quiet``, ``learned:calm``, ``learned:wiggle``), all learned together and the
-ensemble (rules + learned, merged with provenance), typed, per fault type, on test days
-after a training and a validation period; on all labels and, beside them, on the labels whose
-effect leaves the sensor's noise (:func:`observable`: a stuck value or a gain error on an idle
-asset changes nothing measurable).
+``learned:white``, ``learned:quiet``, ``learned:calm``, ``learned:wiggle``), all learned
+together and the ensemble (rules + learned, merged with provenance), typed, per fault type,
+on test days after a training and a validation period; on all labels and, beside them, on
+the labels whose effect leaves the sensor's noise (:func:`observable`: a stuck value or a gain
+error on an idle asset changes nothing measurable).
 
     WORKBENCH_HOME=/tmp/gridmind-ci .venv/bin/python benchmarks/anomaly_accuracy.py \
         [--sensor-only] [--seeds 3] [--first-seed 1] [--assets 32]
@@ -268,8 +268,7 @@ def sensor_scores(cat, args) -> None:
     1 validation day, then 2 test days with every fault type at 1-2 per asset-day. The learned
     detectors fit on the training days (labelled and rule-flagged samples left out), calibrate
     on the validation day to 0.05 false events per asset-day and fault type, and are scored on
-    the test days
-    only (typed; tolerance 10 s).
+    the test days only (typed; tolerance 10 s).
     """
     from workbench.anomaly.detectors.ensemble import combine
     from workbench.anomaly.detectors.learned import LearnedDetector
