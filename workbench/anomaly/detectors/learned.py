@@ -298,7 +298,9 @@ class LearnedDetector:
                     chosen = float(c)
                     break
             tail = self._tail_threshold(series, sig[s], s, allowed) if s in TAIL_FIT else 0.0
-            self.thresholds[s] = max(chosen, tail, 1e-9)
+            # under one allowed event the count only says "above the highest peak": one
+            # outlier then sets the threshold; the tail fit to the 30 highest speaks instead
+            self.thresholds[s] = max(tail if allowed < 1 and tail > 0 else chosen, tail, 1e-9)
             self.tail_thresholds[s] = tail
         self.calibration = {"asset_days": days, "target_rate": self.target_rate,
                             "masked_samples": int(mask.sum())}  # fmt: skip
