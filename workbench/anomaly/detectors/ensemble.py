@@ -66,13 +66,11 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
     Events of one group that overlap (or are at most ``tolerance_ns`` apart) become one: its
     kind is the rule's when a rule other than the spike rule found it (those rules are exact on
     their faults), else the kind of the sharpest learned member (``kinds.PRECEDENCE``; of
-    equals, the highest-scoring: a copy chained to a stuck piece by a rule event is a copy;
-    a spike inside a learned
-    event is part of that fault), else the spike. Spikes that come in bursts
-    (:func:`spikes_to_bursts`) are an oscillation, not spikes, and so is a small spike near an
-    oscillation event (:func:`absorb_peaks`). ``detector`` lists every
-    detector that found it and ``scores`` their scores (``name=score;...``); ``score`` is the
-    highest.
+    equals, the highest-scoring: a copy chained to a stuck piece by a rule event is a copy; a
+    spike inside a learned event is part of that fault), else the spike. Spikes that come in
+    bursts (:func:`spikes_to_bursts`) are an oscillation, not spikes, and so is a small spike
+    near an oscillation event (:func:`absorb_peaks`). ``detector`` lists every detector that
+    found it and ``scores`` their scores (``name=score;...``); ``score`` is the highest.
     """
     import pandas as pd
 

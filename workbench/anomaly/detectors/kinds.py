@@ -5,9 +5,9 @@ faults, told apart by how the value moves inside the event:
 
 - **stuck_with_noise**: the value does not follow the reference (its own spread is under
   half the spread of its residual, over the event or robustly over its core: the truth
-  moves, the reading does not), or its offset is
-  the size of one noise sample (a reading frozen at a noise draw: a bias step is a share of
-  capacity), or, on a running asset, its slow wander is gone or its variation is white;
+  moves, the reading does not), or, on an idle asset, its offset is the size of one noise
+  sample (a reading frozen at a noise draw: a bias step is a share of capacity), or, on a
+  running asset, its slow wander is gone or its variation is white;
 - **calibration_drift**: the residual is a gain error, ``reference x (a + b t)``, fitting the
   smoothed residual of the event and the 30 minutes before it better than a step (the error
   grows with time and scales with output), or nearly as well when the error was already
