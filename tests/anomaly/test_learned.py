@@ -183,3 +183,66 @@ def test_spikes_in_bursts_are_an_oscillation():
     out = spikes_to_bursts(spikes, gap_ns=300 * 10**9).sort_values("start")
     assert list(out["kind"]) == ["intermittent_oscillation", "spike"]
     assert out["end"].iloc[0] == T0 + pd.Timedelta(minutes=4.1)
+
+
+def test_a_small_spike_near_an_oscillation_is_its_peak_a_large_one_a_spike():
+    rules = pd.concat(
+        [_ev("A", 33, 33.1, "spike", 2.0), _ev("A", 80, 80.1, "spike", 2.0),
+         _ev("B", 33, 33.1, "spike", 40.0)]
+    )  # fmt: skip
+    wiggle = _ev("A", 0, 30, "intermittent_oscillation", 1.5).assign(detector="learned:wiggle")
+    learned = pd.concat([wiggle, wiggle.assign(group=pd.array(["B"], dtype="string"))])
+    out = combine(rules, learned).sort_values(["group", "start"]).reset_index(drop=True)
+    assert list(out["kind"]) == ["intermittent_oscillation", "spike"] * 2
+    assert out.loc[0, "end"] == T0 + pd.Timedelta(minutes=33.1)  # 3 min after: a pause
+    assert out.loc[0, "detector"] == "learned:wiggle+rules:spike"
+    assert out.loc[1, "start"] == T0 + pd.Timedelta(minutes=80)  # 50 min after: its own
+    assert out.loc[3, "score"] == 40.0  # a jump far past the threshold stays a spike
+
+
+def test_a_merged_event_takes_the_sharpest_learned_kind():
+    rules = _ev("A", 9, 21, "spike", 50.0)  # joins the two learned events into one cluster
+    learned = pd.concat(
+        [
+            _ev("A", 0, 10, "copied_from_asset", 1.0).assign(detector="learned:copy"),
+            _ev("A", 20, 30, "stuck_with_noise", 3.0).assign(detector="learned:white"),
+        ]
+    )
+    out = combine(rules, learned)
+    assert len(out) == 1
+    assert out["kind"].iloc[0] == "copied_from_asset"
+
+
+def _flat_unit(start: pd.Timestamp, hours: float, seed: int) -> pd.DataFrame:
+    """A unit at a steady high output (nuclear-like): reference 1160 +- 5 MW, slow wander
+    (AR, tau 120 s, sd 0.6 MW) and white noise of the same size, every 4 s."""
+    rng = np.random.default_rng(seed)
+    n = int(hours * 3600 / STEP_S)
+    t = start + pd.to_timedelta(np.arange(n) * STEP_S, unit="s")
+    ref = 1160.0 + 5.0 * np.sin(2 * np.pi * (t - T0).total_seconds().to_numpy() / 86_400.0)
+    phi = np.exp(-STEP_S / 120.0)
+    ar = np.zeros(n)
+    shocks = rng.standard_normal(n) * np.sqrt(1 - phi**2)
+    for i in range(1, n):
+        ar[i] = phi * ar[i - 1] + shocks[i]
+    value = np.round(ref + 0.6 * ar + 0.6 * rng.standard_normal(n), 3)
+    return pd.DataFrame({"timestamp": t, "asset": "N", "value": value, "ref": ref})
+
+
+def test_a_steady_unit_gets_its_own_wander_scale_and_a_long_stuck_spell_is_found():
+    """A narrow range of output far from 0 must not set the healthy slow-wander scale by an
+    extrapolated intercept; an hour of a frozen reading plus noise is then found and typed."""
+    train, val = _flat_unit(T0, 24, seed=1), _flat_unit(T0 + pd.Timedelta("24h"), 12, seed=2)
+    det = LearnedDetector().fit(*series_ref(train)).calibrate(*series_ref(val))
+    a, b = det.params["N"]["quiet"]
+    s, ref = series_ref(train)
+    means = pd.Series(s.values - ref).rolling(15).mean().rolling(300).var().median()
+    assert 0.6 < (a + b * 1160.0) / np.sqrt(means) < 1.6
+    test = _flat_unit(T0 + pd.Timedelta("36h"), 12, seed=3)
+    hit = test["timestamp"].between(T0 + pd.Timedelta("40h"), T0 + pd.Timedelta("41h"))
+    frozen = test.loc[hit, "value"].iloc[0]
+    test.loc[hit, "value"] = np.round(frozen + 0.6 * np.random.default_rng(4).standard_normal(
+        int(hit.sum())), 3)  # fmt: skip
+    ev = det.detect(*series_ref(test))
+    found = ev[(ev["start"] <= T0 + pd.Timedelta("41h")) & (ev["end"] >= T0 + pd.Timedelta("40h"))]
+    assert (found["kind"] == "stuck_with_noise").any(), ev

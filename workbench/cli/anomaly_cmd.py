@@ -91,7 +91,7 @@ def _check_window(data: Path | None, start: str | None, end: str | None) -> None
 
 
 MODEL_KIND = "workbench.anomaly.learned"
-MODEL_VERSION = 3  # 3: quiet signal, noise scale, tail-fit thresholds (#17)
+MODEL_VERSION = 4  # 3: quiet signal, noise scale, tail-fit thresholds; 4: calm signal (#17)
 
 
 def _meta_path(model: Path) -> Path:

@@ -10,8 +10,12 @@ import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError
 from workbench.anomaly.detectors.base import SensorDetector
+from workbench.anomaly.detectors.kinds import PRECEDENCE
 from workbench.anomaly.events import empty_events
 from workbench.anomaly.inputs import LongSeries
+
+#: rank of each learned detector in :data:`PRECEDENCE` (0 = sharpest)
+RANK = {d: k for k, names in enumerate(PRECEDENCE) for d in names}
 
 
 class EnsembleDetector(SensorDetector):
@@ -61,11 +65,12 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
 
     Events of one group that overlap (or are at most ``tolerance_ns`` apart) become one: its
     kind is the rule's when a rule other than the spike rule found it (those rules are exact on
-    their faults), else the kind of the highest-scoring learned member (a spike inside a learned
-    event is part of that fault), else the spike. Spikes that come in bursts
-    (:func:`spikes_to_bursts`) are an oscillation, not spikes. ``detector`` lists every
-    detector that found it and ``scores`` their scores (``name=score;...``); ``score`` is the
-    highest.
+    their faults), else the kind of the sharpest learned member (``kinds.PRECEDENCE``; of
+    equals, the highest-scoring: a copy chained to a stuck piece by a rule event is a copy; a
+    spike inside a learned event is part of that fault), else the spike. Spikes that come in
+    bursts (:func:`spikes_to_bursts`) are an oscillation, not spikes, and so is a small spike
+    near an oscillation event (:func:`absorb_peaks`). ``detector`` lists every detector that
+    found it and ``scores`` their scores (``name=score;...``); ``score`` is the highest.
     """
     import pandas as pd
 
@@ -91,8 +96,15 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
     rows = []
     for _, c in ev.groupby(cluster, sort=True):
         exact = c["rule"] & (c["kind"] != "spike")  # a spike inside a learned event is its part
-        lead = c[exact] if exact.any() else c[~c["rule"]] if (~c["rule"]).any() else c
-        top = lead.loc[lead["score"].idxmax()]
+        if exact.any() or c["rule"].all():
+            lead = c[exact] if exact.any() else c
+            top = lead.loc[lead["score"].idxmax()]
+        else:  # the sharpest learned signature speaks (kinds.PRECEDENCE), then the score
+            lrn = c[~c["rule"]]
+            rank = lrn["detector"].astype(str).map(RANK).fillna(len(RANK))
+            top = lrn.loc[
+                lrn.assign(_r=rank).sort_values(["_r", "score"], ascending=[True, False]).index[0]
+            ]
         rows.append({
             "group": top["group"], "start": c["start"].min(), "end": c["end"].max(),
             "score": float(c["score"].max()), "kind": top["kind"],
@@ -101,7 +113,7 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
                 f"{d}={x:.2f}" for d, x in zip(c["detector"], c["score"], strict=True)
             ),
         })  # fmt: skip
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(absorb_peaks(rows, burst_gap_ns))
     for col in ("group", "kind", "detector", "scores"):
         out[col] = out[col].astype("string")
     return out
@@ -131,3 +143,39 @@ def spikes_to_bursts(rule_events: Any, gap_ns: int, min_spikes: int = 2) -> Any:
     agg["kind"] = pd.array(["intermittent_oscillation"] * len(agg), dtype="string")
     rest = rule_events.drop(index=burst.index)
     return pd.concat([rest, agg.reset_index(drop=True)], ignore_index=True)
+
+
+#: a rule spike scoring under this (x its threshold) near an oscillation is one of its peaks;
+#: a real spike (a jump of a fifth of capacity or more) scores far higher
+PEAK_SCORE_MAX = 10.0
+
+
+def absorb_peaks(rows: list[dict[str, Any]], gap_ns: int) -> list[dict[str, Any]]:
+    """Merge each lone spike (kind ``spike``, score under :data:`PEAK_SCORE_MAX`) at most
+    ``gap_ns`` [ns] from an ``intermittent_oscillation`` event of its group into that event:
+    the bursts of an oscillation pause for up to minutes, and a peak the spike rule flags in
+    a pause of the learned event is the oscillation's, not a spike."""
+    import pandas as pd
+
+    osc = [r for r in rows if r["kind"] == "intermittent_oscillation"]
+    keep = []
+    for r in rows:
+        host = None
+        if r["kind"] == "spike" and r["score"] < PEAK_SCORE_MAX:
+            t0, t1 = pd.Timestamp(r["start"]).value, pd.Timestamp(r["end"]).value
+            near = [
+                o for o in osc if o["group"] == r["group"]
+                and pd.Timestamp(o["start"]).value - gap_ns <= t1
+                and pd.Timestamp(o["end"]).value + gap_ns >= t0
+            ]  # fmt: skip
+            host = near[0] if near else None
+        if host is None:
+            keep.append(r)
+            continue
+        host["start"], host["end"] = min(host["start"], r["start"]), max(host["end"], r["end"])
+        host["detector"] = "+".join(
+            dict.fromkeys((host["detector"] + "+" + r["detector"]).split("+"))
+        )
+        host["scores"] += ";" + r["scores"]
+        host["score"] = max(host["score"], r["score"])
+    return keep

@@ -4,9 +4,10 @@ A level event (the smoothed residual |value - reference| past its threshold) is 
 faults, told apart by how the value moves inside the event:
 
 - **stuck_with_noise**: the value does not follow the reference (its own spread is under
-  half the spread of its residual: the truth moves, the reading does not), or its offset is
-  the size of one noise sample (a reading frozen at a noise draw: a bias step is a share of
-  capacity), or, on a running asset, its variation is white;
+  half the spread of its residual, over the event or robustly over its core: the truth
+  moves, the reading does not), or, on an idle asset, its offset is the size of one noise
+  sample (a reading frozen at a noise draw: a bias step is a share of capacity), or, on a
+  running asset, its slow wander is gone or its variation is white;
 - **calibration_drift**: the residual is a gain error, ``reference x (a + b t)``, fitting the
   smoothed residual of the event and the 30 minutes before it better than a step (the error
   grows with time and scales with output), or nearly as well when the error was already
@@ -28,7 +29,7 @@ import numpy as np
 PRECEDENCE = (
     ("learned:copy",),
     ("learned:wiggle",),
-    ("learned:white", "learned:quiet"),
+    ("learned:white", "learned:quiet", "learned:calm"),
     ("learned:level",),
     ("learned:drift",),
 )
@@ -38,13 +39,19 @@ PRECEDENCE = (
 DRIFT_FIT, DRIFT_FIT_GROWN, PRE_SHARE = 1.0, 2.0, 0.15
 #: a value whose spread is under this share of its residual's does not follow the reference
 STUCK_SPREAD = 0.5
+#: a reading whose slow wander is under 1 / this of its healthy one is stuck; the wander is
+#: the spread of means of this many samples (1 min at 4 s), as in the quiet signal
+STUCK_QUIET, WANDER_BLOCK = 2.0, 15
+#: share of an event's samples at each end left out of the stuck tests (its core speaks)
+EDGE_TRIM = 0.15
 #: an offset within this many sample-to-sample noise scales is a frozen noise sample
 FROZEN_NOISE = 5.0
 
 
 def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndarray,
                time_ns: np.ndarray, white: np.ndarray, healthy_white: float,
-               lead: int = 0, noise: float = 0.0) -> str:  # fmt: skip
+               lead: int = 0, noise: float = 0.0,
+               wander: np.ndarray | None = None) -> str:  # fmt: skip
     """The fault type of one level event from its samples.
 
     Parameters
@@ -66,6 +73,11 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     noise : float
         The asset's sample-to-sample noise [value units]: an offset within ``FROZEN_NOISE`` x
         it is one frozen noise sample (a stuck reading of an idle asset), not a bias.
+    wander : numpy.ndarray, optional
+        The asset's healthy slow wander [value units] (spread of 1-min means of its residual)
+        at each sample's expected value: a reading whose 1-min means (blocks of
+        ``WANDER_BLOCK`` samples) spread less than 1 / ``STUCK_QUIET`` of it is frozen (a
+        bias keeps the truth's wander and the reference's moves: value = truth + offset).
 
     Returns
     -------
@@ -77,10 +89,19 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     v, e = value[lead:][ok], expected[lead:][ok]
     if v.size < 3:
         return "bias_step"
-    if np.std(v) < STUCK_SPREAD * np.std(v - e):
+    # the event's core: hysteresis extends an event past the fault by minutes
+    k = int(EDGE_TRIM * v.size)
+    cv, ce = v[k : v.size - k], e[k : v.size - k]
+    if np.std(v) < STUCK_SPREAD * np.std(v - e) or spread(cv) < STUCK_SPREAD * spread(cv - ce):
         return "stuck_with_noise"
-    if abs(float(np.median(v - e))) < FROZEN_NOISE * noise:
+    running = np.isfinite(white[lead:][ok][k : v.size - k])  # an idle asset has no wander
+    if abs(float(np.median(v - e))) < FROZEN_NOISE * noise and running.mean() < 0.5:
         return "stuck_with_noise"
+    if wander is not None and cv.size >= 5 * WANDER_BLOCK and running.mean() >= 0.9:
+        n = cv.size // WANDER_BLOCK * WANDER_BLOCK
+        means = cv[:n].reshape(-1, WANDER_BLOCK).mean(axis=1)
+        if spread(means) * STUCK_QUIET < float(np.median(wander[lead:][ok])):
+            return "stuck_with_noise"
     busy = np.isfinite(white[lead:])
     if busy.mean() >= 0.5 and float(np.mean(white[lead:][busy])) >= (1.0 + healthy_white) / 2:
         return "stuck_with_noise"
@@ -95,6 +116,11 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     if fit < DRIFT_FIT or (fit < DRIFT_FIT_GROWN and pre > PRE_SHARE):
         return "calibration_drift"
     return "bias_step"
+
+
+def spread(x: np.ndarray) -> float:
+    """Robust standard deviation: 1.4826 x the median absolute deviation [units of x]."""
+    return 1.4826 * float(np.median(np.abs(x - np.median(x)))) if x.size else 0.0
 
 
 def step_misfit(r: np.ndarray) -> float:

@@ -10,7 +10,8 @@
    ``min_clean_share`` of its samples is refused.
 2. **calibrate** on a later validation period: one threshold per signal (signals are already
    per-asset scale-free), the lowest whose events stay at or below ``target_rate`` false events
-   per asset-day on the validation data (its labelled and rule-flagged samples masked).
+   per asset-day on the validation data (its labelled and rule-flagged samples masked), that
+   budget shared by the signals of one fault type (white, quiet and calm: a third each).
 3. **detect**: a signal's score is its value over its threshold (1.0 = alarm); flagged samples
    merge into events (``gap``), shorter than ``min_duration`` dropped; each event is typed from
    its signal and, for the level residual, its shape (a residual already at full size when the
@@ -43,19 +44,30 @@ from workbench.anomaly.inputs import LongSeries
 
 SIGNALS = tuple(SIGNAL_KINDS)
 #: samples of persistence (centred rolling median) per signal before thresholding
-PERSIST = {"copy": 1, "level": 31, "drift": 1, "white": 45, "quiet": 45, "wiggle": 9}
+PERSIST = {"copy": 1, "level": 31, "drift": 1, "white": 45, "quiet": 45, "calm": 45, "wiggle": 9}
 #: flagged samples at most this many times ``gap`` apart merge (a drift wanders near its threshold)
-GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "wiggle": 1}
+GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "calm": 1, "wiggle": 1}
 #: events shorter than this many times ``min_duration`` are dropped (a wrong source mapping
-#: lasts: a few exact matches with another asset within minutes are chance, not a copy)
-MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "wiggle": 1}
+#: lasts: a few exact matches with another asset within minutes are chance, not a copy; the
+#: hour-long calm window sees stuck spells of tens of minutes, not short dips)
+MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "calm": 10, "wiggle": 1}
+#: share of a white, quiet or calm window in which the asset must run for the signal to speak
+BUSY_SHARE = 0.95
 #: time before a level event [ns] that its typing also looks at (a step, or a growing error)
 LEAD_NS = 1800 * 10**9
 #: signals whose thresholds also come from a tail fit (the copy signal is a bounded share)
-TAIL_FIT = ("level", "drift", "white", "quiet", "wiggle")
+TAIL_FIT = ("level", "drift", "white", "quiet", "calm", "wiggle")
 #: hysteresis: an event extends over neighbouring samples down to this share of the threshold
 #: (a fault whose score hovers at the threshold is one event, not a string of pieces)
-HOLD = {"copy": 1.0, "level": 0.6, "drift": 0.6, "white": 0.8, "quiet": 0.8, "wiggle": 1.0}
+HOLD = {
+    "copy": 1.0,
+    "level": 0.6,
+    "drift": 0.6,
+    "white": 0.8,
+    "quiet": 0.8,
+    "calm": 0.8,
+    "wiggle": 1.0,
+}
 
 
 class LearnedDetector:
@@ -64,7 +76,8 @@ class LearnedDetector:
     Parameters
     ----------
     target_rate : float
-        False events per asset-day allowed on the validation period (per signal).
+        False events per asset-day allowed on the validation period per fault type (the
+        signals that report one type, as white, quiet and calm for stuck_with_noise, share it).
     level_window : int
         Samples averaged into the level residual (75 x 4 s = 5 min).
     drift_window : int
@@ -87,14 +100,15 @@ class LearnedDetector:
     def __init__(self, target_rate: float = 0.05, level_window: int = 75, gap: Any = "300s",
                  min_duration: Any = "60s", margin: Any = "600s", min_clean_share: float = 0.5,
                  rules: bool = True, drift_window: int = 450,
-                 white_window: int = 150, quiet_window: int = 300) -> None:  # fmt: skip
+                 white_window: int = 150, quiet_window: int = 300,
+                 calm_window: int = 900) -> None:  # fmt: skip
         if not target_rate > 0:
             raise AnomalyInputError(
                 f"expected target_rate > 0 events/asset-day; found {target_rate!r}"
             )
         self.target_rate, self.level_window = float(target_rate), int(level_window)
         self.drift_window, self.white_window = int(drift_window), int(white_window)
-        self.quiet_window = int(quiet_window)
+        self.quiet_window, self.calm_window = int(quiet_window), int(calm_window)
         self.gap_ns, self.min_ns = (
             duration_ns(gap, "gap"),
             duration_ns(min_duration, "min_duration"),
@@ -150,7 +164,14 @@ class LearnedDetector:
             "level": rolling(r, g, self.level_window),
             "drift": rolling(r, g, self.drift_window),
             "white": whiteness(clean, g, self.white_window),
-            "quiet": slow_variance(r, g, self.quiet_window),
+            # the slow wander of the residual, or of the reading itself where that is less (a
+            # frozen reading of a ramping unit: its residual carries the ramp, the value not)
+            "quiet": np.fmin(
+                slow_variance(r, g, self.quiet_window), slow_variance(clean, g, self.quiet_window)
+            ),
+            "calm": np.fmin(
+                slow_variance(r, g, self.calm_window), slow_variance(clean, g, self.calm_window)
+            ),
             "expected": np.nan_to_num(v) - np.nan_to_num(residual(v, g, reference)),
             "wiggle": wiggle(clean, g),
             "swing": swing(clean, g),
@@ -194,6 +215,7 @@ class LearnedDetector:
                 "white": _white_params(raw["white"][sel][busy], 0.05 * max(hi, 1e-9)),
                 "noise": (_noise_scale(series.values, series.group, sel),),
                 "quiet": _quiet_params(x[busy], raw["quiet"][sel][busy], 1e-4 * top),
+                "calm": _quiet_params(x[busy], raw["calm"][sel][busy], 1e-4 * top),
             }
         return self
 
@@ -213,6 +235,7 @@ class LearnedDetector:
         g, x = series.group, raw["x"]
         out = {s: np.zeros(x.size) for s in SIGNALS}
         whiteness_busy = np.full(x.size, np.nan)  # whiteness where the asset runs, else NaN
+        busy = np.zeros(x.size)
         for gi, label in enumerate(series.labels):
             p = self.params.get(str(label))
             sel = g == gi
@@ -230,10 +253,18 @@ class LearnedDetector:
             out["white"][sel] = np.where(xs > p["white"][1], white, 0.0)
             whiteness_busy[sel] = np.where(xs > p["white"][1], raw["white"][sel], np.nan)
             # the slow process wander the asset shows when healthy, over what the window shows
-            slow = np.sqrt(np.fmax(raw["quiet"][sel], 1e-12))
-            quiet = (p["quiet"][0] + p["quiet"][1] * xs) / slow
-            out["quiet"][sel] = np.where(xs > p["white"][1], quiet, 0.0)
-        out["copy"] = copy_signal(raw["pairs"], out["level"], g)
+            for s in ("quiet", "calm"):
+                slow = np.sqrt(np.fmax(raw[s][sel], 1e-12))
+                out[s][sel] = (p[s][0] + p[s][1] * xs) / slow
+            busy[sel] = xs > p["white"][1]
+        # only windows where the asset ran throughout (a start or stop is no healthy wander)
+        windows = (("white", self.white_window), ("quiet", self.quiet_window),
+                   ("calm", self.calm_window))  # fmt: skip
+        for s, window in windows:
+            out[s] = np.where(rolling(busy, g, window) >= BUSY_SHARE, out[s], 0.0)
+        # of a matching pair the copy deviates more over 30 min (a neighbour of the same
+        # technology reads close to the truth over 5 min, the source only over both)
+        out["copy"] = copy_signal(raw["pairs"], out["drift"], g)
         for s in SIGNALS:
             if PERSIST[s] > 1:
                 out[s] = rolling(out[s], g, PERSIST[s], "median")
@@ -245,13 +276,16 @@ class LearnedDetector:
 
     def calibrate(self, series: LongSeries, reference: np.ndarray | None = None,
                   labels: Any = None) -> LearnedDetector:  # fmt: skip
-        """Thresholds per signal: the lowest with <= ``target_rate`` events per asset-day."""
+        """Thresholds per signal: the lowest with <= ``target_rate`` events per asset-day,
+        shared among the signals of one fault type."""
         self._saw(series)
         mask = self._mask(series, labels)
         sig = self.signals(series, reference, mask)
         days = asset_days(series)
-        allowed = self.target_rate * days
         for s in SIGNALS:
+            # signals that report the same fault type share its budget
+            share = sum(SIGNAL_KINDS[o] == SIGNAL_KINDS[s] for o in SIGNALS)
+            allowed = self.target_rate * days / share
             vals = sig[s][sig[s] > 0]
             if vals.size == 0:
                 self.thresholds[s] = 1.0
@@ -264,7 +298,9 @@ class LearnedDetector:
                     chosen = float(c)
                     break
             tail = self._tail_threshold(series, sig[s], s, allowed) if s in TAIL_FIT else 0.0
-            self.thresholds[s] = max(chosen, tail, 1e-9)
+            # under one allowed event the count only says "above the highest peak": one
+            # outlier then sets the threshold; the tail fit to the 30 highest speaks instead
+            self.thresholds[s] = max(tail if allowed < 1 and tail > 0 else chosen, tail, 1e-9)
             self.tail_thresholds[s] = tail
         self.calibration = {"asset_days": days, "target_rate": self.target_rate,
                             "masked_samples": int(mask.sum())}  # fmt: skip
@@ -353,11 +389,15 @@ class LearnedDetector:
             if s == "level":
                 healthy = [self.params[str(lab)]["white"][0] for lab in series.labels]
                 noise = [self.params[str(lab)]["noise"][0] for lab in series.labels]
+                # the healthy slow wander [value units] of each sample, at its expected value
+                quiet_line = np.array([self.params[str(lab)]["quiet"] for lab in series.labels])
+                line = quiet_line[series.group]
+                wander = line[:, 0] + line[:, 1] * np.abs(sc["expected"])
                 kinds = [
                     level_kind(series.values[h : j + 1], sc["expected"][h : j + 1],
                                sc["residual"][h : j + 1], series.time[h : j + 1],
                                sc["whiteness"][h : j + 1], healthy[series.group[i]], i - h,
-                               noise[series.group[i]])
+                               noise[series.group[i]], wander[h : j + 1])
                     for i, j in runs
                     for h in [_lead(series, i, LEAD_NS)]
                 ]  # fmt: skip
@@ -413,7 +453,9 @@ def _quiet_params(x: np.ndarray, slow_var: np.ndarray, floor: float) -> tuple[fl
 
 def _scale_line(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float]:
     """``a + b x`` through the medians of y in quintiles of x; ``a`` floored at ``floor`` (a
-    fraction of the asset's largest value: an asset idle in training must not look noiseless).
+    fraction of the asset's largest value: an asset idle in training must not look noiseless);
+    where y does not grow with x, the median of y (b = 0); where the intercept falls under
+    the floor, the line through (0, floor) nearest the medians.
     Samples with a non-finite ``y`` (windows of left-out samples only) are ignored."""
     ok = np.isfinite(y)
     x, y = x[ok], y[ok]
@@ -425,7 +467,14 @@ def _scale_line(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, floa
     xm = np.array([np.median(x[bins == b]) for b in range(edges.size - 1) if (bins == b).any()])
     ym = np.array([np.median(y[bins == b]) for b in range(edges.size - 1) if (bins == b).any()])
     b, a = np.polyfit(xm, ym, 1) if xm.size >= 2 else (0.0, float(np.median(y)))
-    return max(float(a), floor), max(float(b), 0.0)
+    if b <= 0.0:  # no growth with output: a level, not the intercept of a falling line (a
+        # narrow range of x, as a nuclear unit's, puts that far off at x = 0)
+        return max(float(np.median(y)), floor), 0.0
+    if a < floor:  # a line through (0, floor) instead: a narrow range of x far from 0 puts
+        # the intercept below the floor, and flooring it alone lifts the whole line
+        b = float(np.sum(xm * (ym - floor)) / max(float(np.sum(xm * xm)), 1e-300))
+        return floor, max(b, 0.0)
+    return float(a), float(b)
 
 
 def _widen(flags: np.ndarray, series: LongSeries, margin_ns: int) -> np.ndarray:

@@ -17,6 +17,10 @@ quiet      the asset's healthy slow process        stuck_with_noise on a unit wh
            residual, their variance over          (nuclear): a frozen value keeps the white
            ``quiet_window``) over what the        noise but loses the slow wander
            window shows (square root)
+calm       the quiet signal over an hour          a long stuck_with_noise on such a unit: a
+                                                  20-min window has ~2.5 degrees of freedom
+                                                  of nuclear's wander (heavy healthy tail), an
+                                                  hour ~8
 white      whiteness of the local variation:      stuck_with_noise (a frozen value plus
            mean squared difference / (2 x local   white transducer noise; the healthy process
            variance); 1 for white noise           is correlated, below 1); scored as the
@@ -43,6 +47,7 @@ SIGNAL_KINDS: dict[str, str] = {
     "drift": "calibration_drift",
     "white": "stuck_with_noise",
     "quiet": "stuck_with_noise",
+    "calm": "stuck_with_noise",  # the quiet signal over an hour (a long stuck spell)
     "wiggle": "intermittent_oscillation",
 }
 
