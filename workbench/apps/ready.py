@@ -95,11 +95,13 @@ class ReadySessions:
         ready: the next is built later), else None."""
         got = self.ready.pop(key, None)
         if got is None:
+            log.debug("no ready session of %s", key)
             return None
         session = got.session
         shell = SHELLS.get(session.document)
         if shell is None or not shell.is_current():
             self.dropped_stale += 1
+            log.debug("the ready session of %s is stale: dropped", key)
             _discard(session)
             return None
         shell.stamp()  # the data was just checked: say so
@@ -109,14 +111,16 @@ class ReadySessions:
         return session
 
     def asked(self, key: Any, handler: Any, session: Any) -> None:
-        """Remember how to build view ``key`` (a dashboard page: ``session`` has a shell) and
-        build its next ready session soon."""
-        if SHELLS.get(session.document) is None:
+        """Remember how to build view ``key`` and build its next ready session soon, when
+        ``session`` is a dashboard page that drew data (a message, such as "no data yet", is
+        built for each request: it may be gone by the next)."""
+        shell = SHELLS.get(session.document)
+        if shell is None or shell.read_signature is None:  # not a page, or it drew no data
             return
         payload = handler.token_payload()
         now = time.monotonic()
         self.opened = [(ref, t) for ref, t in self.opened if now - t < SETTLE_MAX_S]
-        self.opened.append((weakref.ref(SHELLS[session.document]), now))
+        self.opened.append((weakref.ref(shell), now))
         self.recipes[key] = _Recipe(
             handler.application_context, handler.application, handler.request, payload
         )
@@ -161,6 +165,7 @@ class ReadySessions:
                     continue
                 session = await self._build(self.recipes[key])
                 if key in self.recipes and key not in self.ready:
+                    log.debug("built a ready session of %s", key)
                     self.ready[key] = _Ready(session, time.monotonic())
                     self.built += 1
                 else:
