@@ -357,12 +357,16 @@ def test_operations_page_links_failures_and_picks_up_new_runs(servers, dash_home
 
 
 def test_empty_warehouse_shows_a_message(servers, tab):
-    for slug in ("load", "operations"):
-        tab.page.goto(f"{servers['empty'].url}/{slug}")
+    from workbench.apps.ready import SESSION_HEADER
+
+    for slug in ("load", "operations", "load"):
+        response = tab.page.goto(f"{servers['empty'].url}/{slug}")
         message = tab.page.locator(".wb-message p").first
         message.wait_for()
         assert "No data to show yet" in message.inner_text()
         assert "Traceback" not in tab.page.content()
+        # a message is built for each request (the data may have come since): none kept ready
+        assert response.headers[SESSION_HEADER.lower()] == "built"
     tab.page.screenshot(path=str(artifacts_dir() / "empty.png"), full_page=True)
     assert tab.errors == []
 
