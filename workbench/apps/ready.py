@@ -175,16 +175,22 @@ class ReadySessions:
             self._building = False
 
     async def _settle(self) -> None:
-        """Wait until the pages opened last have every section sent (or for SETTLE_MAX_S)."""
+        """Wait until the pages opened last have sent every section, and their last messages
+        have had REFILL_DELAY_S to leave (at most SETTLE_MAX_S after they were opened)."""
         while True:
             now = time.monotonic()
-            busy = [
-                t for ref, t in self.opened
-                if now - t < SETTLE_MAX_S and (s := ref()) is not None and not s.settled
-            ]  # fmt: skip
-            if not busy:
+            waits = [0.0]
+            for ref, opened in self.opened:
+                shell = ref()
+                if shell is None or now - opened >= SETTLE_MAX_S:
+                    continue
+                done = shell.settled_at
+                left = SETTLE_MAX_S - (now - opened)
+                waits.append(min(left, 0.25 if done is None else done + REFILL_DELAY_S - now))
+            wait = max(waits)
+            if wait <= 0:
                 return
-            await asyncio.sleep(min(0.25, SETTLE_MAX_S - (now - min(busy))))
+            await asyncio.sleep(wait)
 
     async def _build(self, recipe: _Recipe) -> Any:
         from bokeh.util.token import generate_jwt_token, generate_session_id

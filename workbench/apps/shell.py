@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import timedelta
@@ -139,7 +140,7 @@ class PageShell:
         self._syncing = False
         self._drawing = 0  # drawings begun, so a deferred one knows it is outdated
         self._drawn_once = False
-        self.settled = False  # every section sent (or a message shown instead)
+        self.settled_at: float | None = None  # when every section (or a message) was sent
         purpose = pn.pane.Markdown(
             getattr(page, "PURPOSE", ""), css_classes=["wb-purpose"], sizing_mode="stretch_width"
         )
@@ -444,7 +445,7 @@ class PageShell:
     def _message(self, text: str, kind: str) -> None:
         self.summary.object = ""
         self.body.objects = [pn.pane.Alert(text, alert_type=kind, css_classes=["wb-message"])]
-        self.settled = True
+        self.settled_at = time.monotonic()
 
     def _draw(self, data: d.PageData) -> None:
         """Draw the page's sections, then its summary.
@@ -488,7 +489,7 @@ class PageShell:
         self._drawn_once = True
         self.body.objects = items
         self.summary.object = data.summary  # last: once it changes, the charts have too
-        self.settled = True
+        self.settled_at = time.monotonic()
 
     def _section(self, s: Section, tz: str) -> pn.viewable.Viewable:
         download = pn.widgets.FileDownload(
