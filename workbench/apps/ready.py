@@ -14,8 +14,8 @@ every table its tiles and cached queries read have the signatures they had when 
 Otherwise it is dropped and the page is built for the request, as without this module. The next
 ready session of a view is built a moment after one is handed out, once the pages opened last
 have had the server for their documents and their sections below the first screen. Ready
-sessions older than half the session-token lifetime are rebuilt, so a handed-out token is never
-about to expire.
+sessions older than half their token's lifetime (an hour) are rebuilt, so a handed-out token is
+never about to expire.
 Sessions carry the request's cookies and headers, so with authentication on none are built ahead
 (:func:`install` is then not called).
 """
@@ -44,6 +44,8 @@ MAX_VIEWS = 16
 #: Seconds between checks that ready sessions are current and their tokens young.
 CHECK_EVERY_S = 10.0
 
+#: Least lifetime of a ready session's token [s]; a ready session is rebuilt at half of it.
+TOKEN_LIFETIME_S = 3600.0
 #: Response header of a page's HTML: ``ready`` (a session built ahead) or ``built`` (for it).
 SESSION_HEADER = "X-Workbench-Session"
 #: The page shell of each document built by :func:`workbench.apps.shell.page_factory`.
@@ -147,7 +149,7 @@ class ReadySessions:
         now = time.monotonic()
         for key, got in list(self.ready.items()):
             shell = SHELLS.get(got.session.document)
-            lifetime = self.recipes[key].app.session_token_expiration if key in self.recipes else 0
+            lifetime = token_lifetime(self.recipes[key].app) if key in self.recipes else 0
             if shell is None or now - got.built > lifetime / 2 or not shell.is_current():
                 _discard(self.ready.pop(key).session)
         if any(k not in self.ready for k in self.recipes):
@@ -201,12 +203,19 @@ class ReadySessions:
             session_id,
             secret_key=app.secret_key,
             signed=app.sign_sessions,
-            expiration=app.session_token_expiration,
+            expiration=token_lifetime(app),
             extra_payload=recipe.payload,
         )
         session = await recipe.context.create_session_if_needed(session_id, recipe.request, token)
         session.block_expiration()  # unused sessions expire after seconds; this one waits
         return session
+
+
+def token_lifetime(app: Any) -> float:
+    """Seconds a ready session's token is valid: Bokeh's session-token lifetime, at least
+    TOKEN_LIFETIME_S (the server runs without auth: the token guards nothing a browser could
+    not get by opening the page)."""
+    return max(float(app.session_token_expiration), TOKEN_LIFETIME_S)
 
 
 def _unblock(session: Any) -> None:
