@@ -165,8 +165,17 @@ class ReadySessions:
             for key in list(self.recipes):
                 if key in self.ready or key not in self.recipes:
                     continue
-                session = await self._build(self.recipes[key])
-                if key in self.recipes and key not in self.ready:
+                try:
+                    session = await self._build(self.recipes[key])
+                except Exception:  # the page is then built per request, which shows the error
+                    log.error("could not build a ready session of %s", key, exc_info=True)
+                    self.recipes.pop(key, None)
+                    continue
+                shell = SHELLS.get(session.document)
+                if shell is None or shell.read_signature is None:  # drew a message: not kept
+                    self.recipes.pop(key, None)
+                    _discard(session)
+                elif key in self.recipes and key not in self.ready:
                     log.debug("built a ready session of %s", key)
                     self.ready[key] = _Ready(session, time.monotonic())
                     self.built += 1
@@ -175,6 +184,8 @@ class ReadySessions:
                 await asyncio.sleep(0)  # let waiting requests in between two builds
         finally:
             self._building = False
+        if any(k not in self.ready for k in self.recipes):  # asked for while this one built
+            self._schedule(REFILL_DELAY_S)
 
     async def _settle(self) -> None:
         """Wait until the pages opened last have sent every section, and their last messages
