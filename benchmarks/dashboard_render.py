@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +185,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--pause", type=float, default=3.0,
+        help="seconds the server is left idle before each visit (0: back to back)",
+    )  # fmt: skip
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--reference", type=Path, help="another checkout served side by side")
     ap.add_argument(
@@ -213,6 +218,7 @@ def main() -> None:
             codes["reference " + str(args.reference)] = args.reference.resolve()
         views = {"default view": "/load", "?range=1y": "/load?range=1y"}
         results: dict[tuple[str, str], dict[str, list[float]]] = {}
+        served: dict[tuple[str, str, str], list[str]] = {}
         stages: dict[tuple[str, str], list[dict[str, float]]] = {}
         servers = {name: start_server(home, code, Path(tmp) / f"serve{i}.log")
                    for i, (name, code) in enumerate(codes.items())}  # fmt: skip
@@ -225,8 +231,10 @@ def main() -> None:
                         for view, path in views.items():
                             got = results.setdefault((name, view), {"re-queried": [], "cached": []})
                             for label in ("re-queried", "cached"):
-                                wall, marks = render(browser, url + path)
+                                time.sleep(args.pause)
+                                wall, marks, session = render(browser, url + path)
                                 got[label].append(wall)
+                                served.setdefault((name, view, label), []).append(session)
                                 stages.setdefault((name, view), []).append(marks)
                 points = {name: drawn_points(browser, url + "/load?range=1y")
                           for name, (_, url) in servers.items()}  # fmt: skip
@@ -237,13 +245,17 @@ def main() -> None:
                 server.wait(timeout=10)
     print(
         f"first render of /load (navigation to chart drawn), {args.days} days of 5-min load x "
-        f"{len(REGIONS)} regions in the warehouse; goal < 1 s:"
+        f"{len(REGIONS)} regions in the warehouse, the server idle {args.pause:g} s before each "
+        "visit; goal < 1 s (session: built for the request, or ready = built ahead):"
     )
     for (name, view), got in results.items():
         for label, values in got.items():
+            kinds = Counter(served[(name, view, label)])
             print(
                 f"  {name:<40} {view:<13} {label:<10} median {statistics.median(values):.3f} s "
-                f"(min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
+                f"(min {min(values):.3f}, max {max(values):.3f}, n={len(values)}; session "
+                + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+                + ")"
             )
     for name, n in points.items():
         print(f"  {name}: {n} points drawn for the year")
@@ -252,14 +264,15 @@ def main() -> None:
         print(f"  {name:<40} {view:<13} " + stage_line(marks))
 
 
-def render(browser, url: str) -> tuple[float, dict[str, float]]:
-    """Seconds from navigation to the load chart drawn, in a fresh context (no cache), and the
-    browser's stages (ms since navigation, see ``STAGES_JS``)."""
+def render(browser, url: str) -> tuple[float, dict[str, float], str]:
+    """Seconds from navigation to the load chart drawn, in a fresh context (no cache), the
+    browser's stages (ms since navigation, see ``STAGES_JS``) and how the server had the
+    session (its ``X-Workbench-Session`` header: ``ready`` or ``built``; ``-`` when absent)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.add_init_script(STAGES_INIT)
     t0 = time.perf_counter()
-    page.goto(url, wait_until="commit")
+    response = page.goto(url, wait_until="commit")
     page.wait_for_function(DRAWN_JS, arg="load-actual", timeout=60_000, polling=10)
     wall = time.perf_counter() - t0
     page.wait_for_function("() => window.__wbStages && 'drawn' in window.__wbStages")
@@ -268,7 +281,8 @@ def render(browser, url: str) -> tuple[float, dict[str, float]]:
     page.wait_for_function(COMPLETE_JS, timeout=60_000, polling=20)
     stages = {**page.evaluate(STAGES_JS), "complete": page.evaluate("performance.now()")}
     context.close()
-    return wall, stages
+    session = response.headers.get("x-workbench-session", "-") if response is not None else "-"
+    return wall, stages, session
 
 
 def stage_line(marks: list[dict[str, float]]) -> str:

@@ -357,12 +357,16 @@ def test_operations_page_links_failures_and_picks_up_new_runs(servers, dash_home
 
 
 def test_empty_warehouse_shows_a_message(servers, tab):
-    for slug in ("load", "operations"):
-        tab.page.goto(f"{servers['empty'].url}/{slug}")
+    from workbench.apps.ready import SESSION_HEADER
+
+    for slug in ("load", "operations", "load"):
+        response = tab.page.goto(f"{servers['empty'].url}/{slug}")
         message = tab.page.locator(".wb-message p").first
         message.wait_for()
         assert "No data to show yet" in message.inner_text()
         assert "Traceback" not in tab.page.content()
+        # a message is built for each request (the data may have come since): none kept ready
+        assert response.headers[SESSION_HEADER.lower()] == "built"
     tab.page.screenshot(path=str(artifacts_dir() / "empty.png"), full_page=True)
     assert tab.errors == []
 
@@ -409,3 +413,51 @@ def test_a_url_with_state_reopens_the_same_view(servers, browser, tab):
     other.page.screenshot(path=str(artifacts_dir() / "market-shared-url.png"), full_page=True)
     assert tab.errors + other.errors == []
     assert tab.external + other.external == []
+
+
+def test_a_view_opened_again_is_built_ahead_and_never_stale(servers, dash_home, tab, monkeypatch):
+    """``workbench serve`` keeps a session of each asked view built ahead (workbench.apps.ready):
+    opening the view again is answered from it, with the same content; once a job wrote to the
+    page's tables, the next opening shows the new rows at once, never the session built before.
+    """
+    from workbench import open_catalog
+    from workbench.apps import sample
+    from workbench.apps.ready import SESSION_HEADER
+
+    n = len(RUN_STARTS)
+    url = f"{servers['data'].url}/operations"
+
+    def visit() -> tuple[str, str]:
+        """(how the server had the session, the first data summary the page shows)"""
+        response = tab.page.goto(url)
+        tab.page.wait_for_function(DRAWN_JS, arg="ops-runs")
+        first = wait_until(lambda: summary(tab), "the data summary")  # set once, when drawn
+        return response.headers.get(SESSION_HEADER.lower(), "-"), first
+
+    how, first = visit()
+    assert f"{n} job runs" in first
+    seen = [how]
+    while seen[-1] != "ready" and len(seen) < 20:  # built a moment after the page settles
+        tab.page.wait_for_timeout(500)
+        how, again = visit()
+        seen.append(how)
+        assert again == first
+    assert seen[-1] == "ready", f"expected a session built ahead; found {seen}"
+    assert rows(tab, "ops-runs") == {"ops-runs:load_day_ahead": n}
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(dash_home))
+    new = sample.job_runs([pd.Timestamp("2024-03-22 15:00", tz="UTC")], dash_home / "runs")
+    new["run_id"] = "load_day_ahead-ready"
+    tab.page.wait_for_timeout(1500)  # the next ready session is built before the write
+    with open_catalog() as cat:
+        cat.write("ops.job_runs", new, mode="upsert")
+    try:
+        how, after = visit()
+        assert f"{n + 1} job runs" in after, f"session {how} showed {after!r}"
+        assert rows(tab, "ops-runs") == {"ops-runs:load_day_ahead": n + 1}
+    finally:
+        with open_catalog() as cat:
+            cat.warehouse().con.raw_sql(
+                "DELETE FROM ops.job_runs WHERE run_id = 'load_day_ahead-ready'"
+            )
+    assert tab.errors == []

@@ -17,6 +17,7 @@ providers configured by ``PANEL_OAUTH_PROVIDER``, ``PANEL_OAUTH_KEY``, ``PANEL_O
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import os
@@ -24,6 +25,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from workbench.apps import ready
 from workbench.apps.shell import PAGES, page_factory, warm
 from workbench.core.errors import WorkbenchError
 
@@ -181,15 +183,25 @@ def serve(
     routes = {"/": landing_factory(PAGES, catalog_path)}
     routes |= {slug: page_factory(slug, catalog_path) for slug in PAGES}
     titles = {"/": "GridMind Workbench"} | {slug: f"GridMind · {slug.title()}" for slug in PAGES}
-    pn.serve(
-        routes,
-        port=port,
-        address=address,
-        show=show,
-        start=True,
-        title=titles,
-        websocket_origin=origins,
-        liveness=True,  # GET /liveness: for the tests, proxies and orchestrators
-        extra_patterns=[(r"/runs/([^/]+)/notebook", _notebook_handler(catalog_path))],
-        **options,
-    )
+    # without auth, each recently asked view has a session built ahead (workbench.apps.ready),
+    # the pages' default views from the start; with auth, a session carries its user's cookies
+    # and is built for the request
+    with ready.install() if auth == "off" else contextlib.nullcontext():
+        server = pn.serve(
+            routes,
+            port=port,
+            address=address,
+            show=show,
+            start=False,
+            title=titles,
+            websocket_origin=origins,
+            liveness=True,  # GET /liveness: for the tests, proxies and orchestrators
+            extra_patterns=[(r"/runs/([^/]+)/notebook", _notebook_handler(catalog_path))],
+            **options,
+        )
+        if auth == "off":
+            host = "127.0.0.1" if address in ("0.0.0.0", "::", "") else address
+            base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+            server.io_loop.add_callback(ready.prime, base, [f"/{slug}" for slug in PAGES])
+        server.start()
+        server.io_loop.start()

@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,6 +28,7 @@ import panel as pn
 
 from workbench.apps import data as d
 from workbench.apps.charts import LOCAL_TZ, Section, table_text
+from workbench.apps.ready import SHELLS
 from workbench.apps.tiles import TILE_CSS, TILE_TABLES, headline, tiles_html
 from workbench.core.errors import WorkbenchError
 
@@ -126,6 +128,7 @@ class PageShell:
         self.page = page
         self.catalog_path = catalog_path
         self.signature: Any = None
+        self.read_signature: Any = None  # of every table read: the page's, tiles', queries'
         self.bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None
         self.summary = pn.pane.Markdown("", css_classes=["wb-summary"], sizing_mode="stretch_width")
         self.refreshed = pn.pane.HTML("", css_classes=["wb-refreshed"], sizing_mode="stretch_width")
@@ -137,6 +140,7 @@ class PageShell:
         self._syncing = False
         self._drawing = 0  # drawings begun, so a deferred one knows it is outdated
         self._drawn_once = False
+        self.settled_at: float | None = None  # when every section (or a message) was sent
         purpose = pn.pane.Markdown(
             getattr(page, "PURPOSE", ""), css_classes=["wb-purpose"], sizing_mode="stretch_width"
         )
@@ -358,13 +362,30 @@ class PageShell:
         if tiles is not None:
             self.tiles.object = tiles_html(tiles, tz)
         self._draw(data)
-        now = pd.Timestamp.now(tz=tz)
+        self.stamp(tz)
+
+    def stamp(self, tz: str | None = None) -> None:
+        """Say when the data shown was last checked (now) and link to this view."""
+        now = pd.Timestamp.now(tz=tz or self.filters().tz)
         share = html.escape(f"./{self.slug}?{urlencode(self.url_state())}")
         self.refreshed.object = (
             f'<span class="wb-refreshed-at">last refreshed {now:%Y-%m-%d %H:%M:%S %Z}</span>'
             f" · checks for new rows every {refresh_seconds():g} s · "
             f'<a class="wb-share" href="{share}">link to this view</a>'
         )
+
+    def is_current(self) -> bool:
+        """Whether every table the page drew from (its own, its tiles', its cached queries')
+        still has the signature it had then; False when the page drew no data."""
+        if self.read_signature is None:
+            return False
+        names = self._reads()
+        try:
+            with d.reader(self.catalog_path) as r:
+                now = d.versioned(r, ("signature", names), names, lambda: d.signature(r, names))
+        except WorkbenchError:
+            return False
+        return now == self.read_signature
 
     def _fetch(self, r: d.Reader) -> tuple[d.PageData, list[Any] | None, str]:
         """The page's data and tiles for the current filters (cached while the tables are
@@ -374,6 +395,7 @@ class PageShell:
         # file is unchanged, not even that
         every = d.versioned(r, ("signature", names), names, lambda: d.signature(r, names))
         r.remember_signatures(every, names)
+        self.read_signature = every
         self.signature = tuple(row for row in every if row[0] in self.page.TABLES)
         bounds_of = getattr(self.page, "bounds", None)
         if "range" in self.widgets and bounds_of is not None:  # new rows move the quick ranges
@@ -392,6 +414,7 @@ class PageShell:
         return data, tiles, f.tz
 
     def _failed(self, exc: Exception) -> None:
+        self.read_signature = None  # not a view to hand out again: the next one tries anew
         if isinstance(exc, d.NoDataError):
             self._message(
                 f"**No data to show yet.** {exc}. `workbench demo` builds a demo lakehouse with "
@@ -422,6 +445,7 @@ class PageShell:
     def _message(self, text: str, kind: str) -> None:
         self.summary.object = ""
         self.body.objects = [pn.pane.Alert(text, alert_type=kind, css_classes=["wb-message"])]
+        self.settled_at = time.monotonic()
 
     def _draw(self, data: d.PageData) -> None:
         """Draw the page's sections, then its summary.
@@ -465,6 +489,7 @@ class PageShell:
         self._drawn_once = True
         self.body.objects = items
         self.summary.object = data.summary  # last: once it changes, the charts have too
+        self.settled_at = time.monotonic()
 
     def _section(self, s: Section, tz: str) -> pn.viewable.Viewable:
         download = pn.widgets.FileDownload(
@@ -516,7 +541,10 @@ def page_factory(slug: str, catalog_path: str | None = None) -> Any:
     module = importlib.import_module(f"workbench.apps.pages.{slug}")
 
     def create() -> pn.viewable.Viewable:
-        return PageShell(slug, module, catalog_path).layout
+        shell = PageShell(slug, module, catalog_path)
+        if pn.state.curdoc is not None:  # served: a ready session is checked through its shell
+            SHELLS[pn.state.curdoc] = shell
+        return shell.layout
 
     create.__name__ = f"{slug}_page"
     return create

@@ -1,0 +1,290 @@
+"""Sessions built ahead: the planner who opens a page gets one that is already built.
+
+Bokeh builds a browser session when the browser asks for the page's HTML: the page's queries
+(cached while the warehouse is unchanged), its figures, its Panel layout and their Bokeh models,
+about 0.3 s on 2 cores. The browser waits for all of it before it can even fetch Bokeh's
+JavaScript, whose start-up (another 0.3 s) cannot begin earlier. ``workbench serve`` therefore
+keeps one session of each recently asked view (the path and its query, which is the page's
+state) built ahead, as Voilà's preheated kernels do for notebooks: the HTML answers at once, the
+browser starts on the JavaScript, and the document is ready when its websocket asks for it.
+
+A ready session is handed out only while the data it shows is current: the page's tables and
+every table its tiles and cached queries read have the signatures they had when it was built
+(:meth:`workbench.apps.shell.PageShell.is_current`, the check the page's own refresh runs).
+Otherwise it is dropped and the page is built for the request, as without this module. The next
+ready session of a view is built a moment after one is handed out, once the pages opened last
+have had the server for their documents and their sections below the first screen. Ready
+sessions older than half their token's lifetime (an hour) are rebuilt, so a handed-out token is
+never about to expire.
+Sessions carry the request's cookies and headers, so with authentication on none are built ahead
+(:func:`install` is then not called).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Seconds after a page is handed out (or built for a request) before a ready one is built: the
+#: page just opened has the server for its document and its deferred sections meanwhile.
+REFILL_DELAY_S = 0.5
+#: Longest wait [s] for the pages opened last to have every section sent before a build.
+SETTLE_MAX_S = 4.0
+#: Views (path + query) kept ready, most recently asked first.
+MAX_VIEWS = 16
+#: Seconds between checks that ready sessions are current and their tokens young.
+CHECK_EVERY_S = 10.0
+
+#: Least lifetime of a ready session's token [s]; a ready session is rebuilt at half of it.
+TOKEN_LIFETIME_S = 3600.0
+#: Response header of a page's HTML: ``ready`` (a session built ahead) or ``built`` (for it).
+SESSION_HEADER = "X-Workbench-Session"
+#: The page shell of each document built by :func:`workbench.apps.shell.page_factory`.
+SHELLS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def view_key(request: Any) -> tuple[str, tuple[tuple[str, tuple[bytes, ...]], ...]] | None:
+    """The view a request asks for (path and query), or None when it names a session itself."""
+    if "Bokeh-Session-Id" in request.headers:
+        return None
+    args = request.arguments or {}
+    if any(k.startswith("bokeh-") for k in args):
+        return None
+    return request.path.rstrip("/") or "/", tuple(sorted((k, tuple(v)) for k, v in args.items()))
+
+
+@dataclass
+class _Ready:
+    session: Any
+    built: float
+
+
+@dataclass
+class _Recipe:
+    """What building a session of a view needs: the app's context and an asking request."""
+
+    context: Any
+    app: Any
+    request: Any
+    payload: dict[str, Any]
+
+
+@dataclass
+class ReadySessions:
+    """One ready session per recently asked view; see the module docstring."""
+
+    ready: dict[Any, _Ready] = field(default_factory=dict)
+    recipes: OrderedDict[Any, _Recipe] = field(default_factory=OrderedDict)
+    opened: list[tuple[Any, float]] = field(default_factory=list)  # (shell ref, when)
+    handed: int = 0
+    built: int = 0
+    dropped_stale: int = 0
+    _timer: Any = None
+    _checker: Any = None
+    _building: bool = False
+
+    def take(self, key: Any) -> Any | None:
+        """The ready session of view ``key`` when its data is current (it is then no longer
+        ready: the next is built later), else None."""
+        got = self.ready.pop(key, None)
+        if got is None:
+            log.debug("no ready session of %s", key)
+            return None
+        session = got.session
+        shell = SHELLS.get(session.document)
+        if shell is None or not shell.is_current():
+            self.dropped_stale += 1
+            log.debug("the ready session of %s is stale: dropped", key)
+            _discard(session)
+            return None
+        shell.stamp()  # the data was just checked: say so
+        self.handed += 1
+        # it may now expire like any session; give the browser time to connect first
+        asyncio.get_running_loop().call_later(30.0, _unblock, session)
+        return session
+
+    def asked(self, key: Any, handler: Any, session: Any) -> None:
+        """Remember how to build view ``key`` and build its next ready session soon, when
+        ``session`` is a dashboard page that drew data (a message, such as "no data yet", is
+        built for each request: it may be gone by the next)."""
+        shell = SHELLS.get(session.document)
+        if shell is None or shell.read_signature is None:  # not a page, or it drew no data
+            return
+        payload = handler.token_payload()
+        now = time.monotonic()
+        self.opened = [(ref, t) for ref, t in self.opened if now - t < SETTLE_MAX_S]
+        self.opened.append((weakref.ref(shell), now))
+        self.recipes[key] = _Recipe(
+            handler.application_context, handler.application, handler.request, payload
+        )
+        self.recipes.move_to_end(key, last=False)
+        while len(self.recipes) > MAX_VIEWS:
+            old, _ = self.recipes.popitem()
+            if old in self.ready:
+                _discard(self.ready.pop(old).session)
+        self._schedule(REFILL_DELAY_S)
+        if self._checker is None:
+            from tornado.ioloop import PeriodicCallback
+
+            self._checker = PeriodicCallback(self._check, CHECK_EVERY_S * 1000)
+            self._checker.start()
+
+    def _schedule(self, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        if self._timer is not None:
+            self._timer.cancel()  # a newer request: wait for the server to be quiet again
+        self._timer = loop.call_later(delay, lambda: asyncio.ensure_future(self.refill()))
+
+    def _check(self) -> None:
+        """Drop ready sessions that are stale or whose token is past half its lifetime."""
+        now = time.monotonic()
+        for key, got in list(self.ready.items()):
+            shell = SHELLS.get(got.session.document)
+            lifetime = token_lifetime(self.recipes[key].app) if key in self.recipes else 0
+            if shell is None or now - got.built > lifetime / 2 or not shell.is_current():
+                _discard(self.ready.pop(key).session)
+        if any(k not in self.ready for k in self.recipes):
+            self._schedule(0.0)
+
+    async def refill(self) -> None:
+        """Build a ready session for every remembered view that has none (one at a time)."""
+        if self._building:
+            return
+        self._building = True
+        try:
+            await self._settle()
+            for key in list(self.recipes):
+                if key in self.ready or key not in self.recipes:
+                    continue
+                try:
+                    session = await self._build(self.recipes[key])
+                except Exception:  # the page is then built per request, which shows the error
+                    log.error("could not build a ready session of %s", key, exc_info=True)
+                    self.recipes.pop(key, None)
+                    continue
+                shell = SHELLS.get(session.document)
+                if shell is None or shell.read_signature is None:  # drew a message: not kept
+                    self.recipes.pop(key, None)
+                    _discard(session)
+                elif key in self.recipes and key not in self.ready:
+                    log.debug("built a ready session of %s", key)
+                    self.ready[key] = _Ready(session, time.monotonic())
+                    self.built += 1
+                else:
+                    _discard(session)
+                await asyncio.sleep(0)  # let waiting requests in between two builds
+        finally:
+            self._building = False
+        if any(k not in self.ready for k in self.recipes):  # asked for while this one built
+            self._schedule(REFILL_DELAY_S)
+
+    async def _settle(self) -> None:
+        """Wait until the pages opened last have sent every section, and their last messages
+        have had REFILL_DELAY_S to leave (at most SETTLE_MAX_S after they were opened)."""
+        while True:
+            now = time.monotonic()
+            waits = [0.0]
+            for ref, opened in self.opened:
+                shell = ref()
+                if shell is None or now - opened >= SETTLE_MAX_S:
+                    continue
+                done = shell.settled_at
+                left = SETTLE_MAX_S - (now - opened)
+                waits.append(min(left, 0.25 if done is None else done + REFILL_DELAY_S - now))
+            wait = max(waits)
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+    async def _build(self, recipe: _Recipe) -> Any:
+        from bokeh.util.token import generate_jwt_token, generate_session_id
+
+        app = recipe.app
+        session_id = generate_session_id(secret_key=app.secret_key, signed=app.sign_sessions)
+        token = generate_jwt_token(
+            session_id,
+            secret_key=app.secret_key,
+            signed=app.sign_sessions,
+            expiration=token_lifetime(app),
+            extra_payload=recipe.payload,
+        )
+        session = await recipe.context.create_session_if_needed(session_id, recipe.request, token)
+        session.block_expiration()  # unused sessions expire after seconds; this one waits
+        return session
+
+
+def token_lifetime(app: Any) -> float:
+    """Seconds a ready session's token is valid: Bokeh's session-token lifetime, at least
+    TOKEN_LIFETIME_S (the server runs without auth: the token guards nothing a browser could
+    not get by opening the page)."""
+    return max(float(app.session_token_expiration), TOKEN_LIFETIME_S)
+
+
+def _unblock(session: Any) -> None:
+    if session.expiration_blocked:
+        session.unblock_expiration()
+
+
+def _discard(session: Any) -> None:
+    """Let a ready session that will not be handed out expire with the unused ones."""
+    _unblock(session)
+
+
+POOL = ReadySessions()
+
+
+async def prime(base: str, paths: list[str]) -> None:
+    """Ask this server for each page once, as a browser would, so that each page's default view
+    is kept ready from the start (the session built for this request is never connected and
+    expires with the unused ones)."""
+    from tornado.httpclient import AsyncHTTPClient
+
+    client = AsyncHTTPClient()
+    for path in paths:
+        response = await client.fetch(base + path, raise_error=False, request_timeout=120)
+        if response.code != 200:
+            log.warning("could not prepare %s%s: HTTP %s", base, path, response.code)
+
+
+@contextmanager
+def install() -> Iterator[ReadySessions]:
+    """Serve Panel's page requests through :data:`POOL` while the block runs.
+
+    Panel routes every app's page (``/<app>``) to its ``DocHandler`` through Bokeh's
+    ``per_app_patterns``, as Panel itself patches Bokeh's; this swaps in a subclass whose
+    :meth:`get_session` hands out a ready session when there is a current one.
+    """
+    from bokeh.server.urls import per_app_patterns
+    from panel.io.server import DocHandler
+
+    class ReadyDocHandler(DocHandler):
+        def token_payload(self) -> dict[str, Any]:
+            return self._generate_token_payload()
+
+        async def get_session(self) -> Any:
+            key = view_key(self.request)
+            session = POOL.take(key) if key is not None else None
+            self.set_header(SESSION_HEADER, "built" if session is None else "ready")
+            if session is None:
+                session = await super().get_session()
+            if key is not None:
+                POOL.asked(key, self, session)
+            return session
+
+    saved = list(per_app_patterns)
+    per_app_patterns[:] = [
+        (p, ReadyDocHandler) if h is DocHandler else (p, h) for p, h in per_app_patterns
+    ]
+    try:
+        yield POOL
+    finally:
+        per_app_patterns[:] = saved
