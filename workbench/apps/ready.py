@@ -34,11 +34,12 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-#: Seconds after a page is handed out (or built for a request) before a ready one is built: the
-#: page just opened has the server for its document and its deferred sections meanwhile.
-REFILL_DELAY_S = 0.5
+#: Seconds the server must have been quiet (every page opened last has sent all its sections)
+#: before a ready session is built: visits in quick succession (a control room at shift start)
+#: are never slowed by one, which would hold the server for ~0.3 s.
+REFILL_DELAY_S = 2.0
 #: Longest wait [s] for the pages opened last to have every section sent before a build.
-SETTLE_MAX_S = 4.0
+SETTLE_MAX_S = 6.0
 #: Views (path + query) kept ready, most recently asked first.
 MAX_VIEWS = 16
 #: Seconds between checks that ready sessions are current and their tokens young.
