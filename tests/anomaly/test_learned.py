@@ -20,6 +20,16 @@ T0 = pd.Timestamp("2024-03-01", tz="UTC")
 STEP_S = 4.0
 
 
+def ar1(rng: np.random.Generator, n: int, tau_s: float) -> np.ndarray:
+    """Unit-variance AR(1) noise with correlation time ``tau_s``, one value every STEP_S."""
+    phi = np.exp(-STEP_S / tau_s)
+    ar = np.zeros(n)
+    shocks = rng.standard_normal(n) * np.sqrt(1 - phi**2)
+    for i in range(1, n):
+        ar[i] = phi * ar[i - 1] + shocks[i]
+    return ar
+
+
 def telemetry(start: pd.Timestamp, hours: float, seed: int, assets: int = 3) -> pd.DataFrame:
     """Healthy telemetry: a daily swing (the reference) + AR(1) process noise (tau 60 s) +
     white transducer noise, every 4 s, per asset."""
@@ -30,11 +40,7 @@ def telemetry(start: pd.Timestamp, hours: float, seed: int, assets: int = 3) -> 
         t = start + pd.to_timedelta(np.arange(n) * STEP_S + a * 0.7, unit="s")
         secs = (t - T0).total_seconds().to_numpy()
         ref = 200.0 + 50 * a + 60.0 * np.sin(2 * np.pi * secs / 86_400.0)
-        phi = np.exp(-STEP_S / 60.0)
-        ar = np.zeros(n)
-        shocks = rng.standard_normal(n) * np.sqrt(1 - phi**2)
-        for i in range(1, n):
-            ar[i] = phi * ar[i - 1] + shocks[i]
+        ar = ar1(rng, n, 60.0)
         value = np.round(ref + 1.5 * ar + 0.1 * rng.standard_normal(n), 3)
         rows.append(pd.DataFrame({"timestamp": t, "asset": f"A{a}", "value": value, "ref": ref}))
     return pd.concat(rows, ignore_index=True)
@@ -220,11 +226,7 @@ def _flat_unit(start: pd.Timestamp, hours: float, seed: int) -> pd.DataFrame:
     n = int(hours * 3600 / STEP_S)
     t = start + pd.to_timedelta(np.arange(n) * STEP_S, unit="s")
     ref = 1160.0 + 5.0 * np.sin(2 * np.pi * (t - T0).total_seconds().to_numpy() / 86_400.0)
-    phi = np.exp(-STEP_S / 120.0)
-    ar = np.zeros(n)
-    shocks = rng.standard_normal(n) * np.sqrt(1 - phi**2)
-    for i in range(1, n):
-        ar[i] = phi * ar[i - 1] + shocks[i]
+    ar = ar1(rng, n, 120.0)
     value = np.round(ref + 0.6 * ar + 0.6 * rng.standard_normal(n), 3)
     return pd.DataFrame({"timestamp": t, "asset": "N", "value": value, "ref": ref})
 
