@@ -86,9 +86,6 @@ class ReadySessions:
     ready: dict[Any, _Ready] = field(default_factory=dict)
     recipes: OrderedDict[Any, _Recipe] = field(default_factory=OrderedDict)
     opened: list[tuple[Any, float]] = field(default_factory=list)  # (shell ref, when)
-    handed: int = 0
-    built: int = 0
-    dropped_stale: int = 0
     _timer: Any = None
     _checker: Any = None
     _building: bool = False
@@ -103,14 +100,12 @@ class ReadySessions:
         session = got.session
         shell = SHELLS.get(session.document)
         if shell is None or not shell.is_current():
-            self.dropped_stale += 1
             log.debug("the ready session of %s is stale: dropped", key)
-            _discard(session)
+            _release(session)
             return None
         shell.stamp()  # the data was just checked: say so
-        self.handed += 1
         # it may now expire like any session; give the browser time to connect first
-        asyncio.get_running_loop().call_later(30.0, _unblock, session)
+        asyncio.get_running_loop().call_later(30.0, _release, session)
         return session
 
     def asked(self, key: Any, handler: Any, session: Any) -> None:
@@ -131,7 +126,7 @@ class ReadySessions:
         while len(self.recipes) > MAX_VIEWS:
             old, _ = self.recipes.popitem()
             if old in self.ready:
-                _discard(self.ready.pop(old).session)
+                _release(self.ready.pop(old).session)
         self._schedule(REFILL_DELAY_S)
         if self._checker is None:
             from tornado.ioloop import PeriodicCallback
@@ -152,7 +147,7 @@ class ReadySessions:
             shell = SHELLS.get(got.session.document)
             lifetime = token_lifetime(self.recipes[key].app) if key in self.recipes else 0
             if shell is None or now - got.built > lifetime / 2 or not shell.is_current():
-                _discard(self.ready.pop(key).session)
+                _release(self.ready.pop(key).session)
         if any(k not in self.ready for k in self.recipes):
             self._schedule(0.0)
 
@@ -175,13 +170,12 @@ class ReadySessions:
                 shell = SHELLS.get(session.document)
                 if shell is None or shell.read_signature is None:  # drew a message: not kept
                     self.recipes.pop(key, None)
-                    _discard(session)
+                    _release(session)
                 elif key in self.recipes and key not in self.ready:
                     log.debug("built a ready session of %s", key)
                     self.ready[key] = _Ready(session, time.monotonic())
-                    self.built += 1
                 else:
-                    _discard(session)
+                    _release(session)
                 await asyncio.sleep(0)  # let waiting requests in between two builds
         finally:
             self._building = False
@@ -230,14 +224,11 @@ def token_lifetime(app: Any) -> float:
     return max(float(app.session_token_expiration), TOKEN_LIFETIME_S)
 
 
-def _unblock(session: Any) -> None:
+def _release(session: Any) -> None:
+    """Let a ready session expire like any unused one (handed out: once the browser had time to
+    connect; dropped: with the other unused sessions)."""
     if session.expiration_blocked:
         session.unblock_expiration()
-
-
-def _discard(session: Any) -> None:
-    """Let a ready session that will not be handed out expire with the unused ones."""
-    _unblock(session)
 
 
 POOL = ReadySessions()

@@ -41,6 +41,12 @@ DEFAULT_REFRESH_S = 30.0
 PAGES = ("load", "generation", "market", "reliability", "operations")
 
 
+def read_signatures(r: d.Reader, names: tuple[str, ...]) -> tuple[Any, ...]:
+    """Signatures of ``names`` (:func:`workbench.apps.data.signature`), queried only when the
+    warehouse file changed since they were last asked."""
+    return d.versioned(r, ("signature", names), names, lambda: d.signature(r, names))
+
+
 def refresh_seconds() -> float:
     raw = os.environ.get(REFRESH_ENV, str(DEFAULT_REFRESH_S))
     try:
@@ -382,7 +388,7 @@ class PageShell:
         names = self._reads()
         try:
             with d.reader(self.catalog_path) as r:
-                now = d.versioned(r, ("signature", names), names, lambda: d.signature(r, names))
+                now = read_signatures(r, names)
         except WorkbenchError:
             return False
         return now == self.read_signature
@@ -393,7 +399,7 @@ class PageShell:
         names = self._reads()
         # one query for the page's, its tiles' and cached queries' tables; while the warehouse
         # file is unchanged, not even that
-        every = d.versioned(r, ("signature", names), names, lambda: d.signature(r, names))
+        every = read_signatures(r, names)
         r.remember_signatures(every, names)
         self.read_signature = every
         self.signature = tuple(row for row in every if row[0] in self.page.TABLES)
@@ -436,7 +442,7 @@ class PageShell:
         try:
             with d.reader(self.catalog_path) as r:
                 names = self.page.TABLES
-                current = d.versioned(r, ("signature", names), names, lambda: d.signature(r, names))
+                current = read_signatures(r, names)
         except WorkbenchError:
             current = None
         if current != self.signature:
