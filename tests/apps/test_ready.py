@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -33,6 +34,13 @@ def test_a_quiet_collection_frees_garbage_frozen_by_the_last_one():
         gc.unfreeze()
 
 
+def _run(coroutine):
+    """Run ``coroutine`` to its end in a fresh event loop of its own thread (the browser tests'
+    Playwright keeps a loop running in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _pull(session):
     """The reply to a browser's ``PULL-DOC-REQ`` on ``session``, and its document JSON."""
     from bokeh.protocol import Protocol
@@ -41,7 +49,7 @@ def _pull(session):
         protocol = Protocol()
 
     request = Protocol().create("PULL-DOC-REQ")
-    reply = asyncio.run(session._handle_pull(request, Connection()))
+    reply = _run(session._handle_pull(request, Connection()))
     return reply, reply.content["doc"]
 
 
@@ -94,7 +102,7 @@ def test_a_change_after_the_json_was_made_is_never_lost():
     PreparedPull.install(session)
     made = session._handle_pull.__self__.serialized
     # as a session callback changes it: holding the document's lock
-    asyncio.run(session.with_document_locked(setattr, div, "text", "redrawn after"))
+    _run(session.with_document_locked(setattr, div, "text", "redrawn after"))
     _, doc = _pull(session)
     assert doc is not made.content
     assert _texts(doc)["stamp"] == "redrawn after"
