@@ -17,13 +17,11 @@ have had the server for their documents and their sections below the first scree
 sessions older than half their token's lifetime (an hour) are rebuilt, so a handed-out token is
 never about to expire.
 
-Three things keep the server out of the browser's way once a ready session is handed out:
+Two things keep the server out of the browser's way once a ready session is handed out:
 
 - its sections below the first screen are built with it (:meth:`PageShell.prepare
   <workbench.apps.shell.PageShell.prepare>`), so the browser's "first screen drawn" only sends
   them, instead of holding the server for their figures while the browser is still painting;
-- its document's JSON is made while the browser runs Bokeh's JavaScript (:class:`PreparedPull`),
-  not when the browser's websocket asks for it;
 - garbage is collected while the server is quiet, before each build (:func:`collect_garbage`):
   a full collection takes 0.1-0.4 s and otherwise falls inside a visit.
 
@@ -56,10 +54,6 @@ SETTLE_MAX_S = 6.0
 MAX_VIEWS = 16
 #: Seconds between checks that ready sessions are current and their tokens young.
 CHECK_EVERY_S = 10.0
-
-#: Seconds after a ready session is handed out that its document's JSON is made: once the page's
-#: HTML is written, while the browser fetches and runs Bokeh's JavaScript (0.3 s and more).
-PULL_AFTER_S = 0.01
 
 #: Least lifetime of a ready session's token [s]; a ready session is rebuilt at half of it.
 TOKEN_LIFETIME_S = 3600.0
@@ -120,12 +114,8 @@ class ReadySessions:
             _release(session)
             return None
         shell.stamp()  # the data was just checked: say so
-        loop = asyncio.get_running_loop()
-        # its document's JSON is made while the browser loads Bokeh's JavaScript (after this
-        # request's HTML is written), not when the browser asks for it
-        loop.call_later(PULL_AFTER_S, PreparedPull.install, session)
         # it may now expire like any session; give the browser time to connect first
-        loop.call_later(30.0, _release, session)
+        asyncio.get_running_loop().call_later(30.0, _release, session)
         return session
 
     def asked(self, key: Any, handler: Any, session: Any) -> None:
@@ -255,49 +245,6 @@ def collect_garbage() -> None:
     gc.freeze()
     log.debug("collected garbage in %.3f s; %d objects frozen", time.perf_counter() - t0,
               gc.get_freeze_count())  # fmt: skip
-
-
-class PreparedPull:
-    """A handed-out session's document serialised ahead, for the browser's first pull.
-
-    Bokeh serialises a session's document when the browser asks for it over the websocket
-    (``PULL-DOC-REQ``), 40-70 ms for a page on 2 cores, while the browser waits. This makes the
-    same message earlier and answers the pull with it, as long as nothing in the document has
-    changed since (any change drops it and Bokeh serialises the document as usual).
-    """
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-        self.serialized: Any = session.document.to_json()
-        self.original = session._handle_pull
-        session.document.on_change(self._changed)
-
-    @classmethod
-    def install(cls, session: Any) -> None:
-        if session.destroyed or session.connection_count:
-            return  # gone, or the browser was faster: Bokeh answers its pull
-        prepared = cls(session)
-        session._handle_pull = prepared.pull  # an instance attribute: this session only
-
-    def _changed(self, event: Any) -> None:
-        self.serialized = None
-
-    def pull(self, message: Any, connection: Any) -> Any:
-        from bokeh.protocol.messages.pull_doc_reply import PullDoc, pull_doc_reply
-
-        serialized, self.serialized = self.serialized, None  # once: later pulls as usual
-        del self.session._handle_pull  # its class's method again
-        self.session.document.remove_on_change(self._changed)
-        if serialized is None:
-            return self.original(message, connection)
-        header = pull_doc_reply.create_header(request_id=message.header["msgid"])
-        reply = pull_doc_reply(header, {}, PullDoc(doc=serialized.content))
-        reply.add_buffers(*serialized.buffers)
-        return _done(reply)
-
-
-async def _done(value: Any) -> Any:
-    return value
 
 
 def token_lifetime(app: Any) -> float:
