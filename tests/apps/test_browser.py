@@ -444,6 +444,8 @@ def test_a_view_opened_again_is_built_ahead_and_never_stale(servers, dash_home, 
         assert again == first
     assert seen[-1] == "ready", f"expected a session built ahead; found {seen}"
     assert rows(tab, "ops-runs") == {"ops-runs:load_day_ahead": n}
+    # its sections below the first screen, built ahead, replaced their placeholder
+    assert tab.page.locator(".wb-deferred").count() == 0
 
     monkeypatch.setenv("WORKBENCH_HOME", str(dash_home))
     new = sample.job_runs([pd.Timestamp("2024-03-22 15:00", tz="UTC")], dash_home / "runs")

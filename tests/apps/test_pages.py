@@ -290,3 +290,30 @@ def test_after_the_warm_up_a_session_on_unchanged_data_opens_no_connection(
     after = shell.PageShell("load", load)
     assert connects
     assert any(row[0] == "ops.job_runs" and row[1] == len(runs) + 1 for row in after.signature)
+
+
+def test_the_forecast_band_is_drawn_at_hourly_resolution_or_finer(r):
+    """A year at 12-h points draws the forecast's median without its 10-90 % band (a mean of
+    quantiles over hours, on top of the actual load's min-max band); a week draws both."""
+    from datetime import timedelta
+
+    from bokeh.models import VArea
+
+    data = load.query(r, d.Filters())
+    assert data.step is not None
+    assert data.step <= load.BAND_MAX_STEP
+
+    def bands(data: d.PageData) -> tuple[set[str], str]:
+        fig = next(iter(load.iter_sections(data))).figure
+        names = {
+            g.data_source.name.split(":")[0] for g in fig.renderers if isinstance(g.glyph, VArea)
+        }
+        return names, fig.title.text
+
+    week, title = bands(data)
+    assert week == {"load-actual", "load-forecast"}
+    assert "10-90 % shaded" in title
+    data.step = timedelta(hours=12)
+    year, title = bands(data)
+    assert year == {"load-actual"}
+    assert "band is drawn at 1h resolution or finer" in title

@@ -447,6 +447,8 @@ class PageData:
     summary: str
     notes: list[str] = field(default_factory=list)
     tz: str = "America/Chicago"
+    #: display step of the time-series charts (None: the page has none)
+    step: timedelta | None = None
 
 
 def event_marks(r: Reader, f: Filters, limit: int = 200) -> pd.DataFrame:

@@ -16,6 +16,15 @@ ready session of a view is built a moment after one is handed out, once the page
 have had the server for their documents and their sections below the first screen. Ready
 sessions older than half their token's lifetime (an hour) are rebuilt, so a handed-out token is
 never about to expire.
+
+Two things keep the server out of the browser's way once a ready session is handed out:
+
+- its sections below the first screen are built with it (:meth:`PageShell.prepare
+  <workbench.apps.shell.PageShell.prepare>`), so the browser's "first screen drawn" only sends
+  them, instead of holding the server for their figures while the browser is still painting;
+- garbage is collected while the server is quiet, before each build (:func:`collect_garbage`):
+  a full collection takes 0.1-0.4 s and otherwise falls inside a visit.
+
 Sessions carry the request's cookies and headers, so with authentication on none are built ahead
 (:func:`install` is then not called).
 """
@@ -23,6 +32,7 @@ Sessions carry the request's cookies and headers, so with authentication on none
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 import weakref
@@ -158,6 +168,7 @@ class ReadySessions:
         self._building = True
         try:
             await self._settle()
+            collect_garbage()
             for key in list(self.recipes):
                 if key in self.ready or key not in self.recipes:
                     continue
@@ -168,6 +179,8 @@ class ReadySessions:
                     self.recipes.pop(key, None)
                     continue
                 shell = SHELLS.get(session.document)
+                if shell is not None:
+                    shell.prepare()  # its sections below the first screen, built now
                 if shell is None or shell.read_signature is None:  # drew a message: not kept
                     self.recipes.pop(key, None)
                     _release(session)
@@ -215,6 +228,23 @@ class ReadySessions:
         session = await recipe.context.create_session_if_needed(session_id, recipe.request, token)
         session.block_expiration()  # unused sessions expire after seconds; this one waits
         return session
+
+
+def collect_garbage() -> None:
+    """Collect every generation now, while the server is quiet, and freeze what survives.
+
+    A full collection walks every object the server holds (Bokeh and Panel models of every
+    session, caches, the libraries), 0.1-0.4 s on 2 cores; left to the automatic schedule it
+    falls inside a visit as often as not. Frozen objects are out of the automatic collections,
+    so those then walk only what was made since; the next quiet moment unfreezes and collects
+    everything again, so no garbage outlives it.
+    """
+    t0 = time.perf_counter()
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    log.debug("collected garbage in %.3f s; %d objects frozen", time.perf_counter() - t0,
+              gc.get_freeze_count())  # fmt: skip
 
 
 def token_lifetime(app: Any) -> float:

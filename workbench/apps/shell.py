@@ -146,6 +146,9 @@ class PageShell:
         self._syncing = False
         self._drawing = 0  # drawings begun, so a deferred one knows it is outdated
         self._drawn_once = False
+        #: the sections below the first screen, not yet sent: (sent above them, to build,
+        #: the data, the drawing they belong to)
+        self._deferred: tuple[list[Any], Iterator[Section], d.PageData, int] | None = None
         self.settled_at: float | None = None  # when every section (or a message) was sent
         purpose = pn.pane.Markdown(
             getattr(page, "PURPOSE", ""), css_classes=["wb-purpose"], sizing_mode="stretch_width"
@@ -457,12 +460,14 @@ class PageShell:
         """Draw the page's sections, then its summary.
 
         The first drawing of a browser session puts only the first section in the document the
-        browser loads, with a placeholder below; the other sections are built and sent once the
-        browser has drawn it (``pn.state.onload``), so the first screen does not wait for the
-        charts below the fold. A page's ``iter_sections`` (when it has one) builds each figure
+        browser loads, with a placeholder below; the other sections are sent once the browser
+        has drawn it (``pn.state.onload``), so the first screen does not wait for the charts
+        below the fold. They are built then, or earlier by :meth:`prepare` (a session built
+        ahead has the time). A page's ``iter_sections`` (when it has one) builds each figure
         only when its section is asked for. Later drawings (a filter, new rows) draw everything.
         """
         self._drawing += 1
+        self._deferred = None
         items: list[Any] = [
             pn.pane.Alert(n, alert_type="info", css_classes=["wb-note"]) for n in data.notes
         ]
@@ -478,8 +483,23 @@ class PageShell:
             *items,
             pn.pane.Markdown("*drawing the charts below…*", css_classes=["wb-deferred"]),
         ]
-        drawing = self._drawing
-        pn.state.onload(lambda: self._draw_rest(items, sections, data, drawing))
+        self._deferred = (items, sections, data, self._drawing)
+        pn.state.onload(self._draw_deferred)
+
+    def prepare(self) -> None:
+        """Build the sections below the first screen now (not yet sent), so that the browser's
+        first screen is followed only by their sending, not by their queries' figures and
+        Panel layouts holding the server; a session built ahead calls this."""
+        if self._deferred is None:
+            return
+        items, sections, data, drawing = self._deferred
+        built = self._built(items, sections, data.tz)
+        self._deferred = None if built is None else (built, iter(()), data, drawing)
+
+    def _draw_deferred(self) -> None:
+        if self._deferred is not None:
+            deferred, self._deferred = self._deferred, None
+            self._draw_rest(*deferred)
 
     def _draw_rest(
         self, items: list[Any], sections: Iterator[Section], data: d.PageData, drawing: int
@@ -487,15 +507,21 @@ class PageShell:
         """Append the remaining sections, then the summary (unless a newer drawing began)."""
         if drawing != self._drawing:
             return
-        try:
-            items = [*items, *(self._section(s, data.tz) for s in sections)]
-        except Exception as exc:  # same as a failed query: a message, not a trace
-            self._failed(exc)
+        built = self._built(items, sections, data.tz)
+        if built is None:
             return
         self._drawn_once = True
-        self.body.objects = items
+        self.body.objects = built
         self.summary.object = data.summary  # last: once it changes, the charts have too
         self.settled_at = time.monotonic()
+
+    def _built(self, items: list[Any], sections: Iterator[Section], tz: str) -> list[Any] | None:
+        """``items`` and the built ``sections``; None (a message drawn) when one fails."""
+        try:
+            return [*items, *(self._section(s, tz) for s in sections)]
+        except Exception as exc:  # same as a failed query: a message, not a trace
+            self._failed(exc)
+            return None
 
     def _section(self, s: Section, tz: str) -> pn.viewable.Viewable:
         download = pn.widgets.FileDownload(

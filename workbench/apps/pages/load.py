@@ -53,6 +53,10 @@ ALSO_READS = (
     "gold.dim_regions",
 )
 HOUR = 3600
+#: Coarsest display step with the forecast's 10-90 % band drawn: at coarser steps (windows of
+#: more than 50 days) the band would be a mean of quantiles over several hours on top of the
+#: actual load's min-max band, and the chart draws the median alone.
+BAND_MAX_STEP = timedelta(hours=1)
 
 
 def actual_source(r: Reader) -> tuple[str, str, timedelta]:
@@ -353,7 +357,7 @@ def query(r: Reader, f: Filters) -> PageData:
         f"{label(step)} resolution, {len(frames['forecast'])} forecast points, "
         f"{lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC"
     )
-    return PageData(frames, summary, notes, f.tz)
+    return PageData(frames, summary, notes, f.tz, step)
 
 
 def sections(data: PageData) -> list[charts.Section]:
@@ -372,14 +376,20 @@ def iter_sections(data: PageData) -> Iterator[charts.Section]:
             "load-actual", "", a, group="region_id", y="load_mw", y_label="load [MW]", unit="MW",
             band=("min_mw", "max_mw"), tz=tz,
         )  # fmt: skip
+        banded = data.step is None or data.step <= BAND_MAX_STEP
         if not fc.empty:
             charts.time_lines(
                 "load-forecast", "", fc, group="region_id", y="q50_mw", y_label="load [MW]",
-                band=("q_low_mw", "q_high_mw"), dashed=True, fig=fig, legend_suffix=" forecast",
-                tz=tz,
+                band=("q_low_mw", "q_high_mw") if banded else None, dashed=True, fig=fig,
+                legend_suffix=" forecast", tz=tz,
             )  # fmt: skip
         charts.annotate(fig, "load-events", fr["events"], tz=tz)
-        fig.title.text = "Actual load (solid, min-max shaded) vs latest forecast (dashed, 10-90 %)"
+        fig.title.text = (
+            "Actual load (solid, min-max shaded) vs latest forecast (dashed, 10-90 % shaded)"
+            if banded
+            else f"Actual load (solid, min-max shaded) vs latest forecast (dashed, median; its "
+            f"10-90 % band is drawn at {label(BAND_MAX_STEP)} resolution or finer)"
+        )
     both = a.merge(
         fc, on=["region_id", "timestamp"], how="outer", suffixes=("", "_forecast")
     ).sort_values(["region_id", "timestamp"])
