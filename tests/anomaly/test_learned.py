@@ -11,6 +11,7 @@ import pytest
 
 from workbench.anomaly.base import AnomalyInputError
 from workbench.anomaly.detectors.ensemble import combine, spikes_to_bursts
+from workbench.anomaly.detectors.kinds import merge_pieces
 from workbench.anomaly.detectors.learned import LearnedDetector, asset_days
 from workbench.anomaly.events import events_frame
 from workbench.anomaly.inputs import long_series
@@ -248,3 +249,42 @@ def test_a_steady_unit_gets_its_own_wander_scale_and_a_long_stuck_spell_is_found
     ev = det.detect(*series_ref(test))
     found = ev[(ev["start"] <= T0 + pd.Timedelta("41h")) & (ev["end"] >= T0 + pd.Timedelta("40h"))]
     assert (found["kind"] == "stuck_with_noise").any(), ev
+
+
+def test_pieces_of_one_fault_become_one_event():
+    """Signals of one stuck spell side by side, the bursts of one oscillation minutes apart
+    and a drift seen again after a dip in output are one fault each; two bias steps 6 min
+    apart, and pieces of different assets or past the gap, stay apart."""
+    learned = pd.concat(
+        [
+            _ev("A", 0, 20, "stuck_with_noise", 1.2).assign(detector="learned:white"),
+            _ev("A", 10, 60, "stuck_with_noise", 2.0).assign(detector="learned:calm"),
+            _ev("A", 62, 70, "stuck_with_noise", 1.1).assign(detector="learned:quiet"),
+            _ev("A", 100, 103, "intermittent_oscillation", 1.5).assign(detector="learned:wiggle"),
+            _ev("A", 114, 117, "intermittent_oscillation", 1.4).assign(detector="learned:wiggle"),
+            _ev("A", 200, 260, "calibration_drift", 1.3).assign(detector="learned:drift"),
+            _ev("A", 310, 330, "calibration_drift", 1.6).assign(detector="learned:level"),
+            _ev("A", 500, 520, "bias_step", 2.0).assign(detector="learned:level"),
+            _ev("A", 526, 540, "bias_step", 2.0).assign(detector="learned:level"),
+            _ev("B", 102, 105, "intermittent_oscillation", 1.5).assign(detector="learned:wiggle"),
+            _ev("B", 130, 133, "intermittent_oscillation", 1.5).assign(detector="learned:wiggle"),
+        ]
+    )
+    out = merge_pieces(learned)
+    got = [(g, k, round((s - T0).total_seconds() / 60), round((e - T0).total_seconds() / 60))
+           for g, k, s, e in zip(out["group"], out["kind"], out["start"], out["end"],
+                                 strict=True)]  # fmt: skip
+    assert got == [
+        ("A", "stuck_with_noise", 0, 70),
+        ("A", "intermittent_oscillation", 100, 117),
+        ("A", "calibration_drift", 200, 330),
+        ("A", "bias_step", 500, 520),
+        ("A", "bias_step", 526, 540),
+        ("B", "intermittent_oscillation", 102, 105),
+        ("B", "intermittent_oscillation", 130, 133),
+    ]
+    assert out["detector"].iloc[0] == "learned:white+learned:calm+learned:quiet"
+    assert out["score"].iloc[0] == 2.0
+    ens = combine(_ev("A", 0, 0.1, "spike", 50.0).iloc[:0], learned)  # the ensemble alike
+    assert len(ens) == len(out)
+    assert ens["scores"].iloc[0] == "learned:white=1.20;learned:calm=2.00;learned:quiet=1.10"

@@ -10,7 +10,7 @@ import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError
 from workbench.anomaly.detectors.base import SensorDetector
-from workbench.anomaly.detectors.kinds import PRECEDENCE
+from workbench.anomaly.detectors.kinds import PRECEDENCE, merge_pieces
 from workbench.anomaly.events import empty_events
 from workbench.anomaly.inputs import LongSeries
 
@@ -71,6 +71,7 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
     bursts (:func:`spikes_to_bursts`) are an oscillation, not spikes, and so is a small spike
     near an oscillation event (:func:`absorb_peaks`). ``detector`` lists every detector that
     found it and ``scores`` their scores (``name=score;...``); ``score`` is the highest.
+    Merged events of one kind that are pieces of one fault (``kinds.merge_pieces``) become one.
     """
     import pandas as pd
 
@@ -101,7 +102,7 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
             top = lead.loc[lead["score"].idxmax()]
         else:  # the sharpest learned signature speaks (kinds.PRECEDENCE), then the score
             lrn = c[~c["rule"]]
-            rank = lrn["detector"].astype(str).map(RANK).fillna(len(RANK))
+            rank = lrn["detector"].astype(str).map(detector_rank)
             top = lrn.loc[
                 lrn.assign(_r=rank).sort_values(["_r", "score"], ascending=[True, False]).index[0]
             ]
@@ -116,7 +117,13 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
     out = pd.DataFrame(absorb_peaks(rows, burst_gap_ns))
     for col in ("group", "kind", "detector", "scores"):
         out[col] = out[col].astype("string")
-    return out
+    return merge_pieces(out)
+
+
+def detector_rank(detector: str) -> int:
+    """Rank in :data:`kinds.PRECEDENCE` of a learned event's detector (of ``+``-joined
+    detectors, the sharpest); past the last rank for an unknown one."""
+    return min(RANK.get(d, len(RANK)) for d in detector.split("+"))
 
 
 def spikes_to_bursts(rule_events: Any, gap_ns: int, min_spikes: int = 2) -> Any:

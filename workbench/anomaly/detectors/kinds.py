@@ -15,7 +15,8 @@ faults, told apart by how the value moves inside the event:
 - **bias_step**: otherwise, a constant offset.
 
 Events of one group that overlap are the same fault seen by several signals; the sharper
-signal speaks (:data:`PRECEDENCE`).
+signal speaks (:data:`PRECEDENCE`). Events of one group and type that overlap or follow within
+:data:`PIECE_GAP_S` are pieces of one fault and become one event (:func:`merge_pieces`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ STUCK_QUIET, WANDER_BLOCK = 2.0, 15
 EDGE_TRIM = 0.15
 #: an offset within this many sample-to-sample noise scales is a frozen noise sample
 FROZEN_NOISE = 5.0
+#: events of one group and type at most this far apart [s] are pieces of one fault:
+#: - stuck_with_noise: the white, quiet and calm signals see one stuck spell over windows of
+#:   10, 20 and 60 min, side by side or overlapping (within the detector's 5-min gap);
+#: - intermittent_oscillation: its bursts pause for up to 5 min, and a short weak burst can
+#:   fall under the wiggle signal's persistence, so two bursts seen can be a pause, a burst
+#:   and a pause apart (up to about 13 min);
+#: - calibration_drift: a gain error shows as gain x output, so it fades wherever the asset
+#:   turns down and shows again when it turns up; it lasts until the sensor is recalibrated
+#:   (hours), so the same asset's drift seen again within the hour is the same drift.
+#: Other types (a bias step, a copy, the rules' faults) are not joined across a gap.
+PIECE_GAP_S = {
+    "stuck_with_noise": 300.0,
+    "intermittent_oscillation": 900.0,
+    "calibration_drift": 3600.0,
+}
 
 
 def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndarray,
@@ -153,3 +169,40 @@ def drop_shadowed(events: Any) -> Any:
         over = (g == g[i]) & (s <= e[i]) & (e >= s[i]) & (r < r[i])
         keep[i] = not over.any()
     return events[keep].reset_index(drop=True)
+
+
+def merge_pieces(events: Any, gap_s: dict[str, float] | None = None) -> Any:
+    """Join the events of one group and kind that overlap or lie at most ``gap_s[kind]`` [s]
+    apart (:data:`PIECE_GAP_S`) into one: the earliest start, the latest end, the highest
+    score, every detector (``+``-joined, in order) and, where present, every ``scores``
+    entry. Kinds not in ``gap_s`` are left as they are (events sorted by group and start)."""
+    import pandas as pd
+
+    gaps = PIECE_GAP_S if gap_s is None else gap_s
+    if events.empty:
+        return events.reset_index(drop=True)
+    ev = events.sort_values(["group", "kind", "start"], kind="stable", ignore_index=True)
+    g = ev["group"].astype(str).to_numpy(object)
+    k = ev["kind"].astype(str).to_numpy(object)
+    start = ev["start"].astype("int64").to_numpy()
+    end = ev["end"].astype("int64").to_numpy()
+    gap_ns = np.array([gaps.get(kind, -1.0) for kind in k]) * 1e9  # -1: never joined
+    piece = np.zeros(len(ev), np.int64)
+    reach = end[0]
+    for i in range(1, len(ev)):
+        joined = g[i] == g[i - 1] and k[i] == k[i - 1] and start[i] <= reach + gap_ns[i]
+        piece[i] = piece[i - 1] + (0 if joined else 1)
+        reach = max(reach, end[i]) if joined else end[i]
+    if piece[-1] == len(ev) - 1:
+        return ev.sort_values(["group", "start"], kind="stable", ignore_index=True)
+    agg: dict[str, Any] = dict.fromkeys(ev.columns, "first")
+    agg.update(start="min", end="max", score="max")
+    if "detector" in ev.columns:
+        agg["detector"] = lambda d: "+".join(dict.fromkeys("+".join(d.astype(str)).split("+")))
+    if "scores" in ev.columns:
+        agg["scores"] = lambda d: ";".join(d.astype(str))
+    out = ev.groupby(piece, sort=True).agg(agg)
+    for col in ("group", "kind", "detector", "scores"):
+        if col in out.columns:
+            out[col] = out[col].astype(pd.StringDtype())
+    return out.sort_values(["group", "start"], kind="stable", ignore_index=True)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError, duration_ns
-from workbench.anomaly.detectors.kinds import drop_shadowed, level_kind
+from workbench.anomaly.detectors.kinds import drop_shadowed, level_kind, merge_pieces
 from workbench.anomaly.detectors.signals import (
     SIGNAL_KINDS,
     copy_pairs,
@@ -407,7 +407,7 @@ class LearnedDetector:
         if not frames:
             return empty_events().assign(detector=pd_string([]))
         ev = concat_events(frames)
-        return drop_shadowed(ev)
+        return merge_pieces(drop_shadowed(ev))
 
 
 def _lead(series: LongSeries, i: int, lead_ns: int) -> int:
