@@ -87,3 +87,24 @@ def test_the_sharper_signal_speaks_for_an_overlap():
         ("A", "learned:wiggle"),
         ("B", "learned:white"),
     ]
+
+
+def test_a_drift_from_no_error_that_ends_at_once_is_a_drift_and_a_step_a_bias():
+    """A gain error growing from 0 for 24 min on a steady unit (1000 MW), ended at once by a
+    recalibration 2 min before the event ends (hysteresis): the error is 0 until it starts,
+    so neither a step nor a line through the whole span fits it; a hinge does."""
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        ramp, after = 360, 30
+        total = LEAD + ramp + after
+        expected = np.full(total, 1000.0)
+        wander = np.convolve(rng.standard_normal(total), np.ones(15) / np.sqrt(15), "same")
+        healthy = expected + 0.6 * wander + 0.6 * rng.standard_normal(total)
+        gain = np.zeros(total)
+        gain[LEAD - 60 : total - after] = np.linspace(0.0, 0.065, ramp + 60)
+        step = healthy.copy()
+        step[LEAD : total - after] += 65.0
+        for value, kind in ((healthy * (1.0 + gain), "calibration_drift"), (step, "bias_step")):
+            r = rolling(value - expected, np.zeros(total, np.int64), 75)
+            args = (value, expected, r, np.arange(total) * STEP_NS, np.full(total, 0.1))
+            assert level_kind(*args, 0.1, LEAD, noise=0.6) == kind, (seed, kind)

@@ -288,3 +288,22 @@ def test_pieces_of_one_fault_become_one_event():
     ens = combine(_ev("A", 0, 0.1, "spike", 50.0).iloc[:0], learned)  # the ensemble alike
     assert len(ens) == len(out)
     assert ens["scores"].iloc[0] == "learned:white=1.20;learned:calm=2.00;learned:quiet=1.10"
+
+
+def test_a_rule_event_inside_a_long_learned_fault_leaves_it_its_type():
+    """An out-of-range sample 1 h into a 3-h drift is its own fault; a level event within 5 min
+    of a flatline is the flatline's trace and takes its type."""
+    rules = pd.concat([_ev("A", 60, 60.1, "out_of_range", 5.0), _ev("B", 0, 20, "flatline", 3.0)])
+    learned = pd.concat(
+        [
+            _ev("A", 0, 180, "calibration_drift", 1.5).assign(detector="learned:drift"),
+            _ev("B", 15, 24, "bias_step", 1.2).assign(detector="learned:level"),
+        ]
+    )
+    out = combine(rules, learned)
+    got = sorted(zip(out["group"], out["kind"], out["detector"], strict=True))
+    assert got == [
+        ("A", "calibration_drift", "learned:drift"),
+        ("A", "out_of_range", "rules:out_of_range"),
+        ("B", "flatline", "rules:flatline+learned:level"),
+    ]

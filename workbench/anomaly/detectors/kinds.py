@@ -8,10 +8,11 @@ faults, told apart by how the value moves inside the event:
   moves, the reading does not), or, on an idle asset, its offset is the size of one noise
   sample (a reading frozen at a noise draw: a bias step is a share of capacity), or, on a
   running asset, its slow wander is gone or its variation is white;
-- **calibration_drift**: the residual is a gain error, ``reference x (a + b t)``, fitting the
-  smoothed residual of the event and the 30 minutes before it better than a step (the error
-  grows with time and scales with output), or nearly as well when the error was already
-  there before the event;
+- **calibration_drift**: the residual is a gain error, ``reference x (a + b t)`` or one
+  that is 0 until it starts and grows after (``reference x b x max(t - t0, 0)``: a drift
+  that began inside the span), fitting the smoothed residual of the event and the 30 minutes
+  before it better than a step (the error grows with time and scales with output), or nearly
+  as well when the error was already there before the event;
 - **bias_step**: otherwise, a constant offset.
 
 Events of one group that overlap are the same fault seen by several signals; the sharper
@@ -125,7 +126,8 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     hours = (t - t[0]) / 3.6e12
     design = np.column_stack([e, e * hours])
     coef, *_ = np.linalg.lstsq(design, r, rcond=None)
-    fit = float(np.sum((r - design @ coef) ** 2)) / max(step_misfit(r), 1e-300)
+    line = float(np.sum((r - design @ coef) ** 2))
+    fit = min(line, hinge_misfit(r, e, hours)) / max(step_misfit(r), 1e-300)
     before = smooth_residual[:lead][finite[:lead]]
     inside = abs(float(np.median(smooth_residual[lead:][ok])))
     pre = abs(float(np.median(before))) / max(inside, 1e-12) if before.size >= 10 else 0.0
@@ -150,6 +152,18 @@ def step_misfit(r: np.ndarray) -> float:
     m = n - k
     right = np.where(m > 0, rc2 - rc1**2 / np.maximum(m, 1), 0.0)
     return float(np.min(left + right))
+
+
+def hinge_misfit(r: np.ndarray, expected: np.ndarray, hours: np.ndarray,
+                 every: int = 15) -> float:  # fmt: skip
+    """Least sum of squares of ``r`` about a gain error that is 0 until a start ``h0`` and
+    grows linearly after it, ``expected x b x max(hours - h0, 0)`` (``h0`` every ``every``
+    samples): a drift that began inside the span, from no error [units of r squared]."""
+    starts = hours[::every]
+    x = expected[None, :] * np.clip(hours[None, :] - starts[:, None], 0.0, None)
+    sxx, sxr = np.einsum("ij,ij->i", x, x), x @ r
+    explained = np.where(sxx > 0, sxr**2 / np.where(sxx > 0, sxx, 1.0), 0.0)
+    return float(r @ r - explained.max())
 
 
 def drop_shadowed(events: Any) -> Any:
