@@ -108,3 +108,16 @@ def test_a_drift_from_no_error_that_ends_at_once_is_a_drift_and_a_step_a_bias():
             r = rolling(value - expected, np.zeros(total, np.int64), 75)
             args = (value, expected, r, np.arange(total) * STEP_NS, np.full(total, 0.1))
             assert level_kind(*args, 0.1, LEAD, noise=0.6) == kind, (seed, kind)
+
+
+def test_an_oscillation_on_an_idle_asset_is_no_frozen_reading():
+    """Around 0 an oscillation's median offset is a noise sample's, but its spread is its
+    amplitude (10 x the noise): not a reading frozen at a noise draw."""
+    rng = np.random.default_rng(5)
+    n = 600
+    expected = np.zeros(LEAD + n)  # an idle asset
+    value = 0.2 * rng.standard_normal(LEAD + n)
+    value[LEAD:] += 2.0 * np.sin(2 * np.pi * np.arange(n) * 4.0 / 30.0)  # 30-s period
+    r = rolling(value - expected, np.zeros(value.size, np.int64), 75)
+    args = (value, expected, r, np.arange(value.size) * STEP_NS, np.full(value.size, np.nan))
+    assert level_kind(*args, 0.1, LEAD, noise=0.2) != "stuck_with_noise"

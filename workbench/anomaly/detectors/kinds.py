@@ -5,9 +5,13 @@ faults, told apart by how the value moves inside the event:
 
 - **stuck_with_noise**: the value does not follow the reference (its own spread is under
   half the spread of its residual, over the event or robustly over its core: the truth
-  moves, the reading does not), or, on an idle asset, its offset is the size of one noise
-  sample (a reading frozen at a noise draw: a bias step is a share of capacity), or, on a
-  running asset, its slow wander is gone or its variation is white;
+  moves, the reading does not), or, on an idle asset, its offset and its spread are the size
+  of one noise sample (a reading frozen at a noise draw: a bias step is a share of capacity,
+  an oscillation spreads by its amplitude), or, on a running asset, its variation is white.
+  A level event's own slow wander is not a test: over its 5-30 min core the 1-min means have
+  a few degrees of freedom, and on the iteration seeds (41-46, 61-63, 81-83, 91-93) that test
+  called 13 drifts and bias steps stuck for at most 1 stuck spell (the calibrated quiet and
+  calm signals look at the wander instead);
 - **calibration_drift**: the residual is a gain error, ``reference x (a + b t)`` or one
   that is 0 until it starts and grows after (``reference x b x max(t - t0, 0)``: a drift
   that began inside the span), fitting the smoothed residual of the event and the 30 minutes
@@ -41,9 +45,6 @@ PRECEDENCE = (
 DRIFT_FIT, DRIFT_FIT_GROWN, PRE_SHARE = 1.0, 2.0, 0.15
 #: a value whose spread is under this share of its residual's does not follow the reference
 STUCK_SPREAD = 0.5
-#: a reading whose slow wander is under 1 / this of its healthy one is stuck; the wander is
-#: the spread of means of this many samples (1 min at 4 s), as in the quiet signal
-STUCK_QUIET, WANDER_BLOCK = 2.0, 15
 #: share of an event's samples at each end left out of the stuck tests (its core speaks)
 EDGE_TRIM = 0.15
 #: an offset within this many sample-to-sample noise scales is a frozen noise sample
@@ -67,8 +68,7 @@ PIECE_GAP_S = {
 
 def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndarray,
                time_ns: np.ndarray, white: np.ndarray, healthy_white: float,
-               lead: int = 0, noise: float = 0.0,
-               wander: np.ndarray | None = None) -> str:  # fmt: skip
+               lead: int = 0, noise: float = 0.0) -> str:  # fmt: skip
     """The fault type of one level event from its samples.
 
     Parameters
@@ -89,12 +89,8 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
         piece of a long drift is flat on its own; before it the error grew).
     noise : float
         The asset's sample-to-sample noise [value units]: an offset within ``FROZEN_NOISE`` x
-        it is one frozen noise sample (a stuck reading of an idle asset), not a bias.
-    wander : numpy.ndarray, optional
-        The asset's healthy slow wander [value units] (spread of 1-min means of its residual)
-        at each sample's expected value: a reading whose 1-min means (blocks of
-        ``WANDER_BLOCK`` samples) spread less than 1 / ``STUCK_QUIET`` of it is frozen (a
-        bias keeps the truth's wander and the reference's moves: value = truth + offset).
+        it, with a spread of the same size, is one frozen noise sample (a stuck reading of an
+        idle asset), not a bias.
 
     Returns
     -------
@@ -112,13 +108,9 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     if np.std(v) < STUCK_SPREAD * np.std(v - e) or spread(cv) < STUCK_SPREAD * spread(cv - ce):
         return "stuck_with_noise"
     running = np.isfinite(white[lead:][ok][k : v.size - k])  # an idle asset has no wander
-    if abs(float(np.median(v - e))) < FROZEN_NOISE * noise and running.mean() < 0.5:
+    frozen = FROZEN_NOISE * noise
+    if abs(float(np.median(v - e))) < frozen and spread(cv - ce) < frozen and running.mean() < 0.5:
         return "stuck_with_noise"
-    if wander is not None and cv.size >= 5 * WANDER_BLOCK and running.mean() >= 0.9:
-        n = cv.size // WANDER_BLOCK * WANDER_BLOCK
-        means = cv[:n].reshape(-1, WANDER_BLOCK).mean(axis=1)
-        if spread(means) * STUCK_QUIET < float(np.median(wander[lead:][ok])):
-            return "stuck_with_noise"
     busy = np.isfinite(white[lead:])
     if busy.mean() >= 0.5 and float(np.mean(white[lead:][busy])) >= (1.0 + healthy_white) / 2:
         return "stuck_with_noise"

@@ -389,15 +389,11 @@ class LearnedDetector:
             if s == "level":
                 healthy = [self.params[str(lab)]["white"][0] for lab in series.labels]
                 noise = [self.params[str(lab)]["noise"][0] for lab in series.labels]
-                # the healthy slow wander [value units] of each sample, at its expected value
-                quiet_line = np.array([self.params[str(lab)]["quiet"] for lab in series.labels])
-                line = quiet_line[series.group]
-                wander = line[:, 0] + line[:, 1] * np.abs(sc["expected"])
                 kinds = [
                     level_kind(series.values[h : j + 1], sc["expected"][h : j + 1],
                                sc["residual"][h : j + 1], series.time[h : j + 1],
                                sc["whiteness"][h : j + 1], healthy[series.group[i]], i - h,
-                               noise[series.group[i]], wander[h : j + 1])
+                               noise[series.group[i]])
                     for i, j in runs
                     for h in [_lead(series, i, LEAD_NS)]
                 ]  # fmt: skip
