@@ -14,8 +14,9 @@ faults, told apart by how the value moves inside the event:
   calm signals look at the wander instead);
 - **calibration_drift**: the residual is a gain error, ``reference x (a + b t)`` or one
   that is 0 until it starts and grows after (``reference x b x max(t - t0, 0)``: a drift
-  that began inside the span), fitting the smoothed residual of the event and the 30 minutes
-  before it better than a step (the error grows with time and scales with output), or nearly
+  that began inside the span), fitting the smoothed residual of the event (up to its last
+  sample at half its peak: past it the fault ended) and the 30 minutes before it better
+  than a step (the error grows with time and scales with output), or nearly
   as well when the error was already there before the event;
 - **bias_step**: otherwise, a constant offset.
 
@@ -115,6 +116,12 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     if busy.mean() >= 0.5 and float(np.mean(white[lead:][busy])) >= (1.0 + healthy_white) / 2:
         return "stuck_with_noise"
     r, e, t = smooth_residual[finite], expected[finite], time_ns[finite]
+    # up to the last sample at half the event's peak error or more: past it the fault has
+    # ended and hysteresis carries the event down the smoothed residual's fall
+    n_lead = int(finite[:lead].sum())
+    big = np.abs(r[n_lead:]) >= 0.5 * float(np.max(np.abs(r[n_lead:])))
+    stop = n_lead + int(np.flatnonzero(big)[-1]) + 1
+    r, e, t = r[:stop], e[:stop], t[:stop]
     hours = (t - t[0]) / 3.6e12
     design = np.column_stack([e, e * hours])
     coef, *_ = np.linalg.lstsq(design, r, rcond=None)
