@@ -237,7 +237,7 @@ def test_a_steady_unit_gets_its_own_wander_scale_and_a_long_stuck_spell_is_found
     extrapolated intercept; an hour of a frozen reading plus noise is then found and typed."""
     train, val = _flat_unit(T0, 24, seed=1), _flat_unit(T0 + pd.Timedelta("24h"), 12, seed=2)
     det = LearnedDetector().fit(*series_ref(train)).calibrate(*series_ref(val))
-    a, b = det.params["N"]["quiet"]
+    a, b, _ = det.params["N"]["quiet"]
     s, ref = series_ref(train)
     means = pd.Series(s.values - ref).rolling(15).mean().rolling(300).var().median()
     assert 0.6 < (a + b * 1160.0) / np.sqrt(means) < 1.6
@@ -307,3 +307,32 @@ def test_a_rule_event_inside_a_long_learned_fault_leaves_it_its_type():
         ("A", "out_of_range", "rules:out_of_range"),
         ("B", "flatline", "rules:flatline+learned:level"),
     ]
+
+
+def test_a_unit_whose_wander_comes_and_goes_is_quiet_in_units_of_its_own_tail():
+    """A unit whose slow wander stops for hours (a weather-driven one on a clear day) shows
+    calm spells when healthy: its quiet and calm ratios are in units of its own healthy 99th
+    percentile, far wider than a steady unit's, so its calm spell is no stuck alarm."""
+
+    def unit(name: str, start: pd.Timestamp, hours: float, seed: int, calm_from: float):
+        frame = _flat_unit(start, hours, seed).assign(asset=name)
+        if calm_from >= 0:  # no wander from calm_from h on, for 3 h of every 6
+            h = (frame["timestamp"] - start).dt.total_seconds().to_numpy() / 3600.0
+            still = ((h - calm_from) % 6.0 < 3.0) & (h >= calm_from)
+            rng = np.random.default_rng(seed + 50)
+            noise = 0.6 * rng.standard_normal(int(still.sum()))
+            frame.loc[still, "value"] = np.round(frame.loc[still, "ref"] + noise, 3)
+        return frame
+
+    def both(start: pd.Timestamp, hours: float, seed: int) -> pd.DataFrame:
+        return pd.concat([unit("N", start, hours, seed, -1.0),
+                          unit("W", start, hours, seed + 10, 1.0)], ignore_index=True)  # fmt: skip
+
+    det = LearnedDetector().fit(*series_ref(both(T0, 24, 1)))
+    det.calibrate(*series_ref(both(T0 + pd.Timedelta("24h"), 12, 2)))
+    steady, weather = det.params["N"]["calm"][2], det.params["W"]["calm"][2]
+    assert weather > 1.5 * steady  # its healthy calm spells widen its tail
+    test = both(T0 + pd.Timedelta("36h"), 12, 3)
+    s, ref = series_ref(test)
+    calm = det.score(s, ref)["calm"]
+    assert calm[s.group == list(s.labels).index("W")].max() < 1.0  # 1.04 in units of 1

@@ -51,6 +51,9 @@ GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "calm":
 #: lasts: a few exact matches with another asset within minutes are chance, not a copy; the
 #: hour-long calm window sees stuck spells of tens of minutes, not short dips)
 MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "calm": 10, "wiggle": 1}
+#: quantile of an asset's healthy quiet and calm ratios (healthy wander / the window's) that
+#: is their unit: each asset's signal in units of its own healthy tail
+TAIL_Q = 0.99
 #: share of a white, quiet or calm window in which the asset must run for the signal to speak
 BUSY_SHARE = 0.95
 #: time before a level event [ns] that its typing also looks at (a step, or a growing error)
@@ -255,7 +258,7 @@ class LearnedDetector:
             # the slow process wander the asset shows when healthy, over what the window shows
             for s in ("quiet", "calm"):
                 slow = np.sqrt(np.fmax(raw[s][sel], 1e-12))
-                out[s][sel] = (p[s][0] + p[s][1] * xs) / slow
+                out[s][sel] = (p[s][0] + p[s][1] * xs) / slow / p[s][2]
             busy[sel] = xs > p["white"][1]
         # only windows where the asset ran throughout (a start or stop is no healthy wander)
         windows = (("white", self.white_window), ("quiet", self.quiet_window),
@@ -438,13 +441,20 @@ def _noise_scale(values: np.ndarray, group: np.ndarray, sel: np.ndarray) -> floa
     return float(1.4826 * np.median(np.abs(d)) / np.sqrt(2.0)) if d.size else 0.0
 
 
-def _quiet_params(x: np.ndarray, slow_var: np.ndarray, floor: float) -> tuple[float, float]:
-    """Healthy slow wander [value units] as a line in the expected value, fitted where the
-    asset runs; (0, 0) (the quiet signal stays 0) when it ran for under 100 samples."""
+def _quiet_params(x: np.ndarray, slow_var: np.ndarray,
+                  floor: float) -> tuple[float, float, float]:  # fmt: skip
+    """Healthy slow wander [value units] as a line ``a + b x`` in the expected value, fitted
+    where the asset runs, and the unit of its quiet (or calm) ratio: the ratio's healthy
+    ``TAIL_Q`` quantile (at least 1). A steady unit's wander is always there (its ratio stays
+    near 1); a weather-driven one's stops on a clear day, and its healthy calm spells would
+    otherwise alarm as a lost wander. (0, 0, 1) (the signal stays 0) when it ran for under
+    100 samples."""
     ok = np.isfinite(slow_var)
     if ok.sum() < 100:
-        return 0.0, 0.0
-    return _scale_line(x[ok], np.sqrt(slow_var[ok]), floor)
+        return 0.0, 0.0, 1.0
+    a, b = _scale_line(x[ok], np.sqrt(slow_var[ok]), floor)
+    ratio = (a + b * x[ok]) / np.sqrt(np.fmax(slow_var[ok], 1e-12))
+    return a, b, max(float(np.quantile(ratio, TAIL_Q)), 1.0)
 
 
 def _scale_line(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float]:
