@@ -16,7 +16,9 @@
    merge into events (``gap``), shorter than ``min_duration`` dropped; each event is typed from
    its signal and, for the level residual, its shape (a residual already at full size when the
    event starts is a ``bias_step``, one that grows is a ``calibration_drift``). A level event
-   that overlaps a copy, whiteness or wiggle event is the same fault seen twice and is dropped.
+   that overlaps a copy, whiteness or wiggle event is the same fault seen twice and is dropped;
+   events of one asset and type that overlap or follow closely are pieces of one fault and
+   become one (``kinds.merge_pieces``: one fault, one event).
 """
 
 from __future__ import annotations
