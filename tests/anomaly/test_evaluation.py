@@ -92,3 +92,32 @@ def test_wildcard_label_group_matches_any_pmu_and_empty_cases():
     assert math.isnan(row.precision)
     assert row.recall == 0.0
     assert row.f1 == 0.0
+
+
+def test_one_to_one_scoring_counts_a_fault_once():
+    labels = _ev(
+        [("stuck_with_noise", "A", 0, 600), ("stuck_with_noise", "A", 1000, 1600),
+         ("stuck_with_noise", "B", 0, 600)],
+        ["event_type", "target_id", "start", "end"],
+    )  # fmt: skip
+    pred = _ev(
+        [
+            ("A", "stuck_with_noise", 10, 200),  # first piece of A's first fault
+            ("A", "stuck_with_noise", 300, 1200),  # second piece, also on A's second fault
+            ("B", "stuck_with_noise", 10, 200),  # B's fault, first piece
+            ("B", "stuck_with_noise", 400, 590),  # B's fault, second piece
+        ],
+        ["group", "kind", "start", "end"],
+    )
+    loose = _row(score_events(pred, labels, kind_map={}), "stuck_with_noise")
+    assert (loose.n_predicted, loose.correct, loose.detected) == (4, 4, 3)
+    strict = _row(score_events(pred, labels, kind_map={}, one_to_one=True), "stuck_with_noise")
+    # A: the long piece re-routes to the second fault; B: its second piece is a false positive
+    assert (strict.n_predicted, strict.correct, strict.detected) == (4, 3, 3)
+    assert strict.precision == pytest.approx(3 / 4)
+    assert strict.recall == 1.0
+    merged = pred.iloc[[0]].assign(end=T0 + pd.Timedelta(seconds=1600))  # one event, two faults
+    one = _row(score_events(merged, labels, kind_map={}, one_to_one=True), "stuck_with_noise")
+    assert (one.correct, one.detected, one.recall) == (1, 1, pytest.approx(1 / 3))
+    untyped = _row(score_events(pred, labels, one_to_one=True), "stuck_with_noise")
+    assert (untyped.n_predicted, untyped.correct) == (4, 3)

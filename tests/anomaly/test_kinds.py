@@ -87,3 +87,38 @@ def test_the_sharper_signal_speaks_for_an_overlap():
         ("A", "learned:wiggle"),
         ("B", "learned:white"),
     ]
+
+
+def test_a_drift_from_no_error_that_ends_at_once_is_a_drift_and_a_step_a_bias():
+    """A gain error growing from 0 for 16 or 28 min on a steady unit (1000 MW), ended at once
+    by a recalibration 2 min before the event ends (hysteresis): the error is 0 until it
+    starts, so neither a step nor a line through the whole span fits it; a hinge does, up to
+    the error's end (the smoothed residual's fall after it is no part of the fault)."""
+    for seed, ramp in zip(range(4), (180, 360, 180, 360), strict=True):
+        rng = np.random.default_rng(seed)
+        after = 30
+        total = LEAD + ramp + after
+        expected = np.full(total, 1000.0)
+        wander = np.convolve(rng.standard_normal(total), np.ones(15) / np.sqrt(15), "same")
+        healthy = expected + 0.6 * wander + 0.6 * rng.standard_normal(total)
+        gain = np.zeros(total)
+        gain[LEAD - 60 : total - after] = np.linspace(0.0, 0.065, ramp + 60)
+        step = healthy.copy()
+        step[LEAD : total - after] += 65.0
+        for value, kind in ((healthy * (1.0 + gain), "calibration_drift"), (step, "bias_step")):
+            r = rolling(value - expected, np.zeros(total, np.int64), 75)
+            args = (value, expected, r, np.arange(total) * STEP_NS, np.full(total, 0.1))
+            assert level_kind(*args, 0.1, LEAD, noise=0.6) == kind, (seed, kind)
+
+
+def test_an_oscillation_on_an_idle_asset_is_no_frozen_reading():
+    """Around 0 an oscillation's median offset is a noise sample's, but its spread is its
+    amplitude (10 x the noise): not a reading frozen at a noise draw."""
+    rng = np.random.default_rng(5)
+    n = 600
+    expected = np.zeros(LEAD + n)  # an idle asset
+    value = 0.2 * rng.standard_normal(LEAD + n)
+    value[LEAD:] += 2.0 * np.sin(2 * np.pi * np.arange(n) * 4.0 / 30.0)  # 30-s period
+    r = rolling(value - expected, np.zeros(value.size, np.int64), 75)
+    args = (value, expected, r, np.arange(value.size) * STEP_NS, np.full(value.size, np.nan))
+    assert level_kind(*args, 0.1, LEAD, noise=0.2) != "stuck_with_noise"

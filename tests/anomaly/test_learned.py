@@ -11,6 +11,7 @@ import pytest
 
 from workbench.anomaly.base import AnomalyInputError
 from workbench.anomaly.detectors.ensemble import combine, spikes_to_bursts
+from workbench.anomaly.detectors.kinds import merge_pieces
 from workbench.anomaly.detectors.learned import LearnedDetector, asset_days
 from workbench.anomaly.events import events_frame
 from workbench.anomaly.inputs import long_series
@@ -236,7 +237,7 @@ def test_a_steady_unit_gets_its_own_wander_scale_and_a_long_stuck_spell_is_found
     extrapolated intercept; an hour of a frozen reading plus noise is then found and typed."""
     train, val = _flat_unit(T0, 24, seed=1), _flat_unit(T0 + pd.Timedelta("24h"), 12, seed=2)
     det = LearnedDetector().fit(*series_ref(train)).calibrate(*series_ref(val))
-    a, b = det.params["N"]["quiet"]
+    a, b, _ = det.params["N"]["quiet"]
     s, ref = series_ref(train)
     means = pd.Series(s.values - ref).rolling(15).mean().rolling(300).var().median()
     assert 0.6 < (a + b * 1160.0) / np.sqrt(means) < 1.6
@@ -248,3 +249,90 @@ def test_a_steady_unit_gets_its_own_wander_scale_and_a_long_stuck_spell_is_found
     ev = det.detect(*series_ref(test))
     found = ev[(ev["start"] <= T0 + pd.Timedelta("41h")) & (ev["end"] >= T0 + pd.Timedelta("40h"))]
     assert (found["kind"] == "stuck_with_noise").any(), ev
+
+
+def test_pieces_of_one_fault_become_one_event():
+    """Signals of one stuck spell side by side, the bursts of one oscillation minutes apart
+    and a drift seen again after a dip in output are one fault each; two bias steps 6 min
+    apart, and pieces of different assets or past the gap, stay apart."""
+    learned = pd.concat(
+        [
+            _ev("A", 0, 20, "stuck_with_noise", 1.2).assign(detector="learned:white"),
+            _ev("A", 10, 60, "stuck_with_noise", 2.0).assign(detector="learned:calm"),
+            _ev("A", 62, 70, "stuck_with_noise", 1.1).assign(detector="learned:quiet"),
+            _ev("A", 100, 103, "intermittent_oscillation", 1.5).assign(detector="learned:wiggle"),
+            _ev("A", 114, 117, "intermittent_oscillation", 1.4).assign(detector="learned:wiggle"),
+            _ev("A", 200, 260, "calibration_drift", 1.3).assign(detector="learned:drift"),
+            _ev("A", 310, 330, "calibration_drift", 1.6).assign(detector="learned:level"),
+            _ev("A", 500, 520, "bias_step", 2.0).assign(detector="learned:level"),
+            _ev("A", 526, 540, "bias_step", 2.0).assign(detector="learned:level"),
+            _ev("B", 102, 105, "intermittent_oscillation", 1.5).assign(detector="learned:wiggle"),
+            _ev("B", 130, 133, "intermittent_oscillation", 1.5).assign(detector="learned:wiggle"),
+        ]
+    )
+    out = merge_pieces(learned)
+    got = [(g, k, round((s - T0).total_seconds() / 60), round((e - T0).total_seconds() / 60))
+           for g, k, s, e in zip(out["group"], out["kind"], out["start"], out["end"],
+                                 strict=True)]  # fmt: skip
+    assert got == [
+        ("A", "stuck_with_noise", 0, 70),
+        ("A", "intermittent_oscillation", 100, 117),
+        ("A", "calibration_drift", 200, 330),
+        ("A", "bias_step", 500, 520),
+        ("A", "bias_step", 526, 540),
+        ("B", "intermittent_oscillation", 102, 105),
+        ("B", "intermittent_oscillation", 130, 133),
+    ]
+    assert out["detector"].iloc[0] == "learned:white+learned:calm+learned:quiet"
+    assert out["score"].iloc[0] == 2.0
+    ens = combine(_ev("A", 0, 0.1, "spike", 50.0).iloc[:0], learned)  # the ensemble alike
+    assert len(ens) == len(out)
+    assert ens["scores"].iloc[0] == "learned:white=1.20;learned:calm=2.00;learned:quiet=1.10"
+
+
+def test_a_rule_event_inside_a_long_learned_fault_leaves_it_its_type():
+    """An out-of-range sample 1 h into a 3-h drift is its own fault; a level event within 5 min
+    of a flatline is the flatline's trace and takes its type."""
+    rules = pd.concat([_ev("A", 60, 60.1, "out_of_range", 5.0), _ev("B", 0, 20, "flatline", 3.0)])
+    learned = pd.concat(
+        [
+            _ev("A", 0, 180, "calibration_drift", 1.5).assign(detector="learned:drift"),
+            _ev("B", 15, 24, "bias_step", 1.2).assign(detector="learned:level"),
+        ]
+    )
+    out = combine(rules, learned)
+    got = sorted(zip(out["group"], out["kind"], out["detector"], strict=True))
+    assert got == [
+        ("A", "calibration_drift", "learned:drift"),
+        ("A", "out_of_range", "rules:out_of_range"),
+        ("B", "flatline", "rules:flatline+learned:level"),
+    ]
+
+
+def test_a_unit_whose_wander_comes_and_goes_is_quiet_in_units_of_its_own_tail():
+    """A unit whose slow wander stops for hours (a weather-driven one on a clear day) shows
+    calm spells when healthy: its quiet and calm ratios are in units of its own healthy 99th
+    percentile, far wider than a steady unit's, so its calm spell is no stuck alarm."""
+
+    def unit(name: str, start: pd.Timestamp, hours: float, seed: int, calm_from: float):
+        frame = _flat_unit(start, hours, seed).assign(asset=name)
+        if calm_from >= 0:  # no wander from calm_from h on, for 3 h of every 6
+            h = (frame["timestamp"] - start).dt.total_seconds().to_numpy() / 3600.0
+            still = ((h - calm_from) % 6.0 < 3.0) & (h >= calm_from)
+            rng = np.random.default_rng(seed + 50)
+            noise = 0.6 * rng.standard_normal(int(still.sum()))
+            frame.loc[still, "value"] = np.round(frame.loc[still, "ref"] + noise, 3)
+        return frame
+
+    def both(start: pd.Timestamp, hours: float, seed: int) -> pd.DataFrame:
+        return pd.concat([unit("N", start, hours, seed, -1.0),
+                          unit("W", start, hours, seed + 10, 1.0)], ignore_index=True)  # fmt: skip
+
+    det = LearnedDetector().fit(*series_ref(both(T0, 24, 1)))
+    det.calibrate(*series_ref(both(T0 + pd.Timedelta("24h"), 12, 2)))
+    steady, weather = det.params["N"]["calm"][2], det.params["W"]["calm"][2]
+    assert weather > 1.5 * steady  # its healthy calm spells widen its tail
+    test = both(T0 + pd.Timedelta("36h"), 12, 3)
+    s, ref = series_ref(test)
+    calm = det.score(s, ref)["calm"]
+    assert calm[s.group == list(s.labels).index("W")].max() < 1.0  # 1.04 in units of 1

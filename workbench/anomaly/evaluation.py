@@ -14,6 +14,13 @@ Typed scoring (``kind_map`` given, or the predictions carry ``event_type``): a p
 (predictions without a type, e.g. a frequency detector): a prediction counts for every type whose
 label it matches, and a prediction matching no label counts as a false positive of every type
 (the conservative choice). The ``all`` row pools every label and prediction.
+
+One-to-one scoring (``one_to_one=True``): each label is matched by at most one prediction and
+each prediction matches at most one label (a maximum matching of the overlap graph, per type):
+a second piece of one fault is a false positive, not a second true one, and one prediction
+spanning two faults finds only one of them. Then ``correct`` = ``detected`` = the matching's
+size. An event detector that reports one fault as several events (two signals, or a burst and
+its pause) scores no better than one that reports it once.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ def score_events(
     kind_col: str = "kind",
     kind_map: Mapping[str, str] | None = None,
     wildcard_groups: Sequence[str] = ("system",),
+    one_to_one: bool = False,
 ) -> Any:
     """Precision, recall and F1 of predicted events against labels, by event type.
 
@@ -70,6 +78,9 @@ def score_events(
         scoring.
     wildcard_groups : sequence of str
         Label groups that match any predicted group.
+    one_to_one : bool
+        Match each label to at most one prediction and back (a maximum matching per type):
+        pieces of one fault beyond the first count as false positives.
 
     Returns
     -------
@@ -121,6 +132,15 @@ def score_events(
         lab = np.ones(l_type.size, bool) if t == "all" else l_type == t
         m = overlap[:, lab]
         detected = int(m.any(axis=0).sum())
+        if one_to_one:
+            if t == "all":
+                mine = np.ones(p_start.size, bool)
+            else:  # untyped: the predictions on this type's labels and those on none
+                mine = p_type == t if typed else m.any(axis=1) | unmatched
+            size, n_pred = max_matching(m[mine]), int(mine.sum())
+            rows.append((t, int(lab.sum()), n_pred, size, size,
+                         *_prf(lab.sum(), n_pred, size, size)))  # fmt: skip
+            continue
         if t == "all":
             n_pred = p_start.size
             correct = int(overlap.any(axis=1).sum())
@@ -142,6 +162,45 @@ def score_events(
             )
         )
     return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+
+
+def max_matching(overlap: np.ndarray) -> int:
+    """Size of a maximum matching of a bipartite graph (rows: predictions, columns: labels;
+    ``overlap[i, j]`` True where they may match), by augmenting paths (Kuhn): each prediction
+    in turn takes a free label or re-routes the owner of a taken one."""
+    adj = [np.flatnonzero(row) for row in overlap]
+    owner = np.full(overlap.shape[1], -1, np.int64)
+
+    def augment(p: int, seen: np.ndarray) -> bool:
+        stack = [(p, iter(adj[p]))]  # iterative depth-first search: no recursion limit
+        path: list[tuple[int, int]] = []
+        while stack:
+            node, labels = stack[-1]
+            for lab in labels:
+                if seen[lab]:
+                    continue
+                seen[lab] = True
+                if owner[lab] < 0:
+                    owner[lab] = node
+                    for q, lq in reversed(path):
+                        owner[lq] = q
+                    return True
+                path.append((node, int(lab)))
+                stack.append((int(owner[lab]), iter(adj[owner[lab]])))
+                break
+            else:
+                stack.pop()
+                if path:
+                    path.pop()
+        return False
+
+    seen = np.zeros(overlap.shape[1], bool)
+    size = 0
+    for p in range(overlap.shape[0]):
+        if adj[p].size:
+            seen[:] = False
+            size += augment(p, seen)
+    return size
 
 
 def _prf(n_labels: int, n_pred: int, detected: int, correct: int) -> tuple[float, float, float]:

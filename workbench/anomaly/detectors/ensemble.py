@@ -10,7 +10,7 @@ import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError
 from workbench.anomaly.detectors.base import SensorDetector
-from workbench.anomaly.detectors.kinds import PRECEDENCE
+from workbench.anomaly.detectors.kinds import PRECEDENCE, merge_pieces
 from workbench.anomaly.events import empty_events
 from workbench.anomaly.inputs import LongSeries
 
@@ -71,6 +71,7 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
     bursts (:func:`spikes_to_bursts`) are an oscillation, not spikes, and so is a small spike
     near an oscillation event (:func:`absorb_peaks`). ``detector`` lists every detector that
     found it and ``scores`` their scores (``name=score;...``); ``score`` is the highest.
+    Merged events of one kind that are pieces of one fault (``kinds.merge_pieces``) become one.
     """
     import pandas as pd
 
@@ -85,14 +86,11 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
     if ev is None:
         return empty_events().assign(detector=pd_string([]), scores=pd_string([]))
     ev = ev.sort_values(["group", "start"], kind="stable", ignore_index=True)
-    start, end = ev["start"].astype("int64").to_numpy(), ev["end"].astype("int64").to_numpy()
-    grp = ev["group"].astype(str).to_numpy(object)
-    cluster = np.zeros(len(ev), np.int64)
-    reach = end[0]
-    for i in range(1, len(ev)):
-        same = grp[i] == grp[i - 1] and start[i] <= reach + tolerance_ns
-        cluster[i] = cluster[i - 1] + (0 if same else 1)
-        reach = max(reach, end[i]) if same else end[i]
+    # a learned event mostly outside the exact rules' events is a fault of its own: it is
+    # merged apart from them (an out-of-range sample inside a drift must not take its type)
+    apart = own_learned(ev) | (ev["rule"] & ~exact_rule(ev) & ~near_exact(ev)).to_numpy()
+    cluster = np.where(apart, cluster_ids(ev, apart, tolerance_ns),
+                       cluster_ids(ev, ~apart, tolerance_ns) + len(ev))  # fmt: skip
     rows = []
     for _, c in ev.groupby(cluster, sort=True):
         exact = c["rule"] & (c["kind"] != "spike")  # a spike inside a learned event is its part
@@ -101,7 +99,7 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
             top = lead.loc[lead["score"].idxmax()]
         else:  # the sharpest learned signature speaks (kinds.PRECEDENCE), then the score
             lrn = c[~c["rule"]]
-            rank = lrn["detector"].astype(str).map(RANK).fillna(len(RANK))
+            rank = lrn["detector"].astype(str).map(detector_rank)
             top = lrn.loc[
                 lrn.assign(_r=rank).sort_values(["_r", "score"], ascending=[True, False]).index[0]
             ]
@@ -116,7 +114,70 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
     out = pd.DataFrame(absorb_peaks(rows, burst_gap_ns))
     for col in ("group", "kind", "detector", "scores"):
         out[col] = out[col].astype("string")
+    return merge_pieces(out)
+
+
+#: a rule fault leaves its trace in the learned signals this far around it [ns] (the level
+#: residual's 5-min window): a learned event mostly beyond it is another fault
+RULE_REACH_NS = 300 * 10**9
+#: rule kinds exact on their faults (the spike rule is not: a spike inside a learned event is
+#: its part, and spikes in bursts are an oscillation)
+EXACT_RULES = ("flatline", "out_of_range", "stale")
+
+
+def exact_rule(ev: Any) -> Any:
+    """Whether each event is one of an exact rule (:data:`EXACT_RULES`)."""
+    return ev["rule"] & ev["kind"].astype(str).isin(EXACT_RULES)
+
+
+def near_exact(ev: Any) -> np.ndarray:
+    """Whether each event overlaps an exact rule's event of its group (widened by
+    :data:`RULE_REACH_NS`)."""
+    return exact_cover(ev) > 0
+
+
+def own_learned(ev: Any) -> np.ndarray:
+    """Learned events of which under half the span lies within the exact rules' events of
+    their group widened by :data:`RULE_REACH_NS`: faults of their own, not a rule fault's
+    trace in the learned signals."""
+    span = (ev["end"].astype("int64") - ev["start"].astype("int64")).to_numpy()
+    return (~ev["rule"]).to_numpy() & (exact_cover(ev) < 0.5 * np.maximum(span, 1))
+
+
+def exact_cover(ev: Any) -> np.ndarray:
+    """Time [ns] of each event's span covered by the exact rules' events of its group, each
+    widened by :data:`RULE_REACH_NS` (overlaps between rule events counted once per rule)."""
+    start, end = ev["start"].astype("int64").to_numpy(), ev["end"].astype("int64").to_numpy()
+    grp = ev["group"].astype(str).to_numpy(object)
+    cover = np.zeros(len(ev), np.float64)
+    rules = np.flatnonzero(exact_rule(ev).to_numpy())
+    for j in rules:
+        lo, hi = start[j] - RULE_REACH_NS, end[j] + RULE_REACH_NS
+        on = (grp == grp[j]) & (start <= hi) & (end >= lo)
+        cover[on] += np.minimum(end[on], hi) - np.maximum(start[on], lo)
+    cover[rules] = np.maximum(end[rules] - start[rules], 1)
+    return cover
+
+
+def cluster_ids(ev: Any, take: np.ndarray, tolerance_ns: int) -> np.ndarray:
+    """Cluster number of each event among those ``take``-n (sorted by group and start): events
+    of one group that overlap or lie at most ``tolerance_ns`` apart share one; -1 elsewhere."""
+    start, end = ev["start"].astype("int64").to_numpy(), ev["end"].astype("int64").to_numpy()
+    grp = ev["group"].astype(str).to_numpy(object)
+    out = np.full(len(ev), -1, np.int64)
+    cur, reach, prev = -1, 0, None
+    for i in np.flatnonzero(take):
+        same = prev is not None and grp[i] == grp[prev] and start[i] <= reach + tolerance_ns
+        cur += 0 if same else 1
+        reach = max(reach, end[i]) if same else end[i]
+        out[i], prev = cur, i
     return out
+
+
+def detector_rank(detector: str) -> int:
+    """Rank in :data:`kinds.PRECEDENCE` of a learned event's detector (of ``+``-joined
+    detectors, the sharpest); past the last rank for an unknown one."""
+    return min(RANK.get(d, len(RANK)) for d in detector.split("+"))
 
 
 def spikes_to_bursts(rule_events: Any, gap_ns: int, min_spikes: int = 2) -> Any:

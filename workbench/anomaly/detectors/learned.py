@@ -16,7 +16,9 @@
    merge into events (``gap``), shorter than ``min_duration`` dropped; each event is typed from
    its signal and, for the level residual, its shape (a residual already at full size when the
    event starts is a ``bias_step``, one that grows is a ``calibration_drift``). A level event
-   that overlaps a copy, whiteness or wiggle event is the same fault seen twice and is dropped.
+   that overlaps a copy, whiteness or wiggle event is the same fault seen twice and is dropped;
+   events of one asset and type that overlap or follow closely are pieces of one fault and
+   become one (``kinds.merge_pieces``: one fault, one event).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError, duration_ns
-from workbench.anomaly.detectors.kinds import drop_shadowed, level_kind
+from workbench.anomaly.detectors.kinds import drop_shadowed, level_kind, merge_pieces
 from workbench.anomaly.detectors.signals import (
     SIGNAL_KINDS,
     copy_pairs,
@@ -51,6 +53,9 @@ GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "calm":
 #: lasts: a few exact matches with another asset within minutes are chance, not a copy; the
 #: hour-long calm window sees stuck spells of tens of minutes, not short dips)
 MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "calm": 10, "wiggle": 1}
+#: quantile of an asset's healthy quiet and calm ratios (healthy wander / the window's) that
+#: is their unit: each asset's signal in units of its own healthy tail
+TAIL_Q = 0.99
 #: share of a white, quiet or calm window in which the asset must run for the signal to speak
 BUSY_SHARE = 0.95
 #: time before a level event [ns] that its typing also looks at (a step, or a growing error)
@@ -255,7 +260,7 @@ class LearnedDetector:
             # the slow process wander the asset shows when healthy, over what the window shows
             for s in ("quiet", "calm"):
                 slow = np.sqrt(np.fmax(raw[s][sel], 1e-12))
-                out[s][sel] = (p[s][0] + p[s][1] * xs) / slow
+                out[s][sel] = (p[s][0] + p[s][1] * xs) / slow / p[s][2]
             busy[sel] = xs > p["white"][1]
         # only windows where the asset ran throughout (a start or stop is no healthy wander)
         windows = (("white", self.white_window), ("quiet", self.quiet_window),
@@ -389,15 +394,11 @@ class LearnedDetector:
             if s == "level":
                 healthy = [self.params[str(lab)]["white"][0] for lab in series.labels]
                 noise = [self.params[str(lab)]["noise"][0] for lab in series.labels]
-                # the healthy slow wander [value units] of each sample, at its expected value
-                quiet_line = np.array([self.params[str(lab)]["quiet"] for lab in series.labels])
-                line = quiet_line[series.group]
-                wander = line[:, 0] + line[:, 1] * np.abs(sc["expected"])
                 kinds = [
                     level_kind(series.values[h : j + 1], sc["expected"][h : j + 1],
                                sc["residual"][h : j + 1], series.time[h : j + 1],
                                sc["whiteness"][h : j + 1], healthy[series.group[i]], i - h,
-                               noise[series.group[i]], wander[h : j + 1])
+                               noise[series.group[i]])
                     for i, j in runs
                     for h in [_lead(series, i, LEAD_NS)]
                 ]  # fmt: skip
@@ -407,7 +408,7 @@ class LearnedDetector:
         if not frames:
             return empty_events().assign(detector=pd_string([]))
         ev = concat_events(frames)
-        return drop_shadowed(ev)
+        return merge_pieces(drop_shadowed(ev))
 
 
 def _lead(series: LongSeries, i: int, lead_ns: int) -> int:
@@ -442,13 +443,20 @@ def _noise_scale(values: np.ndarray, group: np.ndarray, sel: np.ndarray) -> floa
     return float(1.4826 * np.median(np.abs(d)) / np.sqrt(2.0)) if d.size else 0.0
 
 
-def _quiet_params(x: np.ndarray, slow_var: np.ndarray, floor: float) -> tuple[float, float]:
-    """Healthy slow wander [value units] as a line in the expected value, fitted where the
-    asset runs; (0, 0) (the quiet signal stays 0) when it ran for under 100 samples."""
+def _quiet_params(x: np.ndarray, slow_var: np.ndarray,
+                  floor: float) -> tuple[float, float, float]:  # fmt: skip
+    """Healthy slow wander [value units] as a line ``a + b x`` in the expected value, fitted
+    where the asset runs, and the unit of its quiet (or calm) ratio: the ratio's healthy
+    ``TAIL_Q`` quantile (at least 1). A steady unit's wander is always there (its ratio stays
+    near 1); a weather-driven one's stops on a clear day, and its healthy calm spells would
+    otherwise alarm as a lost wander. (0, 0, 1) (the signal stays 0) when it ran for under
+    100 samples."""
     ok = np.isfinite(slow_var)
     if ok.sum() < 100:
-        return 0.0, 0.0
-    return _scale_line(x[ok], np.sqrt(slow_var[ok]), floor)
+        return 0.0, 0.0, 1.0
+    a, b = _scale_line(x[ok], np.sqrt(slow_var[ok]), floor)
+    ratio = (a + b * x[ok]) / np.sqrt(np.fmax(slow_var[ok], 1e-12))
+    return a, b, max(float(np.quantile(ratio, TAIL_Q)), 1.0)
 
 
 def _scale_line(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float]:
