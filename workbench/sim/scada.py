@@ -24,7 +24,8 @@ no sentinel, no bit-identical run, no gap):
 ======================== ========================================== ==========================
 event_type               what the rows show                         magnitude
 ======================== ========================================== ==========================
-calibration_drift        gain error ramping from 0 over 2-8 h        final gain error [fraction]
+calibration_drift        gain error ramping from 0 over 2-8 h        gain error reached
+                         (cut by the day's end: the part so far)    [fraction]
 bias_step                a constant offset of 3-15 % of capacity     offset [MW]
                          for 20 min - 3 h
 stuck_with_noise         a frozen value plus transducer-size noise   frozen value [MW]
@@ -272,7 +273,14 @@ class _FaultContext:
 
     def window(self, a: int, min_s: float, max_s: float) -> tuple[int, int] | None:
         """A random run of scans on asset ``a`` lasting ``min_s``-``max_s`` seconds that no
-        other fault touches (so every label stays true); None when none is found."""
+        other fault touches (so every label stays true), cut at the day's end; None when none
+        is found."""
+        run = self.drawn_window(a, min_s, max_s)
+        return None if run is None else run[:2]
+
+    def drawn_window(self, a: int, min_s: float, max_s: float) -> tuple[int, int, int] | None:
+        """:meth:`window`, with the run's drawn length in scans (longer than ``i1 - i0`` when
+        the day's end cut it: a fault that evolves in time keeps its pace)."""
         n = int(self.counts[a])
         for _ in range(10):
             length = max(1, int(self.rng.uniform(min_s, max_s) / self.interval_s))
@@ -280,7 +288,7 @@ class _FaultContext:
             i1 = min(i0 + length, n)
             if i1 > i0 and not self.busy[a, max(i0 - 1, 0) : i1 + 1].any():
                 self.busy[a, i0:i1] = True
-                return i0, i1
+                return i0, i1, length
         return None
 
     def label(
@@ -376,13 +384,16 @@ def _duplicate(ctx: _FaultContext, a: int) -> None:
 
 
 def _calibration_drift(ctx: _FaultContext, a: int) -> None:
-    if (run := ctx.window(a, 2 * 3600.0, 8 * 3600.0)) is None:
+    """A gain error growing at a steady pace from 0 to ``gain`` over the drawn 2-8 h; cut by
+    the day's end, it stops at the error reached then (its label's magnitude), as the day's
+    part of a longer drift (not a ramp squeezed into the minutes left)."""
+    if (run := ctx.drawn_window(a, 2 * 3600.0, 8 * 3600.0)) is None:
         return
-    i0, i1 = run
+    i0, i1, length = run
     gain = float(ctx.rng.choice([-1.0, 1.0]) * ctx.rng.uniform(0.04, 0.12))
-    ramp = np.linspace(0.0, gain, i1 - i0)
+    ramp = gain * np.arange(i1 - i0) / max(length - 1, 1)
     ctx.value[a, i0:i1] = np.round(ctx.value[a, i0:i1] * (1.0 + ramp), 3)
-    ctx.label("calibration_drift", a, i0, i1, gain)
+    ctx.label("calibration_drift", a, i0, i1, float(ramp[-1]) if i1 - i0 < length else gain)
 
 
 def _bias_step(ctx: _FaultContext, a: int) -> None:
