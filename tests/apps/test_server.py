@@ -54,3 +54,33 @@ def test_cli_rejects_bad_auth_with_one_line(workbench_home):
     assert out.returncode == 1
     assert "expected WORKBENCH_SERVE_PASSWORD" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_page_loads_the_webgl_and_es_module_bundles_only_when_a_model_needs_them():
+    import panel as pn
+    from bokeh.document import Document
+    from bokeh.plotting import figure
+
+    from workbench.apps import scripts
+
+    files = [
+        "static/extensions/panel/bundled/reactiveesm/es-module-shims@^1.10.0/dist/es-module-shims.min.js",
+        "static/js/bokeh.min.js?v=1",
+        "static/js/bokeh-gl.min.js?v=2",
+        "static/js/bokeh-widgets.min.js?v=3",
+        "static/extensions/panel/panel.min.js?v=4",
+    ]
+    canvas, gl = figure(), figure(output_backend="webgl")
+    for fig in (canvas, gl):
+        fig.line([0, 1], [1, 2])
+    assert scripts.needs([canvas]) == set()
+    assert scripts.needs([pn.Row(pn.pane.Bokeh(gl)).get_root(Document())]) == {"webgl"}
+
+    class Counter(pn.custom.JSComponent):
+        _esm = "export function render({ model }) { return 'x' }"
+
+    assert scripts.needs([Counter().get_root(Document())]) == {"esm"}
+
+    assert scripts.lean(files, set()) == [files[1], files[3], files[4]]
+    assert scripts.lean(files, {"webgl"}) == files[1:]
+    assert scripts.lean(files, {"esm", "webgl"}) == files
