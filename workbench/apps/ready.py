@@ -48,6 +48,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.apps import scripts
+
 log = logging.getLogger(__name__)
 
 #: Seconds the server must have been quiet (every page opened last has sent all its sections)
@@ -102,14 +104,13 @@ class PulledAhead:
     """
 
     def __init__(self, doc: Any) -> None:
-        from panel.io.resources import patch_model_css
         from panel.io.server import LOCAL_DIST
         from panel.io.state import set_curdoc, state
 
         with set_curdoc(doc):  # as panel.io.server.server_html_page_for_session does
             dist_url = f"{state.rel_path}/{LOCAL_DIST}" if state.rel_path else LOCAL_DIST
             for root in doc.roots:
-                patch_model_css(root, dist_url=dist_url)
+                scripts.patch_model_css(root, dist_url=dist_url)
         self.doc = doc
         self.serialized = doc.to_json()
         self.attributes: dict[str, dict[str, Any]] = {}  # model id -> its serialized attributes
