@@ -91,6 +91,9 @@ AXIS_JS = """(prefix) => {
   return out;
 }"""
 
+# the src of every script element of the page
+SCRIPTS_JS = "() => Array.from(document.scripts, s => s.src).filter(Boolean)"
+
 
 def open_page(tab, url: str, chart: str) -> dict[str, int]:
     tab.page.goto(url)
@@ -136,6 +139,10 @@ def check_page(tab, url: str, slug: str, chart: str, text: str) -> dict[str, int
     tab.page.screenshot(path=str(artifacts_dir() / f"{slug.split('?')[0]}.png"), full_page=True)
     assert tab.errors == []
     assert tab.external == []
+    # no page of ours has a WebGL plot or an ES-module component: their bundles stay unloaded
+    loaded = tab.page.evaluate(SCRIPTS_JS)
+    assert any("bokeh.min.js" in s for s in loaded)
+    assert [s for s in loaded if "bokeh-gl" in s or "es-module-shims" in s] == []
     return sources
 
 

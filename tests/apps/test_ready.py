@@ -67,3 +67,57 @@ def test_sections_below_the_first_screen_are_built_ahead_and_sent_on_load(dash_h
     sent = [o.css_classes[0] for o in page_shell.body.objects]
     assert sent == built
     assert "points of actual load" in page_shell.summary.object
+
+
+def _plain(node):
+    """A serialized document as comparable values: buffers as their bytes, no empty attributes."""
+    from bokeh.core.serialization import Buffer
+
+    if isinstance(node, Buffer):
+        return bytes(node.data)
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items() if not (k == "attributes" and v == {})}
+    if isinstance(node, list | tuple):  # a map's entries are (key, value) tuples
+        return [_plain(v) for v in node]
+    return node
+
+
+def test_a_pull_answered_from_the_copy_made_ahead_is_the_document_as_it_is_then(
+    dash_home, monkeypatch
+):
+    """The document serialized when a ready session is built follows the plain changes made
+    after (the "data checked" stamp of the hand-out) and equals a fresh serialization at the
+    pull; after a change it cannot follow (new data) it answers nothing, and Bokeh serializes."""
+    import types
+
+    from bokeh.document import Document
+    from bokeh.models import ColumnDataSource
+    from panel.io.state import set_curdoc
+
+    from workbench.apps import ready, shell
+    from workbench.apps.pages import load
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(dash_home))
+    monkeypatch.setenv(shell.REFRESH_ENV, "0")
+    doc = Document()
+    with set_curdoc(doc):
+        page_shell = shell.PageShell("load", load)
+        doc.add_root(page_shell.layout.get_root(doc))
+        pulled = ready.PulledAhead(doc)
+        before = _plain(pulled.serialized.content)
+        page_shell.stamp("UTC")  # as a hand-out does
+        page_shell.stamp("America/Chicago")
+    request = types.SimpleNamespace(header={"msgid": "m1"})
+    reply = pulled.reply(request)
+    assert reply is not None
+    assert reply.header["reqid"] == "m1"
+    fresh = doc.to_json()
+    got = _plain(reply.content["doc"])
+    assert got == _plain(fresh.content)
+    assert got != before  # the stamp changed the document, and the copy with it
+    assert len(reply.buffers) == len(fresh.buffers)
+
+    again = ready.PulledAhead(doc)
+    source = next(iter(doc.select({"type": ColumnDataSource})))
+    source.data = {k: list(v)[:1] for k, v in source.data.items()}
+    assert again.reply(request) is None

@@ -54,3 +54,67 @@ def test_cli_rejects_bad_auth_with_one_line(workbench_home):
     assert out.returncode == 1
     assert "expected WORKBENCH_SERVE_PASSWORD" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_page_loads_the_webgl_and_es_module_bundles_only_when_a_model_needs_them():
+    import panel as pn
+    from bokeh.document import Document
+    from bokeh.plotting import figure
+
+    from workbench.apps import scripts
+
+    files = [
+        "static/extensions/panel/bundled/reactiveesm/es-module-shims@^1.10.0/dist/es-module-shims.min.js",
+        "static/js/bokeh.min.js?v=1",
+        "static/js/bokeh-gl.min.js?v=2",
+        "static/js/bokeh-widgets.min.js?v=3",
+        "static/extensions/panel/panel.min.js?v=4",
+    ]
+    canvas, gl = figure(), figure(output_backend="webgl")
+    for fig in (canvas, gl):
+        fig.line([0, 1], [1, 2])
+    assert scripts.needs([canvas]) == set()
+    assert scripts.needs([pn.Row(pn.pane.Bokeh(gl)).get_root(Document())]) == {"webgl"}
+
+    class Counter(pn.custom.JSComponent):
+        _esm = "export function render({ model }) { return 'x' }"
+
+    assert scripts.needs([Counter().get_root(Document())]) == {"esm"}
+
+    assert scripts.lean(files, set()) == [files[1], files[3], files[4]]
+    assert scripts.lean(files, {"webgl"}) == files[1:]
+    assert scripts.lean(files, {"esm", "webgl"}) == files
+
+
+def test_stylesheets_patched_through_the_document_index_as_panel_patches_them(
+    dash_home, monkeypatch
+):
+    """The page's stylesheet URLs come out as Panel's own walk from each root makes them; the
+    models found through the document's index are the ones the walk finds."""
+    from bokeh.document import Document
+    from bokeh.models import ImportedStyleSheet
+    from panel.io import resources
+    from panel.io.state import set_curdoc
+
+    from workbench.apps import scripts, shell
+    from workbench.apps.pages import load
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(dash_home))
+    monkeypatch.setenv(shell.REFRESH_ENV, "0")
+    urls = {}
+    for patch in (resources.patch_model_css, scripts.patch_model_css):
+        doc = Document()
+        with set_curdoc(doc):
+            doc.add_root(shell.PageShell("load", load).layout.get_root(doc))
+        sheets = [m for m in doc.roots[0].references() if isinstance(m, ImportedStyleSheet)]
+        assert sheets
+        assert {m.id for m in scripts._models(doc.roots)} == {
+            m.id for m in doc.roots[0].references()
+        }
+        for sheet in sheets:  # as a page built outside a server has them
+            sheet.url = sheet.url.replace("static/extensions/panel/", resources.CDN_DIST)
+        for root in doc.roots:
+            patch(root, dist_url="static/extensions/panel/")
+        urls[patch] = sorted(m.url for m in sheets)
+    assert urls[scripts.patch_model_css] == urls[resources.patch_model_css]
+    assert all(u.startswith("static/extensions/panel/") for u in urls[resources.patch_model_css])

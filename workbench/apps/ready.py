@@ -23,7 +23,12 @@ Two things keep the server out of the browser's way once a ready session is hand
   <workbench.apps.shell.PageShell.prepare>`), so the browser's "first screen drawn" only sends
   them, instead of holding the server for their figures while the browser is still painting;
 - garbage is collected while the server is quiet, before each build (:func:`collect_garbage`):
-  a full collection takes 0.1-0.4 s and otherwise falls inside a visit.
+  a full collection takes 0.1-0.4 s and otherwise falls inside a visit;
+- its document is serialized when it is built (:class:`PulledAhead`), so the browser's pull of
+  the document is answered at once instead of after 50-100 ms of Bokeh's serializer, while the
+  browser waits with nothing to do. Changes made to the document after (the "data checked"
+  stamp when it is handed out) are applied to that copy; any other change, or one the copy cannot
+  take as it is, makes the pull serialize the document as Bokeh always does.
 
 Sessions carry the request's cookies and headers, so with authentication on none are built ahead
 (:func:`install` is then not called).
@@ -34,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import time
 import weakref
 from collections import OrderedDict
@@ -41,6 +47,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from workbench.apps import scripts
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +87,88 @@ class _Ready:
     built: float
 
 
+#: Attribute values that Bokeh serializes as themselves (a NaN or an infinity is not one)
+_PLAIN = (str, bool, int, type(None))
+
+
+class PulledAhead:
+    """A document's pull reply, serialized ahead and kept equal to the document.
+
+    Made when a ready session is built (the server is quiet then); :meth:`reply` answers the
+    browser's ``PULL-DOC-REQ`` with it, or returns None when the copy may differ from the
+    document: the document then is serialized for the pull as Bokeh does. A change of one plain
+    attribute (a string, a number, a flag) of a model in the copy is written into it; any other
+    change (new models, data, a list, a date) marks the copy out of date. Panel rewrites the
+    stylesheet URLs of a page when it renders its HTML without telling the document's listeners,
+    so they are rewritten here first as the HTML will, and checked against the copy at the pull.
+    """
+
+    def __init__(self, doc: Any) -> None:
+        from panel.io.server import LOCAL_DIST
+        from panel.io.state import set_curdoc, state
+
+        with set_curdoc(doc):  # as panel.io.server.server_html_page_for_session does
+            dist_url = f"{state.rel_path}/{LOCAL_DIST}" if state.rel_path else LOCAL_DIST
+            for root in doc.roots:
+                scripts.patch_model_css(root, dist_url=dist_url)
+        self.doc = doc
+        self.serialized = doc.to_json()
+        self.attributes: dict[str, dict[str, Any]] = {}  # model id -> its serialized attributes
+        _index(self.serialized.content, self.attributes)
+        self.current = True
+        doc.on_change(self._changed)
+
+    def _changed(self, event: Any) -> None:
+        from bokeh.document.events import DocumentPatchedEvent, ModelChangedEvent
+
+        if not self.current or not isinstance(event, DocumentPatchedEvent):
+            return  # a session callback added or removed: not in the document's JSON
+        new = getattr(event, "new", None)
+        model_id = getattr(getattr(event, "model", None), "id", None)
+        plain = isinstance(new, _PLAIN) or (isinstance(new, float) and math.isfinite(new))
+        if isinstance(event, ModelChangedEvent) and plain and model_id in self.attributes:
+            self.attributes[model_id][event.attr] = new
+        else:
+            log.debug("document changed (%s): its pull is serialized anew", type(event).__name__)
+            self.current = False
+
+    def reply(self, request: Any) -> Any | None:
+        """The ``PULL-DOC-REPLY`` to ``request`` from the copy, or None when it may differ
+        from the document. Once only: the copy then stops following the document."""
+        from bokeh.protocol.messages.pull_doc_reply import pull_doc_reply
+
+        self.doc.remove_on_change(self._changed)
+        copied = self.attributes
+        if not self.current or any(
+            copied.get(key, {}).get("url") != url for key, url in _stylesheet_urls(self.doc)
+        ):
+            return None
+        header = pull_doc_reply.create_header(request_id=request.header["msgid"])
+        message = pull_doc_reply(header, {}, {"doc": self.serialized.content})
+        message.add_buffers(*self.serialized.buffers)
+        return message
+
+
+def _index(node: Any, out: dict[str, dict[str, Any]]) -> None:
+    """Every serialized model's attributes under ``node``, by id."""
+    if isinstance(node, dict):
+        if node.get("type") == "object" and "id" in node:
+            out[node["id"]] = node.setdefault("attributes", {})
+        for value in node.values():
+            _index(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _index(value, out)
+
+
+def _stylesheet_urls(doc: Any) -> list[tuple[str, str]]:
+    from bokeh.models import ImportedStyleSheet
+
+    return sorted(
+        (m.id, m.url) for root in doc.roots for m in root.select({"type": ImportedStyleSheet})
+    )
+
+
 @dataclass
 class _Recipe:
     """What building a session of a view needs: the app's context and an asking request."""
@@ -94,6 +184,7 @@ class ReadySessions:
     """One ready session per recently asked view; see the module docstring."""
 
     ready: dict[Any, _Ready] = field(default_factory=dict)
+    pulls: dict[str, PulledAhead] = field(default_factory=dict)  # by session id
     recipes: OrderedDict[Any, _Recipe] = field(default_factory=OrderedDict)
     opened: list[tuple[Any, float]] = field(default_factory=list)  # (shell ref, when)
     _timer: Any = None
@@ -187,6 +278,7 @@ class ReadySessions:
                 elif key in self.recipes and key not in self.ready:
                     log.debug("built a ready session of %s", key)
                     self.ready[key] = _Ready(session, time.monotonic())
+                    self.pulls[session.id] = PulledAhead(session.document)
                 else:
                     _release(session)
                 await asyncio.sleep(0)  # let waiting requests in between two builds
@@ -257,6 +349,9 @@ def token_lifetime(app: Any) -> float:
 def _release(session: Any) -> None:
     """Let a ready session expire like any unused one (handed out: once the browser had time to
     connect; dropped: with the other unused sessions)."""
+    pulled = POOL.pulls.pop(session.id, None)
+    if pulled is not None:
+        pulled.doc.remove_on_change(pulled._changed)
     if session.expiration_blocked:
         session.unblock_expiration()
 
@@ -285,6 +380,7 @@ def install() -> Iterator[ReadySessions]:
     ``per_app_patterns``, as Panel itself patches Bokeh's; this swaps in a subclass whose
     :meth:`get_session` hands out a ready session when there is a current one.
     """
+    from bokeh.server.session import ServerSession
     from bokeh.server.urls import per_app_patterns
     from panel.io.server import DocHandler
 
@@ -302,11 +398,27 @@ def install() -> Iterator[ReadySessions]:
                 POOL.asked(key, self, session)
             return session
 
+    full_pull = ServerSession._handle_pull
+
+    def handle_pull(session: Any, message: Any, connection: Any) -> Any:
+        pulled = POOL.pulls.pop(session.id, None)
+        reply = pulled.reply(message) if pulled is not None else None
+        if reply is None:
+            return full_pull(session, message, connection)
+        log.debug("pull of session %s answered from its copy made ahead", session.id)
+        return _done(reply)
+
     saved = list(per_app_patterns)
     per_app_patterns[:] = [
         (p, ReadyDocHandler) if h is DocHandler else (p, h) for p, h in per_app_patterns
     ]
+    ServerSession._handle_pull = handle_pull
     try:
         yield POOL
     finally:
         per_app_patterns[:] = saved
+        ServerSession._handle_pull = full_pull
+
+
+async def _done(value: Any) -> Any:
+    return value

@@ -25,7 +25,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from workbench.apps import ready
+from workbench.apps import ready, scripts
 from workbench.apps.shell import PAGES, page_factory, warm
 from workbench.core.errors import WorkbenchError
 
@@ -186,7 +186,7 @@ def serve(
     # without auth, each recently asked view has a session built ahead (workbench.apps.ready),
     # the pages' default views from the start; with auth, a session carries its user's cookies
     # and is built for the request
-    with ready.install() if auth == "off" else contextlib.nullcontext():
+    with scripts.install(), ready.install() if auth == "off" else contextlib.nullcontext():
         server = pn.serve(
             routes,
             port=port,
