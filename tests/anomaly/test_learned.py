@@ -220,6 +220,19 @@ def test_a_merged_event_takes_the_sharpest_learned_kind():
     assert out["kind"].iloc[0] == "copied_from_asset"
 
 
+def test_a_long_learned_fault_touched_by_a_sharper_one_stays_its_own_in_the_ensemble():
+    """A 5-h drift whose last 10 min meet an oscillation of the same asset: two faults in the
+    ensemble as in the learned column (a spike in the overlap joins one of them)."""
+    learned = pd.concat(
+        [
+            _ev("A", 0, 300, "calibration_drift", 5.0).assign(detector="learned:level"),
+            _ev("A", 290, 330, "intermittent_oscillation", 2.0).assign(detector="learned:wiggle"),
+        ]
+    )
+    out = combine(_ev("A", 295, 295.1, "spike", 2.0), learned)
+    assert sorted(out["kind"]) == ["calibration_drift", "intermittent_oscillation"]
+
+
 def _flat_unit(start: pd.Timestamp, hours: float, seed: int) -> pd.DataFrame:
     """A unit at a steady high output (nuclear-like): reference 1160 +- 5 MW, slow wander
     (AR, tau 120 s, sd 0.6 MW) and white noise of the same size, every 4 s."""
