@@ -76,7 +76,7 @@ def test_the_sharper_signal_speaks_for_an_overlap():
             events_frame(["B"], [t0 + 10 * m], [t0 + 20 * m], [3.0], "stuck_with_noise").assign(
                 detector="learned:white"
             ),
-            events_frame(["B"], [t0], [t0 + 60 * m], [1.5], "calibration_drift").assign(
+            events_frame(["B"], [t0 + 8 * m], [t0 + 24 * m], [1.5], "calibration_drift").assign(
                 detector="learned:drift"
             ),
         ],
@@ -87,6 +87,40 @@ def test_the_sharper_signal_speaks_for_an_overlap():
         ("A", "learned:wiggle"),
         ("B", "learned:white"),
     ]
+
+
+def test_a_long_fault_that_a_sharper_event_only_touches_stays():
+    """A 5-h drift whose last 10 minutes meet an oscillation of the same asset is a fault of
+    its own, not the oscillation's shadow."""
+    t0 = pd.Timestamp("2024-03-01", tz="UTC").value
+    m = 60 * 10**9
+    ev = pd.concat(
+        [
+            events_frame(["A"], [t0], [t0 + 300 * m], [5.0], "calibration_drift").assign(
+                detector="learned:level"
+            ),
+            events_frame(["A"], [t0 + 290 * m], [t0 + 330 * m], [2.0],
+                         "intermittent_oscillation").assign(detector="learned:wiggle"),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    out = drop_shadowed(ev)
+    assert sorted(out["detector"]) == ["learned:level", "learned:wiggle"]
+
+
+def test_a_falling_gain_on_a_rising_unit_is_a_drift_not_a_stuck_reading():
+    """A gain falling 0 -> -10 % over 2 h while a 1200-MW unit ramps up 8 %: the reading moves
+    less than its residual (as a stuck one's would), but by tens of noise scales."""
+    rng = np.random.default_rng(7)
+    n = 1800
+    total = LEAD + n
+    expected = np.r_[np.full(LEAD, 1200.0), np.linspace(1200.0, 1296.0, n)]
+    gain = np.r_[np.zeros(LEAD), np.linspace(0.0, -0.10, n)]
+    wander = np.convolve(rng.standard_normal(total), np.ones(15) / np.sqrt(15), "same")
+    value = expected * (1.0 + gain) + 0.6 * wander + 0.6 * rng.standard_normal(total)
+    r = rolling(value - expected, np.zeros(total, np.int64), 75)
+    args = (value, expected, r, np.arange(total) * STEP_NS, np.full(total, 0.6))
+    assert level_kind(*args, 0.6, LEAD, noise=0.6) == "calibration_drift"
 
 
 def test_a_drift_from_no_error_that_ends_at_once_is_a_drift_and_a_step_a_bias():
@@ -122,3 +156,20 @@ def test_an_oscillation_on_an_idle_asset_is_no_frozen_reading():
     r = rolling(value - expected, np.zeros(value.size, np.int64), 75)
     args = (value, expected, r, np.arange(value.size) * STEP_NS, np.full(value.size, np.nan))
     assert level_kind(*args, 0.1, LEAD, noise=0.2) != "stuck_with_noise"
+
+
+def test_a_level_event_of_minutes_is_no_drift():
+    """A residual that grows for 3 min and ends a minute later is one smoothed swing, not a
+    gain error growing over hours: under the level window (5 min) it is no drift."""
+    for seed in range(2):
+        rng = np.random.default_rng(seed)
+        ramp, after = 45, 15
+        total = LEAD + ramp + after
+        expected = np.full(total, 1000.0)
+        wander = np.convolve(rng.standard_normal(total), np.ones(15) / np.sqrt(15), "same")
+        gain = np.zeros(total)
+        gain[LEAD - 15 : total - after] = np.linspace(0.0, 0.065, ramp + 15)
+        value = (expected + 0.6 * wander + 0.6 * rng.standard_normal(total)) * (1.0 + gain)
+        r = rolling(value - expected, np.zeros(total, np.int64), 75)
+        args = (value, expected, r, np.arange(total) * STEP_NS, np.full(total, 0.1))
+        assert level_kind(*args, 0.1, LEAD, noise=0.6) == "bias_step", seed

@@ -12,7 +12,7 @@ import pytest
 from workbench.anomaly.base import AnomalyInputError
 from workbench.anomaly.detectors.ensemble import combine, spikes_to_bursts
 from workbench.anomaly.detectors.kinds import merge_pieces
-from workbench.anomaly.detectors.learned import LearnedDetector, asset_days
+from workbench.anomaly.detectors.learned import LearnedDetector, asset_days, lead_start
 from workbench.anomaly.events import events_frame
 from workbench.anomaly.inputs import long_series
 from workbench.anomaly.sensor import detect_sensor_anomalies, fit_learned
@@ -218,6 +218,34 @@ def test_a_merged_event_takes_the_sharpest_learned_kind():
     out = combine(rules, learned)
     assert len(out) == 1
     assert out["kind"].iloc[0] == "copied_from_asset"
+
+
+def test_a_long_learned_fault_touched_by_a_sharper_one_stays_its_own_in_the_ensemble():
+    """A 5-h drift whose last 10 min meet an oscillation of the same asset: two faults in the
+    ensemble as in the learned column (a spike in the overlap joins one of them)."""
+    learned = pd.concat(
+        [
+            _ev("A", 0, 300, "calibration_drift", 5.0).assign(detector="learned:level"),
+            _ev("A", 290, 330, "intermittent_oscillation", 2.0).assign(detector="learned:wiggle"),
+        ]
+    )
+    out = combine(_ev("A", 295, 295.1, "spike", 2.0), learned)
+    assert sorted(out["kind"]) == ["calibration_drift", "intermittent_oscillation"]
+
+
+def test_a_level_event_lead_stops_at_the_end_of_another_fault():
+    """The 30 min before a level event that its typing looks at stop where a fault of another
+    signature (a stuck spell, a copy) ended: what came before is no part of this fault."""
+    n = 1800  # 2 h of 4-s samples, two assets
+    t = T0 + pd.to_timedelta(np.arange(n) * STEP_S, unit="s")
+    frame = pd.DataFrame({"timestamp": np.tile(t, 2), "value": 1.0,
+                          "asset": np.repeat(["A", "B"], n)})  # fmt: skip
+    series = long_series(frame, "timestamp", "value", "asset")
+    i = n + 1350  # B at 1 h 30 min
+    assert lead_start(series, i, 1800 * 10**9) == n + 900  # B at 1 h
+    stops = np.array([600, n + 1050])  # A's fault ends at 40 min, B's at 1 h 10 min
+    assert lead_start(series, i, 1800 * 10**9, stops) == n + 1051
+    assert lead_start(series, n + 300, 1800 * 10**9, stops) == n  # A's fault is not B's
 
 
 def _flat_unit(start: pd.Timestamp, hours: float, seed: int) -> pd.DataFrame:

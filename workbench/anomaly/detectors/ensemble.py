@@ -10,7 +10,7 @@ import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError
 from workbench.anomaly.detectors.base import SensorDetector
-from workbench.anomaly.detectors.kinds import PRECEDENCE, merge_pieces
+from workbench.anomaly.detectors.kinds import PRECEDENCE, merge_pieces, shadowed
 from workbench.anomaly.events import empty_events
 from workbench.anomaly.inputs import LongSeries
 
@@ -89,7 +89,12 @@ def combine(rule_events: Any, learned_events: Any, tolerance_ns: int = 0,
     # a learned event mostly outside the exact rules' events is a fault of its own: it is
     # merged apart from them (an out-of-range sample inside a drift must not take its type)
     apart = own_learned(ev) | (ev["rule"] & ~exact_rule(ev) & ~near_exact(ev)).to_numpy()
-    cluster = np.where(apart, cluster_ids(ev, apart, tolerance_ns),
+    # learned events that are no shadow of a sharper one (overlapping or near) are distinct
+    # faults (the learned detector joined the pieces of one fault): each keeps its own
+    # cluster, which the rule events and the shadows overlapping it join
+    learned = (~ev["rule"]).to_numpy().copy()
+    learned[learned] = ~shadowed(ev[learned], near=True)
+    cluster = np.where(apart, cluster_ids(ev, apart, tolerance_ns, learned),
                        cluster_ids(ev, ~apart, tolerance_ns) + len(ev))  # fmt: skip
     rows = []
     for _, c in ev.groupby(cluster, sort=True):
@@ -159,18 +164,32 @@ def exact_cover(ev: Any) -> np.ndarray:
     return cover
 
 
-def cluster_ids(ev: Any, take: np.ndarray, tolerance_ns: int) -> np.ndarray:
+def cluster_ids(ev: Any, take: np.ndarray, tolerance_ns: int,
+                distinct: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Cluster number of each event among those ``take``-n (sorted by group and start): events
-    of one group that overlap or lie at most ``tolerance_ns`` apart share one; -1 elsewhere."""
+    of one group that overlap or lie at most ``tolerance_ns`` apart share one; -1 elsewhere.
+    Two ``distinct`` events never share one: another event joins the latest open cluster it
+    reaches, a distinct one only a cluster that holds no distinct event yet."""
     start, end = ev["start"].astype("int64").to_numpy(), ev["end"].astype("int64").to_numpy()
     grp = ev["group"].astype(str).to_numpy(object)
+    own = np.zeros(len(ev), bool) if distinct is None else np.asarray(distinct, bool)
     out = np.full(len(ev), -1, np.int64)
-    cur, reach, prev = -1, 0, None
+    open_: list[list[int]] = []  # [cluster, reach, holds a distinct event] of the group
+    cur, prev = -1, None
     for i in np.flatnonzero(take):
-        same = prev is not None and grp[i] == grp[prev] and start[i] <= reach + tolerance_ns
-        cur += 0 if same else 1
-        reach = max(reach, end[i]) if same else end[i]
-        out[i], prev = cur, i
+        if prev is None or grp[i] != grp[prev]:
+            open_ = []
+        reached = [c for c in open_ if start[i] <= c[1] + tolerance_ns]
+        if own[i]:
+            reached = [c for c in reached if not c[2]]
+        if reached:
+            c = reached[-1]
+            c[1], c[2] = max(c[1], end[i]), c[2] or own[i]
+        else:
+            cur += 1
+            c = [cur, end[i], own[i]]
+            open_.append(c)
+        out[i], prev = c[0], i
     return out
 
 

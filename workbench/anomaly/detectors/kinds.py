@@ -5,9 +5,12 @@ faults, told apart by how the value moves inside the event:
 
 - **stuck_with_noise**: the value does not follow the reference (its own spread is under
   half the spread of its residual, over the event or robustly over its core: the truth
-  moves, the reading does not), or, on an idle asset, its offset and its spread are the size
-  of one noise sample (a reading frozen at a noise draw: a bias step is a share of capacity,
-  an oscillation spreads by its amplitude), or, on a running asset, its variation is white.
+  moves, the reading does not) and stays within a few noise scales (a frozen reading's
+  spread is its transducer noise; a gain falling while the unit ramps up also holds the
+  value steadier than its residual, but it moves by tens of noise scales), or, on an idle
+  asset, its offset and its spread are the size of one noise sample (a reading frozen at a
+  noise draw: a bias step is a share of capacity, an oscillation spreads by its amplitude),
+  or, on a running asset, its variation is white.
   A level event's own slow wander is not a test: over its 5-30 min core the 1-min means have
   a few degrees of freedom, and on the iteration seeds (41-46, 61-63, 81-83, 91-93) that test
   called 13 drifts and bias steps stuck for at most 1 stuck spell (the calibrated quiet and
@@ -17,7 +20,8 @@ faults, told apart by how the value moves inside the event:
   that began inside the span), fitting the smoothed residual of the event (up to its last
   sample at half its peak: past it the fault ended) and the 30 minutes before it better
   than a step (the error grows with time and scales with output), or nearly
-  as well when the error was already there before the event;
+  as well when the error was already there before the event, and the event lasts at least
+  :data:`DRIFT_MIN_S` (5 min);
 - **bias_step**: otherwise, a constant offset.
 
 Events of one group that overlap are the same fault seen by several signals; the sharper
@@ -40,10 +44,18 @@ PRECEDENCE = (
     ("learned:level",),
     ("learned:drift",),
 )
+#: a vaguer event is the same fault as sharper ones when they cover this share of its span
+SHADOW_SHARE = 0.5
+#: a sharper fault shadows this far [s] on each side: the drift signal's 30-min mean sees it
+#: up to 15 min off, and hysteresis carries the event further
+SHADOW_WIDEN_S = 1800.0
 #: a gain error explains the residual (event and lead) when its misfit is under this share of
 #: a step's; or under ``DRIFT_FIT_GROWN`` x it when the error before the event was already
 #: over ``PRE_SHARE`` of its size inside (it grew into the event: a step was not there)
 DRIFT_FIT, DRIFT_FIT_GROWN, PRE_SHARE = 1.0, 2.0, 0.15
+#: a level event shorter than this [s] (the level signal's 5-min window) is no drift: a gain
+#: error grows over hours and shows for as long as the unit runs, not for one smoothed swing
+DRIFT_MIN_S = 300.0
 #: a value whose spread is under this share of its residual's does not follow the reference
 STUCK_SPREAD = 0.5
 #: share of an event's samples at each end left out of the stuck tests (its core speaks)
@@ -91,7 +103,8 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     noise : float
         The asset's sample-to-sample noise [value units]: an offset within ``FROZEN_NOISE`` x
         it, with a spread of the same size, is one frozen noise sample (a stuck reading of an
-        idle asset), not a bias.
+        idle asset), not a bias; a core that spreads by more than that moves, and is not
+        stuck whatever its residual does (0: unknown, no such test).
 
     Returns
     -------
@@ -106,15 +119,21 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     # the event's core: hysteresis extends an event past the fault by minutes
     k = int(EDGE_TRIM * v.size)
     cv, ce = v[k : v.size - k], e[k : v.size - k]
-    if np.std(v) < STUCK_SPREAD * np.std(v - e) or spread(cv) < STUCK_SPREAD * spread(cv - ce):
+    frozen = FROZEN_NOISE * noise
+    # a reading that moves by many noise scales is not frozen, however the reference moves
+    # (a gain falling while a unit ramps up holds the value steadier than its residual)
+    still = noise <= 0.0 or spread(cv) < frozen
+    lagging = np.std(v) < STUCK_SPREAD * np.std(v - e)
+    if still and (lagging or spread(cv) < STUCK_SPREAD * spread(cv - ce)):
         return "stuck_with_noise"
     running = np.isfinite(white[lead:][ok][k : v.size - k])  # an idle asset has no wander
-    frozen = FROZEN_NOISE * noise
     if abs(float(np.median(v - e))) < frozen and spread(cv - ce) < frozen and running.mean() < 0.5:
         return "stuck_with_noise"
     busy = np.isfinite(white[lead:])
     if busy.mean() >= 0.5 and float(np.mean(white[lead:][busy])) >= (1.0 + healthy_white) / 2:
         return "stuck_with_noise"
+    if time_ns[-1] - time_ns[lead] < DRIFT_MIN_S * 1e9:
+        return "bias_step"
     r, e, t = smooth_residual[finite], expected[finite], time_ns[finite]
     # up to the last sample at half the event's peak error or more: past it the fault has
     # ended and hysteresis carries the event down the smoothed residual's fall
@@ -166,22 +185,70 @@ def hinge_misfit(r: np.ndarray, expected: np.ndarray, hours: np.ndarray,
 
 
 def drop_shadowed(events: Any) -> Any:
-    """Drop each learned event that overlaps an event of a detector earlier in
-    :data:`PRECEDENCE` (same group): an oscillation whitens the variation and moves the
-    level, a copy does both, a stuck value leaves a residual; the vaguer signal only speaks
-    for a fault no sharper one found."""
-    rank = {d: k for k, names in enumerate(PRECEDENCE) for d in names}
+    """Drop each learned event that lies mostly (:data:`SHADOW_SHARE` of its span or more)
+    within the faults of detectors earlier in :data:`PRECEDENCE` (same group; a fault is the
+    hull of its pieces, :func:`piece_hulls`, widened by :data:`SHADOW_WIDEN_S`): an oscillation
+    whitens the variation and moves the level, a copy does both, a stuck value leaves a
+    residual; the vaguer signal only speaks for a fault no sharper one found. A vaguer event
+    that a sharper one only touches is a fault of its own (a 5-h drift whose last minutes
+    meet an oscillation of the same asset is still a drift)."""
     if events.empty:
         return events.reset_index(drop=True)
+    return events[~shadowed(events)].reset_index(drop=True)
+
+
+def shadowed(events: Any, near: bool = False) -> np.ndarray:
+    """Whether each event is the shadow of sharper ones (see :func:`drop_shadowed`): of those
+    it overlaps, or with ``near`` also of those within :data:`SHADOW_WIDEN_S` of it."""
+    rank = {d: k for k, names in enumerate(PRECEDENCE) for d in names}
+    out = np.zeros(len(events), bool)
+    if events.empty:
+        return out
     r = events["detector"].astype(str).map(rank).fillna(len(PRECEDENCE)).to_numpy()
     g = events["group"].astype(str).to_numpy(object)
     s = events["start"].astype("int64").to_numpy()
     e = events["end"].astype("int64").to_numpy()
-    keep = np.ones(len(events), bool)
+    # a sharper event covers the hull of its fault: the pauses between the pieces of one
+    # fault (an oscillation's bursts) are the fault too
+    hs, he = piece_hulls(g, events["kind"].astype(str).to_numpy(object), s, e)
+    w = int(SHADOW_WIDEN_S * 1e9)
+    reach = w if near else 0
     for i in range(len(events)):
-        over = (g == g[i]) & (s <= e[i]) & (e >= s[i]) & (r < r[i])
-        keep[i] = not over.any()
-    return events[keep].reset_index(drop=True)
+        over = np.flatnonzero((g == g[i]) & (s - reach <= e[i]) & (e + reach >= s[i]) & (r < r[i]))
+        if over.size == 0:
+            continue
+        # the span the sharper faults cover (their union, clipped to this event), widened by
+        # the longest window of the vaguer signals (they see a fault that far off)
+        lo, hi = np.clip(hs[over] - w, s[i], e[i]), np.clip(he[over] + w, s[i], e[i])
+        order = np.argsort(lo)
+        covered, upto = 0, s[i]
+        for a, b in zip(lo[order], hi[order], strict=True):
+            covered += max(0, b - max(a, upto))
+            upto = max(upto, b)
+        out[i] = covered >= SHADOW_SHARE * max(e[i] - s[i], 1)
+    return out
+
+
+def piece_hulls(group: np.ndarray, kind: np.ndarray, start: np.ndarray, end: np.ndarray,
+                gap_s: dict[str, float] | None = None) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """Per event, the first start and last end [ns] of the fault it is a piece of: events of
+    one group and kind that overlap or lie at most ``gap_s[kind]`` [s] apart
+    (:data:`PIECE_GAP_S`) are one fault; other kinds are their own hull."""
+    gaps = PIECE_GAP_S if gap_s is None else gap_s
+    hs, he = start.copy(), end.copy()
+    for key in {(a, b) for a, b in zip(group, kind, strict=True)}:
+        idx = np.flatnonzero((group == key[0]) & (kind == key[1]))
+        gap = gaps.get(str(key[1]), -1.0) * 1e9
+        idx = idx[np.argsort(start[idx], kind="stable")]
+        first, reach = 0, end[idx[0]]
+        for n in range(1, idx.size + 1):
+            if n < idx.size and start[idx[n]] <= reach + gap:
+                reach = max(reach, end[idx[n]])
+                continue
+            hs[idx[first:n]], he[idx[first:n]] = start[idx[first]], reach
+            if n < idx.size:
+                first, reach = n, end[idx[n]]
+    return hs, he
 
 
 def merge_pieces(events: Any, gap_s: dict[str, float] | None = None) -> Any:

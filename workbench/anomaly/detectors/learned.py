@@ -15,8 +15,10 @@
 3. **detect**: a signal's score is its value over its threshold (1.0 = alarm); flagged samples
    merge into events (``gap``), shorter than ``min_duration`` dropped; each event is typed from
    its signal and, for the level residual, its shape (a residual already at full size when the
-   event starts is a ``bias_step``, one that grows is a ``calibration_drift``). A level event
-   that overlaps a copy, whiteness or wiggle event is the same fault seen twice and is dropped;
+   event starts is a ``bias_step``, one that grows is a ``calibration_drift``; the 30 minutes
+   before the event that the typing looks at stop where a fault of another signature ended).
+   A level event that lies mostly within a copy, whiteness or wiggle fault (or within 30 min
+   of one) is the same fault seen twice and is dropped;
    events of one asset and type that overlap or follow closely are pieces of one fault and
    become one (``kinds.merge_pieces``: one fault, one event).
 """
@@ -60,6 +62,9 @@ TAIL_Q = 0.99
 BUSY_SHARE = 0.95
 #: time before a level event [ns] that its typing also looks at (a step, or a growing error)
 LEAD_NS = 1800 * 10**9
+#: signals whose events end a level event's lead: faults of another signature (the drift
+#: signal sees the same residual as the level one, so it does not)
+LEAD_STOPS = ("copy", "white", "quiet", "calm", "wiggle")
 #: signals whose thresholds also come from a tail fit (the copy signal is a bounded share)
 TAIL_FIT = ("level", "drift", "white", "quiet", "calm", "wiggle")
 #: hysteresis: an event extends over neighbouring samples down to this share of the threshold
@@ -384,8 +389,12 @@ class LearnedDetector:
         """Typed events: group, start, end, score, kind, detector (``learned:<signal>``)."""
         sc = self.score(series, reference)
         frames = []
+        found = {s: self._runs(series, sc[s], 1.0, s) for s in SIGNALS}
+        # last samples of the faults other signatures found (a copy, a stuck spell, an
+        # oscillation): a level event's lead stops there, what came before is another fault
+        others = np.array(sorted(j for s in LEAD_STOPS for _, j in found[s]), np.int64)
         for s in SIGNALS:
-            runs = self._runs(series, sc[s], 1.0, s)
+            runs = found[s]
             if not runs:
                 continue
             a = np.array(runs)
@@ -400,7 +409,7 @@ class LearnedDetector:
                                sc["whiteness"][h : j + 1], healthy[series.group[i]], i - h,
                                noise[series.group[i]])
                     for i, j in runs
-                    for h in [_lead(series, i, LEAD_NS)]
+                    for h in [lead_start(series, i, LEAD_NS, others)]
                 ]  # fmt: skip
             ev = events_frame(series.labels[series.group[a[:, 0]]], series.time[a[:, 0]],
                               series.time[a[:, 1]], best, kinds)  # fmt: skip
@@ -411,10 +420,15 @@ class LearnedDetector:
         return merge_pieces(drop_shadowed(ev))
 
 
-def _lead(series: LongSeries, i: int, lead_ns: int) -> int:
-    """Index of the first sample of ``i``'s group at most ``lead_ns`` [ns] before it."""
+def lead_start(series: LongSeries, i: int, lead_ns: int, stops: np.ndarray | None = None) -> int:
+    """Index of the first sample of ``i``'s group at most ``lead_ns`` [ns] before it, and
+    after the last of the sorted sample indices ``stops`` before ``i`` (ends of other faults)."""
     g, t = series.group, series.time
     first = int(np.searchsorted(g, g[i], "left"))
+    if stops is not None and stops.size:
+        k = int(np.searchsorted(stops, i, "left"))
+        if k and stops[k - 1] >= first:
+            first = int(stops[k - 1]) + 1
     return first + int(np.searchsorted(t[first : i + 1], t[i] - lead_ns, "left"))
 
 
