@@ -5,22 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.lake.test_build import _copy_lakehouse
+from tests.conftest import copy_home
 
 
 @pytest.fixture(scope="module")
-def built_home(ci_lakehouse, tmp_path_factory):
-    """A copy of the ci lakehouse with silver and gold built (shared by this module's tests)."""
-    from workbench import open_catalog
-    from workbench.lake.build import build_medallion
-
-    home = _copy_lakehouse(ci_lakehouse, tmp_path_factory.mktemp("features") / "home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WORKBENCH_HOME", str(home))
-        cat = open_catalog()
-        build_medallion(cat)
-        cat.close()
-    return home
+def built_home(ci_medallion, tmp_path_factory):
+    """A copy of the ci lakehouse with silver and gold built (shared by this module's tests):
+    the session's ci medallion, its warehouse copied (lake files linked, only read here)."""
+    return copy_home(ci_medallion, tmp_path_factory.mktemp("features") / "home")
 
 
 @pytest.fixture

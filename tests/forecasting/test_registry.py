@@ -285,10 +285,12 @@ def test_forecaster_round_trip_gives_identical_predictions(registry_root: Path) 
     assert info.metadata["model"]["class"].endswith("SeasonalNaive")
 
 
-def test_models_cli_lists_shows_and_promotes(mlflow_home: Path, training) -> None:
-    import os
-    import subprocess
-    import sys
+def test_models_cli_lists_shows_and_promotes(
+    mlflow_home: Path, training, capsys, monkeypatch
+) -> None:
+    from types import SimpleNamespace
+
+    from workbench.cli.main import main
 
     x, y = training
     reg = ModelRegistry()
@@ -301,13 +303,23 @@ def test_models_cli_lists_shows_and_promotes(mlflow_home: Path, training) -> Non
     )
     reg.register("wind_a", _fitted_ridge(x, y, 2.0), metrics={"mae": 3.1}, backtest=_bt(3.1))
     reg.register("wind_a", _fitted_ridge(x, y, 3.0), metrics={"mae": 3.9}, backtest=_bt(3.9))
-    exe = Path(sys.executable).with_name("workbench")
+    from workbench.cli import console as consoles
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(exe), "models", *args], capture_output=True, text=True, timeout=120,
-            env={**os.environ, "COLUMNS": "200"},
-        )  # fmt: skip
+    for printer in (consoles.console, consoles.err_console):  # COLUMNS=200, set back after
+        monkeypatch.setattr(printer, "_width", 200)
+
+    def run(*args: str, user: str | None = None) -> SimpleNamespace:
+        """``workbench models ...`` through the CLI's own entry point, in this process (the
+        console script itself is run as a subprocess by tests/cli): exit code and output."""
+        with monkeypatch.context() as mp:
+            mp.setattr("sys.argv", ["workbench", "models", *args])
+            if user is not None:
+                mp.setenv("WORKBENCH_USER", user)
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as ended:
+                main()
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=ended.value.code, stdout=out, stderr=err)
 
     listed = run("list")
     assert listed.returncode == 0, listed.stderr
@@ -330,11 +342,7 @@ def test_models_cli_lists_shows_and_promotes(mlflow_home: Path, training) -> Non
     assert "expected a challenger no worse than the champion" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert reg.get("wind_a").version == 2
-    forced = subprocess.run(
-        [str(exe), "models", "promote", "wind_a", "3", "--force", "--reason", "new sensor"],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "COLUMNS": "200", "WORKBENCH_USER": "bo"},
-    )  # fmt: skip
+    forced = run("promote", "wind_a", "3", "--force", "--reason", "new sensor", user="bo")
     assert forced.returncode == 0, forced.stderr
     assert "v3: none -> champion" in forced.stdout
     assert "forced by bo: new sensor" in forced.stdout

@@ -42,6 +42,22 @@ def lakehouse(ci_lakehouse, tmp_path, monkeypatch):
     cat.close()
 
 
+@pytest.fixture
+def built_lakehouse(ci_medallion, tmp_path, monkeypatch):
+    """A private copy of the session's ci medallion (one full build of the ci lakehouse, silver
+    and gold published): warehouse and lake files copied, as a build writes both."""
+    from workbench import open_catalog
+
+    home = tmp_path / "built"
+    home.mkdir()
+    shutil.copy(ci_medallion / "warehouse.duckdb", home / "warehouse.duckdb")
+    shutil.copytree(ci_medallion / "lake", home / "lake", symlinks=True)
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    cat = open_catalog()
+    yield cat
+    cat.close()
+
+
 def gold_snapshot(cat) -> dict[str, pd.DataFrame]:
     out = {}
     for name in cat.list(layer="gold"):
@@ -72,7 +88,7 @@ def _cut_bronze(cat) -> dict[str, pd.DataFrame]:
 
 @pytest.mark.slow
 def test_rebuild_is_idempotent_and_a_new_day_adds_exactly_that_day(
-    lakehouse, ci_lakehouse, tmp_path
+    lakehouse, ci_medallion, monkeypatch
 ):
     from workbench import open_catalog
     from workbench.lake.build import build_medallion
@@ -89,15 +105,11 @@ def test_rebuild_is_idempotent_and_a_new_day_adds_exactly_that_day(
     build_medallion(lakehouse)
     after = gold_snapshot(lakehouse)
 
-    # a full build from the complete bronze, elsewhere, gives the same gold
-    reference_home = _copy_lakehouse(ci_lakehouse, tmp_path / "reference")
-    import os
-
-    os.environ["WORKBENCH_HOME"] = str(reference_home)
-    reference = open_catalog()
-    build_medallion(reference)
-    assert_same_gold(after, gold_snapshot(reference))
-    reference.close()
+    # a full build from the complete bronze, elsewhere, gives the same gold: the session's ci
+    # medallion is that build (one build_medallion of a copy of the ci lakehouse), read only
+    monkeypatch.setenv("WORKBENCH_HOME", str(ci_medallion))
+    with open_catalog(read_only=True) as reference:
+        assert_same_gold(after, gold_snapshot(reference))
 
     # and what the new day added is exactly that day
     hourly = after["gold.fact_load"]
@@ -111,11 +123,11 @@ def test_rebuild_is_idempotent_and_a_new_day_adds_exactly_that_day(
     pd.testing.assert_frame_equal(kept, before["gold.fact_load"], check_exact=False, rtol=1e-9)
 
 
-def test_a_build_failing_half_way_leaves_silver_and_gold_as_they_were(lakehouse, monkeypatch):
+def test_a_build_failing_half_way_leaves_silver_and_gold_as_they_were(built_lakehouse, monkeypatch):
     from workbench.lake import steps
     from workbench.lake.build import build_medallion
 
-    build_medallion(lakehouse)
+    lakehouse = built_lakehouse  # built once already: what a failed rebuild must keep
     before = gold_snapshot(lakehouse)
     silver_rows = int(lakehouse.scan("silver.system_load").count().execute())
     lakehouse.warehouse().delete_since("silver.system_load", "timestamp", CUT.to_pydatetime())

@@ -27,12 +27,14 @@ ROUNDS = int(os.environ.get("WORKBENCH_FAULT_ROUNDS", "1"))  # kills per stage
 
 
 @pytest.fixture
-def home(ci_lakehouse, tmp_path, monkeypatch) -> Path:
-    """A private lakehouse: the warehouse and the bronze files copied (both get mutated)."""
+def home(ci_medallion, tmp_path, monkeypatch) -> Path:
+    """A private built lakehouse: the session's ci medallion (silver and gold built by one
+    ``build_medallion``, its run in ``ops.build_runs``) with its warehouse and lake files copied
+    (both get mutated). It is the state each test used to build first, without that build."""
     home = tmp_path / "home"
-    (home / "lake").mkdir(parents=True)
-    shutil.copy(ci_lakehouse / "warehouse.duckdb", home / "warehouse.duckdb")
-    shutil.copytree(ci_lakehouse / "lake" / "bronze", home / "lake" / "bronze", symlinks=True)
+    home.mkdir()
+    shutil.copy(ci_medallion / "warehouse.duckdb", home / "warehouse.duckdb")
+    shutil.copytree(ci_medallion / "lake", home / "lake", symlinks=True)
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
     return home
 
@@ -140,8 +142,6 @@ def test_a_build_killed_at_any_stage_leaves_the_old_or_the_new_state(home, capsy
     from workbench import open_catalog
     from workbench.lake.build import FAULT_STAGES, build_medallion
 
-    with open_catalog() as cat:
-        build_medallion(cat)
     kills = mixed = stale_left = misrecorded = 0
     details: list[str] = []
     k = 0
@@ -198,10 +198,7 @@ def test_a_reader_in_another_process_reads_while_a_build_runs(home, monkeypatch)
     """Today's failure: the build held the DuckDB write lock, readers failed after the timeout."""
     from workbench import open_catalog
     from workbench.io.warehouse import WarehouseLockedError
-    from workbench.lake.build import build_medallion
 
-    with open_catalog() as cat:
-        build_medallion(cat)
     monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT_S", "2")
     marker = home / "paused"
     proc = _build(home, "silver-written", marker)
@@ -234,10 +231,7 @@ def test_a_reader_in_another_process_reads_while_a_build_runs(home, monkeypatch)
 def test_a_write_during_a_build_is_kept_and_the_build_still_publishes(home):
     """A job writing while the build works on its copy: the commit merges instead of swapping."""
     from workbench import open_catalog
-    from workbench.lake.build import build_medallion
 
-    with open_catalog() as cat:
-        build_medallion(cat)
     _mutate_bronze(home, 1)
     old = _state()
     marker = home / "paused"
