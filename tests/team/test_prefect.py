@@ -36,6 +36,10 @@ POOL = "team-pool"
 LOCAL = ZoneInfo("America/Chicago")  # the probe spec's schedule time zone
 
 
+#: Seconds a stopped server or worker gets to exit before it is killed (teardown only)
+STOP_WAIT_S = 5
+
+
 def _wait(check, what: str, timeout_s: float = 120.0, every_s: float = 0.5):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -96,7 +100,7 @@ def prefect_env(team, tmp_path_factory):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
-            server.wait(timeout=20)
+            server.wait(timeout=STOP_WAIT_S)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
@@ -160,8 +164,8 @@ def deployed(team, prefect_env, tmp_path_factory):
                 os.killpg(proc.pid, signal.SIGTERM)
         for proc, log in zip(workers, logs, strict=True):
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
+                proc.wait(timeout=STOP_WAIT_S)
+            except subprocess.TimeoutExpired:  # a worker waits on Prefect's 30-s heartbeat
                 os.killpg(proc.pid, signal.SIGKILL)
             log.close()
 
