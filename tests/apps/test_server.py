@@ -108,7 +108,7 @@ def test_stylesheets_patched_through_the_document_index_as_panel_patches_them(
             doc.add_root(shell.PageShell("load", load).layout.get_root(doc))
         sheets = [m for m in doc.roots[0].references() if isinstance(m, ImportedStyleSheet)]
         assert sheets
-        assert {m.id for m in scripts._models(doc.roots)} == {
+        assert {m.id for m in scripts.models(doc.roots)} == {
             m.id for m in doc.roots[0].references()
         }
         for sheet in sheets:  # as a page built outside a server has them

@@ -109,8 +109,7 @@ class PulledAhead:
 
         with set_curdoc(doc):  # as panel.io.server.server_html_page_for_session does
             dist_url = f"{state.rel_path}/{LOCAL_DIST}" if state.rel_path else LOCAL_DIST
-            for root in doc.roots:
-                scripts.patch_model_css(root, dist_url=dist_url)
+            scripts.patch_document_css(doc, dist_url)
         self.doc = doc
         self.serialized = doc.to_json()
         self.attributes: dict[str, dict[str, Any]] = {}  # model id -> its serialized attributes
@@ -132,15 +131,20 @@ class PulledAhead:
             log.debug("document changed (%s): its pull is serialized anew", type(event).__name__)
             self.current = False
 
+    def drop(self) -> None:
+        """Stop following the document."""
+        self.doc.remove_on_change(self._changed)
+
     def reply(self, request: Any) -> Any | None:
         """The ``PULL-DOC-REPLY`` to ``request`` from the copy, or None when it may differ
         from the document. Once only: the copy then stops following the document."""
         from bokeh.protocol.messages.pull_doc_reply import pull_doc_reply
 
-        self.doc.remove_on_change(self._changed)
+        self.drop()
         copied = self.attributes
         if not self.current or any(
-            copied.get(key, {}).get("url") != url for key, url in _stylesheet_urls(self.doc)
+            copied.get(sheet.id, {}).get("url") != sheet.url
+            for sheet in scripts.stylesheets(self.doc)
         ):
             return None
         header = pull_doc_reply.create_header(request_id=request.header["msgid"])
@@ -159,14 +163,6 @@ def _index(node: Any, out: dict[str, dict[str, Any]]) -> None:
     elif isinstance(node, list):
         for value in node:
             _index(value, out)
-
-
-def _stylesheet_urls(doc: Any) -> list[tuple[str, str]]:
-    from bokeh.models import ImportedStyleSheet
-
-    return sorted(
-        (m.id, m.url) for root in doc.roots for m in root.select({"type": ImportedStyleSheet})
-    )
 
 
 @dataclass
@@ -351,7 +347,7 @@ def _release(session: Any) -> None:
     connect; dropped: with the other unused sessions)."""
     pulled = POOL.pulls.pop(session.id, None)
     if pulled is not None:
-        pulled.doc.remove_on_change(pulled._changed)
+        pulled.drop()
     if session.expiration_blocked:
         session.unblock_expiration()
 

@@ -29,7 +29,7 @@ def needs(roots: Iterable[Any]) -> set[str]:
     from panel.models.esm import ReactiveESM
 
     found: set[str] = set()
-    for model in _models(roots):
+    for model in models(roots):
         if isinstance(model, ReactiveESM):
             found.add("esm")
         elif isinstance(model, Plot) and model.output_backend == "webgl":
@@ -37,7 +37,7 @@ def needs(roots: Iterable[Any]) -> set[str]:
     return found
 
 
-def _models(roots: Iterable[Any]) -> Iterable[Any]:
+def models(roots: Iterable[Any]) -> list[Any]:
     """Every model under ``roots``: from their document's index when they are all of one
     document (one pass over a dict; walking the references takes ~10 ms per root)."""
     roots = list(roots)
@@ -49,29 +49,42 @@ def _models(roots: Iterable[Any]) -> Iterable[Any]:
     return [m for root in roots for m in root.references()]
 
 
-def patch_model_css(root: Any, dist_url: str) -> None:
-    """Panel's ``patch_model_css`` (the stylesheet URLs rewritten for this server, the events
-    dropped), finding the stylesheets in the document's index rather than by walking the
-    models from each root, which Panel does for every root of every page served."""
+def stylesheets(doc: Any) -> list[Any]:
+    """The document's ``ImportedStyleSheet`` models (from its index)."""
     from bokeh.models import ImportedStyleSheet
+
+    return [m for m in doc.models if isinstance(m, ImportedStyleSheet)]
+
+
+def patch_document_css(doc: Any, dist_url: str) -> None:
+    """Panel's ``patch_model_css`` for every root of ``doc`` at once: the stylesheet URLs
+    rewritten for this server and the events of the rewrite dropped (as Panel does), the
+    stylesheets found in the document's index rather than by walking the models from each
+    root, which Panel does for every root of every page served."""
     from panel.io import resources
     from panel.io.state import state
 
-    doc = root.document
-    if doc is None:
-        return resources.patch_model_css(root, dist_url=dist_url)
     held = doc.callbacks.hold_value
     events = list(doc.callbacks._held_events)
     doc.hold()
-    for model in list(doc.models):
-        if isinstance(model, ImportedStyleSheet):
-            resources.patch_stylesheet(model, dist_url)
+    for sheet in stylesheets(doc):
+        resources.patch_stylesheet(sheet, dist_url)
     doc.callbacks._held_events = events
     if held or not state._loaded.get(doc):
         doc.callbacks._hold = held
     else:
         doc.unhold()
-    return None
+
+
+def patch_model_css(root: Any, dist_url: str) -> None:
+    """Panel's ``patch_model_css``, through :func:`patch_document_css` for a root in a
+    document (Panel's own walk for one outside any)."""
+    from panel.io import resources
+
+    if root.document is None:
+        resources.patch_model_css(root, dist_url=dist_url)
+    else:
+        patch_document_css(root.document, dist_url)
 
 
 def lean(js_files: list[Any], need: set[str]) -> list[Any]:
