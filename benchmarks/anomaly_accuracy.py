@@ -17,7 +17,8 @@ trip and load rejection (widened to [start - 1 s, end + 120 s]).
 
 Sensor faults (:func:`sensor_scores`): the rules (flatline, spike, out_of_range, stale ->
 dropout), each learned detector (``learned:copy``, ``learned:level``, ``learned:drift``,
-``learned:white``, ``learned:quiet``, ``learned:calm``, ``learned:wiggle``), all learned
+``learned:white``, ``learned:quiet``, ``learned:calm``, ``learned:memory``,
+``learned:wiggle``), all learned
 together and the ensemble (rules + learned, merged with provenance), typed, per fault type,
 on test days after a training and a validation period; on all labels and, beside them, on
 the labels whose effect leaves the sensor's noise (:func:`observable`: a stuck value or a gain

@@ -173,3 +173,29 @@ def test_a_level_event_of_minutes_is_no_drift():
         r = rolling(value - expected, np.zeros(total, np.int64), 75)
         args = (value, expected, r, np.arange(total) * STEP_NS, np.full(total, 0.1))
         assert level_kind(*args, 0.1, LEAD, noise=0.6) == "bias_step", seed
+
+
+def test_a_reading_frozen_where_it_was_while_the_unit_idles_is_stuck_a_jump_a_bias():
+    """A battery at 580 MW goes idle (the reference falls to 0 in 3 min) while its reading
+    stays at 578 MW with transducer noise for 96 min, then reads the truth again for the
+    event's last 4 min (its hysteresis tail): the residual came from the reference
+    moving away, the reading kept its value from before the event (stuck). The same offset
+    reached by a jump of the reading over a still reference is a bias step."""
+    rng = np.random.default_rng(5)
+    n, ramp = 1500, 45
+    expected = np.r_[np.full(LEAD, 580.0), np.linspace(580.0, 0.0, ramp), np.zeros(n - ramp)]
+    wander = np.convolve(rng.standard_normal(LEAD + n), np.ones(5) / np.sqrt(5), "same") * 4.0
+    healthy = expected + np.where(expected > 0, wander, 0.0) + 0.3 * rng.standard_normal(LEAD + n)
+    value = healthy.copy()
+    value[LEAD:] = 578.0 + 0.3 * rng.standard_normal(n)  # frozen, the truth idles
+    value[-60:] = healthy[-60:]  # the event's last 4 min: the reading back (hysteresis tail)
+    group = np.zeros(value.size, np.int64)
+    white = np.where(expected > 0, 0.3, np.nan)
+    args = (expected, rolling(value - expected, group, 75), np.arange(value.size) * STEP_NS,
+            white, 0.3, LEAD, 0.33)  # fmt: skip
+    assert level_kind(value, *args[:-3], *args[-3:]) == "stuck_with_noise"
+    idle = np.zeros(LEAD + n)  # an idle asset whose reading jumps by 578 MW: a bias step
+    jumped = 0.3 * rng.standard_normal(LEAD + n) + np.where(np.arange(LEAD + n) >= LEAD, 578, 0)
+    args = (idle, rolling(jumped - idle, group, 75), np.arange(idle.size) * STEP_NS,
+            np.full(idle.size, np.nan), 0.3, LEAD, 0.33)  # fmt: skip
+    assert level_kind(jumped, *args) == "bias_step"

@@ -364,3 +364,70 @@ def test_a_unit_whose_wander_comes_and_goes_is_quiet_in_units_of_its_own_tail():
     s, ref = series_ref(test)
     calm = det.score(s, ref)["calm"]
     assert calm[s.group == list(s.labels).index("W")].max() < 1.0  # 1.04 in units of 1
+
+
+def _nuclear_fleet(start: pd.Timestamp, hours: float, seed: int, units: int = 4) -> pd.DataFrame:
+    """``units`` steady units (see :func:`_flat_unit`), one asset each."""
+    return pd.concat([_flat_unit(start, hours, seed * 10 + u).assign(asset=f"N{u}")
+                      for u in range(units)], ignore_index=True)  # fmt: skip
+
+
+def test_the_healthy_residual_model_and_its_likelihood_ratio():
+    """A steady unit's residual (AR(1), tau 120 s, sd 0.6, plus white noise of sd 0.6) is
+    fitted as such; the likelihood ratio of white noise alone is below 0 on it and above 0 on
+    a reading that kept the white noise only, over (nearly) every 20-min window."""
+    from workbench.anomaly.detectors.signals import ar_white_fit, memory_ratio
+
+    rng = np.random.default_rng(7)
+    n = 21_600
+    healthy = 0.6 * ar1(rng, n, 120.0) + 0.6 * rng.standard_normal(n)
+    phi, theta, s_e, s_w = ar_white_fit(healthy)
+    assert abs(phi - np.exp(-STEP_S / 120.0)) < 0.01
+    assert 0.6 * 0.36 < s_w < 1.4 * 0.36
+    assert 0 < theta < phi
+    assert s_e > s_w
+    group = np.zeros(n, np.int64)
+    model = {0: (phi, theta, s_e, s_w)}
+    ok = slice(300, n - 300)  # whole windows
+    lr_healthy = memory_ratio(healthy, group, model, window=300)[ok]
+    lr_white = memory_ratio(1000.0 + 0.6 * rng.standard_normal(n), group, model, window=300)[ok]
+    assert np.median(lr_healthy) < -0.1
+    assert lr_healthy.max() < 0.0
+    assert np.quantile(lr_white, 0.01) > 0.0
+    assert np.median(lr_white) > 0.03
+    with_gap = healthy.copy()
+    with_gap[5000:6000] = np.nan  # left out (masked): no window rings across it
+    gap_lr = memory_ratio(with_gap + 50.0 * (np.arange(n) > 5500), group, model, 300)
+    assert np.nanmax(gap_lr) < 0.0
+
+
+def test_a_steady_unit_stuck_for_25_minutes_is_found_by_its_lost_memory():
+    """A nuclear-like unit's healthy residual is AR(1) + white noise of the same size; a
+    reading frozen for 25 min keeps the white noise only. The memory signal (the likelihood
+    ratio of white noise alone against each unit's healthy model, over 20 min) passes its
+    threshold inside the spell and nowhere on the healthy units and hours; the spell is one
+    event, typed stuck_with_noise, and nothing else is raised."""
+    det = LearnedDetector().fit(*series_ref(_nuclear_fleet(T0, 24, seed=1)))
+    det.calibrate(*series_ref(_nuclear_fleet(T0 + pd.Timedelta("24h"), 24, seed=2)))
+    test = _nuclear_fleet(T0 + pd.Timedelta("48h"), 12, seed=3)
+    s0, s1 = T0 + pd.Timedelta("52h"), T0 + pd.Timedelta("52h25min")
+    hit = (test["asset"] == "N0") & test["timestamp"].between(s0, s1)
+    frozen = test.loc[hit, "value"].iloc[0]
+    noise = 0.6 * np.random.default_rng(4).standard_normal(int(hit.sum()))
+    test.loc[hit, "value"] = np.round(frozen + noise, 3)
+    series, ref = series_ref(test)
+    memory = det.score(series, ref)["memory"]
+    near = (test["asset"] == "N0") & test["timestamp"].between(
+        s0 - pd.Timedelta("15min"), s1 + pd.Timedelta("15min")
+    )
+    order = np.lexsort((test["timestamp"].to_numpy(), test["asset"].to_numpy()))
+    inside, close = hit.to_numpy()[order], near.to_numpy()[order]  # series order
+    assert memory[inside].max() >= 1.0
+    assert memory[~close].max() < 1.0
+    ev = det.detect(series, ref)
+    assert len(ev) == 1, ev
+    assert ev["group"].iloc[0] == "N0"
+    assert ev["kind"].iloc[0] == "stuck_with_noise"
+    assert "learned:memory" in ev["detector"].iloc[0]
+    assert ev["start"].iloc[0] <= s1
+    assert ev["end"].iloc[0] >= s0

@@ -10,7 +10,9 @@ faults, told apart by how the value moves inside the event:
   value steadier than its residual, but it moves by tens of noise scales), or, on an idle
   asset, its offset and its spread are the size of one noise sample (a reading frozen at a
   noise draw: a bias step is a share of capacity, an oscillation spreads by its amplitude),
-  or, on a running asset, its variation is white.
+  or, on a running asset, its variation is white, or it stays within a few noise scales of
+  where it read before the event while the reference moved away (a battery or a unit that
+  turned down to idle under a frozen reading: a bias step moves the reading instead).
   A level event's own slow wander is not a test: over its 5-30 min core the 1-min means have
   a few degrees of freedom, and on the iteration seeds (41-46, 61-63, 81-83, 91-93) that test
   called 13 drifts and bias steps stuck for at most 1 stuck spell (the calibrated quiet and
@@ -40,7 +42,7 @@ import numpy as np
 PRECEDENCE = (
     ("learned:copy",),
     ("learned:wiggle",),
-    ("learned:white", "learned:quiet", "learned:calm"),
+    ("learned:white", "learned:quiet", "learned:calm", "learned:memory"),
     ("learned:level",),
     ("learned:drift",),
 )
@@ -58,13 +60,20 @@ DRIFT_FIT, DRIFT_FIT_GROWN, PRE_SHARE = 1.0, 2.0, 0.15
 DRIFT_MIN_S = 300.0
 #: a value whose spread is under this share of its residual's does not follow the reference
 STUCK_SPREAD = 0.5
+#: samples before a level event (2 min of 4-s samples) whose median reading a frozen one keeps
+ONSET_SAMPLES = 30
+#: a still reading within this share of its residual of the reading before the event, which
+#: then matched the reference as closely, stayed where it was: the residual came from the
+#: reference moving away
+ONSET_SHARE = 0.25
 #: share of an event's samples at each end left out of the stuck tests (its core speaks)
 EDGE_TRIM = 0.15
 #: an offset within this many sample-to-sample noise scales is a frozen noise sample
 FROZEN_NOISE = 5.0
 #: events of one group and type at most this far apart [s] are pieces of one fault:
-#: - stuck_with_noise: the white, quiet and calm signals see one stuck spell over windows of
-#:   10, 20 and 60 min, side by side or overlapping (within the detector's 5-min gap);
+#: - stuck_with_noise: the white, quiet, memory and calm signals see one stuck spell over
+#:   windows of 10, 20, 20 and 60 min, side by side or overlapping (within the detector's
+#:   5-min gap);
 #: - intermittent_oscillation: its bursts pause for up to 5 min, and a short weak burst can
 #:   fall under the wiggle signal's persistence, so two bursts seen can be a pause, a burst
 #:   and a pause apart (up to about 13 min);
@@ -125,6 +134,16 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     still = noise <= 0.0 or spread(cv) < frozen
     lagging = np.std(v) < STUCK_SPREAD * np.std(v - e)
     if still and (lagging or spread(cv) < STUCK_SPREAD * spread(cv - ce)):
+        return "stuck_with_noise"
+    # the reading stayed where it was before the event while the reference moved away (a unit
+    # that turned down or idled under a frozen reading): a bias step moves the reading instead
+    # (the reading matched the reference before: a drift's residual was already there)
+    lo = max(lead - ONSET_SAMPLES, 0)
+    before, ref_before = value[lo:lead], expected[lo:lead]
+    fin = np.isfinite(before) & np.isfinite(ref_before)
+    size = ONSET_SHARE * abs(float(np.median(cv - ce)))
+    if (still and fin.any() and abs(float(np.median(cv) - np.median(before[fin]))) < size
+            and abs(float(np.median(before[fin] - ref_before[fin]))) < size):  # fmt: skip
         return "stuck_with_noise"
     running = np.isfinite(white[lead:][ok][k : v.size - k])  # an idle asset has no wander
     if abs(float(np.median(v - e))) < frozen and spread(cv - ce) < frozen and running.mean() < 0.5:

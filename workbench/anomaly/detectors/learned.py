@@ -4,7 +4,8 @@
 
 1. **fit** on a training period known to be good: per asset (group) it learns the scale of the
    level residual and of the local variation as a line in |expected value| (noise grows with
-   output), and the normal whiteness. Samples inside labelled faults (widened by ``margin``) or
+   output), the normal whiteness, and its healthy residual as AR(1) + white noise (the memory
+   signal's model). Samples inside labelled faults (widened by ``margin``) or
    flagged by the rules are left out, and how many were left out is recorded
    (:attr:`LearnedDetector.excluded`); a training window that keeps less than
    ``min_clean_share`` of its samples is refused.
@@ -33,9 +34,11 @@ from workbench.anomaly.base import AnomalyInputError, duration_ns
 from workbench.anomaly.detectors.kinds import drop_shadowed, level_kind, merge_pieces
 from workbench.anomaly.detectors.signals import (
     SIGNAL_KINDS,
+    ar_white_fit,
     copy_pairs,
     copy_signal,
     group_diff,
+    memory_ratio,
     residual,
     rolling,
     slow_variance,
@@ -48,13 +51,18 @@ from workbench.anomaly.inputs import LongSeries
 
 SIGNALS = tuple(SIGNAL_KINDS)
 #: samples of persistence (centred rolling median) per signal before thresholding
-PERSIST = {"copy": 1, "level": 31, "drift": 1, "white": 45, "quiet": 45, "calm": 45, "wiggle": 9}
+PERSIST = {"copy": 1, "level": 31, "drift": 1, "white": 45, "quiet": 45, "calm": 45, "memory": 45,
+           "wiggle": 9}  # fmt: skip
 #: flagged samples at most this many times ``gap`` apart merge (a drift wanders near its threshold)
-GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "calm": 1, "wiggle": 1}
+GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "calm": 1, "memory": 1,
+              "wiggle": 1}  # fmt: skip
 #: events shorter than this many times ``min_duration`` are dropped (a wrong source mapping
 #: lasts: a few exact matches with another asset within minutes are chance, not a copy; the
-#: hour-long calm window sees stuck spells of tens of minutes, not short dips)
-MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "calm": 10, "wiggle": 1}
+#: hour-long calm window sees stuck spells of tens of minutes, not short dips; the memory
+#: signal's 20-min window over a stuck spell (10 min or more) makes an event of minutes, a
+#: healthy window that looks white for a moment does not)
+MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "calm": 10, "memory": 5,
+              "wiggle": 1}  # fmt: skip
 #: quantile of an asset's healthy quiet and calm ratios (healthy wander / the window's) that
 #: is their unit: each asset's signal in units of its own healthy tail
 TAIL_Q = 0.99
@@ -64,9 +72,16 @@ BUSY_SHARE = 0.95
 LEAD_NS = 1800 * 10**9
 #: signals whose events end a level event's lead: faults of another signature (the drift
 #: signal sees the same residual as the level one, so it does not)
-LEAD_STOPS = ("copy", "white", "quiet", "calm", "wiggle")
+LEAD_STOPS = ("copy", "white", "quiet", "calm", "memory", "wiggle")
 #: signals whose thresholds also come from a tail fit (the copy signal is a bounded share)
 TAIL_FIT = ("level", "drift", "white", "quiet", "calm", "wiggle")
+#: samples whose log-likelihood ratio (white noise alone against the asset's healthy AR(1) +
+#: white model, per sample) makes the memory signal's log (15 x 4 s: a minute's samples)
+MEMORY_SCALE = 15.0
+#: least threshold per signal: the memory signal is a likelihood ratio (per minute of samples);
+#: at 1 white noise alone is as likely as the healthy model, and a steady unit's 20-min windows
+#: reach that a few times a day (tuning seeds 151-153: 5 false events at 1, 1 at exp(0.5))
+FLOOR = {"memory": float(np.exp(0.5))}
 #: hysteresis: an event extends over neighbouring samples down to this share of the threshold
 #: (a fault whose score hovers at the threshold is one event, not a string of pieces)
 HOLD = {
@@ -76,6 +91,7 @@ HOLD = {
     "white": 0.8,
     "quiet": 0.8,
     "calm": 0.8,
+    "memory": 0.8,
     "wiggle": 1.0,
 }
 
@@ -95,6 +111,9 @@ class LearnedDetector:
         hidden by output-proportional process noise over 5 minutes shows over 30.
     white_window : int
         Samples of the whiteness statistic (150 x 4 s = 10 min, the shortest stuck_with_noise).
+    memory_window : int
+        Samples of the memory signal's likelihood ratio (300 x 4 s = 20 min: over 10 min a
+        healthy steady unit's wander looks white too often; tuning seeds 151-153).
     gap, min_duration : str, Timedelta or float
         Flagged samples at most ``gap`` apart [s] merge; shorter events [s] are dropped.
     margin : str, Timedelta or float
@@ -111,7 +130,7 @@ class LearnedDetector:
                  min_duration: Any = "60s", margin: Any = "600s", min_clean_share: float = 0.5,
                  rules: bool = True, drift_window: int = 450,
                  white_window: int = 150, quiet_window: int = 300,
-                 calm_window: int = 900) -> None:  # fmt: skip
+                 calm_window: int = 900, memory_window: int = 300) -> None:  # fmt: skip
         if not target_rate > 0:
             raise AnomalyInputError(
                 f"expected target_rate > 0 events/asset-day; found {target_rate!r}"
@@ -119,6 +138,7 @@ class LearnedDetector:
         self.target_rate, self.level_window = float(target_rate), int(level_window)
         self.drift_window, self.white_window = int(drift_window), int(white_window)
         self.quiet_window, self.calm_window = int(quiet_window), int(calm_window)
+        self.memory_window = int(memory_window)
         self.gap_ns, self.min_ns = (
             duration_ns(gap, "gap"),
             duration_ns(min_duration, "min_duration"),
@@ -183,6 +203,8 @@ class LearnedDetector:
                 slow_variance(r, g, self.calm_window), slow_variance(clean, g, self.calm_window)
             ),
             "expected": np.nan_to_num(v) - np.nan_to_num(residual(v, g, reference)),
+            "clean": clean,
+            "resid": r,
             "wiggle": wiggle(clean, g),
             "swing": swing(clean, g),
         }
@@ -227,7 +249,16 @@ class LearnedDetector:
                 "quiet": _quiet_params(x[busy], raw["quiet"][sel][busy], 1e-4 * top),
                 "calm": _quiet_params(x[busy], raw["calm"][sel][busy], 1e-4 * top),
             }
+            # the healthy residual's AR(1) + white model, where the asset runs
+            own = series.group == gi
+            on = sel[own] & (raw["x"][own] > 0.05 * max(hi, 1e-9))
+            resid = np.where(on, raw["resid"][own], np.nan)
+            self.params[str(label)]["memory"] = ar_white_fit(resid)
         return self
+
+    def _memory_ratio(self, series: LongSeries, clean: np.ndarray) -> np.ndarray:
+        models = {gi: self.params[str(lab)]["memory"][:4] for gi, lab in enumerate(series.labels)}
+        return memory_ratio(clean, series.group, models, self.memory_window)
 
     # ------------------------------------------------------------------ scores
     def signals(self, series: LongSeries, reference: np.ndarray | None = None,
@@ -246,6 +277,10 @@ class LearnedDetector:
         out = {s: np.zeros(x.size) for s in SIGNALS}
         whiteness_busy = np.full(x.size, np.nan)  # whiteness where the asset runs, else NaN
         busy = np.zeros(x.size)
+        # the healthy AR memory lost: the likelihood ratio of white noise alone against the
+        # asset's healthy model, per MEMORY_SCALE samples (a natural unit, the same for all)
+        lr = np.clip(self._memory_ratio(series, raw["clean"]) * MEMORY_SCALE, -50.0, 50.0)
+        out["memory"] = np.exp(np.nan_to_num(lr, nan=-50.0))
         for gi, label in enumerate(series.labels):
             p = self.params.get(str(label))
             sel = g == gi
@@ -269,7 +304,7 @@ class LearnedDetector:
             busy[sel] = xs > p["white"][1]
         # only windows where the asset ran throughout (a start or stop is no healthy wander)
         windows = (("white", self.white_window), ("quiet", self.quiet_window),
-                   ("calm", self.calm_window))  # fmt: skip
+                   ("calm", self.calm_window), ("memory", self.memory_window))  # fmt: skip
         for s, window in windows:
             out[s] = np.where(rolling(busy, g, window) >= BUSY_SHARE, out[s], 0.0)
         # of a matching pair the copy deviates more over 30 min (a neighbour of the same
@@ -310,7 +345,8 @@ class LearnedDetector:
             tail = self._tail_threshold(series, sig[s], s, allowed) if s in TAIL_FIT else 0.0
             # under one allowed event the count only says "above the highest peak": one
             # outlier then sets the threshold; the tail fit to the 30 highest speaks instead
-            self.thresholds[s] = max(tail if allowed < 1 and tail > 0 else chosen, tail, 1e-9)
+            self.thresholds[s] = max(tail if allowed < 1 and tail > 0 else chosen, tail,
+                                     FLOOR.get(s, 1e-9))  # fmt: skip
             self.tail_thresholds[s] = tail
         self.calibration = {"asset_days": days, "target_rate": self.target_rate,
                             "masked_samples": int(mask.sum())}  # fmt: skip

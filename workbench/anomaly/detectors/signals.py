@@ -26,6 +26,11 @@ white      whiteness of the local variation:      stuck_with_noise (a frozen val
            variance); 1 for white noise           is correlated, below 1); scored as the
                                                   rise past the asset's healthy median, in
                                                   units of its healthy spread
+memory     log-likelihood ratio per sample of     stuck_with_noise on a unit whose slow
+           white noise alone (its own mean)       wander is as large as its noise (nuclear:
+           against the asset's healthy AR(1) +    AR(1), tau ~120 s, + white noise of the same
+           white model, over ``memory_window``;   size): a frozen reading keeps the white noise
+           the signal is exp(15 x it)             only (a likelihood-ratio test, per asset)
 wiggle     local median |difference| / the        intermittent_oscillation (bursts of a
            asset's typical |difference|, times    12-60 s sine: larger differences that
            the negative autocorrelation of the    alternate in sign)
@@ -39,6 +44,8 @@ of the series itself (2 hours), which sees a bias step but not a slow drift.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 SIGNAL_KINDS: dict[str, str] = {
@@ -48,6 +55,7 @@ SIGNAL_KINDS: dict[str, str] = {
     "white": "stuck_with_noise",
     "quiet": "stuck_with_noise",
     "calm": "stuck_with_noise",  # the quiet signal over an hour (a long stuck spell)
+    "memory": "stuck_with_noise",  # likelihood ratio: white noise alone vs healthy AR + white
     "wiggle": "intermittent_oscillation",
 }
 
@@ -153,3 +161,74 @@ def slow_variance(residual_values: np.ndarray, group: np.ndarray, window: int = 
     transducer noise, averaged over ``smooth`` samples, hardly reaches. NaN samples are left
     out."""
     return rolling(rolling(residual_values, group, smooth), group, window, "var")
+
+
+#: share of a window's samples that must be there for the memory signal to speak
+FULL_SHARE = 0.8
+
+
+def ar_white_fit(residual_values: np.ndarray, lags: int = 4) -> tuple[float, ...]:
+    """The healthy residual of one asset as AR(1) + white noise, from its autocovariances
+    (NaN samples left out of the products): ``gamma(k) = s_a phi ** k`` for ``k >= 1`` (a
+    least-squares line through ``log gamma(1..lags)``), ``gamma(0) = s_a + s_w``. Where the
+    slow component's size varies (with output), ``s_a`` is its mean and ``s_w`` still the
+    white part's.
+
+    Returns ``(phi, theta, s_e, s_w)``: the AR coefficient, the MA coefficient and innovation
+    variance of the equivalent ARMA(1, 1) (``(1 - phi B) y = (1 - theta B) e``,
+    ``var(e) = s_e``) and the white noise's variance [value units squared]. ``phi = 0`` when
+    the residual shows no correlated component, or has under 100 samples (the memory signal
+    then stays 0)."""
+    if np.isfinite(residual_values).sum() < 100:
+        return 0.0, 0.0, 1.0, 1.0
+    x = residual_values - np.nanmean(residual_values)
+    g0 = float(np.nanmean(x * x))
+    gam = np.array([np.nanmean(x[:-k] * x[k:]) for k in range(1, lags + 1)])
+    if not np.isfinite(g0) or g0 <= 0 or not (gam > 0).all():
+        return 0.0, 0.0, max(g0, 1e-12), max(g0, 1e-12)
+    slope, icept = np.polyfit(np.arange(1, lags + 1), np.log(gam), 1)
+    phi = float(np.clip(np.exp(slope), 0.0, 0.999))
+    s_a = min(float(np.exp(icept)), 0.999 * g0)
+    s_w = g0 - s_a
+    ma0 = s_a * (1.0 - phi**2) + s_w * (1.0 + phi**2)  # variance of (1 - phi B) y
+    rho = phi * s_w / ma0  # minus its lag-1 autocorrelation (at most 1/2)
+    theta = (1.0 - np.sqrt(max(1.0 - 4.0 * rho * rho, 0.0))) / (2.0 * rho) if rho > 0 else 0.0
+    return phi, float(theta), float(ma0 / (1.0 + theta**2)), float(s_w)
+
+
+def memory_ratio(values: np.ndarray, group: np.ndarray,
+                 model: dict[int, tuple[float, float, float, float]],
+                 window: int = 150) -> np.ndarray:  # fmt: skip
+    """Per sample, over a centred ``window``: the log-likelihood ratio per sample [nats] of
+    white noise alone (variance ``s_w``) against the group's healthy AR(1) + white model
+    (``model[group] = (phi, theta, s_e, s_w)``, see :func:`ar_white_fit`; its innovations
+    ``e`` of variance ``s_e``), each with the window's own mean::
+
+        0.5 x (log(s_e / s_w) + var(e) / s_e - var(x) / s_w)
+
+    Below 0 where the slow wander is there (healthy: about ``-s_a / (2 s_w)`` plus a little),
+    above 0 where it is gone (a frozen reading plus transducer noise). NaN samples are left
+    out (the filter runs over a line across them); NaN for a group without a model (``phi = 0``)."""
+    from scipy.signal import lfilter, lfilter_zi
+
+    v = values.astype(np.float64)
+    ok = np.isfinite(v)
+    e = np.full(v.size, np.nan)
+    s_e, s_w = np.full(v.size, np.nan), np.full(v.size, np.nan)
+    bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True])
+    for lo, hi in itertools.pairwise(bounds):
+        phi, theta, se, sw = model.get(int(group[lo]), (0.0, 0.0, 1.0, 1.0))
+        have = np.flatnonzero(ok[lo:hi])
+        if phi <= 0 or have.size == 0:
+            continue
+        # left-out samples bridged by a line (a jump across a long gap would ring the filter)
+        seg = np.interp(np.arange(hi - lo), have, v[lo:hi][have])
+        b, a = [1.0, -phi], [1.0, -theta]
+        out, _ = lfilter(b, a, seg, zi=lfilter_zi(b, a) * seg[0])
+        e[lo:hi], s_e[lo:hi], s_w[lo:hi] = out, se, sw
+    e[~ok] = np.nan
+    var_x = rolling(np.where(ok, v, np.nan), group, window, "var")
+    var_e = rolling(e, group, window, "var")
+    lr = 0.5 * (np.log(s_e / s_w) + var_e / s_e - var_x / s_w)
+    # a window mostly of left-out samples says nothing (a few samples are no spell)
+    return np.where(rolling(ok.astype(np.float64), group, window) >= FULL_SHARE, lr, np.nan)
