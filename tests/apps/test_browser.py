@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -520,3 +521,37 @@ def test_bundles_after_bokeh_come_with_the_compile_hint(servers, tab):
     # each ETag names what was sent: the hinted bundle's is not the hash of Bokeh's file
     assert etags["bokeh-widgets.min.js"].strip('"') not in by_name["bokeh-widgets.min.js"]
     assert etags["bokeh.min.js"].strip('"') in by_name["bokeh.min.js"]
+
+
+def test_the_document_is_asked_for_from_the_head_on_the_one_socket_bokeh_uses(servers, tab):
+    """The page's first script opens the session's socket and asks for the document
+    (PULL-DOC-REQ) before Bokeh's scripts have run; Bokeh takes that socket and that reply:
+    one socket and one pull per page, and the socket stays live both ways (the sections below
+    the first screen come after the browser says it has drawn)."""
+    sockets, pulls = [], []
+
+    def opened(ws) -> None:
+        sockets.append(ws.url)
+
+        def sent(payload) -> None:
+            if isinstance(payload, str) and '"PULL-DOC-REQ"' in payload:
+                pulls.append(json.loads(payload)["msgid"])
+
+        ws.on("framesent", sent)
+
+    tab.page.on("websocket", opened)
+    tab.page.goto(f"{servers['data'].url}/load")
+    tab.page.wait_for_function(DRAWN_JS, arg="load-actual")
+    first = tab.page.evaluate("() => document.head.querySelector('script').textContent")
+    assert "PULL-DOC-REQ" in first
+    assert "src" not in tab.page.evaluate(
+        "() => Object.fromEntries([...document.head.querySelector('script').attributes]"
+        ".map(a => [a.name, a.value]))"
+    )
+    wait_for_summary(tab, "points of actual load")  # browser → server → browser after the pull
+    assert len(sockets) == 1, sockets
+    assert urlparse(sockets[0]).path == "/load/ws"
+    assert len(pulls) == 1, pulls
+    assert pulls[0].startswith("wb-prefetch-")
+    assert tab.page.evaluate("() => WebSocket.name") == "WebSocket"  # the browser's own again
+    assert tab.errors == []

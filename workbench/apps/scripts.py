@@ -9,6 +9,10 @@ page's HTML when no model of the document at hand needs it; a page whose documen
 one keeps it, so nothing is dropped on a guess. The sections a page sends after its first
 screen are checked by the tests (every page, fully drawn, needs neither bundle).
 
+A page's HTML opens with a small inline script (``prefetch.js``, :func:`with_prefetch`) that
+opens the session's websocket and asks for the document while the bundles load and run; Bokeh
+is handed the socket and the reply when it asks, instead of asking only after its scripts ran.
+
 The bundles loaded after ``bokeh.min.js`` are served with V8's compile hint
 (:func:`hinted_routes`): the browser compiles them on a background thread while
 ``bokeh.min.js`` runs, rather than function by function on the main thread as the page starts.
@@ -17,11 +21,15 @@ The bundles loaded after ``bokeh.min.js`` are served with V8's compile hint
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
+
+log = logging.getLogger(__name__)
 
 #: Script file names (as they end in the page's ``<script src>``) and what needs them
 OPTIONAL = {
@@ -111,17 +119,44 @@ def install() -> Iterator[None]:
     import panel.io.server as server
 
     full, full_patch = server.bundle_resources, server.patch_model_css
+    full_page = server.server_html_page_for_session
 
     def bundle_resources(roots: Any, resources: Any, *args: Any, **kwargs: Any) -> Any:
         bundle = full(roots, resources, *args, **kwargs)
         bundle.js_files = lean(list(bundle.js_files), needs(roots))
         return bundle
 
+    def server_html_page_for_session(session: Any, *args: Any, **kwargs: Any) -> str:
+        html = full_page(session, *args, **kwargs)
+        return with_prefetch(html, kwargs.get("token") or session.token)
+
     server.bundle_resources, server.patch_model_css = bundle_resources, patch_model_css
+    server.server_html_page_for_session = server_html_page_for_session
     try:
         yield
     finally:
         server.bundle_resources, server.patch_model_css = full, full_patch
+        server.server_html_page_for_session = full_page
+
+
+@lru_cache(maxsize=1)
+def prefetch_js() -> str:
+    """``prefetch.js`` less its whole-line comments (the page carries it inline)."""
+    text = (Path(__file__).with_name("prefetch.js")).read_text()
+    return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("//"))
+
+
+def with_prefetch(html: str, token: str) -> str:
+    """A page's ``html`` with :mod:`prefetch.js <workbench.apps>` first in its head, for the
+    session of ``token``: the session's socket opened and its document asked for while
+    Bokeh's scripts load and run. A page with no ``<head>`` is left as it is (logged)."""
+    at = html.find("<head>")
+    if at < 0:
+        log.warning("a page without <head>: its document is asked for when Bokeh has loaded")
+        return html
+    script = "<script>" + prefetch_js().replace("__WB_TOKEN__", json.dumps(token)) + "</script>"
+    at += len("<head>")
+    return html[:at] + script + html[at:]
 
 
 #: V8's explicit compile hint (Chromium 136+; other browsers read a comment): compile every
