@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -93,6 +94,8 @@ AXIS_JS = """(prefix) => {
 
 # the src of every script element of the page
 SCRIPTS_JS = "() => Array.from(document.scripts, s => s.src).filter(Boolean)"
+#: Model types of the page's document (Panel's BrowserInfo probes WebGL as the page starts)
+TYPES_JS = "() => [...Bokeh.documents[0].all_models].map(m => m.type)"
 
 
 def open_page(tab, url: str, chart: str) -> dict[str, int]:
@@ -143,6 +146,10 @@ def check_page(tab, url: str, slug: str, chart: str, text: str) -> dict[str, int
     loaded = tab.page.evaluate(SCRIPTS_JS)
     assert any("bokeh.min.js" in s for s in loaded)
     assert [s for s in loaded if "bokeh-gl" in s or "es-module-shims" in s] == []
+    # nothing reads the browser's details: no model asks them (a WebGL context made to ask)
+    types = tab.page.evaluate(TYPES_JS)
+    assert "Figure" in types
+    assert not [t for t in types if "BrowserInfo" in t]
     return sources
 
 
@@ -469,4 +476,82 @@ def test_a_view_opened_again_is_built_ahead_and_never_stale(servers, dash_home, 
             cat.warehouse().con.raw_sql(
                 "DELETE FROM ops.job_runs WHERE run_id = 'load_day_ahead-ready'"
             )
+    assert tab.errors == []
+
+
+def test_bundles_after_bokeh_come_with_the_compile_hint(servers, tab):
+    """The bundles a page loads after ``bokeh.min.js`` are Bokeh's and Panel's files with V8's
+    compile hint first, cached like Bokeh's static files under their versioned URL, with an
+    ETag of their own; ``bokeh.min.js`` is Bokeh's file as it ships."""
+    import urllib.request
+    from pathlib import Path
+
+    from bokeh.settings import settings
+    from panel.io.resources import DIST_DIR
+
+    from workbench.apps import scripts
+
+    tab.page.goto(f"{servers['data'].url}/load")
+    tab.page.wait_for_function(DRAWN_JS, arg="load-actual")
+    loaded = tab.page.evaluate(SCRIPTS_JS)
+    files = {
+        "bokeh.min.js": settings.bokehjs_path() / "js" / "bokeh.min.js",
+        "bokeh-widgets.min.js": settings.bokehjs_path() / "js" / "bokeh-widgets.min.js",
+        "bokeh-tables.min.js": settings.bokehjs_path() / "js" / "bokeh-tables.min.js",
+        "panel.min.js": Path(DIST_DIR) / "panel.min.js",
+    }
+    by_name = {urlparse(u).path.rsplit("/", 1)[-1]: u for u in loaded}
+    assert set(files) <= set(by_name), loaded
+    etags = {}
+    for name, path in files.items():
+        with urllib.request.urlopen(by_name[name]) as r:
+            body, headers = r.read(), r.headers
+        shipped = path.read_bytes()
+        if name == "bokeh.min.js":
+            assert body == shipped
+        else:
+            assert body == scripts.COMPILE_HINT + shipped
+            assert int(headers["Content-Length"]) == len(shipped) + len(scripts.COMPILE_HINT)
+        assert "max-age=" in headers["Cache-Control"]  # a versioned URL: cached
+        etags[name] = headers["ETag"]
+    plain = f"{servers['data'].url}/static/js/bokeh-widgets.min.js"  # unversioned: revalidated
+    with urllib.request.urlopen(plain) as r:
+        assert "max-age" not in (r.headers.get("Cache-Control") or "")
+        assert r.read().startswith(scripts.COMPILE_HINT)
+    # each ETag names what was sent: the hinted bundle's is not the hash of Bokeh's file
+    assert etags["bokeh-widgets.min.js"].strip('"') not in by_name["bokeh-widgets.min.js"]
+    assert etags["bokeh.min.js"].strip('"') in by_name["bokeh.min.js"]
+
+
+def test_the_document_is_asked_for_from_the_head_on_the_one_socket_bokeh_uses(servers, tab):
+    """The page's first script opens the session's socket and asks for the document
+    (PULL-DOC-REQ) before Bokeh's scripts have run; Bokeh takes that socket and that reply:
+    one socket and one pull per page, and the socket stays live both ways (the sections below
+    the first screen come after the browser says it has drawn)."""
+    sockets, pulls = [], []
+
+    def opened(ws) -> None:
+        sockets.append(ws.url)
+
+        def sent(payload) -> None:
+            if isinstance(payload, str) and '"PULL-DOC-REQ"' in payload:
+                pulls.append(json.loads(payload)["msgid"])
+
+        ws.on("framesent", sent)
+
+    tab.page.on("websocket", opened)
+    tab.page.goto(f"{servers['data'].url}/load")
+    tab.page.wait_for_function(DRAWN_JS, arg="load-actual")
+    first = tab.page.evaluate("() => document.head.querySelector('script').textContent")
+    assert "PULL-DOC-REQ" in first
+    assert "src" not in tab.page.evaluate(
+        "() => Object.fromEntries([...document.head.querySelector('script').attributes]"
+        ".map(a => [a.name, a.value]))"
+    )
+    wait_for_summary(tab, "points of actual load")  # browser → server → browser after the pull
+    assert len(sockets) == 1, sockets
+    assert urlparse(sockets[0]).path == "/load/ws"
+    assert len(pulls) == 1, pulls
+    assert pulls[0].startswith("wb-prefetch-")
+    assert tab.page.evaluate("() => WebSocket.name") == "WebSocket"  # the browser's own again
     assert tab.errors == []

@@ -1,4 +1,4 @@
-"""The scripts a page loads: only the bundles its document uses.
+"""The scripts a page loads: only the bundles its document uses, compiled off the main thread.
 
 Panel's page lists every JS bundle any Panel or Bokeh model could want: ``es-module-shims``
 (a polyfill for the ES-module components, ``ReactiveESM``: it probes the browser with blob
@@ -8,13 +8,28 @@ script for nothing before the chart could be drawn. :func:`install` drops a bund
 page's HTML when no model of the document at hand needs it; a page whose document does need
 one keeps it, so nothing is dropped on a guess. The sections a page sends after its first
 screen are checked by the tests (every page, fully drawn, needs neither bundle).
+
+A page's HTML opens with a small inline script (``prefetch.js``, :func:`with_prefetch`) that
+opens the session's websocket and asks for the document while the bundles load and run; Bokeh
+is handed the socket and the reply when it asks, instead of asking only after its scripts ran.
+
+The bundles loaded after ``bokeh.min.js`` are served with V8's compile hint
+(:func:`hinted_routes`): the browser compiles them on a background thread while
+``bokeh.min.js`` runs, rather than function by function on the main thread as the page starts.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+log = logging.getLogger(__name__)
 
 #: Script file names (as they end in the page's ``<script src>``) and what needs them
 OPTIONAL = {
@@ -104,14 +119,99 @@ def install() -> Iterator[None]:
     import panel.io.server as server
 
     full, full_patch = server.bundle_resources, server.patch_model_css
+    full_page = server.server_html_page_for_session
 
     def bundle_resources(roots: Any, resources: Any, *args: Any, **kwargs: Any) -> Any:
         bundle = full(roots, resources, *args, **kwargs)
         bundle.js_files = lean(list(bundle.js_files), needs(roots))
         return bundle
 
+    def server_html_page_for_session(session: Any, *args: Any, **kwargs: Any) -> str:
+        html = full_page(session, *args, **kwargs)
+        return with_prefetch(html, kwargs.get("token") or session.token)
+
     server.bundle_resources, server.patch_model_css = bundle_resources, patch_model_css
+    server.server_html_page_for_session = server_html_page_for_session
     try:
         yield
     finally:
         server.bundle_resources, server.patch_model_css = full, full_patch
+        server.server_html_page_for_session = full_page
+
+
+@lru_cache(maxsize=1)
+def prefetch_js() -> str:
+    """``prefetch.js`` less its whole-line comments (the page carries it inline)."""
+    text = (Path(__file__).with_name("prefetch.js")).read_text()
+    return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("//"))
+
+
+def with_prefetch(html: str, token: str) -> str:
+    """A page's ``html`` with :mod:`prefetch.js <workbench.apps>` first in its head, for the
+    session of ``token``: the session's socket opened and its document asked for while
+    Bokeh's scripts load and run. A page with no ``<head>`` is left as it is (logged)."""
+    at = html.find("<head>")
+    if at < 0:
+        log.warning("a page without <head>: its document is asked for when Bokeh has loaded")
+        return html
+    script = "<script>" + prefetch_js().replace("__WB_TOKEN__", json.dumps(token)) + "</script>"
+    at += len("<head>")
+    return html[:at] + script + html[at:]
+
+
+#: V8's explicit compile hint (Chromium 136+; other browsers read a comment): compile every
+#: function of the file eagerly, on the thread that streams it in, instead of each function on
+#: the page's main thread the first time it is called.
+COMPILE_HINT = b"//# allFunctionsCalledOnLoad\n"
+#: The bundles served with :data:`COMPILE_HINT` first: (URL pattern under the server's root,
+#: whose files: ``bokeh`` or ``panel``, served from where their own routes serve them). The
+#: bundles loaded after ``bokeh.min.js`` are compiled while it runs; ``bokeh.min.js`` itself is
+#: not hinted: nothing runs before it, so the page would wait for all of it to compile (measured:
+#: the year view 1.23 s with it hinted against 1.15 s not, quiet, interleaved).
+HINTED = (
+    (r"/static/js/(bokeh-(?:widgets|tables)\.min\.js)", "bokeh"),
+    (r"/static/extensions/panel/(panel\.min\.js)", "panel"),
+)
+
+
+def bundle_dir(owner: str) -> Path:
+    """Where ``owner``'s (``bokeh`` or ``panel``) served JS bundles lie."""
+    if owner == "bokeh":
+        from bokeh.settings import settings
+
+        return settings.bokehjs_path() / "js"
+    from panel.io.resources import DIST_DIR
+
+    return Path(DIST_DIR)
+
+
+@lru_cache(maxsize=8)
+def hinted(path: str) -> bytes:
+    """The bundle at ``path`` with :data:`COMPILE_HINT` first (read once per process: the
+    bundles are part of the installed packages)."""
+    return COMPILE_HINT + Path(path).read_bytes()
+
+
+def hinted_routes() -> list[tuple[str, Any, dict[str, Any]]]:
+    """Tornado routes serving the page bundles with the compile hint; given to the server
+    before Bokeh's own ``/static`` route, so they answer those URLs. Caching as Bokeh's
+    static files: a year for a versioned URL (``?v=`` the hash of Bokeh's file), revalidated
+    otherwise; ``ETag`` and ranges as Tornado's static files."""
+    from tornado.web import StaticFileHandler
+
+    class HintedBundle(StaticFileHandler):
+        # the ETag: a hash of the hinted content, kept apart from Bokeh's hashes of its files
+        _static_hashes: ClassVar[dict[str, str | None]] = {}
+
+        @classmethod
+        def get_content(cls, abspath: str, start: int | None = None, end: int | None = None):
+            return hinted(abspath)[start:end]
+
+        def get_content_size(self) -> int:
+            return len(hinted(self.absolute_path))
+
+        @classmethod
+        def get_content_version(cls, abspath: str) -> str:
+            return hashlib.sha512(hinted(abspath)).hexdigest()
+
+    return [(url, HintedBundle, {"path": str(bundle_dir(owner))}) for url, owner in HINTED]

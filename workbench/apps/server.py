@@ -169,6 +169,10 @@ def serve(
         log.warning("serving on %s without authentication: anyone on the network can read", address)
     import panel as pn
 
+    # no page reads the browser's details (pn.state.browser_info); asking them makes a WebGL
+    # context in every page as it starts (~30 ms of a first render, more with a real GPU)
+    pn.config.browser_info = False
+
     origins = allow_origin or sorted(
         {f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"}
     )
@@ -199,6 +203,8 @@ def serve(
             extra_patterns=[(r"/runs/([^/]+)/notebook", _notebook_handler(catalog_path))],
             **options,
         )
+        # ahead of every route given to Bokeh (its /static comes first): the same bundles, hinted
+        server._tornado.add_handlers(r".*", scripts.hinted_routes())
         if auth == "off":
             host = "127.0.0.1" if address in ("0.0.0.0", "::", "") else address
             base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
