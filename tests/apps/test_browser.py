@@ -555,3 +555,15 @@ def test_the_document_is_asked_for_from_the_head_on_the_one_socket_bokeh_uses(se
     assert pulls[0].startswith("wb-prefetch-")
     assert tab.page.evaluate("() => WebSocket.name") == "WebSocket"  # the browser's own again
     assert tab.errors == []
+
+
+def test_a_page_asked_with_a_trailing_slash_opens_at_its_own_url(servers, tab):
+    """``/load/?range=30d`` (a typed or pasted URL) opens the load page at ``/load`` with its
+    query, drawn and without errors (there, the page's relative script URLs would miss Panel's
+    bundle and draw nothing)."""
+    tab.page.goto(f"{servers['data'].url}/load/?range=30d")
+    tab.page.wait_for_function(DRAWN_JS, arg="load-actual")
+    here = urlparse(tab.page.url)
+    assert here.path == "/load"
+    assert parse_qs(here.query)["range"] == ["30d"]
+    assert tab.errors == []

@@ -21,6 +21,7 @@ import contextlib
 import html
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,14 @@ def _notebook_handler(catalog_path: str | None) -> Any:
     return NotebookHandler
 
 
+def slash_redirects(slugs: Any) -> list[tuple[str, Any, dict[str, Any]]]:
+    """Routes answering ``/<page>/`` (query kept) with a permanent redirect to ``/<page>``."""
+    from tornado.web import RedirectHandler
+
+    pattern = "|".join(re.escape(s.strip("/")) for s in slugs)
+    return [(rf"/({pattern})/+", RedirectHandler, {"url": "/{0}", "permanent": True})]
+
+
 def serve(
     port: int = 5006,
     address: str = "127.0.0.1",
@@ -203,8 +212,10 @@ def serve(
             extra_patterns=[(r"/runs/([^/]+)/notebook", _notebook_handler(catalog_path))],
             **options,
         )
-        # ahead of every route given to Bokeh (its /static comes first): the same bundles, hinted
-        server._tornado.add_handlers(r".*", scripts.hinted_routes())
+        # ahead of every route given to Bokeh (its /static comes first): the same bundles,
+        # hinted; and a page asked with a trailing slash sent to its own URL (its relative
+        # script URLs would miss Panel's bundle there: a blank page)
+        server._tornado.add_handlers(r".*", [*scripts.hinted_routes(), *slash_redirects(PAGES)])
         if auth == "off":
             host = "127.0.0.1" if address in ("0.0.0.0", "::", "") else address
             base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
