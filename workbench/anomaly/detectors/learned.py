@@ -429,6 +429,9 @@ class LearnedDetector:
         # last samples of the faults other signatures found (a copy, a stuck spell, an
         # oscillation): a level event's lead stops there, what came before is another fault
         others = np.array(sorted(j for s in LEAD_STOPS for _, j in found[s]), np.int64)
+        # first samples of those faults: a level event is typed up to the first that starts
+        # inside it (past it the residual is another fault's: a drift that a copy follows)
+        onsets = np.array(sorted(i for s in LEAD_STOPS for i, _ in found[s]), np.int64)
         for s in SIGNALS:
             runs = found[s]
             if not runs:
@@ -440,12 +443,13 @@ class LearnedDetector:
                 healthy = [self.params[str(lab)]["white"][0] for lab in series.labels]
                 noise = [self.params[str(lab)]["noise"][0] for lab in series.labels]
                 kinds = [
-                    level_kind(series.values[h : j + 1], sc["expected"][h : j + 1],
-                               sc["residual"][h : j + 1], series.time[h : j + 1],
-                               sc["whiteness"][h : j + 1], healthy[series.group[i]], i - h,
-                               noise[series.group[i]])
+                    level_kind(series.values[h : k + 1], sc["expected"][h : k + 1],
+                               sc["residual"][h : k + 1], series.time[h : k + 1],
+                               sc["whiteness"][h : k + 1], healthy[series.group[i]], i - h,
+                               noise[series.group[i]], self.level_window)
                     for i, j in runs
                     for h in [lead_start(series, i, LEAD_NS, others)]
+                    for k in [typed_end(series, i, j, onsets, self.min_ns)]
                 ]  # fmt: skip
             ev = events_frame(series.labels[series.group[a[:, 0]]], series.time[a[:, 0]],
                               series.time[a[:, 1]], best, kinds)  # fmt: skip
@@ -466,6 +470,18 @@ def lead_start(series: LongSeries, i: int, lead_ns: int, stops: np.ndarray | Non
         if k and stops[k - 1] >= first:
             first = int(stops[k - 1]) + 1
     return first + int(np.searchsorted(t[first : i + 1], t[i] - lead_ns, "left"))
+
+
+def typed_end(series: LongSeries, i: int, j: int, onsets: np.ndarray, min_ns: int) -> int:
+    """Last sample of the event ``(i, j)`` that its typing reads: the sample before the first
+    of the sorted sample indices ``onsets`` (starts of other faults) at least ``min_ns`` [ns]
+    into the event, else ``j``."""
+    k = int(np.searchsorted(onsets, i, "right"))
+    while k < onsets.size and onsets[k] <= j:
+        if series.time[onsets[k]] - series.time[i] >= min_ns:
+            return int(onsets[k]) - 1
+        k += 1
+    return j
 
 
 def pd_string(values: list[str]) -> Any:
