@@ -63,6 +63,8 @@ GAP_FACTOR = {"copy": 1, "level": 1, "drift": 6, "white": 1, "quiet": 1, "calm":
 #: healthy window that looks white for a moment does not)
 MIN_FACTOR = {"copy": 5, "level": 1, "drift": 1, "white": 1, "quiet": 1, "calm": 10, "memory": 5,
               "wiggle": 1}  # fmt: skip
+#: samples of the local noise scale (:func:`local_noise`: 450 x 4 s = 30 min)
+LOCAL_WINDOW = 450
 #: quantile of an asset's healthy quiet and calm ratios (healthy wander / the window's) that
 #: is their unit: each asset's signal in units of its own healthy tail
 TAIL_Q = 0.99
@@ -207,6 +209,7 @@ class LearnedDetector:
             "resid": r,
             "wiggle": wiggle(clean, g),
             "swing": swing(clean, g),
+            "local": local_noise(clean, g, LOCAL_WINDOW),
         }
 
     # ------------------------------------------------------------------ fit
@@ -240,9 +243,10 @@ class LearnedDetector:
             hi = float(np.quantile(x, 0.95))
             top = float(np.quantile(np.abs(np.nan_to_num(series.values[sel])), 0.999))
             busy = x > 0.05 * max(hi, 1e-9)
+            local = raw["local"][sel]
             self.params[str(label)] = {
-                "level": _scale_line(x, np.abs(raw["level"][sel]), 0.003 * top),
-                "drift": _scale_line(x, np.abs(raw["drift"][sel]), 0.002 * top),
+                "level": _local_scale(np.abs(raw["level"][sel]), local, busy, 0.003 * top),
+                "drift": _local_scale(np.abs(raw["drift"][sel]), local, busy, 0.002 * top),
                 "wiggle": _scale_line(x, raw["wiggle"][sel], 0.001 * top),
                 "white": _white_params(raw["white"][sel][busy], 0.05 * max(hi, 1e-9)),
                 "noise": (_noise_scale(series.values, series.group, sel),),
@@ -254,6 +258,13 @@ class LearnedDetector:
             on = sel[own] & (raw["x"][own] > 0.05 * max(hi, 1e-9))
             resid = np.where(on, raw["resid"][own], np.nan)
             self.params[str(label)]["memory"] = ar_white_fit(resid)
+        # an asset that never ran in training (a peaker) takes the fleet's local-noise ratio
+        for s in ("level", "drift"):
+            known = [p[s][1] for p in self.params.values() if np.isfinite(p[s][1])]
+            fleet = float(np.median(known)) if known else 0.0
+            for p in self.params.values():
+                if not np.isfinite(p[s][1]):
+                    p[s] = (p[s][0], fleet)
         return self
 
     def _memory_ratio(self, series: LongSeries, clean: np.ndarray) -> np.ndarray:
@@ -290,7 +301,8 @@ class LearnedDetector:
                 )
             xs = x[sel]
             for s in ("level", "drift"):
-                out[s][sel] = np.abs(raw[s][sel]) / (p[s][0] + p[s][1] * xs)
+                scale = np.fmax(p[s][1] * np.nan_to_num(raw["local"][sel]), p[s][0])
+                out[s][sel] = np.abs(raw[s][sel]) / scale
             amp = raw["wiggle"][sel] / (p["wiggle"][0] + p["wiggle"][1] * xs)
             out["wiggle"][sel] = np.sqrt(np.fmax(amp, 0.0)) * np.fmax(raw["swing"][sel], 0.0)
             # share of the correlated (process) variance lost, relative to the asset's own
@@ -500,6 +512,31 @@ def _white_params(white: np.ndarray, busy_above: float) -> tuple[float, float, f
         return 1.0, busy_above, 1.0
     med, q99 = np.quantile(white, [0.5, 0.99])
     return float(med), busy_above, max(float(q99 - med), 0.05)
+
+
+def local_noise(clean: np.ndarray, group: np.ndarray, window: int) -> np.ndarray:
+    """The noise where each sample is [value units]: the centred ``window``-sample rolling
+    median of |first difference| of the reading (left-out samples and the steps next to
+    them skipped). Process noise grows with output, and where an asset runs at levels
+    training never saw (a windy validation day after two calm ones) a scale learned as a
+    line in the output extrapolates; this one is measured there. A bias or a gain error
+    leaves it (one jump in a median of hundreds of steps); NaN where no step is left."""
+    d = np.abs(group_diff(clean, group))
+    d[np.r_[True, group[1:] != group[:-1]]] = np.nan
+    return rolling(d, group, window, "median")
+
+
+def _local_scale(y: np.ndarray, local: np.ndarray, busy: np.ndarray,
+                 floor: float) -> tuple[float, float]:  # fmt: skip
+    """(floor, c): a level or drift residual's healthy scale is ``max(c x local, floor)``,
+    ``c`` the median of ``y / local`` where the asset runs (``busy``; NaN when it ran for
+    under 100 samples: :meth:`LearnedDetector.fit` then takes the fleet's median, as an idle
+    asset's residual is white transducer noise, whose mean shrinks far faster than a running
+    asset's), ``floor`` a fraction of its largest value (a bias of a few % of capacity must
+    show on an idle asset)."""
+    ok = np.isfinite(y) & np.isfinite(local) & (local > 0) & busy
+    c = float(np.median(y[ok] / local[ok])) if ok.sum() >= 100 else float("nan")
+    return max(floor, 1e-6), c
 
 
 def _noise_scale(values: np.ndarray, group: np.ndarray, sel: np.ndarray) -> float:
