@@ -81,6 +81,8 @@ FROZEN_NOISE = 5.0
 #:   turns down and shows again when it turns up; it lasts until the sensor is recalibrated
 #:   (hours), so the same asset's drift seen again within the hour is the same drift.
 #: Other types (a bias step, a copy, the rules' faults) are not joined across a gap.
+#: a bias-typed level event under this score (x its threshold) near a drift is a piece of it
+WEAK_PIECE = 1.5
 PIECE_GAP_S = {
     "stuck_with_noise": 300.0,
     "intermittent_oscillation": 900.0,
@@ -240,6 +242,39 @@ def hinge_misfit(r: np.ndarray, expected: np.ndarray, hours: np.ndarray,
     sxx, sxr = np.einsum("ij,ij->i", x, x), x @ r
     explained = np.where(sxx > 0, sxr**2 / np.where(sxx > 0, sxx, 1.0), 0.0)
     return float(r @ r - explained.max())
+
+
+def drift_pieces(events: Any) -> Any:
+    """Retype as ``calibration_drift`` each ``bias_step`` level event whose score stays under
+    :data:`WEAK_PIECE` (x its threshold) and that lies within the drift's piece gap
+    (:data:`PIECE_GAP_S`) of a calibration_drift event of the same group: a gain error near
+    the detection limit crosses the level threshold in short pieces as the output and the
+    noise move, and a piece on its own fits a step as well as a ramp; a bias step is a
+    share of capacity and stands out."""
+    if events.empty:
+        return events
+    kind = events["kind"].astype(str).to_numpy(object)
+    group = events["group"].astype(str).to_numpy(object)
+    start = events["start"].astype("int64").to_numpy()
+    end = events["end"].astype("int64").to_numpy()
+    weak = ((kind == "bias_step") & (events["score"].to_numpy(float) < WEAK_PIECE)
+            & (events["detector"].astype(str).to_numpy(object) == "learned:level"))  # fmt: skip
+    drift = np.flatnonzero(kind == "calibration_drift")
+    gap = int(PIECE_GAP_S["calibration_drift"] * 1e9)
+    out = kind.copy()
+    for i in np.flatnonzero(weak):
+        near = (group[drift] == group[i]) & (start[drift] <= end[i] + gap) & (end[drift] >= start[i] - gap)
+        if near.any():
+            out[i] = "calibration_drift"
+    if (out == kind).all():
+        return events
+    return events.assign(kind=pd_string_array(out, events["kind"].dtype))
+
+
+def pd_string_array(values: np.ndarray, dtype: Any) -> Any:
+    import pandas as pd
+
+    return pd.array(list(values), dtype=dtype)
 
 
 def drop_shadowed(events: Any) -> Any:

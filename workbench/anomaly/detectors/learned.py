@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 
 from workbench.anomaly.base import AnomalyInputError, duration_ns
-from workbench.anomaly.detectors.kinds import drop_shadowed, level_kind, merge_pieces
+from workbench.anomaly.detectors.kinds import (
+    drift_pieces,
+    drop_shadowed,
+    level_kind,
+    merge_pieces,
+)
 from workbench.anomaly.detectors.signals import (
     SIGNAL_KINDS,
     ar_white_fit,
@@ -245,7 +250,7 @@ class LearnedDetector:
             busy = x > 0.05 * max(hi, 1e-9)
             local = raw["local"][sel]
             self.params[str(label)] = {
-                "level": _local_scale(np.abs(raw["level"][sel]), local, busy, 0.003 * top),
+                "level": _scale_line(x, np.abs(raw["level"][sel]), 0.003 * top),
                 "drift": _local_scale(np.abs(raw["drift"][sel]), local, busy, 0.002 * top),
                 "wiggle": _scale_line(x, raw["wiggle"][sel], 0.001 * top),
                 "white": _white_params(raw["white"][sel][busy], 0.05 * max(hi, 1e-9)),
@@ -259,12 +264,11 @@ class LearnedDetector:
             resid = np.where(on, raw["resid"][own], np.nan)
             self.params[str(label)]["memory"] = ar_white_fit(resid)
         # an asset that never ran in training (a peaker) takes the fleet's local-noise ratio
-        for s in ("level", "drift"):
-            known = [p[s][1] for p in self.params.values() if np.isfinite(p[s][1])]
-            fleet = float(np.median(known)) if known else 0.0
-            for p in self.params.values():
-                if not np.isfinite(p[s][1]):
-                    p[s] = (p[s][0], fleet)
+        known = [p["drift"][1] for p in self.params.values() if np.isfinite(p["drift"][1])]
+        fleet = float(np.median(known)) if known else 0.0
+        for p in self.params.values():
+            if not np.isfinite(p["drift"][1]):
+                p["drift"] = (p["drift"][0], fleet)
         return self
 
     def _memory_ratio(self, series: LongSeries, clean: np.ndarray) -> np.ndarray:
@@ -300,9 +304,9 @@ class LearnedDetector:
                     f"expected groups seen in training; found {label!r} (train on it first)"
                 )
             xs = x[sel]
-            for s in ("level", "drift"):
-                scale = np.fmax(p[s][1] * np.nan_to_num(raw["local"][sel]), p[s][0])
-                out[s][sel] = np.abs(raw[s][sel]) / scale
+            out["level"][sel] = np.abs(raw["level"][sel]) / (p["level"][0] + p["level"][1] * xs)
+            scale = np.fmax(p["drift"][1] * np.nan_to_num(raw["local"][sel]), p["drift"][0])
+            out["drift"][sel] = np.abs(raw["drift"][sel]) / scale
             amp = raw["wiggle"][sel] / (p["wiggle"][0] + p["wiggle"][1] * xs)
             out["wiggle"][sel] = np.sqrt(np.fmax(amp, 0.0)) * np.fmax(raw["swing"][sel], 0.0)
             # share of the correlated (process) variance lost, relative to the asset's own
@@ -469,7 +473,7 @@ class LearnedDetector:
         if not frames:
             return empty_events().assign(detector=pd_string([]))
         ev = concat_events(frames)
-        return merge_pieces(drop_shadowed(ev))
+        return merge_pieces(drift_pieces(drop_shadowed(ev)))
 
 
 def lead_start(series: LongSeries, i: int, lead_ns: int, stops: np.ndarray | None = None) -> int:
