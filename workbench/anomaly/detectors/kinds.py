@@ -263,8 +263,8 @@ def drift_pieces(events: Any) -> Any:
     gap = int(PIECE_GAP_S["calibration_drift"] * 1e9)
     out = kind.copy()
     for i in np.flatnonzero(weak):
-        near = (group[drift] == group[i]) & (start[drift] <= end[i] + gap) & (end[drift] >= start[i] - gap)
-        if near.any():
+        same = group[drift] == group[i]
+        if (same & (start[drift] <= end[i] + gap) & (end[drift] >= start[i] - gap)).any():
             out[i] = "calibration_drift"
     if (out == kind).all():
         return events
