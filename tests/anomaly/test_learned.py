@@ -489,3 +489,42 @@ def test_a_unit_running_far_above_its_training_output_leaves_the_drift_threshold
     assert (hit["kind"] == "calibration_drift").any(), ev
     others = ev[(ev["group"] != "W1") & ev["kind"].isin(["calibration_drift", "bias_step"])]
     assert others.empty, ev
+
+
+def _hunting_and_wind(start: pd.Timestamp, hours: float, seed: int) -> pd.DataFrame:
+    """H: a unit at 200 MW whose governor hunts, a healthy 30-s swing of 1.5 MW always on,
+    over its noise (1 MW, tau 60 s); W: a wind unit at 300 MW (noise 0.5 MW + 3 %, tau 40 s).
+    Every 4 s."""
+    rng = np.random.default_rng(seed)
+    n = int(hours * 3600 / STEP_S)
+    t = start + pd.to_timedelta(np.arange(n) * STEP_S, unit="s")
+    secs = (t - T0).total_seconds().to_numpy()
+    ref_h = np.full(n, 200.0)
+    hunt = ref_h + 1.5 * np.sin(2 * np.pi * secs / 30.0) + ar1(rng, n, 60.0)
+    ref_w = 300.0 * (1.0 + 0.1 * np.sin(2 * np.pi * secs / 86_400.0))
+    wind = ref_w + (0.5 + 0.03 * ref_w) * ar1(rng, n, 40.0)
+    return pd.concat([
+        pd.DataFrame({"timestamp": t, "asset": "H", "value": np.round(hunt, 3), "ref": ref_h}),
+        pd.DataFrame({"timestamp": t + pd.Timedelta("0.7s"), "asset": "W",
+                      "value": np.round(wind + 0.1 * rng.standard_normal(n), 3), "ref": ref_w}),
+    ], ignore_index=True)  # fmt: skip
+
+
+def test_each_asset_wiggles_in_units_of_its_own_healthy_tail():
+    """A unit whose governor hunts swings all the time; in units of its own healthy tail it
+    does not set the wiggle threshold of the wind unit, whose 30-min burst of a 24-s
+    oscillation of 8 MW (under 3 % of output) is found and typed."""
+    train = _hunting_and_wind(T0, 24, 1)
+    val = _hunting_and_wind(T0 + pd.Timedelta("24h"), 12, 2)
+    det = LearnedDetector().fit(*series_ref(train)).calibrate(*series_ref(val))
+    test = _hunting_and_wind(T0 + pd.Timedelta("36h"), 12, 3)
+    on = (test["asset"] == "W") & test["timestamp"].between(T0 + pd.Timedelta("40h"),
+                                                            T0 + pd.Timedelta("40.5h"))  # fmt: skip
+    secs = (test.loc[on, "timestamp"] - T0).dt.total_seconds().to_numpy()
+    burst = np.where((secs // 120) % 2 == 0, 8.0 * np.sin(2 * np.pi * secs / 24.0), 0.0)
+    test.loc[on, "value"] = np.round(test.loc[on, "value"] + burst, 3)
+    ev = det.detect(*series_ref(test))
+    hit = ev[(ev["group"] == "W") & (ev["start"] <= T0 + pd.Timedelta("40.5h"))
+             & (ev["end"] >= T0 + pd.Timedelta("40h"))]  # fmt: skip
+    assert (hit["kind"] == "intermittent_oscillation").any(), ev
+    assert (ev["kind"] == "intermittent_oscillation").sum() == 1, ev
