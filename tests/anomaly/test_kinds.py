@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench.anomaly.detectors.kinds import drop_shadowed, level_kind, step_misfit
+from workbench.anomaly.detectors.kinds import (
+    WEAK_PIECE,
+    drift_pieces,
+    drop_shadowed,
+    level_kind,
+    smooth_step_misfit,
+    step_misfit,
+)
 from workbench.anomaly.detectors.signals import rolling
 from workbench.anomaly.events import events_frame
 
@@ -199,3 +206,70 @@ def test_a_reading_frozen_where_it_was_while_the_unit_idles_is_stuck_a_jump_a_bi
     args = (idle, rolling(jumped - idle, group, 75), np.arange(idle.size) * STEP_NS,
             np.full(idle.size, np.nan), 0.3, LEAD, 0.33)  # fmt: skip
     assert level_kind(jumped, *args) == "bias_step"
+
+
+def test_a_step_seen_through_the_5_minute_mean_is_a_step_and_a_fall_is_no_onset():
+    """The smoothed residual of a bias step rises over the level window: the smoothed-step
+    model fits it exactly (a two-level step does not), fits a long gain ramp badly, and
+    does not take a fault's end (a fall towards 0) for a step."""
+    group = np.zeros(600, np.int64)
+    rise = rolling(np.r_[np.zeros(300), np.full(300, 25.0)], group, 75)
+    assert smooth_step_misfit(rise, 75) < 0.02 * step_misfit(rise)  # onsets every 5 samples
+    ramp = rolling(np.linspace(0.0, 25.0, 600), group, 75)
+    assert smooth_step_misfit(ramp, 75) > 0.5 * step_misfit(ramp)
+    fall = rise[::-1].copy()  # a fault that ends: from 25 down to 0
+    assert smooth_step_misfit(fall, 75) > 100.0 * smooth_step_misfit(rise, 75) + 100.0
+
+
+def test_a_bias_step_cut_by_the_data_end_minutes_after_it_began_is_a_step():
+    """A step that began 9 minutes before the data ends: through the 5-min mean the
+    residual rises for 5 of them, which a gain error growing from 0 fits as well as a sharp
+    step does not; weighed against the step as the mean sees it, it is a bias step."""
+    for seed in range(4):
+        v, e, r, t, w = case("none", seed, n=135)  # 30-min lead + 9 min
+        v = v.copy()
+        v[LEAD:] += 25.0
+        r = rolling(v - e, np.zeros(v.size, np.int64), 75)
+        kind = level_kind(v, e, r, t, w, 0.1, LEAD + 30, noise=0.2, window=75)
+        assert kind == "bias_step", seed
+
+
+def test_an_error_larger_before_the_event_is_another_fault_not_a_drift_that_grew():
+    """The lead holds a larger bias step that ended 10 min before this one began: the error
+    before the event is no smaller part of a growing one."""
+    for seed in range(4):
+        v, e, r, t, w = case("none", seed, n=600)
+        v = v.copy()
+        v[LEAD - 400 : LEAD - 150] += 40.0  # the first step, 17 min long
+        v[LEAD:] += 25.0
+        r = rolling(v - e, np.zeros(v.size, np.int64), 75)
+        assert level_kind(v, e, r, t, w, 0.1, LEAD, noise=0.2, window=75) == "bias_step", seed
+
+
+def test_weak_level_pieces_beside_a_drift_are_the_drift():
+    """A bias-typed level event under WEAK_PIECE x its threshold within the drift piece gap
+    of a drift of the same asset is a piece of it; a strong one, one far off, one on another
+    asset and one of another detector keep their type."""
+    ev = pd.concat(
+        [
+            _level("A", 0, 90, "calibration_drift", 2.0),
+            _level("A", 120, 135, "bias_step", 1.2),  # 30 min after the drift: a piece
+            _level("A", 140, 160, "bias_step", 3.0),  # strong: a bias step of its own
+            _level("A", 400, 420, "bias_step", 1.1),  # 5 h later
+            _level("B", 100, 110, "bias_step", 1.1),  # another asset
+            _level("A", 95, 105, "bias_step", 1.1).assign(detector="learned:drift"),
+        ],
+        ignore_index=True,
+    )
+    kinds = list(drift_pieces(ev)["kind"].astype(str))
+    assert kinds == ["calibration_drift", "calibration_drift", "bias_step", "bias_step",
+                     "bias_step", "bias_step"]  # fmt: skip
+    assert WEAK_PIECE > 1.0
+
+
+def _level(group: str, start_min: float, end_min: float, kind: str, score: float) -> pd.DataFrame:
+    t0 = pd.Timestamp("2024-03-01", tz="UTC")
+    start, end = t0 + pd.Timedelta(minutes=start_min), t0 + pd.Timedelta(minutes=end_min)
+    return events_frame([group], [start.value], [end.value], [score], [kind]).assign(
+        detector="learned:level"
+    )

@@ -12,7 +12,12 @@ import pytest
 from workbench.anomaly.base import AnomalyInputError
 from workbench.anomaly.detectors.ensemble import combine, spikes_to_bursts
 from workbench.anomaly.detectors.kinds import merge_pieces
-from workbench.anomaly.detectors.learned import LearnedDetector, asset_days, lead_start
+from workbench.anomaly.detectors.learned import (
+    LearnedDetector,
+    asset_days,
+    lead_start,
+    typed_end,
+)
 from workbench.anomaly.events import events_frame
 from workbench.anomaly.inputs import long_series
 from workbench.anomaly.sensor import detect_sensor_anomalies, fit_learned
@@ -248,6 +253,20 @@ def test_a_level_event_lead_stops_at_the_end_of_another_fault():
     assert lead_start(series, n + 300, 1800 * 10**9, stops) == n  # A's fault is not B's
 
 
+def test_a_level_event_is_typed_up_to_the_first_other_fault_that_starts_inside_it():
+    """A drift that a copy follows within one level event: its typing stops before the
+    copy's first sample (past it the residual is the copy's); a fault that starts in the
+    event's first minute (the same fault seen by a sharper signal) does not cut it."""
+    n = 1800
+    t = T0 + pd.to_timedelta(np.arange(n) * STEP_S, unit="s")
+    series = long_series(pd.DataFrame({"timestamp": t, "value": 1.0, "asset": "A"}),
+                         "timestamp", "value", "asset")  # fmt: skip
+    minute = 60 * 10**9
+    assert typed_end(series, 300, 1500, np.array([200, 305, 900, 1200]), minute) == 899
+    assert typed_end(series, 300, 1500, np.array([200, 305, 1600]), minute) == 1500
+    assert typed_end(series, 300, 1500, np.array([], np.int64), minute) == 1500
+
+
 def _flat_unit(start: pd.Timestamp, hours: float, seed: int) -> pd.DataFrame:
     """A unit at a steady high output (nuclear-like): reference 1160 +- 5 MW, slow wander
     (AR, tau 120 s, sd 0.6 MW) and white noise of the same size, every 4 s."""
@@ -431,3 +450,81 @@ def test_a_steady_unit_stuck_for_25_minutes_is_found_by_its_lost_memory():
     assert "learned:memory" in ev["detector"].iloc[0]
     assert ev["start"].iloc[0] <= s1
     assert ev["end"].iloc[0] >= s0
+
+
+def _fleet(start: pd.Timestamp, hours: float, seed: int, levels: tuple[float, ...]) -> pd.DataFrame:
+    """Wind-like units: output ``levels`` (+- 10 % over the day), process noise 0.5 MW + 3 %
+    of output (AR, tau 40 s) and 0.1 MW of transducer noise, every 4 s."""
+    rng = np.random.default_rng(seed)
+    n = int(hours * 3600 / STEP_S)
+    rows = []
+    for a, level in enumerate(levels):
+        t = start + pd.to_timedelta(np.arange(n) * STEP_S + a * 0.7, unit="s")
+        secs = (t - T0).total_seconds().to_numpy()
+        ref = level * (1.0 + 0.1 * np.sin(2 * np.pi * secs / 86_400.0))
+        value = ref + (0.5 + 0.03 * ref) * ar1(rng, n, 40.0) + 0.1 * rng.standard_normal(n)
+        rows.append(pd.DataFrame({"timestamp": t, "asset": f"W{a}", "value": np.round(value, 3),
+                                  "ref": ref}))  # fmt: skip
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_a_unit_running_far_above_its_training_output_leaves_the_drift_threshold_alone():
+    """W0 ran at 60 MW in training and runs at 800 MW after: its residual, in units of the
+    noise measured where it runs, stays healthy, so it does not lift the drift threshold that
+    all units share, and a 6 % gain error growing over 3 h on W1 is found and typed."""
+    train = _fleet(T0, 24, 1, (60.0, 300.0, 300.0))
+    val = _fleet(T0 + pd.Timedelta("24h"), 12, 2, (800.0, 300.0, 300.0))
+    det = LearnedDetector().fit(*series_ref(train)).calibrate(*series_ref(val))
+    s, ref = series_ref(val)
+    w0 = s.group == 0
+    assert np.quantile(det.score(s, ref)["drift"][w0], 0.99) < 0.5  # healthy where it runs
+    test = _fleet(T0 + pd.Timedelta("36h"), 12, 3, (800.0, 300.0, 300.0))
+    on = (test["asset"] == "W1") & test["timestamp"].between(T0 + pd.Timedelta("38h"),
+                                                             T0 + pd.Timedelta("41h"))  # fmt: skip
+    gain = 0.06 * np.linspace(0.0, 1.0, int(on.sum()))
+    test.loc[on, "value"] = np.round(test.loc[on, "value"] * (1.0 + gain), 3)
+    ev = det.detect(*series_ref(test))
+    hit = ev[(ev["group"] == "W1") & (ev["start"] <= T0 + pd.Timedelta("41h"))
+             & (ev["end"] >= T0 + pd.Timedelta("38h"))]  # fmt: skip
+    assert (hit["kind"] == "calibration_drift").any(), ev
+    others = ev[(ev["group"] != "W1") & ev["kind"].isin(["calibration_drift", "bias_step"])]
+    assert others.empty, ev
+
+
+def _hunting_and_wind(start: pd.Timestamp, hours: float, seed: int) -> pd.DataFrame:
+    """H: a unit at 200 MW whose governor hunts, a healthy 30-s swing of 1.5 MW always on,
+    over its noise (1 MW, tau 60 s); W: a wind unit at 300 MW (noise 0.5 MW + 3 %, tau 40 s).
+    Every 4 s."""
+    rng = np.random.default_rng(seed)
+    n = int(hours * 3600 / STEP_S)
+    t = start + pd.to_timedelta(np.arange(n) * STEP_S, unit="s")
+    secs = (t - T0).total_seconds().to_numpy()
+    ref_h = np.full(n, 200.0)
+    hunt = ref_h + 1.5 * np.sin(2 * np.pi * secs / 30.0) + ar1(rng, n, 60.0)
+    ref_w = 300.0 * (1.0 + 0.1 * np.sin(2 * np.pi * secs / 86_400.0))
+    wind = ref_w + (0.5 + 0.03 * ref_w) * ar1(rng, n, 40.0)
+    return pd.concat([
+        pd.DataFrame({"timestamp": t, "asset": "H", "value": np.round(hunt, 3), "ref": ref_h}),
+        pd.DataFrame({"timestamp": t + pd.Timedelta("0.7s"), "asset": "W",
+                      "value": np.round(wind + 0.1 * rng.standard_normal(n), 3), "ref": ref_w}),
+    ], ignore_index=True)  # fmt: skip
+
+
+def test_each_asset_wiggles_in_units_of_its_own_healthy_tail():
+    """A unit whose governor hunts swings all the time; in units of its own healthy tail it
+    does not set the wiggle threshold of the wind unit, whose 30-min burst of a 24-s
+    oscillation of 8 MW (under 3 % of output) is found and typed."""
+    train = _hunting_and_wind(T0, 24, 1)
+    val = _hunting_and_wind(T0 + pd.Timedelta("24h"), 12, 2)
+    det = LearnedDetector().fit(*series_ref(train)).calibrate(*series_ref(val))
+    test = _hunting_and_wind(T0 + pd.Timedelta("36h"), 12, 3)
+    on = (test["asset"] == "W") & test["timestamp"].between(T0 + pd.Timedelta("40h"),
+                                                            T0 + pd.Timedelta("40.5h"))  # fmt: skip
+    secs = (test.loc[on, "timestamp"] - T0).dt.total_seconds().to_numpy()
+    burst = np.where((secs // 120) % 2 == 0, 8.0 * np.sin(2 * np.pi * secs / 24.0), 0.0)
+    test.loc[on, "value"] = np.round(test.loc[on, "value"] + burst, 3)
+    ev = det.detect(*series_ref(test))
+    hit = ev[(ev["group"] == "W") & (ev["start"] <= T0 + pd.Timedelta("40.5h"))
+             & (ev["end"] >= T0 + pd.Timedelta("40h"))]  # fmt: skip
+    assert (hit["kind"] == "intermittent_oscillation").any(), ev
+    assert (ev["kind"] == "intermittent_oscillation").sum() == 1, ev

@@ -91,9 +91,10 @@ def _check_window(data: Path | None, start: str | None, end: str | None) -> None
 
 
 MODEL_KIND = "workbench.anomaly.learned"
-MODEL_VERSION = 6  # 3: quiet signal, noise scale, tail-fit thresholds; 4: calm signal;
+MODEL_VERSION = 7  # 3: quiet signal, noise scale, tail-fit thresholds; 4: calm signal;
 # 5: quiet and calm in units of the asset's healthy tail; 6: memory signal, each asset's healthy
-# AR(1) + white model (#17)
+# AR(1) + white model; 7: drift residual in units of the local noise (floor, ratio), each
+# asset's wiggle unit (#17)
 
 
 def _meta_path(model: Path) -> Path:

@@ -81,6 +81,8 @@ FROZEN_NOISE = 5.0
 #:   turns down and shows again when it turns up; it lasts until the sensor is recalibrated
 #:   (hours), so the same asset's drift seen again within the hour is the same drift.
 #: Other types (a bias step, a copy, the rules' faults) are not joined across a gap.
+#: a bias-typed level event under this score (x its threshold) near a drift is a piece of it
+WEAK_PIECE = 1.5
 PIECE_GAP_S = {
     "stuck_with_noise": 300.0,
     "intermittent_oscillation": 900.0,
@@ -90,7 +92,7 @@ PIECE_GAP_S = {
 
 def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndarray,
                time_ns: np.ndarray, white: np.ndarray, healthy_white: float,
-               lead: int = 0, noise: float = 0.0) -> str:  # fmt: skip
+               lead: int = 0, noise: float = 0.0, window: int = 0) -> str:  # fmt: skip
     """The fault type of one level event from its samples.
 
     Parameters
@@ -114,6 +116,10 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
         it, with a spread of the same size, is one frozen noise sample (a stuck reading of an
         idle asset), not a bias; a core that spreads by more than that moves, and is not
         stuck whatever its residual does (0: unknown, no such test).
+    window : int
+        Samples of the mean that smoothed the residual: a step then changes over that many
+        samples, and that is the step the gain error is weighed against
+        (:func:`smooth_step_misfit`; 0: a sharp step only).
 
     Returns
     -------
@@ -159,16 +165,21 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     n_lead = int(finite[:lead].sum())
     big = np.abs(r[n_lead:]) >= 0.5 * float(np.max(np.abs(r[n_lead:])))
     stop = n_lead + int(np.flatnonzero(big)[-1]) + 1
-    r, e, t = r[:stop], e[:stop], t[:stop]
+    # the gain error as the level window sees it: the output it multiplies, smoothed alike (a
+    # unit that starts within the window makes a drift's residual rise as a step's does)
+    r, e, t = r[:stop], box_mean(e, window)[:stop], t[:stop]
     hours = (t - t[0]) / 3.6e12
     design = np.column_stack([e, e * hours])
     coef, *_ = np.linalg.lstsq(design, r, rcond=None)
     line = float(np.sum((r - design @ coef) ** 2))
-    fit = min(line, hinge_misfit(r, e, hours)) / max(step_misfit(r), 1e-300)
+    step = min(step_misfit(r), smooth_step_misfit(r, window))
+    fit = min(line, hinge_misfit(r, e, hours)) / max(step, 1e-300)
     before = smooth_residual[:lead][finite[:lead]]
     inside = abs(float(np.median(smooth_residual[lead:][ok])))
     pre = abs(float(np.median(before))) / max(inside, 1e-12) if before.size >= 10 else 0.0
-    if fit < DRIFT_FIT or (fit < DRIFT_FIT_GROWN and pre > PRE_SHARE):
+    # grown into the event: the error before it was smaller than inside (a larger one before
+    # is another fault that ended, as a bias step just before a second one)
+    if fit < DRIFT_FIT or (fit < DRIFT_FIT_GROWN and PRE_SHARE < pre < 1.0):
         return "calibration_drift"
     return "bias_step"
 
@@ -191,6 +202,36 @@ def step_misfit(r: np.ndarray) -> float:
     return float(np.min(left + right))
 
 
+def box_mean(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred ``window``-sample mean of ``x`` (fewer samples at the ends); ``x`` when
+    ``window`` < 2."""
+    if window < 2 or x.size == 0:
+        return x
+    kernel = np.ones(int(window))
+    return np.convolve(x, kernel, "same") / np.convolve(np.ones(x.size), kernel, "same")
+
+
+def smooth_step_misfit(r: np.ndarray, window: int, every: int = 5) -> float:
+    """Least sum of squares of ``r`` about a step seen through a centred ``window``-sample
+    mean: one level, a straight change over ``window`` samples (from ``k`` every ``every``
+    samples) and another level further from 0 (an onset: a fault's end falls instead, and a
+    drift that ends inside the span falls too) [units of r squared]. The smoothed residual
+    of a bias step has that shape; a two-level step fits its ramp badly, and a gain error
+    growing from 0 (:func:`hinge_misfit`) fits it well where the span ends a few minutes
+    after the step (a bias step cut by the day's end)."""
+    n = r.size
+    if window < 2 or n < 3:
+        return step_misfit(r)
+    starts = np.arange(-window, n, every)
+    x = np.clip((np.arange(n)[None, :] - starts[:, None]) / window, 0.0, 1.0)
+    xc = x - x.mean(axis=1, keepdims=True)
+    rc = r - r.mean()
+    sxx, sxr = np.einsum("ij,ij->i", xc, xc), xc @ rc
+    onset = sxr * np.sign(r[np.argmax(np.abs(r))]) > 0  # towards the peak, away from 0
+    explained = np.where((sxx > 0) & onset, sxr**2 / np.where(sxx > 0, sxx, 1.0), 0.0)
+    return float(rc @ rc - explained.max())
+
+
 def hinge_misfit(r: np.ndarray, expected: np.ndarray, hours: np.ndarray,
                  every: int = 15) -> float:  # fmt: skip
     """Least sum of squares of ``r`` about a gain error that is 0 until a start ``h0`` and
@@ -201,6 +242,39 @@ def hinge_misfit(r: np.ndarray, expected: np.ndarray, hours: np.ndarray,
     sxx, sxr = np.einsum("ij,ij->i", x, x), x @ r
     explained = np.where(sxx > 0, sxr**2 / np.where(sxx > 0, sxx, 1.0), 0.0)
     return float(r @ r - explained.max())
+
+
+def drift_pieces(events: Any) -> Any:
+    """Retype as ``calibration_drift`` each ``bias_step`` level event whose score stays under
+    :data:`WEAK_PIECE` (x its threshold) and that lies within the drift's piece gap
+    (:data:`PIECE_GAP_S`) of a calibration_drift event of the same group: a gain error near
+    the detection limit crosses the level threshold in short pieces as the output and the
+    noise move, and a piece on its own fits a step as well as a ramp; a bias step is a
+    share of capacity and stands out."""
+    if events.empty:
+        return events
+    kind = events["kind"].astype(str).to_numpy(object)
+    group = events["group"].astype(str).to_numpy(object)
+    start = events["start"].astype("int64").to_numpy()
+    end = events["end"].astype("int64").to_numpy()
+    weak = ((kind == "bias_step") & (events["score"].to_numpy(float) < WEAK_PIECE)
+            & (events["detector"].astype(str).to_numpy(object) == "learned:level"))  # fmt: skip
+    drift = np.flatnonzero(kind == "calibration_drift")
+    gap = int(PIECE_GAP_S["calibration_drift"] * 1e9)
+    out = kind.copy()
+    for i in np.flatnonzero(weak):
+        same = group[drift] == group[i]
+        if (same & (start[drift] <= end[i] + gap) & (end[drift] >= start[i] - gap)).any():
+            out[i] = "calibration_drift"
+    if (out == kind).all():
+        return events
+    return events.assign(kind=pd_string_array(out, events["kind"].dtype))
+
+
+def pd_string_array(values: np.ndarray, dtype: Any) -> Any:
+    import pandas as pd
+
+    return pd.array(list(values), dtype=dtype)
 
 
 def drop_shadowed(events: Any) -> Any:
