@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from workbench.anomaly.detectors.signals import rolling
+
 #: learned detectors from the sharpest signature to the vaguest; an event overlapping an event
 #: of an earlier detector (same group) is dropped
 PRECEDENCE = (
@@ -167,7 +169,9 @@ def level_kind(value: np.ndarray, expected: np.ndarray, smooth_residual: np.ndar
     stop = n_lead + int(np.flatnonzero(big)[-1]) + 1
     # the gain error as the level window sees it: the output it multiplies, smoothed alike (a
     # unit that starts within the window makes a drift's residual rise as a step's does)
-    r, e, t = r[:stop], box_mean(e, window)[:stop], t[:stop]
+    if window >= 2:
+        e = rolling(e, np.zeros(e.size, np.int64), window)
+    r, e, t = r[:stop], e[:stop], t[:stop]
     hours = (t - t[0]) / 3.6e12
     design = np.column_stack([e, e * hours])
     coef, *_ = np.linalg.lstsq(design, r, rcond=None)
@@ -200,15 +204,6 @@ def step_misfit(r: np.ndarray) -> float:
     m = n - k
     right = np.where(m > 0, rc2 - rc1**2 / np.maximum(m, 1), 0.0)
     return float(np.min(left + right))
-
-
-def box_mean(x: np.ndarray, window: int) -> np.ndarray:
-    """Centred ``window``-sample mean of ``x`` (fewer samples at the ends); ``x`` when
-    ``window`` < 2."""
-    if window < 2 or x.size == 0:
-        return x
-    kernel = np.ones(int(window))
-    return np.convolve(x, kernel, "same") / np.convolve(np.ones(x.size), kernel, "same")
 
 
 def smooth_step_misfit(r: np.ndarray, window: int, every: int = 5) -> float:
@@ -261,20 +256,11 @@ def drift_pieces(events: Any) -> Any:
             & (events["detector"].astype(str).to_numpy(object) == "learned:level"))  # fmt: skip
     drift = np.flatnonzero(kind == "calibration_drift")
     gap = int(PIECE_GAP_S["calibration_drift"] * 1e9)
-    out = kind.copy()
+    piece = np.zeros(kind.size, bool)
     for i in np.flatnonzero(weak):
         same = group[drift] == group[i]
-        if (same & (start[drift] <= end[i] + gap) & (end[drift] >= start[i] - gap)).any():
-            out[i] = "calibration_drift"
-    if (out == kind).all():
-        return events
-    return events.assign(kind=pd_string_array(out, events["kind"].dtype))
-
-
-def pd_string_array(values: np.ndarray, dtype: Any) -> Any:
-    import pandas as pd
-
-    return pd.array(list(values), dtype=dtype)
+        piece[i] = (same & (start[drift] <= end[i] + gap) & (end[drift] >= start[i] - gap)).any()
+    return events.assign(kind=events["kind"].mask(piece, "calibration_drift"))
 
 
 def drop_shadowed(events: Any) -> Any:

@@ -261,17 +261,14 @@ class LearnedDetector:
             # the wiggle in units of the asset's own healthy tail (as the quiet and calm
             # ratios): on the tuning seeds 201, 204 and 205 the batteries' healthy wiggle set
             # the threshold all assets share, and wind and solar bursts stayed under it
+            p = self.params[str(label)]
             own = series.group == gi
-            w = _wiggle(self.params[str(label)]["wiggle"], raw["wiggle"][own],
-                        raw["swing"][own], raw["x"][own])  # fmt: skip
+            w = _wiggle(p["wiggle"], raw["wiggle"][own], raw["swing"][own], raw["x"][own])
             w = rolling(np.nan_to_num(w), np.zeros(w.size, np.int64), PERSIST["wiggle"], "median")
-            self.params[str(label)]["wiggle_unit"] = (
-                max(float(np.quantile(w[sel[own]], TAIL_Q)), 1e-6),
-            )
+            p["wiggle_unit"] = (max(float(np.quantile(w[sel[own]], TAIL_Q)), 1e-6),)
             # the healthy residual's AR(1) + white model, where the asset runs
             on = sel[own] & (raw["x"][own] > 0.05 * max(hi, 1e-9))
-            resid = np.where(on, raw["resid"][own], np.nan)
-            self.params[str(label)]["memory"] = ar_white_fit(resid)
+            p["memory"] = ar_white_fit(np.where(on, raw["resid"][own], np.nan))
         # an asset that never ran in training (a peaker) takes the fleet's local-noise ratio
         known = [p["drift"][1] for p in self.params.values() if np.isfinite(p["drift"][1])]
         fleet = float(np.median(known)) if known else 0.0
@@ -549,7 +546,7 @@ def local_noise(clean: np.ndarray, group: np.ndarray, window: int) -> np.ndarray
 
 def _local_scale(y: np.ndarray, local: np.ndarray, busy: np.ndarray,
                  floor: float) -> tuple[float, float]:  # fmt: skip
-    """(floor, c): a level or drift residual's healthy scale is ``max(c x local, floor)``,
+    """(floor, c): the drift residual's healthy scale is ``max(c x local, floor)``,
     ``c`` the median of ``y / local`` where the asset runs (``busy``; NaN when it ran for
     under 100 samples: :meth:`LearnedDetector.fit` then takes the fleet's median, as an idle
     asset's residual is white transducer noise, whose mean shrinks far faster than a running
